@@ -1,0 +1,29 @@
+import type { Envelope } from '../types.ts';
+
+/**
+ * Moves envelopes to the instances that hold the recipients' sockets.
+ *
+ * Contract for implementations:
+ * - `publishToUsers(userIds, env)` must reach every instance that has called
+ *   `subscribeUser(u)` (and not yet `unsubscribeUser(u)`) for some u in userIds, including
+ *   the publishing instance itself; each receiving instance gets the envelope ONCE per
+ *   publish with the list of its subscribed recipients (`targets`), so a user subscribed on
+ *   two instances is delivered by both and a message to 3 users on one instance is
+ *   delivered by one handler call.
+ * - An instance with no subscribed recipient must not receive the envelope at all
+ *   (per-user routing: no instance pays for traffic it does not deliver).
+ * - `publishToAll(env)` reaches every instance (the seed's `ws:broadcast`), `targets` = 'all'.
+ * - Publishes from one publisher to one user arrive in publish order.
+ * - `subscribeUser`/`unsubscribeUser` are reference counted by the caller (call once per
+ *   user, on first local socket / after last); they resolve once the subscription is live.
+ * - After `close()` no handler is called and no timer or connection remains.
+ */
+export interface Bus {
+  publishToUsers(userIds: readonly string[], envelope: Envelope): Promise<void>;
+  publishToAll(envelope: Envelope): Promise<void>;
+  subscribeUser(userId: string): Promise<void>;
+  unsubscribeUser(userId: string): Promise<void>;
+  /** Register the (single) receiver; `targets` are this instance's subscribed recipients. */
+  onEnvelope(handler: (envelope: Envelope, targets: readonly string[] | 'all') => void): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,37 @@
+/** Types shared by the realtime seams (Bus, Presence, local connections). */
+import type { ConnectionType, DeviceType, Role } from '@anmei/protocol';
+
+/** One WebSocket connection as the rest of the system sees it (no socket object in here). */
+export interface ConnectionInfo {
+  connectionId: string;
+  userId: string;
+  role: Role;
+  deviceType: DeviceType;
+  connectionType: ConnectionType;
+  /** Id of the API instance holding the socket (config INSTANCE_ID). */
+  instanceId: string;
+  connectedAt: Date;
+}
+
+/**
+ * What moves between instances: a frame serialized ONCE by the publisher, plus routing.
+ * Receivers write `frame` as-is to every matching local socket; they never re-serialize.
+ */
+export interface Envelope {
+  /** The encoded server frame (JSON text). */
+  frame: string;
+  /** Deliver only to sockets of these device types; absent = every device. */
+  deviceTypes?: readonly DeviceType[];
+  /** Deliver only to sockets of this connection type; absent = every type. */
+  connectionType?: ConnectionType;
+  /** Id of the instance that published it (instances ignore nothing: local delivery goes through the bus too). */
+  origin: string;
+}
+
+export interface PresenceStats {
+  connections: number;
+  users: number;
+  byDeviceType: Record<DeviceType, number>;
+  byRole: Record<Role, number>;
+  byInstance: Record<string, number>;
+}

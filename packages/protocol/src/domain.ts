@@ -1,0 +1,31 @@
+/** Vocabulary shared by both sides: roles, device types, message kinds. */
+
+export const ROLES = ['customer', 'consultant', 'doctor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Staff roles answer customers; their replies to offline customers become push notifications. */
+export const STAFF_ROLES: ReadonlySet<Role> = new Set(['consultant', 'doctor']);
+
+export const DEVICE_TYPES = ['mobile', 'desktop', 'tablet'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+
+export const MESSAGE_TYPES = ['text', 'image', 'file', 'voice', 'system'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+export const CONNECTION_TYPES = ['chat', 'admin'] as const;
+export type ConnectionType = (typeof CONNECTION_TYPES)[number];
+
+export const PUSH_PRIORITIES = ['normal', 'high'] as const;
+export type PushPriority = (typeof PUSH_PRIORITIES)[number];
+
+/** Limits shared by client and server so a client can refuse what the server would. */
+export const LIMITS = {
+  /** Maximum characters in a text message's content. */
+  messageContentMaxChars: 10_000,
+  /** Maximum length of a client message id (a UUID fits comfortably). */
+  clientMessageIdMaxChars: 64,
+  /** Maximum message ids in one read receipt frame. */
+  readReceiptMaxIds: 500,
+  /** Maximum messages returned by one history page. */
+  historyPageMax: 200,
+} as const;

@@ -1,0 +1,165 @@
+/**
+ * Every frame in both directions. Server frames have the seed's shape `{action, data}`
+ * plus `timestamp`; client frames are `{action, data, request_id?}`.
+ */
+import { z } from 'zod';
+import { type ErrorCode, ErrorCodes } from './codes.ts';
+import { CONNECTION_TYPES, DEVICE_TYPES, LIMITS, MESSAGE_TYPES, ROLES } from './domain.ts';
+import {
+  ClientMessageId,
+  ConsultationReplyPayload,
+  DirectMessagePayload,
+  Id,
+  IsoDate,
+  MessageContent,
+  MessagePayload,
+  MobileNotificationPayload,
+  ReadStatusPayload,
+  SystemNotificationPayload,
+  TypingStatusPayload,
+} from './payloads.ts';
+
+// ---------------------------------------------------------------- client -> server
+
+/** Actions a client may send. */
+export const ClientAction = {
+  sendMessage: 'send_message',
+  typing: 'typing',
+  read: 'read',
+  ping: 'ping',
+} as const;
+export type ClientAction = (typeof ClientAction)[keyof typeof ClientAction];
+
+const RequestId = z.string().min(1).max(64);
+
+export const SendMessageFrame = z.strictObject({
+  action: z.literal(ClientAction.sendMessage),
+  request_id: RequestId.optional(),
+  data: z.strictObject({
+    conversation_id: Id,
+    /** Chosen by the client (a UUID); resending the same id never creates a second message. */
+    client_message_id: ClientMessageId,
+    content: MessageContent,
+    message_type: z.literal('text').optional(),
+  }),
+});
+
+export const TypingFrame = z.strictObject({
+  action: z.literal(ClientAction.typing),
+  request_id: RequestId.optional(),
+  data: z.strictObject({ conversation_id: Id, is_typing: z.boolean() }),
+});
+
+export const ReadFrame = z.strictObject({
+  action: z.literal(ClientAction.read),
+  request_id: RequestId.optional(),
+  data: z.strictObject({
+    conversation_id: Id,
+    message_ids: z.array(Id).min(1).max(LIMITS.readReceiptMaxIds),
+  }),
+});
+
+export const PingFrame = z.strictObject({
+  action: z.literal(ClientAction.ping),
+  request_id: RequestId.optional(),
+  data: z.strictObject({ ts: z.number().optional() }).optional(),
+});
+
+export const ClientFrame = z.discriminatedUnion('action', [SendMessageFrame, TypingFrame, ReadFrame, PingFrame]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type SendMessageFrame = z.infer<typeof SendMessageFrame>;
+export type TypingFrame = z.infer<typeof TypingFrame>;
+export type ReadFrame = z.infer<typeof ReadFrame>;
+export type PingFrame = z.infer<typeof PingFrame>;
+
+// ---------------------------------------------------------------- server -> client
+
+/** Actions the server sends. */
+export const ServerAction = {
+  connected: 'connected',
+  newMessage: 'new_message',
+  consultationReply: 'consultation_reply',
+  typingStatus: 'typing_status',
+  readStatus: 'read_status',
+  systemNotification: 'system_notification',
+  directMessage: 'direct_message',
+  mobileNotification: 'mobile_notification',
+  pong: 'pong',
+  ack: 'ack',
+  error: 'error',
+} as const;
+export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
+
+function serverFrame<A extends ServerAction, D extends z.ZodType>(action: A, data: D) {
+  return z.looseObject({ action: z.literal(action), data, timestamp: IsoDate });
+}
+
+export const ConnectedFrame = serverFrame(
+  ServerAction.connected,
+  z.looseObject({
+    connection_id: Id,
+    user_id: Id,
+    role: z.enum(ROLES),
+    device_type: z.enum(DEVICE_TYPES),
+    connection_type: z.enum(CONNECTION_TYPES),
+    /** How often the server pings, in ms; a client may use it to size its own timeout. */
+    heartbeat_interval_ms: z.number().int().positive(),
+    max_payload_bytes: z.number().int().positive(),
+  }),
+);
+export const NewMessageFrame = serverFrame(ServerAction.newMessage, MessagePayload);
+export const ConsultationReplyFrame = serverFrame(ServerAction.consultationReply, ConsultationReplyPayload);
+export const TypingStatusFrame = serverFrame(ServerAction.typingStatus, TypingStatusPayload);
+export const ReadStatusFrame = serverFrame(ServerAction.readStatus, ReadStatusPayload);
+export const SystemNotificationFrame = serverFrame(ServerAction.systemNotification, SystemNotificationPayload);
+export const DirectMessageFrame = serverFrame(ServerAction.directMessage, DirectMessagePayload);
+export const MobileNotificationFrame = serverFrame(ServerAction.mobileNotification, MobileNotificationPayload);
+export const PongFrame = serverFrame(
+  ServerAction.pong,
+  z.looseObject({ ts: z.number().optional(), server_time: IsoDate }),
+);
+export const AckFrame = serverFrame(
+  ServerAction.ack,
+  z.looseObject({
+    request_id: RequestId.nullable(),
+    message_id: Id,
+    conversation_id: Id,
+    seq: z.number().int().positive(),
+    client_message_id: z.string(),
+    /** true when this client_message_id was already stored: nothing new was created. */
+    duplicate: z.boolean(),
+    created_at: IsoDate,
+  }),
+);
+const ErrorCodeSchema = z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]);
+export const ErrorFrame = serverFrame(
+  ServerAction.error,
+  z.looseObject({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    request_id: RequestId.nullable(),
+    /** For INVALID_FRAME: where the frame was wrong, e.g. `data.conversation_id: expected string`. */
+    issues: z.array(z.string()).optional(),
+  }),
+);
+
+export const ServerFrame = z.discriminatedUnion('action', [
+  ConnectedFrame,
+  NewMessageFrame,
+  ConsultationReplyFrame,
+  TypingStatusFrame,
+  ReadStatusFrame,
+  SystemNotificationFrame,
+  DirectMessageFrame,
+  MobileNotificationFrame,
+  PongFrame,
+  AckFrame,
+  ErrorFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+/** The frame of one server action, e.g. `ServerFrameOf<'new_message'>`. */
+export type ServerFrameOf<A extends ServerAction> = Extract<ServerFrame, { action: A }>;
+/** The `data` of one server action. */
+export type ServerDataOf<A extends ServerAction> = ServerFrameOf<A>['data'];
+
+export { MESSAGE_TYPES };

@@ -1,0 +1,5 @@
+export * from './codec.ts';
+export * from './codes.ts';
+export * from './domain.ts';
+export * from './frames.ts';
+export * from './payloads.ts';

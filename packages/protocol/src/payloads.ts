@@ -1,0 +1,93 @@
+/**
+ * Payload schemas that appear inside frames and HTTP bodies (snake_case on the wire).
+ * Server-to-client objects are `looseObject` so older clients tolerate added fields;
+ * client-to-server objects are `strictObject` so typos are reported, not ignored.
+ */
+import { z } from 'zod';
+import { DEVICE_TYPES, LIMITS, MESSAGE_TYPES, PUSH_PRIORITIES, ROLES } from './domain.ts';
+
+export const Id = z.string().min(1).max(64);
+export const IsoDate = z.string();
+
+export const MessagePayload = z.looseObject({
+  id: Id,
+  conversation_id: Id,
+  /** Position of the message in its conversation: 1, 2, 3, … with no gaps. */
+  seq: z.number().int().positive(),
+  sender_id: Id,
+  sender_role: z.enum(ROLES).optional(),
+  sender_name: z.string().optional(),
+  client_message_id: z.string().nullable(),
+  message_type: z.enum(MESSAGE_TYPES),
+  content: z.string(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  created_at: IsoDate,
+});
+export type MessagePayload = z.infer<typeof MessagePayload>;
+
+export const ConsultationReplyPayload = z.looseObject({
+  conversation_id: Id,
+  consultant_id: Id,
+  content: z.string(),
+  consultant_name: z.string().optional(),
+  reply_type: z.string().optional(),
+  /** The stored message this reply is, when it is one. */
+  message: MessagePayload.optional(),
+});
+export type ConsultationReplyPayload = z.infer<typeof ConsultationReplyPayload>;
+
+export const TypingStatusPayload = z.looseObject({
+  conversation_id: Id,
+  user_id: Id,
+  is_typing: z.boolean(),
+});
+export type TypingStatusPayload = z.infer<typeof TypingStatusPayload>;
+
+export const ReadStatusPayload = z.looseObject({
+  conversation_id: Id,
+  user_id: Id,
+  message_ids: z.array(Id),
+  /** The reader's read position after this receipt (all messages up to it are read). */
+  last_read_seq: z.number().int().nonnegative().nullable(),
+});
+export type ReadStatusPayload = z.infer<typeof ReadStatusPayload>;
+
+export const SystemNotificationPayload = z.looseObject({
+  /** null when the notice goes to everyone connected, not to one conversation. */
+  conversation_id: Id.nullable(),
+  title: z.string(),
+  message: z.string(),
+  type: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type SystemNotificationPayload = z.infer<typeof SystemNotificationPayload>;
+
+export const DirectMessagePayload = z.looseObject({
+  user_id: Id,
+  title: z.string().optional(),
+  content: z.string(),
+  type: z.string().optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type DirectMessagePayload = z.infer<typeof DirectMessagePayload>;
+
+export const MobileNotificationPayload = z.looseObject({
+  conversation_id: Id,
+  title: z.string(),
+  content: z.string(),
+  action: z.string().optional(),
+  priority: z.enum(PUSH_PRIORITIES).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type MobileNotificationPayload = z.infer<typeof MobileNotificationPayload>;
+
+export const DeviceInfo = z.looseObject({
+  connection_id: Id,
+  device_type: z.enum(DEVICE_TYPES),
+  connected_at: IsoDate,
+});
+export type DeviceInfo = z.infer<typeof DeviceInfo>;
+
+/** Limits of a text message, shared with the HTTP send route. */
+export const MessageContent = z.string().min(1).max(LIMITS.messageContentMaxChars);
+export const ClientMessageId = z.string().min(1).max(LIMITS.clientMessageIdMaxChars);
