@@ -100,7 +100,12 @@ function decodeWith<F>(
 
 /** Decode a frame a client sent (server side). */
 export function decodeClientFrame(text: string): DecodeResult<ClientFrame> {
-  return decodeWith<ClientFrame>(text, (action) => CLIENT_SCHEMAS[action as ClientAction], 'client');
+  // Own keys only: a plain lookup would find Object.prototype members for "toString", "__proto__", …
+  return decodeWith<ClientFrame>(
+    text,
+    (action) => (Object.hasOwn(CLIENT_SCHEMAS, action) ? CLIENT_SCHEMAS[action as ClientAction] : undefined),
+    'client',
+  );
 }
 
 /** Decode a frame the server sent (client side). */

@@ -91,12 +91,12 @@ export const ServerAction = {
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 
 function serverFrame<A extends ServerAction, D extends z.ZodType>(action: A, data: D) {
-  return z.looseObject({ action: z.literal(action), data, timestamp: IsoDate });
+  return z.object({ action: z.literal(action), data, timestamp: IsoDate });
 }
 
 export const ConnectedFrame = serverFrame(
   ServerAction.connected,
-  z.looseObject({
+  z.object({
     connection_id: Id,
     user_id: Id,
     role: z.enum(ROLES),
@@ -114,13 +114,10 @@ export const ReadStatusFrame = serverFrame(ServerAction.readStatus, ReadStatusPa
 export const SystemNotificationFrame = serverFrame(ServerAction.systemNotification, SystemNotificationPayload);
 export const DirectMessageFrame = serverFrame(ServerAction.directMessage, DirectMessagePayload);
 export const MobileNotificationFrame = serverFrame(ServerAction.mobileNotification, MobileNotificationPayload);
-export const PongFrame = serverFrame(
-  ServerAction.pong,
-  z.looseObject({ ts: z.number().optional(), server_time: IsoDate }),
-);
+export const PongFrame = serverFrame(ServerAction.pong, z.object({ ts: z.number().optional(), server_time: IsoDate }));
 export const AckFrame = serverFrame(
   ServerAction.ack,
-  z.looseObject({
+  z.object({
     request_id: RequestId.nullable(),
     message_id: Id,
     conversation_id: Id,
@@ -134,7 +131,7 @@ export const AckFrame = serverFrame(
 const ErrorCodeSchema = z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]);
 export const ErrorFrame = serverFrame(
   ServerAction.error,
-  z.looseObject({
+  z.object({
     code: ErrorCodeSchema,
     message: z.string(),
     request_id: RequestId.nullable(),

@@ -1,6 +1,6 @@
 /**
  * Payload schemas that appear inside frames and HTTP bodies (snake_case on the wire).
- * Server-to-client objects are `looseObject` so older clients tolerate added fields;
+ * Server-to-client objects are `z.object`, which strips unknown keys, so older clients tolerate added fields;
  * client-to-server objects are `strictObject` so typos are reported, not ignored.
  */
 import { z } from 'zod';
@@ -9,7 +9,7 @@ import { DEVICE_TYPES, LIMITS, MESSAGE_TYPES, PUSH_PRIORITIES, ROLES } from './d
 export const Id = z.string().min(1).max(64);
 export const IsoDate = z.string();
 
-export const MessagePayload = z.looseObject({
+export const MessagePayload = z.object({
   id: Id,
   conversation_id: Id,
   /** Position of the message in its conversation: 1, 2, 3, … with no gaps. */
@@ -25,7 +25,7 @@ export const MessagePayload = z.looseObject({
 });
 export type MessagePayload = z.infer<typeof MessagePayload>;
 
-export const ConsultationReplyPayload = z.looseObject({
+export const ConsultationReplyPayload = z.object({
   conversation_id: Id,
   consultant_id: Id,
   content: z.string(),
@@ -36,14 +36,14 @@ export const ConsultationReplyPayload = z.looseObject({
 });
 export type ConsultationReplyPayload = z.infer<typeof ConsultationReplyPayload>;
 
-export const TypingStatusPayload = z.looseObject({
+export const TypingStatusPayload = z.object({
   conversation_id: Id,
   user_id: Id,
   is_typing: z.boolean(),
 });
 export type TypingStatusPayload = z.infer<typeof TypingStatusPayload>;
 
-export const ReadStatusPayload = z.looseObject({
+export const ReadStatusPayload = z.object({
   conversation_id: Id,
   user_id: Id,
   message_ids: z.array(Id),
@@ -52,7 +52,7 @@ export const ReadStatusPayload = z.looseObject({
 });
 export type ReadStatusPayload = z.infer<typeof ReadStatusPayload>;
 
-export const SystemNotificationPayload = z.looseObject({
+export const SystemNotificationPayload = z.object({
   /** null when the notice goes to everyone connected, not to one conversation. */
   conversation_id: Id.nullable(),
   title: z.string(),
@@ -62,7 +62,7 @@ export const SystemNotificationPayload = z.looseObject({
 });
 export type SystemNotificationPayload = z.infer<typeof SystemNotificationPayload>;
 
-export const DirectMessagePayload = z.looseObject({
+export const DirectMessagePayload = z.object({
   user_id: Id,
   title: z.string().optional(),
   content: z.string(),
@@ -71,7 +71,7 @@ export const DirectMessagePayload = z.looseObject({
 });
 export type DirectMessagePayload = z.infer<typeof DirectMessagePayload>;
 
-export const MobileNotificationPayload = z.looseObject({
+export const MobileNotificationPayload = z.object({
   conversation_id: Id,
   title: z.string(),
   content: z.string(),
@@ -81,7 +81,7 @@ export const MobileNotificationPayload = z.looseObject({
 });
 export type MobileNotificationPayload = z.infer<typeof MobileNotificationPayload>;
 
-export const DeviceInfo = z.looseObject({
+export const DeviceInfo = z.object({
   connection_id: Id,
   device_type: z.enum(DEVICE_TYPES),
   connected_at: IsoDate,

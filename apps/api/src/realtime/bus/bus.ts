@@ -16,7 +16,11 @@ import type { Envelope } from '../types.ts';
  * - Publishes from one publisher to one user arrive in publish order.
  * - `subscribeUser`/`unsubscribeUser` are reference counted by the caller (call once per
  *   user, on first local socket / after last); they resolve once the subscription is live.
- * - After `close()` no handler is called and no timer or connection remains.
+ * - After `unsubscribeUser(u)` resolves, no further envelope is delivered for u alone.
+ * - `onEnvelope` is called once per bus; a second call throws. A handler that throws is
+ *   reported (never crashes the bus) and does not stop later deliveries.
+ * - After `close()` no handler is called and no timer or connection remains; publish and
+ *   (un)subscribe reject with an Error whose message is exactly `bus is closed`.
  */
 export interface Bus {
   publishToUsers(userIds: readonly string[], envelope: Envelope): Promise<void>;

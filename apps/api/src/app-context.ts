@@ -1,0 +1,29 @@
+/** The process-wide parts the composition root builds once and routes/gateway share. */
+import type { TicketStore } from './auth/ticket-store.ts';
+import type { TokenService } from './auth/tokens.ts';
+import type { BroadcastingService } from './broadcasting/broadcasting-service.ts';
+import type { ParticipantDirectory } from './broadcasting/participant-directory.ts';
+import type { ChatService } from './chat/chat-service.ts';
+import type { Config } from './config.ts';
+import type { Store } from './db/store-types.ts';
+import type { AppEvents } from './events.ts';
+import type { NotificationService } from './notifications/service.ts';
+import type { Bus } from './realtime/bus/bus.ts';
+import type { LocalConnections } from './realtime/local-connections.ts';
+import type { Presence } from './realtime/presence/presence.ts';
+
+export interface AppContext {
+  config: Config;
+  databaseKind: 'pglite' | 'postgres';
+  store: Store;
+  tokens: TokenService;
+  tickets: TicketStore;
+  events: AppEvents;
+  bus: Bus;
+  presence: Presence;
+  local: LocalConnections;
+  participants: ParticipantDirectory;
+  notifications: NotificationService;
+  broadcasting: BroadcastingService;
+  chat: ChatService;
+}

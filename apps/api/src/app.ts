@@ -1,0 +1,188 @@
+/**
+ * Composition root: builds every shared part ONCE per process and wires them.
+ * `buildApp(config)` is what tests start on port 0 and what main.ts runs.
+ */
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { DestinationStream } from 'pino';
+import type { AppContext } from './app-context.ts';
+import { hashPassword } from './auth/passwords.ts';
+import { MemoryTicketStore } from './auth/ticket-store.ts';
+import { TokenService } from './auth/tokens.ts';
+import { createBroadcastingService } from './broadcasting/factory.ts';
+import { ParticipantDirectory } from './broadcasting/participant-directory.ts';
+import { ChatService } from './chat/chat-service.ts';
+import type { Config } from './config.ts';
+import { openDatabase } from './db/open-database.ts';
+import { type SeedResult, seedDemoData } from './db/seed.ts';
+import { type AppEventMap, TypedEvents } from './events.ts';
+import { installProblemHandlers } from './http/problem-handler.ts';
+import { adminRoutes } from './http/routes/admin.ts';
+import { authRoutes } from './http/routes/auth.ts';
+import { chatRoutes } from './http/routes/chat.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { createNotificationProvider } from './notifications/factory.ts';
+import { NotificationService } from './notifications/service.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { MemoryBusHub } from './realtime/bus/memory.ts';
+import { Gateway } from './realtime/gateway.ts';
+import { LocalConnections } from './realtime/local-connections.ts';
+import { MemoryPresenceStore } from './realtime/presence/memory.ts';
+
+export interface BuildOptions {
+  /** Where logs go (default stdout). Tests pass a stream to assert on log lines. */
+  logDestination?: DestinationStream;
+  /** Postgres schema to use (tests isolate runs with `test_<random>`). */
+  databaseSchema?: string;
+}
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  ctx: AppContext;
+  logger: Logger;
+  /** Present when demo data was seeded by this start. */
+  seed: SeedResult | null;
+  /** Listen on config.host:config.port (0 = any free port); returns the bound port. */
+  listen(): Promise<{ port: number; url: string }>;
+  /** Graceful: stop accepting, close sockets (1001), release every resource. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<BuiltApp> {
+  const logger = createLogger({
+    level: config.logLevel,
+    instanceId: config.instanceId,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
+  if (config.auth.usingDevSecret)
+    logger.warn('JWT_SECRET is the built-in development secret; set your own before deploying');
+
+  const database = await openDatabase({
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }),
+    ...(options.databaseSchema ? { schema: options.databaseSchema } : {}),
+    logger,
+  });
+  const store = database.store;
+  const seed = config.seedDemoData ? await seedDemoData(store, hashPassword) : null;
+
+  const events = new TypedEvents<AppEventMap>({
+    onListenerError: (error, event) => logger.error({ err: error, event }, 'event listener failed'),
+  });
+  const bus = new MemoryBusHub({
+    onHandlerError: (error, instanceId) => logger.error({ err: error, instanceId }, 'envelope handler failed'),
+  }).createBus(config.instanceId);
+  const presence = new MemoryPresenceStore().createPresence();
+  const provider = createNotificationProvider(
+    { provider: config.notificationProvider, redactContent: config.env === 'production' },
+    logger,
+  );
+  const notifications = new NotificationService({ provider, logger });
+  const participants = new ParticipantDirectory(store);
+  const local = new LocalConnections({
+    maxBufferedBytes: config.ws.maxBufferedBytes,
+    onSlowConsumer: (c) =>
+      logger.warn({ connectionId: c.info.connectionId, userId: c.info.userId }, 'closing slow consumer'),
+  });
+  const broadcasting = createBroadcastingService({
+    bus,
+    presence,
+    participants,
+    notifications,
+    events,
+    instanceId: config.instanceId,
+    logger,
+  });
+  const chat = new ChatService({ store, participants, events });
+  const tokens = new TokenService({
+    secret: config.auth.jwtSecret,
+    accessTtlSeconds: config.auth.accessTokenTtlSeconds,
+    ticketTtlSeconds: config.ws.ticketTtlSeconds,
+  });
+  const tickets = new MemoryTicketStore();
+  const ctx: AppContext = {
+    config,
+    databaseKind: database.kind,
+    store,
+    tokens,
+    tickets,
+    events,
+    bus,
+    presence,
+    local,
+    participants,
+    notifications,
+    broadcasting,
+    chat,
+  };
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request lines are noise at the seed's INFO level; errors are logged by the problem handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Also bounds how long a client may take to send its upgrade request (WS_CONNECTION_TIMEOUT).
+    connectionTimeout: config.ws.connectionTimeoutMs,
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installProblemHandlers(app);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'AnmeiSmart Realtime API',
+        version: '0.1.0',
+        description: 'HTTP API of the realtime backbone. The WebSocket protocol is described in docs/protocol.md.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  let draining = false;
+  healthRoutes(app, ctx, () => draining);
+  authRoutes(app, ctx);
+  chatRoutes(app, ctx);
+  adminRoutes(app, ctx);
+  await app.ready();
+
+  const gateway = new Gateway(
+    {
+      instanceId: config.instanceId,
+      heartbeatIntervalMs: config.ws.heartbeatIntervalMs,
+      maxPayloadBytes: config.ws.maxPayloadBytes,
+      allowedOrigins: config.ws.allowedOrigins,
+    },
+    { tokens, tickets, local, bus, presence, events, chat, broadcasting, logger },
+  );
+  gateway.attach(app.server);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      await gateway.close();
+      await app.close();
+      await Promise.allSettled([bus.close(), presence.close(), tickets.close(), notifications.close()]);
+      await database.close();
+    })();
+    return closing;
+  };
+
+  return {
+    app,
+    ctx,
+    logger,
+    seed,
+    async listen() {
+      await app.listen({ host: config.host, port: config.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      return { port, url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}` };
+    },
+    close,
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * The seed's BroadcastingService: the one API business code calls to reach users.
+ *
+ * Every method serializes its frame ONCE and hands the bytes to the Bus, which routes them
+ * to the instances holding the recipients' sockets. Errors are logged and reported in the
+ * returned outcome; they never throw into the caller's request (seed: "the service records
+ * the error and keeps running").
+ */
+import {
+  type ConsultationReplyPayload,
+  type DeviceInfo,
+  type DeviceType,
+  type DirectMessagePayload,
+  encodeFrame,
+  type MessagePayload,
+  type MobileNotificationPayload,
+  type PushPriority,
+  ServerAction,
+  type SystemNotificationPayload,
+  serverFrame,
+} from '@anmei/protocol';
+import type { AppEvents } from '../events.ts';
+import type { NotificationService } from '../notifications/service.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Bus } from '../realtime/bus/bus.ts';
+import type { Presence } from '../realtime/presence/presence.ts';
+import type { ParticipantDirectory } from './participant-directory.ts';
+
+export interface BroadcastOutcome {
+  ok: boolean;
+  /** Users the frame was published to (live delivery). */
+  delivered: number;
+  /** Users who got a push notification instead (offline). */
+  pushed: number;
+}
+
+export interface BroadcastingDeps {
+  bus: Bus;
+  presence: Presence;
+  participants: ParticipantDirectory;
+  notifications: NotificationService;
+  events: AppEvents;
+  instanceId: string;
+  logger: Logger;
+}
+
+type SystemNotificationInput = Omit<SystemNotificationPayload, 'conversation_id'>;
+type MobileNotificationInput = Omit<MobileNotificationPayload, 'conversation_id'>;
+type ConsultationReplyInput = Omit<ConsultationReplyPayload, 'conversation_id' | 'consultant_id'>;
+type DirectMessageInput = Omit<DirectMessagePayload, 'user_id'>;
+
+const FAILED: BroadcastOutcome = { ok: false, delivered: 0, pushed: 0 };
+
+export class BroadcastingService {
+  readonly #deps: BroadcastingDeps;
+  readonly #log: Logger;
+
+  constructor(deps: BroadcastingDeps, logger: Logger = deps.logger) {
+    this.#deps = deps;
+    this.#log = logger;
+  }
+
+  /** Same shared resources, logging through `logger` (e.g. a request's child logger). Cheap. */
+  withLogger(logger: Logger): BroadcastingService {
+    return new BroadcastingService(this.#deps, logger);
+  }
+
+  /** A chat message to every participant (all devices, all instances) except `excludeUserId`. */
+  broadcastMessage(conversationId: string, message: MessagePayload, excludeUserId?: string): Promise<BroadcastOutcome> {
+    return this.#guard('message', conversationId, async () => {
+      const recipients = await this.#recipients(conversationId, excludeUserId);
+      const frame = encodeFrame(serverFrame(ServerAction.newMessage, message));
+      await this.#publish(recipients, frame);
+      return { ok: true, delivered: recipients.length, pushed: 0 };
+    });
+  }
+
+  /**
+   * A consultant's reply: online participants get it live, offline ones a high-priority
+   * mobile push ("顾问回复") that opens the conversation.
+   */
+  broadcastConsultationReply(
+    conversationId: string,
+    reply: ConsultationReplyInput,
+    consultantId: string,
+  ): Promise<BroadcastOutcome> {
+    return this.#guard('consultation_reply', conversationId, async () => {
+      const recipients = await this.#recipients(conversationId, consultantId);
+      const online = await this.#deps.presence.onlineAmong(recipients);
+      const live = recipients.filter((u) => online.has(u));
+      const offline = recipients.filter((u) => !online.has(u));
+      const payload = { ...reply, conversation_id: conversationId, consultant_id: consultantId };
+      await this.#publish(live, encodeFrame(serverFrame(ServerAction.consultationReply, payload)));
+      await this.#pushAll(offline, 'mobile', 'high', '顾问回复', reply.content, {
+        conversation_id: conversationId,
+        action: 'open_conversation',
+      });
+      return { ok: true, delivered: live.length, pushed: offline.length };
+    });
+  }
+
+  /**
+   * Important notices (e.g. appointment reminders) for mobile devices only: live to every
+   * connected mobile socket of each participant; a participant with no mobile socket online
+   * gets a mobile push instead.
+   */
+  sendMobileOnlyNotification(conversationId: string, notice: MobileNotificationInput): Promise<BroadcastOutcome> {
+    return this.#guard('mobile_notification', conversationId, async () => {
+      const recipients = await this.#recipients(conversationId);
+      const devices = await Promise.all(recipients.map((u) => this.#deps.presence.devicesOf(u)));
+      const withMobile = recipients.filter((_, i) => devices[i]?.some((d) => d.deviceType === 'mobile'));
+      const withoutMobile = recipients.filter((_, i) => !devices[i]?.some((d) => d.deviceType === 'mobile'));
+      const payload = { ...notice, conversation_id: conversationId };
+      await this.#publish(withMobile, encodeFrame(serverFrame(ServerAction.mobileNotification, payload)), ['mobile']);
+      await this.#pushAll(withoutMobile, 'mobile', notice.priority ?? 'high', notice.title, notice.content, {
+        conversation_id: conversationId,
+        ...(notice.action ? { action: notice.action } : {}),
+        ...notice.data,
+      });
+      return { ok: true, delivered: withMobile.length, pushed: withoutMobile.length };
+    });
+  }
+
+  /** Typing indicator to the other participants; ephemeral, never stored or pushed. */
+  broadcastTypingStatus(conversationId: string, userId: string, isTyping: boolean): Promise<BroadcastOutcome> {
+    return this.#guard('typing_status', conversationId, async () => {
+      const recipients = await this.#recipients(conversationId, userId);
+      const frame = serverFrame(ServerAction.typingStatus, {
+        conversation_id: conversationId,
+        user_id: userId,
+        is_typing: isTyping,
+      });
+      await this.#publish(recipients, encodeFrame(frame));
+      return { ok: true, delivered: recipients.length, pushed: 0 };
+    });
+  }
+
+  /** Read receipts to the other participants. */
+  broadcastReadStatus(
+    conversationId: string,
+    userId: string,
+    messageIds: readonly string[],
+    lastReadSeq: number | null = null,
+  ): Promise<BroadcastOutcome> {
+    return this.#guard('read_status', conversationId, async () => {
+      const recipients = await this.#recipients(conversationId, userId);
+      const frame = serverFrame(ServerAction.readStatus, {
+        conversation_id: conversationId,
+        user_id: userId,
+        message_ids: [...messageIds],
+        last_read_seq: lastReadSeq,
+      });
+      await this.#publish(recipients, encodeFrame(frame));
+      return { ok: true, delivered: recipients.length, pushed: 0 };
+    });
+  }
+
+  /** A system notice (e.g. a maintenance window) to every participant of a conversation. */
+  broadcastSystemNotification(conversationId: string, notice: SystemNotificationInput): Promise<BroadcastOutcome> {
+    return this.#guard('system_notification', conversationId, async () => {
+      const recipients = await this.#recipients(conversationId);
+      const frame = serverFrame(ServerAction.systemNotification, { ...notice, conversation_id: conversationId });
+      await this.#publish(recipients, encodeFrame(frame));
+      return { ok: true, delivered: recipients.length, pushed: 0 };
+    });
+  }
+
+  /** A system notice to every connected socket on every instance (the seed's `ws:broadcast`). */
+  broadcastSystemNotificationToAll(notice: SystemNotificationInput): Promise<BroadcastOutcome> {
+    return this.#guard('system_notification_all', null, async () => {
+      const frame = serverFrame(ServerAction.systemNotification, { ...notice, conversation_id: null });
+      await this.#deps.bus.publishToAll({ frame: encodeFrame(frame), origin: this.#deps.instanceId });
+      return { ok: true, delivered: -1, pushed: 0 };
+    });
+  }
+
+  /** A message to one user on all their devices; if they are offline, a normal-priority push. */
+  sendDirectMessage(userId: string, message: DirectMessageInput): Promise<BroadcastOutcome> {
+    return this.#guard('direct_message', null, async () => {
+      if (await this.#deps.presence.isOnline(userId)) {
+        const frame = serverFrame(ServerAction.directMessage, { ...message, user_id: userId });
+        await this.#publish([userId], encodeFrame(frame));
+        return { ok: true, delivered: 1, pushed: 0 };
+      }
+      await this.#pushAll([userId], 'mobile', 'normal', message.title ?? '新消息', message.content, message.data);
+      return { ok: true, delivered: 0, pushed: 1 };
+    });
+  }
+
+  /** Every connected device of a user, on every instance, oldest first. */
+  async getUserDeviceInfo(userId: string): Promise<DeviceInfo[]> {
+    try {
+      const devices = await this.#deps.presence.devicesOf(userId);
+      return devices.map((d) => ({
+        connection_id: d.connectionId,
+        device_type: d.deviceType,
+        connected_at: d.connectedAt.toISOString(),
+      }));
+    } catch (error) {
+      this.#log.error({ err: error, userId }, 'getUserDeviceInfo failed');
+      return [];
+    }
+  }
+
+  async #recipients(conversationId: string, excludeUserId?: string): Promise<string[]> {
+    const participants = await this.#deps.participants.of(conversationId);
+    const ids: string[] = [];
+    for (const p of participants) if (p.userId !== excludeUserId) ids.push(p.userId);
+    return ids;
+  }
+
+  async #publish(userIds: readonly string[], frame: string, deviceTypes?: readonly DeviceType[]): Promise<void> {
+    if (userIds.length === 0) return;
+    this.#log.debug({ recipients: userIds.length, deviceTypes }, 'routing envelope');
+    await this.#deps.bus.publishToUsers(userIds, {
+      frame,
+      origin: this.#deps.instanceId,
+      ...(deviceTypes ? { deviceTypes } : {}),
+    });
+  }
+
+  async #pushAll(
+    userIds: readonly string[],
+    deviceType: DeviceType,
+    priority: PushPriority,
+    title: string,
+    content: string,
+    data?: Record<string, unknown>,
+  ): Promise<void> {
+    await Promise.all(
+      userIds.map((userId) =>
+        this.#deps.notifications.notify({ userId, deviceType, priority, title, content, ...(data ? { data } : {}) }),
+      ),
+    );
+  }
+
+  async #guard(
+    kind: string,
+    conversationId: string | null,
+    work: () => Promise<BroadcastOutcome>,
+  ): Promise<BroadcastOutcome> {
+    const started = performance.now();
+    try {
+      const outcome = await work();
+      const durationMs = performance.now() - started;
+      this.#deps.events.emit('broadcast.completed', { kind, recipients: outcome.delivered, durationMs });
+      // Typing is chatty and ephemeral: DEBUG, not the seed's INFO "broadcast done".
+      const level = kind === 'typing_status' ? 'debug' : 'info';
+      this.#log[level](
+        { kind, conversationId, recipients: outcome.delivered, pushed: outcome.pushed, durationMs },
+        'broadcast done',
+      );
+      return outcome;
+    } catch (error) {
+      this.#log.error({ err: error, kind, conversationId }, 'broadcast failed');
+      return FAILED;
+    }
+  }
+}

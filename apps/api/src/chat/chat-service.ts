@@ -1,0 +1,113 @@
+/**
+ * Chat use cases shared by the HTTP routes and the WebSocket gateway: authorize, persist,
+ * then broadcast. Persistence errors propagate (the caller must know the message was not
+ * stored); broadcast errors do not (the message is stored; the service logged the failure).
+ */
+import { type MessageType, type Role, STAFF_ROLES } from '@anmei/protocol';
+import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
+import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
+import type { MessageRow, Store } from '../db/store-types.ts';
+import { AppError } from '../errors.ts';
+import type { AppEvents } from '../events.ts';
+import { messageToWire } from './wire.ts';
+
+export interface Sender {
+  userId: string;
+  role: Role;
+}
+
+export interface SendInput {
+  conversationId: string;
+  clientMessageId: string | null;
+  content: string;
+  messageType?: MessageType;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface SendResult {
+  message: MessageRow;
+  /** true when the client message id was already stored; nothing new was created or broadcast. */
+  duplicate: boolean;
+}
+
+export class ChatService {
+  readonly #store: Store;
+  readonly #participants: ParticipantDirectory;
+  readonly #events: AppEvents;
+
+  constructor(deps: { store: Store; participants: ParticipantDirectory; events: AppEvents }) {
+    this.#store = deps.store;
+    this.#participants = deps.participants;
+    this.#events = deps.events;
+  }
+
+  /** Throws CONVERSATION_NOT_FOUND or NOT_PARTICIPANT. Admins may read/notify but are not participants. */
+  async assertParticipant(conversationId: string, userId: string): Promise<void> {
+    if (await this.#participants.isParticipant(conversationId, userId)) return;
+    const conversation = await this.#store.conversations.findById(conversationId);
+    if (!conversation) throw new AppError('CONVERSATION_NOT_FOUND');
+    throw new AppError('NOT_PARTICIPANT');
+  }
+
+  /**
+   * Store then broadcast, excluding the sender. A consultant's or doctor's message goes out
+   * as a consultation reply, so offline customers get a push; others as a plain new_message.
+   */
+  async send(sender: Sender, input: SendInput, broadcasting: BroadcastingService): Promise<SendResult> {
+    await this.assertParticipant(input.conversationId, sender.userId);
+    const result = await this.#store.messages.append({
+      conversationId: input.conversationId,
+      senderId: sender.userId,
+      clientMessageId: input.clientMessageId,
+      messageType: input.messageType ?? 'text',
+      content: input.content,
+      metadata: input.metadata ?? null,
+    });
+    if (result.status === 'conflict') throw new AppError('CLIENT_MESSAGE_ID_CONFLICT');
+    if (result.status === 'duplicate') return { message: result.message, duplicate: true };
+
+    const message = result.message;
+    this.#events.emit('message.created', { message });
+    const wire = { ...messageToWire(message), sender_role: sender.role };
+    if (STAFF_ROLES.has(sender.role)) {
+      await broadcasting.broadcastConsultationReply(
+        input.conversationId,
+        { content: message.content, reply_type: 'consultation', message: wire },
+        sender.userId,
+      );
+    } else {
+      await broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
+    }
+    return { message, duplicate: false };
+  }
+
+  /**
+   * Mark the given messages (and everything before them) read, then tell the others.
+   * Ids that are not in this conversation are ignored; returns the reader's new position.
+   */
+  async markRead(
+    reader: Sender,
+    conversationId: string,
+    messageIds: readonly string[],
+    broadcasting: BroadcastingService,
+  ): Promise<{ lastReadSeq: number; messageIds: string[] }> {
+    await this.assertParticipant(conversationId, reader.userId);
+    const found = await this.#store.messages.findByIds(conversationId, messageIds);
+    if (found.length === 0) return { lastReadSeq: 0, messageIds: [] };
+    const upTo = Math.max(...found.map((m) => m.seq));
+    const lastReadSeq = await this.#store.messages.markRead(conversationId, reader.userId, upTo);
+    const ids = found.map((m) => m.id);
+    await broadcasting.broadcastReadStatus(conversationId, reader.userId, ids, lastReadSeq);
+    return { lastReadSeq, messageIds: ids };
+  }
+
+  async typing(
+    user: Sender,
+    conversationId: string,
+    isTyping: boolean,
+    broadcasting: BroadcastingService,
+  ): Promise<void> {
+    await this.assertParticipant(conversationId, user.userId);
+    await broadcasting.broadcastTypingStatus(conversationId, user.userId, isTyping);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Environment -> typed configuration, validated once at start. Every key has a working
+ * default so `npm start` needs no .env; a wrong value stops start-up with one line naming
+ * the key (see `ConfigError`).
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me-0123456789';
+
+const int = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(8000),
+  /** Identifies this process in presence records and logs; random per start by default. */
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (max 64)')
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Unset -> embedded PGlite under DATA_DIR. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Folder for the embedded database (and uploads later); relative to the working directory. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Unset -> in-memory bus and presence (one instance). */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  NOTIFICATION_PROVIDER: z.enum(['logging', 'firebase', 'apns', 'webpush']).default('logging'),
+  FIREBASE_CREDENTIALS_PATH: z.string().optional(),
+  /** ms between server pings; a peer that has not answered by the next ping is terminated. */
+  WS_HEARTBEAT_INTERVAL: int(100, 600_000).default(45_000),
+  /** ms a TCP connection may take to complete its HTTP/WebSocket handshake. */
+  WS_CONNECTION_TIMEOUT: int(100, 600_000).default(20_000),
+  /** Sent to clients (they own reconnecting); the server does not use it itself. */
+  WS_MAX_RECONNECT_ATTEMPTS: int(0, 1000).default(15),
+  /** Largest inbound frame in bytes; bigger frames close the socket with 1009. */
+  WS_MAX_PAYLOAD: int(1024, 16 * 1024 * 1024).default(65_536),
+  /** Bytes a socket may have queued before it counts as a slow consumer and is closed. */
+  WS_MAX_BUFFERED_BYTES: int(16 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** Comma-separated Origins allowed to open a WebSocket; `*` allows any. Requests with no Origin (non-browsers) are allowed. */
+  ALLOWED_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000,http://localhost:8000'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_JWT_SECRET),
+  /** Access token lifetime in seconds. */
+  ACCESS_TOKEN_TTL: int(60, 30 * 24 * 3600).default(3600),
+  /** WebSocket ticket lifetime in seconds. */
+  WS_TICKET_TTL: int(5, 300).default(30),
+  /** Seed demo users and conversations at start (never allowed in production). */
+  SEED_DEMO_DATA: bool.optional(),
+});
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  instanceId: string;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  redisPassword: string | undefined;
+  notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
+  firebaseCredentialsPath: string | undefined;
+  ws: {
+    heartbeatIntervalMs: number;
+    connectionTimeoutMs: number;
+    maxReconnectAttempts: number;
+    maxPayloadBytes: number;
+    maxBufferedBytes: number;
+    allowedOrigins: '*' | ReadonlySet<string>;
+    ticketTtlSeconds: number;
+  };
+  auth: { jwtSecret: string; accessTokenTtlSeconds: number; usingDevSecret: boolean };
+  seedDemoData: boolean;
+}
+
+/** Parse `env` (default: process.env). Throws ConfigError with one line per bad key. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset" (a blank line in .env should not fail validation).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '?');
+      return `invalid configuration: ${key}=${JSON.stringify(redactIfSecret(key, cleaned[key]))}: ${i.message}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const usingDevSecret = e.JWT_SECRET === DEV_JWT_SECRET;
+  if (production && usingDevSecret) {
+    throw new ConfigError('invalid configuration: JWT_SECRET must be set to a secret of your own in production');
+  }
+  if (production && e.SEED_DEMO_DATA === true) {
+    throw new ConfigError('invalid configuration: SEED_DEMO_DATA=true is not allowed when NODE_ENV=production');
+  }
+  const origins = e.ALLOWED_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    instanceId: e.INSTANCE_ID ?? `api-${randomUUID().slice(0, 8)}`,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    redisPassword: e.REDIS_PASSWORD,
+    notificationProvider: e.NOTIFICATION_PROVIDER,
+    firebaseCredentialsPath: e.FIREBASE_CREDENTIALS_PATH,
+    ws: {
+      heartbeatIntervalMs: e.WS_HEARTBEAT_INTERVAL,
+      connectionTimeoutMs: e.WS_CONNECTION_TIMEOUT,
+      maxReconnectAttempts: e.WS_MAX_RECONNECT_ATTEMPTS,
+      maxPayloadBytes: e.WS_MAX_PAYLOAD,
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      allowedOrigins: origins.includes('*') ? '*' : new Set(origins),
+      ticketTtlSeconds: e.WS_TICKET_TTL,
+    },
+    auth: { jwtSecret: e.JWT_SECRET, accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL, usingDevSecret },
+    seedDemoData: e.SEED_DEMO_DATA ?? !production,
+  };
+}
+
+function redactIfSecret(key: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (/SECRET|PASSWORD/.test(key)) return '[redacted]';
+  if (/_URL$/.test(key)) return value.replace(/\/\/([^@/]*)@/, '//[redacted]@');
+  return value;
+}

@@ -1,0 +1,28 @@
+/** Builds the `Store` from a drizzle handle; works unchanged over PGlite and node-postgres. */
+import { sql } from 'drizzle-orm';
+import { createConversationsRepo } from './conversations-repo.ts';
+import type { Db } from './db-common.ts';
+import { createMessagesRepo } from './messages-repo.ts';
+import type { Store } from './store-types.ts';
+import { createUsersRepo } from './users-repo.ts';
+
+export type { Db } from './db-common.ts';
+export { UsernameTakenError } from './db-common.ts';
+
+/** `close` releases the underlying client (PGlite instance or pg Pool); it is called once by `Store.close`. */
+export function createStore(db: Db, close: () => Promise<void>): Store {
+  let closing: Promise<void> | undefined;
+  return {
+    users: createUsersRepo(db),
+    conversations: createConversationsRepo(db),
+    messages: createMessagesRepo(db),
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    // Idempotent: a second close (e.g. shutdown hook + test teardown) waits for the first.
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

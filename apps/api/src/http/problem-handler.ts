@@ -1,0 +1,48 @@
+/**
+ * Every HTTP error leaves as one RFC 9457 problem+json shape with a catalogued `code`.
+ * Unknown errors become INTERNAL (logged with the stack; the client sees no internals).
+ */
+import type { ErrorCode } from '@anmei/protocol';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, toProblem } from '../errors.ts';
+import { redactUrl } from '../observability/logger.ts';
+
+/** Fastify's own error codes that are the client's fault, mapped into our catalog. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+};
+
+function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, detail?: string, issues?: string[]) {
+  const problem = toProblem(code, detail, redactUrl(request.url), issues);
+  return reply.code(problem.status).type('application/problem+json').send(problem);
+}
+
+export function installProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AppError) return send(reply, request, error.code, error.message, error.issues);
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => {
+        const path = [error.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.');
+        return `${path}: ${v.message ?? 'invalid'}`;
+      });
+      return send(reply, request, 'VALIDATION_FAILED', `Invalid request: ${issues.join('; ')}`, issues);
+    }
+    // JSON.parse failures surface as a SyntaxError with statusCode 400.
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) return send(reply, request, mapped, error.message);
+    if (error instanceof SyntaxError && error.statusCode === 400) return send(reply, request, 'MALFORMED_JSON');
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return send(reply, request, 'VALIDATION_FAILED', error.message);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return send(reply, request, 'INTERNAL');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, request, 'NOT_FOUND', `No route ${request.method} ${redactUrl(request.url).split('?')[0]}.`),
+  );
+}

@@ -1,0 +1,144 @@
+/** Admin-only endpoints: system notices, direct and mobile-only notifications, devices, stats. */
+import { DEVICE_TYPES, PUSH_PRIORITIES } from '@anmei/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../app-context.ts';
+import { broadcastingFor } from '../../broadcasting/factory.ts';
+import { AppError } from '../../errors.ts';
+import { authenticate, requireRole } from '../auth-guard.ts';
+import { ProblemSchema } from '../schemas.ts';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+const Outcome = z.object({ ok: z.boolean(), delivered: z.number(), pushed: z.number() });
+const Data = z.record(z.string(), z.unknown()).optional();
+
+export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const asAdmin = async (request: Parameters<typeof authenticate>[0]) => {
+    const user = await authenticate(request, ctx.tokens);
+    requireRole(user, 'admin');
+    return user;
+  };
+  const assertConversation = async (id: string) => {
+    if (!(await ctx.store.conversations.findById(id))) throw new AppError('CONVERSATION_NOT_FOUND');
+  };
+
+  r.post(
+    '/api/v1/admin/notifications',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'System notification to one conversation, or to everyone connected when conversation_id is null',
+        body: z.strictObject({
+          conversation_id: z.string().min(1).max(64).nullable(),
+          title: z.string().min(1).max(200),
+          message: z.string().min(1).max(2000),
+          type: z.string().min(1).max(64).default('announcement'),
+          data: Data,
+        }),
+        response: { 200: Outcome, ...problems },
+      },
+    },
+    async (request) => {
+      await asAdmin(request);
+      const { conversation_id, ...notice } = request.body;
+      const service = broadcastingFor(ctx.broadcasting, request);
+      if (conversation_id === null) return service.broadcastSystemNotificationToAll(notice);
+      await assertConversation(conversation_id);
+      return service.broadcastSystemNotification(conversation_id, notice);
+    },
+  );
+
+  r.post(
+    '/api/v1/admin/mobile-notifications',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Important notice for mobile devices only (live to mobile sockets, push otherwise)',
+        body: z.strictObject({
+          conversation_id: z.string().min(1).max(64),
+          title: z.string().min(1).max(200),
+          content: z.string().min(1).max(2000),
+          action: z.string().max(64).optional(),
+          priority: z.enum(PUSH_PRIORITIES).optional(),
+          data: Data,
+        }),
+        response: { 200: Outcome, ...problems },
+      },
+    },
+    async (request) => {
+      await asAdmin(request);
+      const { conversation_id, ...notice } = request.body;
+      await assertConversation(conversation_id);
+      return broadcastingFor(ctx.broadcasting, request).sendMobileOnlyNotification(conversation_id, notice);
+    },
+  );
+
+  r.post(
+    '/api/v1/admin/direct-messages',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'A message to one user on all devices (push when offline)',
+        body: z.strictObject({
+          user_id: z.string().min(1).max(64),
+          title: z.string().max(200).optional(),
+          content: z.string().min(1).max(2000),
+          type: z.string().max(64).optional(),
+          data: Data,
+        }),
+        response: { 200: Outcome, ...problems },
+      },
+    },
+    async (request) => {
+      await asAdmin(request);
+      const { user_id, ...message } = request.body;
+      if (!(await ctx.store.users.findById(user_id))) throw new AppError('USER_NOT_FOUND');
+      return broadcastingFor(ctx.broadcasting, request).sendDirectMessage(user_id, message);
+    },
+  );
+
+  r.get(
+    '/api/v1/admin/users/:user_id/devices',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: "A user's connected devices on every instance (getUserDeviceInfo)",
+        params: z.object({ user_id: z.string().min(1).max(64) }),
+        response: {
+          200: z.object({
+            user_id: z.string(),
+            devices: z.array(
+              z.object({ connection_id: z.string(), device_type: z.enum(DEVICE_TYPES), connected_at: z.string() }),
+            ),
+          }),
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      await asAdmin(request);
+      const userId = request.params.user_id;
+      if (!(await ctx.store.users.findById(userId))) throw new AppError('USER_NOT_FOUND');
+      return { user_id: userId, devices: await ctx.broadcasting.getUserDeviceInfo(userId) };
+    },
+  );
+
+  r.get(
+    '/api/v1/admin/stats',
+    { schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
+    async (request) => {
+      await asAdmin(request);
+      const presence = await ctx.presence.stats();
+      return {
+        online_users: presence.users,
+        connections: presence.connections,
+        by_device_type: presence.byDeviceType,
+        by_role: presence.byRole,
+        by_instance: presence.byInstance,
+        push: ctx.notifications.stats(),
+      };
+    },
+  );
+}

@@ -1,0 +1,86 @@
+/** Login, who-am-I and WebSocket tickets. */
+import { ROLES } from '@anmei/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../app-context.ts';
+import { dummyPasswordHash, verifyPassword } from '../../auth/passwords.ts';
+import { AppError } from '../../errors.ts';
+import { authenticate } from '../auth-guard.ts';
+import { ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
+
+export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/api/v1/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange username and password for an access token',
+        body: z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
+        response: {
+          200: z.object({
+            access_token: z.string(),
+            token_type: z.literal('bearer'),
+            expires_in: z.number().describe('seconds'),
+            user: UserSchema,
+          }),
+          401: ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const user = await ctx.store.users.findByUsername(request.body.username);
+      // Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
+      const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), request.body.password);
+      if (!user || !ok) throw new AppError('INVALID_CREDENTIALS');
+      request.log.info({ userId: user.id, role: user.role }, 'login');
+      return {
+        access_token: await ctx.tokens.issueAccessToken({ userId: user.id, role: user.role }),
+        token_type: 'bearer' as const,
+        expires_in: ctx.tokens.accessTtlSeconds,
+        user: userToWire(user),
+      };
+    },
+  );
+
+  r.get(
+    '/api/v1/auth/me',
+    { schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: UserSchema, 401: ProblemSchema } } },
+    async (request) => {
+      const auth = await authenticate(request, ctx.tokens);
+      const user = await ctx.store.users.findById(auth.userId);
+      if (!user) throw new AppError('TOKEN_INVALID', 'The user of this token no longer exists.');
+      return userToWire(user);
+    },
+  );
+
+  r.post(
+    '/api/v1/ws/ticket',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'A single-use ticket for the WebSocket upgrade (valid WS_TICKET_TTL seconds, default 30)',
+        response: {
+          200: z.object({
+            ticket: z.string(),
+            expires_in: z.number().describe('seconds'),
+            ws_path: z.string(),
+            role: z.enum(ROLES),
+          }),
+          401: ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const auth = await authenticate(request, ctx.tokens);
+      return {
+        ticket: await ctx.tokens.issueTicket(auth),
+        expires_in: ctx.tokens.ticketTtlSeconds,
+        ws_path: '/api/v1/ws',
+        role: auth.role,
+      };
+    },
+  );
+}

@@ -1,0 +1,172 @@
+/** Conversations, history, send and read over HTTP (the seed's POST /chat/{id}/send and friends). */
+import { LIMITS, ROLES } from '@anmei/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../app-context.ts';
+import { broadcastingFor } from '../../broadcasting/factory.ts';
+import { messageToWire } from '../../chat/wire.ts';
+import { authenticate } from '../auth-guard.ts';
+import { ConversationIdParams, MessageSchema, ProblemSchema } from '../schemas.ts';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+
+export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    '/api/v1/conversations',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'My conversations, newest activity first, with unread counts and who is online',
+        response: {
+          200: z.object({
+            conversations: z.array(
+              z.object({
+                id: z.string(),
+                title: z.string(),
+                last_seq: z.number(),
+                unread_count: z.number(),
+                last_message: MessageSchema.nullable(),
+                participants: z.array(
+                  z.object({
+                    user_id: z.string(),
+                    role: z.enum(ROLES),
+                    display_name: z.string(),
+                    last_read_seq: z.number(),
+                    online: z.boolean(),
+                  }),
+                ),
+              }),
+            ),
+          }),
+          401: ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const user = await authenticate(request, ctx.tokens);
+      const summaries = await ctx.store.conversations.listForUser(user.userId);
+      const everyone = [...new Set(summaries.flatMap((s) => s.participants.map((p) => p.userId)))];
+      const online = await ctx.presence.onlineAmong(everyone);
+      return {
+        conversations: summaries.map((s) => ({
+          id: s.id,
+          title: s.title,
+          last_seq: s.lastSeq,
+          unread_count: s.unreadCount,
+          last_message: s.lastMessage ? messageToWire(s.lastMessage) : null,
+          participants: s.participants.map((p) => ({
+            user_id: p.userId,
+            role: p.role,
+            display_name: p.displayName,
+            last_read_seq: p.lastReadSeq,
+            online: online.has(p.userId),
+          })),
+        })),
+      };
+    },
+  );
+
+  r.get(
+    '/api/v1/chat/:conversation_id/messages',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'Message history paged by seq (ascending). before_seq pages back; after_seq catches up.',
+        params: ConversationIdParams,
+        querystring: z.object({
+          before_seq: z.coerce.number().int().positive().optional(),
+          after_seq: z.coerce.number().int().nonnegative().optional(),
+          limit: z.coerce.number().int().min(1).max(LIMITS.historyPageMax).default(50),
+        }),
+        response: { 200: z.object({ messages: z.array(MessageSchema), has_more: z.boolean() }), ...problems },
+      },
+    },
+    async (request) => {
+      const user = await authenticate(request, ctx.tokens);
+      const { conversation_id: conversationId } = request.params;
+      await ctx.chat.assertParticipant(conversationId, user.userId);
+      const { before_seq, after_seq, limit } = request.query;
+      // Ask for one more than the page to know whether another page exists.
+      const rows = await ctx.store.messages.history(conversationId, {
+        ...(before_seq !== undefined ? { beforeSeq: before_seq } : {}),
+        ...(after_seq !== undefined ? { afterSeq: after_seq } : {}),
+        limit: Math.min(limit + 1, LIMITS.historyPageMax + 1),
+      });
+      const hasMore = rows.length > limit;
+      // Paging back drops the oldest extra row; catching up drops the newest.
+      const page = !hasMore ? rows : after_seq !== undefined ? rows.slice(0, limit) : rows.slice(1);
+      return { messages: page.map(messageToWire), has_more: hasMore };
+    },
+  );
+
+  r.post(
+    '/api/v1/chat/:conversation_id/send',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'Store a text message, then broadcast it to the other participants',
+        params: ConversationIdParams,
+        body: z.strictObject({
+          content: z.string().min(1).max(LIMITS.messageContentMaxChars),
+          client_message_id: z.string().min(1).max(LIMITS.clientMessageIdMaxChars).optional(),
+        }),
+        response: {
+          200: z.object({
+            status: z.literal('sent'),
+            message_id: z.string(),
+            seq: z.number(),
+            duplicate: z.boolean(),
+            message: MessageSchema,
+          }),
+          ...problems,
+          409: ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const user = await authenticate(request, ctx.tokens);
+      const { message, duplicate } = await ctx.chat.send(
+        user,
+        {
+          conversationId: request.params.conversation_id,
+          clientMessageId: request.body.client_message_id ?? null,
+          content: request.body.content,
+        },
+        broadcastingFor(ctx.broadcasting, request),
+      );
+      return {
+        status: 'sent' as const,
+        message_id: message.id,
+        seq: message.seq,
+        duplicate,
+        message: messageToWire(message),
+      };
+    },
+  );
+
+  r.post(
+    '/api/v1/chat/:conversation_id/read',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'Mark messages (and everything before them) read; the others get a read_status frame',
+        params: ConversationIdParams,
+        body: z.strictObject({ message_ids: z.array(z.string().min(1).max(64)).min(1).max(LIMITS.readReceiptMaxIds) }),
+        response: { 200: z.object({ last_read_seq: z.number(), message_ids: z.array(z.string()) }), ...problems },
+      },
+    },
+    async (request) => {
+      const user = await authenticate(request, ctx.tokens);
+      const result = await ctx.chat.markRead(
+        user,
+        request.params.conversation_id,
+        request.body.message_ids,
+        broadcastingFor(ctx.broadcasting, request),
+      );
+      return { last_read_seq: result.lastReadSeq, message_ids: result.messageIds };
+    },
+  );
+}

@@ -1,0 +1,39 @@
+/** Zod schemas of HTTP bodies shared by several routes (and shown at /docs). */
+import { type ErrorCode, ErrorCodes, MESSAGE_TYPES, ROLES } from '@anmei/protocol';
+import { z } from 'zod';
+import type { UserRow } from '../db/store-types.ts';
+
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number(),
+  code: z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]),
+  detail: z.string(),
+  instance: z.string().optional(),
+  issues: z.array(z.string()).optional(),
+});
+
+export const UserSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  display_name: z.string(),
+  role: z.enum(ROLES),
+});
+
+export function userToWire(u: UserRow): z.infer<typeof UserSchema> {
+  return { id: u.id, username: u.username, display_name: u.displayName, role: u.role };
+}
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  conversation_id: z.string(),
+  seq: z.number(),
+  sender_id: z.string(),
+  client_message_id: z.string().nullable(),
+  message_type: z.enum(MESSAGE_TYPES),
+  content: z.string(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  created_at: z.string(),
+});
+
+export const ConversationIdParams = z.object({ conversation_id: z.string().min(1).max(64) });

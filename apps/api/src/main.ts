@@ -1,0 +1,60 @@
+/**
+ * Process entry: load config (one clear line per bad key, exit 1), build, listen, print the
+ * demo accounts in embedded mode, and shut down gracefully on SIGTERM/SIGINT.
+ */
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DEMO_PASSWORD } from './db/seed.ts';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const built = await buildApp(config);
+  const { url } = await built.listen();
+  built.logger.info(
+    {
+      url,
+      database: built.ctx.databaseKind,
+      bus: config.redisUrl ? 'redis' : 'memory',
+      push: config.notificationProvider,
+    },
+    'api listening',
+  );
+  if (built.seed) {
+    // Demo credentials are public (README); printed so a new developer can log in at once.
+    const rows = built.seed.users.map((u) => `   ${u.role.padEnd(10)} ${u.username.padEnd(16)} ${u.displayName}`);
+    process.stdout.write(
+      `\nAnmeiSmart Realtime is up at ${url}  (API docs: ${url}/docs)\n` +
+        `Demo accounts (password "${DEMO_PASSWORD}"):\n${rows.join('\n')}\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    built.logger.info({ signal }, 'shutting down: closing connections');
+    built.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        built.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+/**
+ * Picks the push provider named by config NOTIFICATION_PROVIDER. Business code depends only
+ * on NotificationProvider, so adding FCM/APNs/web-push later changes this file and nothing else.
+ */
+import type { Logger } from 'pino';
+import { LoggingProvider } from './providers/logging.ts';
+import type { NotificationProvider } from './types.ts';
+
+export const NOTIFICATION_PROVIDERS = ['logging', 'firebase', 'apns', 'webpush'] as const;
+export type NotificationProviderName = (typeof NOTIFICATION_PROVIDERS)[number];
+
+export interface NotificationProviderConfig {
+  /** Default in config: 'logging' (the only provider in this build). */
+  provider: NotificationProviderName;
+  /** Log content length instead of content; see LoggingProvider. */
+  redactContent: boolean;
+}
+
+/** Throws at startup for a provider this build lacks, so a misconfiguration cannot go unnoticed. */
+export function createNotificationProvider(config: NotificationProviderConfig, logger: Logger): NotificationProvider {
+  switch (config.provider) {
+    case 'logging':
+      return new LoggingProvider({ logger, redactContent: config.redactContent });
+    case 'firebase':
+    case 'apns':
+    case 'webpush':
+      throw new Error(
+        `NOTIFICATION_PROVIDER=${config.provider} is not available in this build yet; use NOTIFICATION_PROVIDER=logging`,
+      );
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The WebSocket endpoint `/api/v1/ws`: authenticates the upgrade, registers each socket
+ * locally, with the bus (per-user subscription) and in presence, runs the heartbeat, and
+ * delivers envelopes from the bus to local sockets.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { TicketStore } from '../auth/ticket-store.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
+import type { ChatService } from '../chat/chat-service.ts';
+import { AppError } from '../errors.ts';
+import type { AppEvents } from '../events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Bus } from './bus/bus.ts';
+import { ConnectionSession } from './connection-session.ts';
+import type { LocalConnection, LocalConnections } from './local-connections.ts';
+import type { Presence } from './presence/presence.ts';
+import type { ConnectionInfo } from './types.ts';
+import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
+
+export interface GatewayOptions {
+  instanceId: string;
+  /** ms between pings; a socket silent for a whole interval after a ping is terminated. */
+  heartbeatIntervalMs: number;
+  maxPayloadBytes: number;
+  allowedOrigins: '*' | ReadonlySet<string>;
+}
+
+export interface GatewayDeps {
+  tokens: TokenService;
+  tickets: TicketStore;
+  local: LocalConnections;
+  bus: Bus;
+  presence: Presence;
+  events: AppEvents;
+  chat: ChatService;
+  broadcasting: BroadcastingService;
+  logger: Logger;
+}
+
+export class Gateway {
+  readonly #opts: GatewayOptions;
+  readonly #deps: GatewayDeps;
+  readonly #wss: WebSocketServer;
+  readonly #sessions = new Map<string, { session: ConnectionSession; settled: Promise<void> }>();
+  #heartbeat: NodeJS.Timeout | undefined;
+  #server: Server | undefined;
+  #accepting = true;
+  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    void this.#handleUpgrade(req, socket, head);
+
+  constructor(options: GatewayOptions, deps: GatewayDeps) {
+    this.#opts = options;
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      // Compression costs CPU per message on the hot path and enables CRIME-style attacks.
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  attach(server: Server): void {
+    this.#server = server;
+    server.on('upgrade', this.#onUpgrade);
+    this.#deps.bus.onEnvelope((envelope, targets) => {
+      const written = this.#deps.local.deliver(envelope, targets);
+      this.#deps.logger.debug({ targets: targets === 'all' ? 'all' : targets.length, written }, 'local send');
+    });
+    this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Stop accepting, close every socket with `code` (default 1001 going away), wait for their cleanup. */
+  async close(code: number = CloseCode.goingAway, reason = 'server shutting down'): Promise<void> {
+    this.#accepting = false;
+    this.#server?.off('upgrade', this.#onUpgrade);
+    clearInterval(this.#heartbeat);
+    const pending = [...this.#sessions.values()].map((s) => s.settled);
+    for (const connection of this.#deps.local.all()) connection.socket.close(code, reason);
+    // A peer that does not answer the close handshake is cut after 2 s.
+    const force = setTimeout(() => {
+      for (const connection of this.#deps.local.all()) connection.socket.terminate();
+    }, 2_000);
+    force.unref();
+    await Promise.allSettled(pending);
+    clearTimeout(force);
+    this.#wss.close();
+  }
+
+  async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH)
+      return rejectUpgrade(socket, 'NOT_FOUND', `No WebSocket endpoint at ${path}; use ${WS_PATH}.`);
+    if (!this.#accepting) return rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
+    let identity: UpgradeIdentity;
+    try {
+      identity = await authenticateUpgrade(req, {
+        tokens: this.#deps.tokens,
+        tickets: this.#deps.tickets,
+        allowedOrigins: this.#opts.allowedOrigins,
+      });
+    } catch (error) {
+      if (error instanceof AppError) {
+        this.#deps.logger.warn({ code: error.code, origin: req.headers.origin }, 'websocket upgrade refused');
+        return rejectUpgrade(socket, error.code, error.message);
+      }
+      this.#deps.logger.error({ err: error }, 'websocket upgrade failed');
+      return rejectUpgrade(socket, 'INTERNAL');
+    }
+    if (socket.destroyed) return;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, identity));
+  }
+
+  #onConnection(socket: WebSocket, identity: UpgradeIdentity): void {
+    const { local, bus, presence, events, logger } = this.#deps;
+    const info: ConnectionInfo = {
+      connectionId: randomUUID(),
+      userId: identity.userId,
+      role: identity.role,
+      deviceType: identity.deviceType,
+      connectionType: identity.connectionType,
+      instanceId: this.#opts.instanceId,
+      connectedAt: new Date(),
+    };
+    const connection: LocalConnection = { info, socket, alive: true };
+    const abort = new AbortController();
+    const log = logger.child({ connectionId: info.connectionId, userId: info.userId });
+    const session = new ConnectionSession(connection, abort.signal, {
+      chat: this.#deps.chat,
+      broadcasting: this.#deps.broadcasting.withLogger(log),
+      logger: log,
+    });
+
+    socket.on('error', (error) => log.warn({ err: error }, 'websocket error'));
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
+    socket.on('message', (data, isBinary) => session.receive(data, isBinary));
+
+    // Subscribe before announcing `connected`, so nothing sent after the client sees it is missed.
+    const firstForUser = local.add(connection);
+    const ready = (async () => {
+      if (firstForUser) await bus.subscribeUser(info.userId);
+      await presence.add(info);
+    })();
+    ready.then(
+      () => {
+        if (abort.signal.aborted) return;
+        events.emit('connection.opened', { connection: info });
+        if (firstForUser) events.emit('presence.changed', { userId: info.userId, online: true });
+        log.info({ deviceType: info.deviceType, connectionType: info.connectionType }, 'websocket connected');
+        socket.send(
+          encodeFrame(
+            serverFrame(ServerAction.connected, {
+              connection_id: info.connectionId,
+              user_id: info.userId,
+              role: info.role,
+              device_type: info.deviceType,
+              connection_type: info.connectionType,
+              heartbeat_interval_ms: this.#opts.heartbeatIntervalMs,
+              max_payload_bytes: this.#opts.maxPayloadBytes,
+            }),
+          ),
+        );
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'registering connection failed');
+        socket.close(CloseCode.internalError, 'registration failed');
+      },
+    );
+
+    const settled = new Promise<void>((resolve) => {
+      socket.once('close', (code, reasonBuffer) => {
+        abort.abort();
+        socket.removeAllListeners('message');
+        socket.removeAllListeners('pong');
+        // Clean up only after registration settled, so a fast close cannot leave a ghost.
+        void ready
+          .catch(() => undefined)
+          .then(() => this.#cleanup(info, code, reasonBuffer.toString()))
+          .catch((error: unknown) => log.error({ err: error }, 'connection cleanup failed'))
+          .finally(() => {
+            this.#sessions.delete(info.connectionId);
+            resolve();
+          });
+      });
+    });
+    this.#sessions.set(info.connectionId, { session, settled });
+  }
+
+  async #cleanup(info: ConnectionInfo, code: number, reason: string): Promise<void> {
+    const removed = this.#deps.local.remove(info.connectionId);
+    // Issue the unsubscribe before any await: a new socket of the same user arriving during the
+    // awaits below subscribes AFTER it, so the user never ends up unsubscribed with a live socket.
+    const unsubscribed = removed?.lastForUser ? this.#deps.bus.unsubscribeUser(info.userId) : undefined;
+    await this.#deps.presence.remove(info.connectionId);
+    await unsubscribed;
+    if (removed?.lastForUser) this.#deps.events.emit('presence.changed', { userId: info.userId, online: false });
+    this.#deps.events.emit('connection.closed', { connection: info, code, reason });
+    this.#deps.logger.info({ connectionId: info.connectionId, userId: info.userId, code }, 'websocket disconnected');
+  }
+
+  #beat(): void {
+    for (const connection of this.#deps.local.all()) {
+      if (!connection.alive) {
+        this.#deps.logger.warn(
+          { connectionId: connection.info.connectionId, userId: connection.info.userId },
+          'heartbeat timeout: terminating connection',
+        );
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
+  }
+}

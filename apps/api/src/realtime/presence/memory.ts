@@ -1,0 +1,139 @@
+/**
+ * In-process Presence: every presence created from one store sees the same connections, like
+ * API instances sharing one Redis. One store per process is the embedded single-instance
+ * default; tests create several presences from one store to simulate several instances.
+ */
+import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
+import type { ConnectionInfo, PresenceStats } from '../types.ts';
+import type { Presence } from './presence.ts';
+
+/** Copies in and out, as a remote store would: callers never share mutable records with it. */
+function copyConnection(connection: ConnectionInfo): ConnectionInfo {
+  return { ...connection, connectedAt: new Date(connection.connectedAt.getTime()) };
+}
+
+function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+}
+
+export class MemoryPresenceStore {
+  readonly #byConnection = new Map<string, ConnectionInfo>();
+  /** userId -> (connectionId -> connection); inner maps are deleted when empty. */
+  readonly #byUser = new Map<string, Map<string, ConnectionInfo>>();
+
+  createPresence(): MemoryPresence {
+    return new MemoryPresence(this);
+  }
+
+  /** Adding an id that is already present replaces that connection (a re-registration). */
+  add(connection: ConnectionInfo): void {
+    this.remove(connection.connectionId);
+    const stored = copyConnection(connection);
+    this.#byConnection.set(stored.connectionId, stored);
+    let ofUser = this.#byUser.get(stored.userId);
+    if (ofUser === undefined) {
+      ofUser = new Map();
+      this.#byUser.set(stored.userId, ofUser);
+    }
+    ofUser.set(stored.connectionId, stored);
+  }
+
+  remove(connectionId: string): boolean {
+    const existing = this.#byConnection.get(connectionId);
+    if (existing === undefined) return false;
+    this.#byConnection.delete(connectionId);
+    const ofUser = this.#byUser.get(existing.userId);
+    ofUser?.delete(connectionId);
+    if (ofUser?.size === 0) this.#byUser.delete(existing.userId);
+    return true;
+  }
+
+  devicesOf(userId: string): ConnectionInfo[] {
+    const ofUser = this.#byUser.get(userId);
+    if (ofUser === undefined) return [];
+    // Oldest first; Array#sort is stable, so equal timestamps keep insertion order.
+    return [...ofUser.values()].sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime()).map(copyConnection);
+  }
+
+  isOnline(userId: string): boolean {
+    return this.#byUser.has(userId);
+  }
+
+  stats(): PresenceStats {
+    const byDeviceType: Record<DeviceType, number> = zeroCounts(DEVICE_TYPES);
+    const byRole: Record<Role, number> = zeroCounts(ROLES);
+    const byInstance: Record<string, number> = {};
+    for (const connection of this.#byConnection.values()) {
+      byDeviceType[connection.deviceType] += 1;
+      byRole[connection.role] += 1;
+      byInstance[connection.instanceId] = (byInstance[connection.instanceId] ?? 0) + 1;
+    }
+    return { connections: this.#byConnection.size, users: this.#byUser.size, byDeviceType, byRole, byInstance };
+  }
+
+  removeInstance(instanceId: string): number {
+    let removed = 0;
+    for (const connection of [...this.#byConnection.values()]) {
+      if (connection.instanceId === instanceId && this.remove(connection.connectionId)) removed += 1;
+    }
+    return removed;
+  }
+}
+
+/**
+ * One instance's handle on the shared store. Closing it only detaches this handle: the
+ * connections it added stay (the gateway removes them, or survivors call removeInstance).
+ */
+export class MemoryPresence implements Presence {
+  readonly #store: MemoryPresenceStore;
+  #closed = false;
+
+  /** Use `MemoryPresenceStore.createPresence`. */
+  constructor(store: MemoryPresenceStore) {
+    this.#store = store;
+  }
+
+  async add(connection: ConnectionInfo): Promise<void> {
+    this.#assertOpen();
+    this.#store.add(connection);
+  }
+
+  async remove(connectionId: string): Promise<void> {
+    this.#assertOpen();
+    this.#store.remove(connectionId);
+  }
+
+  async devicesOf(userId: string): Promise<ConnectionInfo[]> {
+    this.#assertOpen();
+    return this.#store.devicesOf(userId);
+  }
+
+  async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
+    this.#assertOpen();
+    return new Set(userIds.filter((userId) => this.#store.isOnline(userId)));
+  }
+
+  async isOnline(userId: string): Promise<boolean> {
+    this.#assertOpen();
+    return this.#store.isOnline(userId);
+  }
+
+  async stats(): Promise<PresenceStats> {
+    this.#assertOpen();
+    return this.#store.stats();
+  }
+
+  async removeInstance(instanceId: string): Promise<number> {
+    this.#assertOpen();
+    return this.#store.removeInstance(instanceId);
+  }
+
+  /** Idempotent; holds no timers or connections, so there is nothing else to release. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('presence is closed');
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Everything decided BEFORE a socket exists: path, Origin, ticket, device and connection
+ * type. A refused upgrade is answered with an HTTP problem response on the raw TCP socket,
+ * so an unauthenticated client never gets a WebSocket to send frames on.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  CONNECTION_TYPES,
+  type ConnectionType,
+  DEVICE_TYPES,
+  type DeviceType,
+  type ErrorCode,
+  type Role,
+} from '@anmei/protocol';
+import type { TicketStore } from '../auth/ticket-store.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import { AppError, toProblem } from '../errors.ts';
+
+export const WS_PATH = '/api/v1/ws';
+
+export interface UpgradeIdentity {
+  userId: string;
+  role: Role;
+  deviceType: DeviceType;
+  connectionType: ConnectionType;
+}
+
+export interface UpgradeAuthOptions {
+  tokens: TokenService;
+  tickets: TicketStore;
+  allowedOrigins: '*' | ReadonlySet<string>;
+}
+
+/** Resolves the identity of an upgrade request or throws an AppError saying why not. */
+export async function authenticateUpgrade(req: IncomingMessage, options: UpgradeAuthOptions): Promise<UpgradeIdentity> {
+  const origin = req.headers.origin;
+  // Browsers always send Origin; its absence means a non-browser client, which CSWSH cannot abuse.
+  if (origin !== undefined && options.allowedOrigins !== '*' && !options.allowedOrigins.has(origin)) {
+    throw new AppError('ORIGIN_NOT_ALLOWED', `Origin ${origin.slice(0, 200)} is not in ALLOWED_ORIGINS.`);
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const deviceType = url.searchParams.get('device_type') ?? 'desktop';
+  if (!DEVICE_TYPES.includes(deviceType as DeviceType)) {
+    throw new AppError('VALIDATION_FAILED', `device_type must be one of ${DEVICE_TYPES.join(', ')}.`);
+  }
+  const connectionType = url.searchParams.get('connection_type') ?? 'chat';
+  if (!CONNECTION_TYPES.includes(connectionType as ConnectionType)) {
+    throw new AppError('VALIDATION_FAILED', `connection_type must be one of ${CONNECTION_TYPES.join(', ')}.`);
+  }
+  const raw = url.searchParams.get('ticket');
+  if (!raw) throw new AppError('TICKET_MISSING');
+  const verified = await options.tokens.verifyTicket(raw);
+  if (!(await options.tickets.consume(verified.jti, verified.expiresAtMs))) throw new AppError('TICKET_REUSED');
+  if (connectionType === 'admin' && verified.role !== 'admin') {
+    throw new AppError('FORBIDDEN', 'Only admins may open an admin connection.');
+  }
+  return {
+    userId: verified.userId,
+    role: verified.role,
+    deviceType: deviceType as DeviceType,
+    connectionType: connectionType as ConnectionType,
+  };
+}
+
+/** Answer a refused upgrade with a problem+json response and close the TCP socket. */
+export function rejectUpgrade(socket: Duplex, code: ErrorCode, detail?: string): void {
+  if (socket.destroyed) return;
+  const problem = toProblem(code, detail, WS_PATH);
+  const body = JSON.stringify(problem);
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${STATUS_TEXT[problem.status] ?? 'Error'}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/problem+json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      '\r\n' +
+      body,
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};

@@ -1,0 +1,170 @@
+/**
+ * The Presence contract (see src/realtime/presence/presence.ts), run against every
+ * implementation: memory now, Redis later. Uses only the Presence interface. The factory
+ * must return two presences sharing one EMPTY backend (two simulated instances); stats are
+ * asserted exactly, so a Redis fixture needs its own key prefix.
+ */
+import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Presence } from '../../src/realtime/presence/presence.ts';
+import type { ConnectionInfo } from '../../src/realtime/types.ts';
+
+export interface PresenceFixture {
+  presences: [Presence, Presence];
+  cleanup(): Promise<void>;
+}
+
+const T0 = Date.UTC(2025, 0, 1, 8, 0, 0);
+
+function connection(connectionId: string, overrides: Partial<ConnectionInfo> = {}): ConnectionInfo {
+  return {
+    connectionId,
+    userId: 'customer_456',
+    role: 'customer',
+    deviceType: 'mobile',
+    connectionType: 'chat',
+    instanceId: 'instance-1',
+    connectedAt: new Date(T0),
+    ...overrides,
+  };
+}
+
+/** `seconds` after T0, so tests control "oldest first" without relying on the clock. */
+function at(seconds: number): Date {
+  return new Date(T0 + seconds * 1000);
+}
+
+function counts<K extends string>(keys: readonly K[], nonZero: Partial<Record<K, number>>): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, nonZero[key] ?? 0])) as Record<K, number>;
+}
+
+export function describePresenceContract(name: string, factory: () => Promise<PresenceFixture>): void {
+  describe(`Presence contract: ${name}`, () => {
+    let fixture: PresenceFixture;
+    let p1: Presence;
+    let p2: Presence;
+
+    beforeEach(async () => {
+      fixture = await factory();
+      [p1, p2] = fixture.presences;
+    });
+
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    it('lists a connection added on one instance from the other, with every field intact', async () => {
+      const c1 = connection('c1', { connectedAt: new Date(T0 + 123) });
+      await p1.add(c1);
+      expect(await p2.devicesOf('customer_456')).toEqual([c1]);
+      expect(await p1.devicesOf('customer_456')).toEqual([c1]);
+    });
+
+    it('returns no devices for an unknown user', async () => {
+      expect(await p1.devicesOf('nobody')).toEqual([]);
+    });
+
+    it('removes a connection, and treats removing an unknown id as a no-op', async () => {
+      await p1.add(connection('c1'));
+      await p1.add(connection('c2', { deviceType: 'desktop', connectedAt: at(1) }));
+      await p2.remove('c1');
+      await p2.remove('never-added');
+      const devices = await p1.devicesOf('customer_456');
+      expect(devices.map((d) => d.connectionId)).toEqual(['c2']);
+    });
+
+    it('lists devices oldest first whatever the order they were added in', async () => {
+      await p1.add(connection('newest', { connectedAt: at(30) }));
+      await p2.add(connection('oldest', { connectedAt: at(10), instanceId: 'instance-2' }));
+      await p1.add(connection('middle', { connectedAt: at(20), deviceType: 'tablet' }));
+      const devices = await p2.devicesOf('customer_456');
+      expect(devices.map((d) => d.connectionId)).toEqual(['oldest', 'middle', 'newest']);
+    });
+
+    it('keeps a user online while any connection remains and offline after the last one goes', async () => {
+      await p1.add(connection('c1'));
+      await p2.add(connection('c2', { instanceId: 'instance-2', connectedAt: at(1) }));
+      expect(await p1.isOnline('customer_456')).toBe(true);
+      await p1.remove('c1');
+      expect(await p2.isOnline('customer_456')).toBe(true);
+      await p2.remove('c2');
+      expect(await p1.isOnline('customer_456')).toBe(false);
+      expect(await p1.isOnline('never-seen')).toBe(false);
+    });
+
+    it('answers onlineAmong for many users at once, ignoring unknown and repeated ids', async () => {
+      const users = Array.from({ length: 60 }, (_, i) => `user-${i}`);
+      const online = users.filter((_, i) => i % 3 === 0);
+      await Promise.all(
+        online.map((userId, i) =>
+          (i % 2 === 0 ? p1 : p2).add(connection(`conn-${userId}`, { userId, instanceId: `instance-${(i % 2) + 1}` })),
+        ),
+      );
+      const asked = [...users, 'ghost', 'user-0', 'user-0'];
+      expect(await p1.onlineAmong(asked)).toEqual(new Set(online));
+      expect(await p2.onlineAmong([])).toEqual(new Set());
+    });
+
+    it('reports zero counts for every device type and role when nobody is connected', async () => {
+      expect(await p1.stats()).toEqual({
+        connections: 0,
+        users: 0,
+        byDeviceType: counts<DeviceType>(DEVICE_TYPES, {}),
+        byRole: counts<Role>(ROLES, {}),
+        byInstance: {},
+      });
+    });
+
+    it('counts connections by device type, role and instance, and distinct users', async () => {
+      await p1.add(connection('c1', { userId: 'cust', role: 'customer', deviceType: 'mobile' }));
+      await p1.add(connection('c2', { userId: 'cust', role: 'customer', deviceType: 'desktop', connectedAt: at(1) }));
+      await p2.add(
+        connection('c3', { userId: 'doc', role: 'doctor', deviceType: 'desktop', instanceId: 'instance-2' }),
+      );
+      await p2.add(
+        connection('c4', {
+          userId: 'adm',
+          role: 'admin',
+          deviceType: 'desktop',
+          connectionType: 'admin',
+          instanceId: 'instance-2',
+        }),
+      );
+      expect(await p2.stats()).toEqual({
+        connections: 4,
+        users: 3,
+        byDeviceType: counts<DeviceType>(DEVICE_TYPES, { mobile: 1, desktop: 3 }),
+        byRole: counts<Role>(ROLES, { customer: 2, doctor: 1, admin: 1 }),
+        byInstance: { 'instance-1': 2, 'instance-2': 2 },
+      });
+    });
+
+    it("removeInstance removes only that instance's connections and returns how many", async () => {
+      await p1.add(connection('a1', { userId: 'both', instanceId: 'instance-1' }));
+      await p1.add(connection('a2', { userId: 'only-on-1', instanceId: 'instance-1' }));
+      await p2.add(connection('b1', { userId: 'both', instanceId: 'instance-2', connectedAt: at(5) }));
+      expect(await p2.removeInstance('instance-1')).toBe(2);
+      expect(await p2.removeInstance('instance-1')).toBe(0);
+      expect(await p1.onlineAmong(['both', 'only-on-1'])).toEqual(new Set(['both']));
+      expect((await p1.devicesOf('both')).map((d) => d.connectionId)).toEqual(['b1']);
+      const stats = await p1.stats();
+      expect(stats.byInstance).toEqual({ 'instance-2': 1 });
+      expect(stats.connections).toBe(1);
+    });
+
+    it('tracks one user on two devices connected to two instances', async () => {
+      const phone = connection('phone', { instanceId: 'instance-1', deviceType: 'mobile', connectedAt: at(1) });
+      const laptop = connection('laptop', { instanceId: 'instance-2', deviceType: 'desktop', connectedAt: at(2) });
+      await p1.add(phone);
+      await p2.add(laptop);
+      expect(await p1.devicesOf('customer_456')).toEqual([phone, laptop]);
+      expect(await p2.devicesOf('customer_456')).toEqual([phone, laptop]);
+      const stats = await p1.stats();
+      expect(stats.users).toBe(1);
+      expect(stats.connections).toBe(2);
+      await p2.remove('laptop');
+      expect(await p1.devicesOf('customer_456')).toEqual([phone]);
+      expect(await p2.isOnline('customer_456')).toBe(true);
+    });
+  });
+}

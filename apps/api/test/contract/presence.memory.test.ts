@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryPresenceStore } from '../../src/realtime/presence/memory.ts';
+import type { ConnectionInfo } from '../../src/realtime/types.ts';
+import { describePresenceContract } from './presence-contract.ts';
+
+describePresenceContract('memory', async () => {
+  const store = new MemoryPresenceStore();
+  const presences = [store.createPresence(), store.createPresence()] as const;
+  return {
+    presences: [presences[0], presences[1]],
+    cleanup: async () => {
+      await Promise.all(presences.map((p) => p.close()));
+    },
+  };
+});
+
+const phone: ConnectionInfo = {
+  connectionId: 'c1',
+  userId: 'u1',
+  role: 'customer',
+  deviceType: 'mobile',
+  connectionType: 'chat',
+  instanceId: 'i1',
+  connectedAt: new Date(0),
+};
+
+describe('MemoryPresence specifics', () => {
+  it('hands out copies, so mutating a returned connection does not change the store', async () => {
+    const presence = new MemoryPresenceStore().createPresence();
+    await presence.add(phone);
+    const [listed] = await presence.devicesOf('u1');
+    listed!.deviceType = 'desktop';
+    listed!.connectedAt.setTime(999);
+    expect(await presence.devicesOf('u1')).toEqual([phone]);
+  });
+
+  it('re-adding a connection id replaces the old record, including a change of user', async () => {
+    const presence = new MemoryPresenceStore().createPresence();
+    await presence.add(phone);
+    await presence.add({ ...phone, userId: 'u2' });
+    expect(await presence.onlineAmong(['u1', 'u2'])).toEqual(new Set(['u2']));
+    expect((await presence.stats()).connections).toBe(1);
+  });
+
+  it('rejects calls after close but leaves the shared state to the other instances', async () => {
+    const store = new MemoryPresenceStore();
+    const closing = store.createPresence();
+    const survivor = store.createPresence();
+    await closing.add(phone);
+    await closing.close();
+    await closing.close();
+    await expect(closing.isOnline('u1')).rejects.toThrow('presence is closed');
+    expect(await survivor.isOnline('u1')).toBe(true);
+  });
+});
