@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Test files start their own servers on port 0; two cores, so keep parallelism modest.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });

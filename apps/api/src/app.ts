@@ -154,6 +154,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       instanceId: config.instanceId,
       heartbeatIntervalMs: config.ws.heartbeatIntervalMs,
       maxPayloadBytes: config.ws.maxPayloadBytes,
+      maxReconnectAttempts: config.ws.maxReconnectAttempts,
       allowedOrigins: config.ws.allowedOrigins,
     },
     { tokens, tickets, local, bus, presence, events, chat, broadcasting, logger },

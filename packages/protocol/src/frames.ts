@@ -105,6 +105,8 @@ export const ConnectedFrame = serverFrame(
     /** How often the server pings, in ms; a client may use it to size its own timeout. */
     heartbeat_interval_ms: z.number().int().positive(),
     max_payload_bytes: z.number().int().positive(),
+    /** WS_MAX_RECONNECT_ATTEMPTS: how many times a client should retry before giving up (seed: 15). */
+    max_reconnect_attempts: z.number().int().nonnegative(),
   }),
 );
 export const NewMessageFrame = serverFrame(ServerAction.newMessage, MessagePayload);

@@ -37,6 +37,7 @@ const SAMPLES: { [A in ServerAction]: ServerDataOf<A> } = {
     connection_type: 'chat',
     heartbeat_interval_ms: 45_000,
     max_payload_bytes: 65_536,
+    max_reconnect_attempts: 15,
   },
   new_message: message,
   consultation_reply: {

@@ -27,6 +27,7 @@ export interface GatewayOptions {
   /** ms between pings; a socket silent for a whole interval after a ping is terminated. */
   heartbeatIntervalMs: number;
   maxPayloadBytes: number;
+  maxReconnectAttempts: number;
   allowedOrigins: '*' | ReadonlySet<string>;
 }
 
@@ -166,6 +167,7 @@ export class Gateway {
               connection_type: info.connectionType,
               heartbeat_interval_ms: this.#opts.heartbeatIntervalMs,
               max_payload_bytes: this.#opts.maxPayloadBytes,
+              max_reconnect_attempts: this.#opts.maxReconnectAttempts,
             }),
           ),
         );
