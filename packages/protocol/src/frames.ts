@@ -87,6 +87,8 @@ export const ServerAction = {
   pong: 'pong',
   ack: 'ack',
   error: 'error',
+  /** The server is draining: reconnect (through the load balancer) after `retry_after_ms`. */
+  reconnect: 'reconnect',
 } as const;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 
@@ -142,6 +144,15 @@ export const ErrorFrame = serverFrame(
   }),
 );
 
+export const ReconnectFrame = serverFrame(
+  ServerAction.reconnect,
+  z.object({
+    reason: z.enum(['server_draining']),
+    /** Jittered per connection so clients do not all come back at once; ms. */
+    retry_after_ms: z.number().int().nonnegative(),
+  }),
+);
+
 export const ServerFrame = z.discriminatedUnion('action', [
   ConnectedFrame,
   NewMessageFrame,
@@ -154,6 +165,7 @@ export const ServerFrame = z.discriminatedUnion('action', [
   PongFrame,
   AckFrame,
   ErrorFrame,
+  ReconnectFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 /** The frame of one server action, e.g. `ServerFrameOf<'new_message'>`. */

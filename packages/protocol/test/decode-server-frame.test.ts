@@ -87,6 +87,7 @@ const SAMPLES: { [A in ServerAction]: ServerDataOf<A> } = {
     request_id: 'req-0002',
     issues: ['data.content: Too small'],
   },
+  reconnect: { reason: 'server_draining', retry_after_ms: 1830 },
 };
 
 function expectOk(result: DecodeResult<ServerFrame>): ServerFrame {
