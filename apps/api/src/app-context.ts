@@ -14,6 +14,8 @@ import type { Presence } from './realtime/presence/presence.ts';
 
 export interface AppContext {
   config: Config;
+  /** Which cross-instance backend is in use, and its message counters (for /health). */
+  realtime: { kind: 'memory' | 'redis'; busStats(): Record<string, number> };
   databaseKind: 'pglite' | 'postgres';
   store: Store;
   tokens: TokenService;

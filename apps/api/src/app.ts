@@ -9,7 +9,6 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { DestinationStream } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { hashPassword } from './auth/passwords.ts';
-import { MemoryTicketStore } from './auth/ticket-store.ts';
 import { TokenService } from './auth/tokens.ts';
 import { createBroadcastingService } from './broadcasting/factory.ts';
 import { ParticipantDirectory } from './broadcasting/participant-directory.ts';
@@ -26,10 +25,9 @@ import { healthRoutes } from './http/routes/health.ts';
 import { createNotificationProvider } from './notifications/factory.ts';
 import { NotificationService } from './notifications/service.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
-import { MemoryBusHub } from './realtime/bus/memory.ts';
 import { Gateway } from './realtime/gateway.ts';
+import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
 import { LocalConnections } from './realtime/local-connections.ts';
-import { MemoryPresenceStore } from './realtime/presence/memory.ts';
 
 export interface BuildOptions {
   /** Where logs go (default stdout). Tests pass a stream to assert on log lines. */
@@ -61,7 +59,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const database = await openDatabase({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }),
-    ...(options.databaseSchema ? { schema: options.databaseSchema } : {}),
+    ...((options.databaseSchema ?? config.databaseSchema)
+      ? { schema: options.databaseSchema ?? config.databaseSchema }
+      : {}),
     logger,
   });
   const store = database.store;
@@ -70,10 +70,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const events = new TypedEvents<AppEventMap>({
     onListenerError: (error, event) => logger.error({ err: error, event }, 'event listener failed'),
   });
-  const bus = new MemoryBusHub({
-    onHandlerError: (error, instanceId) => logger.error({ err: error, instanceId }, 'envelope handler failed'),
-  }).createBus(config.instanceId);
-  const presence = new MemoryPresenceStore().createPresence();
+  const realtime = await createRealtimeInfrastructure(config, logger);
+  const { bus, presence, tickets } = realtime;
   const provider = createNotificationProvider(
     { provider: config.notificationProvider, redactContent: config.env === 'production' },
     logger,
@@ -100,9 +98,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     accessTtlSeconds: config.auth.accessTokenTtlSeconds,
     ticketTtlSeconds: config.ws.ticketTtlSeconds,
   });
-  const tickets = new MemoryTicketStore();
   const ctx: AppContext = {
     config,
+    realtime: { kind: realtime.kind, busStats: realtime.busStats },
     databaseKind: database.kind,
     store,
     tokens,
@@ -167,7 +165,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       draining = true;
       await gateway.close();
       await app.close();
-      await Promise.allSettled([bus.close(), presence.close(), tickets.close(), notifications.close()]);
+      await Promise.allSettled([realtime.close(), notifications.close()]);
       await database.close();
     })();
     return closing;

@@ -30,6 +30,26 @@ const EnvSchema = z.object({
   /** Unset -> in-memory bus and presence (one instance). */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   REDIS_PASSWORD: z.string().optional(),
+  /** Prefix for every Redis key and channel (e.g. `staging:`); empty keeps the seed's names (`ws:online_users`). */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:.-]{0,64}$/, 'letters, digits, _ : . - only (max 64)')
+    .default(''),
+  /** REDIS_URL points at one node of a Redis Cluster (implies sharded pub/sub). */
+  REDIS_CLUSTER: bool.default(false),
+  /** Use Redis 7 sharded pub/sub (SSUBSCRIBE/SPUBLISH) for per-user channels. */
+  REDIS_SHARDED_PUBSUB: bool.default(false),
+  /** ms an instance stays "alive" in Redis without refreshing; survivors reap its connections after it. */
+  INSTANCE_TTL: int(1_000, 600_000).default(6_000),
+  /** Postgres schema for the tables (default: the connection's search_path, usually public). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _ (max 63), not starting with a digit')
+    .optional(),
+  /** On shutdown, clients are told to reconnect after a random delay in [0, WS_DRAIN_SPREAD] ms. */
+  WS_DRAIN_SPREAD: int(0, 600_000).default(5_000),
+  /** ms graceful shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT: int(1_000, 600_000).default(15_000),
   NOTIFICATION_PROVIDER: z.enum(['logging', 'firebase', 'apns', 'webpush']).default('logging'),
   FIREBASE_CREDENTIALS_PATH: z.string().optional(),
   /** ms between server pings; a peer that has not answered by the next ping is terminated. */
@@ -67,6 +87,9 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   redisPassword: string | undefined;
+  redis: { keyPrefix: string; cluster: boolean; shardedPubSub: boolean; instanceTtlMs: number };
+  databaseSchema: string | undefined;
+  shutdown: { drainSpreadMs: number; timeoutMs: number };
   notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
   firebaseCredentialsPath: string | undefined;
   ws: {
@@ -116,6 +139,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     redisPassword: e.REDIS_PASSWORD,
+    redis: {
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      cluster: e.REDIS_CLUSTER,
+      // Cluster mode always uses sharded pub/sub: classic PUBLISH is broadcast to every node.
+      shardedPubSub: e.REDIS_SHARDED_PUBSUB || e.REDIS_CLUSTER,
+      instanceTtlMs: e.INSTANCE_TTL,
+    },
+    databaseSchema: e.DATABASE_SCHEMA,
+    shutdown: { drainSpreadMs: e.WS_DRAIN_SPREAD, timeoutMs: e.SHUTDOWN_TIMEOUT },
     notificationProvider: e.NOTIFICATION_PROVIDER,
     firebaseCredentialsPath: e.FIREBASE_CREDENTIALS_PATH,
     ws: {
@@ -135,6 +167,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function redactIfSecret(key: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (/SECRET|PASSWORD/.test(key)) return '[redacted]';
-  if (/_URL$/.test(key)) return value.replace(/\/\/([^@/]*)@/, '//[redacted]@');
+  if (/_URL$/.test(key)) return redactUrlCredentials(value);
   return value;
+}
+
+/**
+ * A URL that failed validation cannot be parsed, so credentials are cut by position: everything
+ * before the LAST `@` (a password may hold `/`, `@` or `:` unencoded; the scheme may be missing),
+ * and any `password=` query parameter (libpq accepts one).
+ */
+function redactUrlCredentials(value: string): string {
+  const at = value.lastIndexOf('@');
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(value)?.[0] ?? '';
+  const shown = at === -1 ? value : `${scheme}[redacted]${value.slice(at)}`;
+  return shown.replace(/([?&]password=)[^&#]*/gi, '$1[redacted]');
 }

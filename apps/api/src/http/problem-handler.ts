@@ -23,6 +23,10 @@ function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, det
 }
 
 export function installProblemHandlers(app: FastifyInstance): void {
+  // Bodies are JSON only. Fastify also parses text/plain by default (what fetch sends for a string
+  // body without a Content-Type); without this it would reach validation as a string and come
+  // back as a confusing 400 instead of 415 UNSUPPORTED_MEDIA_TYPE.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AppError) return send(reply, request, error.code, error.message, error.issues);
     if (hasZodFastifySchemaValidationErrors(error)) {

@@ -75,7 +75,8 @@ export class LocalConnections {
 
   /** Write the envelope to every matching local socket; returns how many sockets were written. */
   deliver(envelope: Envelope, targets: readonly string[] | 'all'): number {
-    const bytes = Buffer.from(envelope.frame);
+    // Once per envelope, never per socket: every socket gets the same bytes.
+    const bytes = typeof envelope.frame === 'string' ? Buffer.from(envelope.frame) : envelope.frame;
     let written = 0;
     if (targets === 'all') {
       for (const connection of this.#byId.values()) if (this.#write(connection, envelope, bytes)) written++;
@@ -89,7 +90,7 @@ export class LocalConnections {
     return written;
   }
 
-  #write(connection: LocalConnection, envelope: Envelope, bytes: Buffer): boolean {
+  #write(connection: LocalConnection, envelope: Envelope, bytes: Uint8Array): boolean {
     const { info, socket } = connection;
     if (envelope.deviceTypes && !envelope.deviceTypes.includes(info.deviceType)) return false;
     if (envelope.connectionType && envelope.connectionType !== info.connectionType) return false;

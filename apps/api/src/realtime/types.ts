@@ -18,8 +18,8 @@ export interface ConnectionInfo {
  * Receivers write `frame` as-is to every matching local socket; they never re-serialize.
  */
 export interface Envelope {
-  /** The encoded server frame (JSON text). */
-  frame: string;
+  /** The encoded server frame (JSON text), as a string or as its UTF-8 bytes (what Redis delivers). */
+  frame: string | Uint8Array;
   /** Deliver only to sockets of these device types; absent = every device. */
   deviceTypes?: readonly DeviceType[];
   /** Deliver only to sockets of this connection type; absent = every type. */

@@ -27,7 +27,9 @@ export class EnvelopeRecorder {
   /** Registers this recorder as the bus's single envelope handler. */
   attach(bus: Bus): this {
     bus.onEnvelope((envelope, targets) => {
-      this.calls.push({ envelope, targets });
+      // A Redis bus hands over the frame as bytes; compare as text.
+      const frame = typeof envelope.frame === 'string' ? envelope.frame : Buffer.from(envelope.frame).toString('utf8');
+      this.calls.push({ envelope: { ...envelope, frame }, targets });
       for (const waiter of this.#waiters) {
         if (waiter.done(this.calls)) {
           this.#waiters.delete(waiter);
@@ -39,7 +41,20 @@ export class EnvelopeRecorder {
   }
 
   frames(): string[] {
-    return this.calls.map((call) => call.envelope.frame);
+    return this.calls.map((call) => String(call.envelope.frame));
+  }
+
+  /** Distinct frames in arrival order (one per publish, whether targets came grouped or one by one). */
+  distinctFrames(): string[] {
+    return [...new Set(this.frames())];
+  }
+
+  /** Every target delivered with this frame, sorted (one entry per delivery, so duplicates show). */
+  targetsOf(frame: string): string[] {
+    return this.calls
+      .filter((c) => c.envelope.frame === frame)
+      .flatMap((c) => (c.targets === 'all' ? ['all'] : [...c.targets]))
+      .sort();
   }
 
   /** Resolves once `done(calls)` holds; rejects after `deadlineMs` naming what was awaited. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { broadcastingFor } from '../../broadcasting/factory.ts';
 import { AppError } from '../../errors.ts';
-import { authenticate, requireRole } from '../auth-guard.ts';
+import { authenticate, requireAuth, requireRole } from '../auth-guard.ts';
 import { ProblemSchema } from '../schemas.ts';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
@@ -15,6 +15,8 @@ const Data = z.record(z.string(), z.unknown()).optional();
 
 export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  // Checked again in each handler (cheap: the verified user is remembered per request).
+  const onRequest = requireAuth(ctx.tokens, 'admin');
   const asAdmin = async (request: Parameters<typeof authenticate>[0]) => {
     const user = await authenticate(request, ctx.tokens);
     requireRole(user, 'admin');
@@ -27,6 +29,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/api/v1/admin/notifications',
     {
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: 'System notification to one conversation, or to everyone connected when conversation_id is null',
@@ -53,6 +56,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/api/v1/admin/mobile-notifications',
     {
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: 'Important notice for mobile devices only (live to mobile sockets, push otherwise)',
@@ -78,6 +82,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/api/v1/admin/direct-messages',
     {
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: 'A message to one user on all devices (push when offline)',
@@ -102,6 +107,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.get(
     '/api/v1/admin/users/:user_id/devices',
     {
+      onRequest,
       schema: {
         tags: ['admin'],
         summary: "A user's connected devices on every instance (getUserDeviceInfo)",
@@ -127,7 +133,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.get(
     '/api/v1/admin/stats',
-    { schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
+    { onRequest, schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
     async (request) => {
       await asAdmin(request);
       const presence = await ctx.presence.stats();

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { dummyPasswordHash, verifyPassword } from '../../auth/passwords.ts';
 import { AppError } from '../../errors.ts';
-import { authenticate } from '../auth-guard.ts';
+import { authenticate, requireAuth } from '../auth-guard.ts';
 import { ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
 
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -47,7 +47,10 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.get(
     '/api/v1/auth/me',
-    { schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: UserSchema, 401: ProblemSchema } } },
+    {
+      onRequest: requireAuth(ctx.tokens),
+      schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: UserSchema, 401: ProblemSchema } },
+    },
     async (request) => {
       const auth = await authenticate(request, ctx.tokens);
       const user = await ctx.store.users.findById(auth.userId);
@@ -59,6 +62,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/api/v1/ws/ticket',
     {
+      onRequest: requireAuth(ctx.tokens),
       schema: {
         tags: ['auth'],
         summary: 'A single-use ticket for the WebSocket upgrade (valid WS_TICKET_TTL seconds, default 30)',

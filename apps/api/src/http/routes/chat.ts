@@ -6,17 +6,19 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { broadcastingFor } from '../../broadcasting/factory.ts';
 import { messageToWire } from '../../chat/wire.ts';
-import { authenticate } from '../auth-guard.ts';
+import { authenticate, requireAuth } from '../auth-guard.ts';
 import { ConversationIdParams, MessageSchema, ProblemSchema } from '../schemas.ts';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
 
 export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireAuth(ctx.tokens);
 
   r.get(
     '/api/v1/conversations',
     {
+      onRequest,
       schema: {
         tags: ['chat'],
         summary: 'My conversations, newest activity first, with unread counts and who is online',
@@ -72,6 +74,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.get(
     '/api/v1/chat/:conversation_id/messages',
     {
+      onRequest,
       schema: {
         tags: ['chat'],
         summary: 'Message history paged by seq (ascending). before_seq pages back; after_seq catches up.',
@@ -89,15 +92,21 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       const { conversation_id: conversationId } = request.params;
       await ctx.chat.assertParticipant(conversationId, user.userId);
       const { before_seq, after_seq, limit } = request.query;
-      // Ask for one more than the page to know whether another page exists.
-      const rows = await ctx.store.messages.history(conversationId, {
+      const bounds = {
         ...(before_seq !== undefined ? { beforeSeq: before_seq } : {}),
         ...(after_seq !== undefined ? { afterSeq: after_seq } : {}),
-        limit: Math.min(limit + 1, LIMITS.historyPageMax + 1),
-      });
-      const hasMore = rows.length > limit;
-      // Paging back drops the oldest extra row; catching up drops the newest.
-      const page = !hasMore ? rows : after_seq !== undefined ? rows.slice(0, limit) : rows.slice(1);
+      };
+      const page = await ctx.store.messages.history(conversationId, { ...bounds, limit });
+      // A full page may have more beyond it: look for one message past its edge. (Asking for
+      // limit + 1 instead cannot work at the maximum page size: the store clamps to that maximum.)
+      let hasMore = false;
+      const first = page[0];
+      const last = page.at(-1);
+      if (page.length === limit && first && last) {
+        // Catching up continues above the newest row (still below before_seq); paging back, below the oldest.
+        const beyond = after_seq !== undefined ? { ...bounds, afterSeq: last.seq } : { beforeSeq: first.seq };
+        hasMore = (await ctx.store.messages.history(conversationId, { ...beyond, limit: 1 })).length > 0;
+      }
       return { messages: page.map(messageToWire), has_more: hasMore };
     },
   );
@@ -105,6 +114,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/api/v1/chat/:conversation_id/send',
     {
+      onRequest,
       schema: {
         tags: ['chat'],
         summary: 'Store a text message, then broadcast it to the other participants',
@@ -150,6 +160,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post(
     '/api/v1/chat/:conversation_id/read',
     {
+      onRequest,
       schema: {
         tags: ['chat'],
         summary: 'Mark messages (and everything before them) read; the others get a read_status frame',

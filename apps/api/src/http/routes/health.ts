@@ -15,7 +15,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext, isDraining: 
       status: healthy ? 'ok' : isDraining() ? 'draining' : 'degraded',
       instance: ctx.config.instanceId,
       database: { kind: ctx.databaseKind, status: database },
-      bus: ctx.config.redisUrl ? 'redis' : 'memory',
+      bus: { kind: ctx.realtime.kind, ...ctx.realtime.busStats() },
       connections: ctx.local.size,
       users: ctx.local.userCount,
     });

@@ -6,10 +6,10 @@ import type { Envelope } from '../types.ts';
  * Contract for implementations:
  * - `publishToUsers(userIds, env)` must reach every instance that has called
  *   `subscribeUser(u)` (and not yet `unsubscribeUser(u)`) for some u in userIds, including
- *   the publishing instance itself; each receiving instance gets the envelope ONCE per
- *   publish with the list of its subscribed recipients (`targets`), so a user subscribed on
- *   two instances is delivered by both and a message to 3 users on one instance is
- *   delivered by one handler call.
+ *   the publishing instance itself; each of an instance's subscribed recipients is handed
+ *   to its handler exactly ONCE per publish (as `targets`), either grouped in one call
+ *   (memory) or one call per recipient (Redis: one message per user channel). A user
+ *   subscribed on two instances is delivered by both.
  * - An instance with no subscribed recipient must not receive the envelope at all
  *   (per-user routing: no instance pays for traffic it does not deliver).
  * - `publishToAll(env)` reaches every instance (the seed's `ws:broadcast`), `targets` = 'all'.

@@ -1,0 +1,92 @@
+/**
+ * Chooses the cross-instance parts: in-memory (one instance, the embedded default) or Redis
+ * (REDIS_URL set: any number of instances). Everything above this file sees only the
+ * Bus, Presence and TicketStore interfaces.
+ */
+
+import { RedisTicketStore } from '../auth/redis-ticket-store.ts';
+import type { TicketStore } from '../auth/ticket-store.ts';
+import { MemoryTicketStore } from '../auth/ticket-store.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Bus } from './bus/bus.ts';
+import { MemoryBusHub } from './bus/memory.ts';
+import { RedisBus } from './bus/redis.ts';
+import { MemoryPresenceStore } from './presence/memory.ts';
+import type { Presence } from './presence/presence.ts';
+import { RedisPresence } from './presence/redis.ts';
+import { createRedisClient, type RedisClient, waitUntilReady } from './redis/clients.ts';
+import { redisNames } from './redis/keys.ts';
+
+export interface RealtimeInfrastructure {
+  kind: 'memory' | 'redis';
+  bus: Bus;
+  presence: Presence;
+  tickets: TicketStore;
+  /** Counters for /health (published/received messages, subscriptions). */
+  busStats(): Record<string, number>;
+  /** Deregister presence, then close the bus and the Redis connections. */
+  close(): Promise<void>;
+}
+
+export async function createRealtimeInfrastructure(config: Config, logger: Logger): Promise<RealtimeInfrastructure> {
+  if (!config.redisUrl) {
+    const bus = new MemoryBusHub({
+      onHandlerError: (error, instanceId) => logger.error({ err: error, instanceId }, 'envelope handler failed'),
+    }).createBus(config.instanceId);
+    const presence = new MemoryPresenceStore().createPresence();
+    const tickets = new MemoryTicketStore();
+    return {
+      kind: 'memory',
+      bus,
+      presence,
+      tickets,
+      busStats: () => ({ ...bus.stats() }),
+      async close() {
+        await Promise.allSettled([presence.close(), bus.close(), tickets.close()]);
+      },
+    };
+  }
+
+  const url = config.redisUrl;
+  const common = { url, password: config.redisPassword, cluster: config.redis.cluster, logger };
+  const command: RedisClient = createRedisClient({ ...common, role: 'command' });
+  const subscriber: RedisClient = createRedisClient({ ...common, role: 'subscriber' });
+  try {
+    await Promise.all([waitUntilReady(command, url), waitUntilReady(subscriber, url)]);
+  } catch (error) {
+    command.disconnect();
+    subscriber.disconnect();
+    throw error;
+  }
+  const names = redisNames(config.redis.keyPrefix, config.redis.cluster);
+  const bus = new RedisBus({
+    publisher: command,
+    subscriber,
+    names,
+    busId: config.instanceId,
+    sharded: config.redis.shardedPubSub,
+    logger,
+  });
+  await bus.start();
+  const presence = new RedisPresence({
+    client: command,
+    names,
+    instanceId: config.instanceId,
+    instanceTtlMs: config.redis.instanceTtlMs,
+    logger,
+  });
+  await presence.start();
+  return {
+    kind: 'redis',
+    bus,
+    presence,
+    tickets: new RedisTicketStore(command, names),
+    busStats: () => ({ ...bus.stats() }),
+    async close() {
+      await presence.close();
+      await bus.close();
+      await Promise.allSettled([command.quit(), subscriber.quit()]);
+    },
+  };
+}

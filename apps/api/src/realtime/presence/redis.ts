@@ -1,0 +1,184 @@
+/**
+ * Presence in Redis, shared by every instance. Each change is one Lua script (atomic).
+ *
+ * Liveness: `start()` refreshes this instance's TTL key every INSTANCE_TTL/3 ms and reaps
+ * instances whose key expired (a kill -9'd instance's connections are gone within about
+ * INSTANCE_TTL + INSTANCE_TTL/3). The refresh uses `SET … GET`: an empty previous value means
+ * Redis lost our records (restart, failover) or a peer reaped us during a long partition,
+ * so every connection this instance still holds is registered again.
+ */
+import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
+import type { Logger } from '../../observability/logger.ts';
+import type { RedisClient } from '../redis/clients.ts';
+import type { RedisNames } from '../redis/keys.ts';
+import type { ConnectionInfo, PresenceStats } from '../types.ts';
+import type { Presence } from './presence.ts';
+import { ADD, DEVICES, REAP, REMOVE, REMOVE_INSTANCE, STATS } from './redis-scripts.ts';
+
+export interface RedisPresenceOptions {
+  client: RedisClient;
+  names: RedisNames;
+  instanceId: string;
+  /** ms; see INSTANCE_TTL. */
+  instanceTtlMs: number;
+  logger: Logger;
+}
+
+type Reply = Array<string | number | null | Reply>;
+
+export class RedisPresence implements Presence {
+  readonly #o: RedisPresenceOptions;
+  /** Connections this instance registered, to re-register after Redis forgot them. */
+  readonly #mine = new Map<string, ConnectionInfo>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #ticking = false;
+
+  constructor(options: RedisPresenceOptions) {
+    this.#o = options;
+  }
+
+  /** Register this instance as alive and start refreshing/reaping. */
+  async start(): Promise<void> {
+    await this.#tick();
+    this.#timer = setInterval(() => void this.#tick(), Math.max(250, Math.floor(this.#o.instanceTtlMs / 3)));
+    this.#timer.unref();
+  }
+
+  async add(c: ConnectionInfo): Promise<void> {
+    this.#assertOpen();
+    if (c.instanceId === this.#o.instanceId) this.#mine.set(c.connectionId, c);
+    await this.#run(ADD, [
+      c.connectionId,
+      c.userId,
+      c.role,
+      c.deviceType,
+      c.connectionType,
+      c.instanceId,
+      String(c.connectedAt.getTime()),
+      this.#o.names.presenceChannel,
+    ]);
+  }
+
+  async remove(connectionId: string): Promise<void> {
+    this.#assertOpen();
+    this.#mine.delete(connectionId);
+    await this.#run(REMOVE, [connectionId, this.#o.names.presenceChannel]);
+  }
+
+  async devicesOf(userId: string): Promise<ConnectionInfo[]> {
+    this.#assertOpen();
+    const flat = (await this.#run(DEVICES, [userId])) as string[];
+    const out: ConnectionInfo[] = [];
+    for (let i = 0; i + 5 < flat.length; i += 6) {
+      out.push({
+        connectionId: flat[i]!,
+        userId,
+        role: flat[i + 1] as Role,
+        deviceType: flat[i + 2] as DeviceType,
+        connectionType: flat[i + 3] as ConnectionInfo['connectionType'],
+        instanceId: flat[i + 4]!,
+        connectedAt: new Date(Number(flat[i + 5])),
+      });
+    }
+    return out;
+  }
+
+  async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
+    this.#assertOpen();
+    const unique = [...new Set(userIds)];
+    if (unique.length === 0) return new Set();
+    const flags = (await this.#o.client.smismember(this.#o.names.onlineUsers, ...unique)) as number[];
+    return new Set(unique.filter((_, i) => flags[i] === 1));
+  }
+
+  async isOnline(userId: string): Promise<boolean> {
+    this.#assertOpen();
+    return (await this.#o.client.sismember(this.#o.names.onlineUsers, userId)) === 1;
+  }
+
+  async stats(): Promise<PresenceStats> {
+    this.#assertOpen();
+    const reply = (await this.#run(STATS, [])) as Reply;
+    const stats: PresenceStats = {
+      connections: 0,
+      users: Number(reply[0] ?? 0),
+      byDeviceType: Object.fromEntries(DEVICE_TYPES.map((d) => [d, 0])) as Record<DeviceType, number>,
+      byRole: Object.fromEntries(ROLES.map((r) => [r, 0])) as Record<Role, number>,
+      byInstance: {},
+    };
+    for (let i = 1; i + 1 < reply.length; i += 2) {
+      const instance = String(reply[i]);
+      const fields = reply[i + 1] as string[];
+      for (let j = 0; j + 1 < fields.length; j += 2) {
+        const [field, value] = [fields[j]!, Number(fields[j + 1])];
+        if (field === 'connections') {
+          stats.connections += value;
+          if (value > 0) stats.byInstance[instance] = value;
+        } else if (field.startsWith('d:')) {
+          const d = field.slice(2) as DeviceType;
+          if (d in stats.byDeviceType) stats.byDeviceType[d] += value;
+        } else if (field.startsWith('r:')) {
+          const r = field.slice(2) as Role;
+          if (r in stats.byRole) stats.byRole[r] += value;
+        }
+      }
+    }
+    return stats;
+  }
+
+  async removeInstance(instanceId: string): Promise<number> {
+    this.#assertOpen();
+    if (instanceId === this.#o.instanceId) this.#mine.clear();
+    return Number(await this.#run(REMOVE_INSTANCE, [instanceId, this.#o.names.presenceChannel]));
+  }
+
+  /** Deregisters this instance (its connections leave presence at once) and stops the timers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    try {
+      await this.#run(REMOVE_INSTANCE, [this.#o.instanceId, this.#o.names.presenceChannel]);
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, 'could not deregister presence on close; peers will reap it');
+    }
+    this.#closed = true;
+    this.#mine.clear();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#closed) return;
+    this.#ticking = true;
+    try {
+      const aliveKey = `${this.#o.names.presenceBase}:instance_alive:${this.#o.instanceId}`;
+      const previous = await this.#o.client.set(aliveKey, '1', 'PX', this.#o.instanceTtlMs, 'GET');
+      if (previous === null && this.#mine.size > 0) {
+        this.#o.logger.warn(
+          { connections: this.#mine.size },
+          'presence was lost in Redis; registering local connections again',
+        );
+        for (const c of [...this.#mine.values()]) await this.add(c);
+      }
+      const reaped = (await this.#run(REAP, [this.#o.names.presenceChannel])) as Reply;
+      for (let i = 0; i + 1 < reaped.length; i += 2) {
+        this.#o.logger.warn(
+          { deadInstance: reaped[i], connections: reaped[i + 1] },
+          'removed the connections of an instance that stopped refreshing its liveness',
+        );
+      }
+    } catch (error) {
+      // Redis down: the client logs the outage once; we retry on the next tick.
+      this.#o.logger.debug({ err: error }, 'presence liveness tick failed');
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #run(script: string, args: string[]): Promise<unknown> {
+    return this.#o.client.eval(script, 1, this.#o.names.onlineUsers, this.#o.names.presenceBase, ...args);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('presence is closed');
+  }
+}

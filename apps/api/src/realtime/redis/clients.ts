@@ -1,0 +1,86 @@
+/**
+ * Redis connections for one instance: one for commands/publishes and one in subscriber mode
+ * (a connection that SUBSCRIBEs can do nothing else). ioredis reconnects with backoff,
+ * queues commands while offline and re-subscribes every channel after a reconnect
+ * (`autoResubscribe`, verified by the Redis-restart test).
+ */
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../../observability/logger.ts';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionOptions {
+  url: string;
+  password?: string | undefined;
+  cluster: boolean;
+  /** Name shown in logs, e.g. "command" or "subscriber". */
+  role: string;
+  logger: Logger;
+}
+
+/** Reconnect backoff: 100 ms doubling to 2 s, forever (an instance keeps serving local sockets meanwhile). */
+function retryStrategy(attempt: number): number {
+  return Math.min(100 * 2 ** Math.min(attempt, 5), 2_000);
+}
+
+export function createRedisClient(options: RedisConnectionOptions): RedisClient {
+  const url = new URL(options.url);
+  const base: RedisOptions = {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...((options.password ?? url.password) ? { password: options.password ?? decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    retryStrategy,
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    autoResubscribe: true,
+    connectionName: `anmei-${options.role}`,
+  };
+  const client: RedisClient = options.cluster
+    ? new Cluster([{ host: base.host ?? '127.0.0.1', port: base.port ?? 6379 }], {
+        redisOptions: base,
+        clusterRetryStrategy: retryStrategy,
+        enableOfflineQueue: true,
+        shardedSubscribers: options.role === 'subscriber',
+      })
+    : new Redis(base);
+  watchHealth(client, options);
+  return client;
+}
+
+/** ERROR once when the link breaks (not once per retry), INFO when it is back. */
+function watchHealth(client: RedisClient, options: RedisConnectionOptions): void {
+  const where = `${new URL(options.url).host}`;
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    options.logger.error({ err: error, redis: where, connection: options.role }, 'redis connection lost; retrying');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    options.logger.info({ redis: where, connection: options.role }, 'redis connection restored');
+  });
+}
+
+/** Resolves once the client is ready; rejects with a clear message after `timeoutMs`. */
+export function waitUntilReady(client: RedisClient, url: string, timeoutMs = 10_000): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis at ${new URL(url).host} did not become ready within ${timeoutMs} ms; check REDIS_URL`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * Every Redis key and channel name in one place.
+ *
+ * Standalone: the seed's names (`ws:online_users`, `ws:presence`, `ws:broadcast`) plus ours,
+ * under REDIS_KEY_PREFIX. Cluster: presence keys share the hash tag `{ws}` so the Lua scripts
+ * that touch several of them run on one node; per-user channels carry the user id as their
+ * hash tag (`ws:user:{<id>}`) so sharded pub/sub spreads users over all shards.
+ */
+export interface RedisNames {
+  /** Per-user delivery channel. */
+  userChannel(userId: string): string;
+  /** User id from a per-user channel name, or null for any other channel. */
+  userOfChannel(channel: string): string | null;
+  /** Instance-wide notices (seed: ws:broadcast). */
+  broadcastChannel: string;
+  /** User online/offline events (seed: ws:presence). */
+  presenceChannel: string;
+  /** Prefix of every presence key; Lua scripts build the rest from it. */
+  presenceBase: string;
+  onlineUsers: string;
+  ticket(jti: string): string;
+}
+
+export function redisNames(prefix: string, cluster: boolean): RedisNames {
+  const userPrefix = `${prefix}ws:user:{`;
+  const presenceBase = cluster ? `${prefix}{ws}` : `${prefix}ws`;
+  return {
+    userChannel: (userId) => `${userPrefix}${userId}}`,
+    userOfChannel: (channel) =>
+      channel.startsWith(userPrefix) && channel.endsWith('}') ? channel.slice(userPrefix.length, -1) : null,
+    broadcastChannel: `${prefix}ws:broadcast`,
+    presenceChannel: `${prefix}ws:presence`,
+    presenceBase,
+    onlineUsers: `${presenceBase}:online_users`,
+    ticket: (jti) => `${presenceBase}:ticket:${jti}`,
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * loadConfig(env): every key has a working default, every key is parsed, and a wrong value
+ * stops start-up with one line per bad key that names the key and never echoes a secret.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const PROD_SECRET = 'a-production-secret-of-at-least-32-chars';
+
+/** The ConfigError thrown by loadConfig(env), failing the test when nothing is thrown. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('defaults', () => {
+  it('starts with an empty environment: port 8000, 45 s heartbeat, 20 s handshake, 15 reconnects, logging push', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      host: '0.0.0.0',
+      port: 8000,
+      logLevel: 'info',
+      databaseUrl: undefined,
+      dataDir: './data',
+      redisUrl: undefined,
+      redisPassword: undefined,
+      notificationProvider: 'logging',
+      firebaseCredentialsPath: undefined,
+      ws: {
+        heartbeatIntervalMs: 45_000,
+        connectionTimeoutMs: 20_000,
+        maxReconnectAttempts: 15,
+        maxPayloadBytes: 65_536,
+        maxBufferedBytes: 8 * 1024 * 1024,
+        ticketTtlSeconds: 30,
+      },
+      auth: { accessTokenTtlSeconds: 3600, usingDevSecret: true },
+      seedDemoData: true,
+    });
+    expect(config.auth.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.ws.allowedOrigins).toEqual(
+      new Set(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://localhost:8000']),
+    );
+  });
+
+  it('gives every start its own instance id unless INSTANCE_ID is set', () => {
+    const a = loadConfig({}).instanceId;
+    const b = loadConfig({}).instanceId;
+    expect(a).toMatch(/^api-[0-9a-f]{8}$/);
+    expect(b).not.toBe(a);
+  });
+
+  it('seeds demo data in development and test, never by default in production', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).seedDemoData).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).seedDemoData).toBe(true);
+    const production = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET });
+    expect(production.seedDemoData).toBe(false);
+    expect(production.auth.usingDevSecret).toBe(false);
+  });
+
+  it('treats empty strings as unset (a blank line in .env does not fail)', () => {
+    const config = loadConfig({ PORT: '', WS_HEARTBEAT_INTERVAL: '', DATABASE_URL: '', JWT_SECRET: '' });
+    expect(config.port).toBe(8000);
+    expect(config.ws.heartbeatIntervalMs).toBe(45_000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.auth.usingDevSecret).toBe(true);
+  });
+});
+
+describe('every key is parsed', () => {
+  it('reads each key into its typed field', () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      INSTANCE_ID: 'api-eu.1_b',
+      LOG_LEVEL: 'debug',
+      DATABASE_URL: 'postgresql://app:s3cret@db.internal:5433/anmei',
+      DATA_DIR: '/var/lib/anmei',
+      REDIS_URL: 'rediss://cache.internal:6380',
+      REDIS_PASSWORD: 'redis-pass',
+      NOTIFICATION_PROVIDER: 'firebase',
+      FIREBASE_CREDENTIALS_PATH: '/etc/firebase.json',
+      WS_HEARTBEAT_INTERVAL: '1000',
+      WS_CONNECTION_TIMEOUT: '2500',
+      WS_MAX_RECONNECT_ATTEMPTS: '0',
+      WS_MAX_PAYLOAD: '1024',
+      WS_MAX_BUFFERED_BYTES: '16384',
+      ALLOWED_ORIGINS: 'https://app.example.com',
+      JWT_SECRET: PROD_SECRET,
+      ACCESS_TOKEN_TTL: '60',
+      WS_TICKET_TTL: '5',
+      SEED_DEMO_DATA: 'false',
+    });
+    expect(config).toEqual({
+      env: 'test',
+      host: '127.0.0.1',
+      port: 0,
+      instanceId: 'api-eu.1_b',
+      logLevel: 'debug',
+      databaseUrl: 'postgresql://app:s3cret@db.internal:5433/anmei',
+      dataDir: '/var/lib/anmei',
+      redisUrl: 'rediss://cache.internal:6380',
+      redisPassword: 'redis-pass',
+      notificationProvider: 'firebase',
+      firebaseCredentialsPath: '/etc/firebase.json',
+      ws: {
+        heartbeatIntervalMs: 1000,
+        connectionTimeoutMs: 2500,
+        maxReconnectAttempts: 0,
+        maxPayloadBytes: 1024,
+        maxBufferedBytes: 16_384,
+        allowedOrigins: new Set(['https://app.example.com']),
+        ticketTtlSeconds: 5,
+      },
+      auth: { jwtSecret: PROD_SECRET, accessTokenTtlSeconds: 60, usingDevSecret: false },
+      seedDemoData: false,
+    });
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('SEED_DEMO_DATA=%s means %s', (value, expected) => {
+    expect(loadConfig({ SEED_DEMO_DATA: value }).seedDemoData).toBe(expected);
+  });
+
+  it.each([['logging'], ['firebase'], ['apns'], ['webpush']] as const)('NOTIFICATION_PROVIDER=%s', (provider) => {
+    expect(loadConfig({ NOTIFICATION_PROVIDER: provider }).notificationProvider).toBe(provider);
+  });
+
+  it('accepts the inclusive bounds of numeric keys', () => {
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65_535);
+    expect(loadConfig({ WS_HEARTBEAT_INTERVAL: '100' }).ws.heartbeatIntervalMs).toBe(100);
+    expect(loadConfig({ WS_HEARTBEAT_INTERVAL: '600000' }).ws.heartbeatIntervalMs).toBe(600_000);
+    expect(loadConfig({ WS_TICKET_TTL: '300' }).ws.ticketTtlSeconds).toBe(300);
+  });
+});
+
+describe('ALLOWED_ORIGINS', () => {
+  it('splits on commas, trims spaces and drops empty entries', () => {
+    const { allowedOrigins } = loadConfig({ ALLOWED_ORIGINS: ' https://a.example , https://b.example:8443,, ' }).ws;
+    expect(allowedOrigins).toEqual(new Set(['https://a.example', 'https://b.example:8443']));
+  });
+
+  it('`*` alone allows any origin', () => {
+    expect(loadConfig({ ALLOWED_ORIGINS: '*' }).ws.allowedOrigins).toBe('*');
+  });
+
+  it('`*` anywhere in the list allows any origin', () => {
+    expect(loadConfig({ ALLOWED_ORIGINS: 'https://a.example, *' }).ws.allowedOrigins).toBe('*');
+  });
+});
+
+describe('wrong values', () => {
+  it('a wrong value throws a ConfigError with one line naming the key and the value', () => {
+    const error = configError({ PORT: 'abc' });
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).toBe('invalid configuration: PORT="abc": must be a whole number');
+  });
+
+  it.each([
+    ['PORT', '99999'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['WS_HEARTBEAT_INTERVAL', 'abc'],
+    ['WS_HEARTBEAT_INTERVAL', '99'],
+    ['WS_CONNECTION_TIMEOUT', '1e3'],
+    ['WS_MAX_RECONNECT_ATTEMPTS', '1001'],
+    ['WS_MAX_PAYLOAD', '100'],
+    ['WS_MAX_BUFFERED_BYTES', '1'],
+    ['ACCESS_TOKEN_TTL', '59'],
+    ['WS_TICKET_TTL', '301'],
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'verbose'],
+    ['NOTIFICATION_PROVIDER', 'sms'],
+    ['INSTANCE_ID', 'has spaces'],
+    ['SEED_DEMO_DATA', 'yes'],
+    ['DATABASE_URL', 'mysql://db/app'],
+    ['REDIS_URL', 'http://cache:6379'],
+  ])('%s=%s is refused with exactly one line naming it', (key, value) => {
+    const lines = configError({ [key]: value }).message.split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^invalid configuration: ${key}=${JSON.stringify(value)}: \\S`));
+  });
+
+  it('several wrong values give one line each, every key named once', () => {
+    const error = configError({ PORT: 'abc', WS_HEARTBEAT_INTERVAL: '1', NODE_ENV: 'staging', ACCESS_TOKEN_TTL: 'x' });
+    const lines = error.message.split('\n');
+    expect(lines).toHaveLength(4);
+    const keys = lines.map((l) => /^invalid configuration: ([A-Z_]+)=/.exec(l)?.[1]);
+    expect(keys.sort()).toEqual(['ACCESS_TOKEN_TTL', 'NODE_ENV', 'PORT', 'WS_HEARTBEAT_INTERVAL']);
+  });
+
+  it('a value with a line break still yields a single line', () => {
+    const lines = configError({ PORT: '80\n81' }).message.split('\n');
+    expect(lines).toEqual(['invalid configuration: PORT="80\\n81": must be a whole number']);
+  });
+});
+
+describe('secrets are never echoed', () => {
+  it('a too-short JWT_SECRET is named but not shown', () => {
+    const error = configError({ JWT_SECRET: 'my-short-secret' });
+    expect(error.message).toBe('invalid configuration: JWT_SECRET="[redacted]": must be at least 32 characters');
+    expect(error.message).not.toContain('my-short-secret');
+  });
+
+  it.each([
+    ['DATABASE_URL', 'mysql://app:s3cretPW@db:5432/app', 's3cretPW'],
+    ['DATABASE_URL', 'postgres://app:s3cretPW@db:notaport/app', 's3cretPW'],
+    // Generated passwords often hold `/`, `+` or `@`; unencoded they break URL parsing, which is
+    // exactly when the value ends up in the error message.
+    ['DATABASE_URL', 'postgres://app:s3c/retPW@db:5432/app', 's3c/retPW'],
+    ['DATABASE_URL', 'mysql://app:s3c@r/etPW@db:5432/app', 'etPW'],
+    ['DATABASE_URL', 'app:s3cretPW@db:5432/app', 's3cretPW'],
+    ['DATABASE_URL', 'mysql://db/app?user=app&password=s3cretPW', 's3cretPW'],
+    ['REDIS_URL', 'http://:s3cretPW@cache:6379', 's3cretPW'],
+  ])('a wrong %s (%s) does not reveal its password', (key, value, password) => {
+    const error = configError({ [key]: value });
+    expect(error.message.split('\n')).toHaveLength(1);
+    expect(error.message).toMatch(new RegExp(`^invalid configuration: ${key}=`));
+    expect(error.message).not.toContain(password);
+    expect(error.message).toContain('[redacted]');
+  });
+
+  it('keeps the non-secret parts of a URL so the mistake can be seen', () => {
+    expect(configError({ DATABASE_URL: 'mysql://app:s3cretPW@db:5432/app' }).message).toBe(
+      'invalid configuration: DATABASE_URL="mysql://[redacted]@db:5432/app": Invalid URL',
+    );
+  });
+});
+
+describe('production safety', () => {
+  it('refuses production with the built-in development JWT secret', () => {
+    const error = configError({ NODE_ENV: 'production' });
+    expect(error.message).toBe('invalid configuration: JWT_SECRET must be set to a secret of your own in production');
+    expect(error.message.split('\n')).toHaveLength(1);
+  });
+
+  it('refuses production with the development secret given explicitly', () => {
+    const devSecret = loadConfig({}).auth.jwtSecret;
+    const error = configError({ NODE_ENV: 'production', JWT_SECRET: devSecret });
+    expect(error.message).toMatch(/^invalid configuration: JWT_SECRET /);
+    expect(error.message).not.toContain(devSecret);
+  });
+
+  it('refuses SEED_DEMO_DATA=true in production', () => {
+    for (const value of ['true', '1']) {
+      const error = configError({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, SEED_DEMO_DATA: value });
+      expect(error.message).toBe('invalid configuration: SEED_DEMO_DATA=true is not allowed when NODE_ENV=production');
+    }
+  });
+
+  it('allows SEED_DEMO_DATA=false in production', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, SEED_DEMO_DATA: 'false' });
+    expect(config.seedDemoData).toBe(false);
+  });
+});
