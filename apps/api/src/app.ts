@@ -163,7 +163,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const close = () => {
     closing ??= (async () => {
       draining = true;
-      await gateway.close();
+      await gateway.close({ spreadMs: config.shutdown.drainSpreadMs, timeoutMs: config.shutdown.timeoutMs });
       await app.close();
       await Promise.allSettled([realtime.close(), notifications.close()]);
       await database.close();

@@ -41,9 +41,17 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    built.logger.info({ signal }, 'shutting down: closing connections');
+    built.logger.info({ signal }, 'shutting down: draining connections');
+    // If draining hangs (a stuck dependency), exit anyway rather than never.
+    setTimeout(() => {
+      built.logger.error({ timeoutMs: config.shutdown.timeoutMs }, 'graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.shutdown.timeoutMs + 5_000).unref();
     built.close().then(
-      () => process.exit(0),
+      () => {
+        built.logger.info('shutdown complete');
+        process.exit(0);
+      },
       (error: unknown) => {
         built.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

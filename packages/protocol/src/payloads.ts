@@ -85,6 +85,8 @@ export const DeviceInfo = z.object({
   connection_id: Id,
   device_type: z.enum(DEVICE_TYPES),
   connected_at: IsoDate,
+  /** The API instance holding the socket (for admins watching the cluster). */
+  instance_id: z.string(),
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 

@@ -195,6 +195,7 @@ export class BroadcastingService {
         connection_id: d.connectionId,
         device_type: d.deviceType,
         connected_at: d.connectedAt.toISOString(),
+        instance_id: d.instanceId,
       }));
     } catch (error) {
       this.#log.error({ err: error, userId }, 'getUserDeviceInfo failed');

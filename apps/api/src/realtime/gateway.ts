@@ -77,19 +77,36 @@ export class Gateway {
     this.#heartbeat.unref();
   }
 
-  /** Stop accepting, close every socket with `code` (default 1001 going away), wait for their cleanup. */
-  async close(code: number = CloseCode.goingAway, reason = 'server shutting down'): Promise<void> {
+  /**
+   * Graceful drain: refuse new upgrades, tell every client to reconnect after a random delay
+   * in [0, spreadMs] (so they do not all land on the survivors at once), let frames already
+   * received finish, then close with 1001. Sockets that do not finish the close handshake
+   * within 2 s are cut.
+   */
+  async close(options: { spreadMs?: number; timeoutMs?: number } = {}): Promise<void> {
+    const { spreadMs = 0, timeoutMs = 10_000 } = options;
     this.#accepting = false;
     this.#server?.off('upgrade', this.#onUpgrade);
     clearInterval(this.#heartbeat);
-    const pending = [...this.#sessions.values()].map((s) => s.settled);
-    for (const connection of this.#deps.local.all()) connection.socket.close(code, reason);
+    const sessions = [...this.#sessions.values()];
+    for (const connection of this.#deps.local.all()) {
+      connection.socket.send(
+        encodeFrame(
+          serverFrame(ServerAction.reconnect, {
+            reason: 'server_draining',
+            retry_after_ms: Math.floor(Math.random() * spreadMs),
+          }),
+        ),
+      );
+    }
+    await withDeadline(Promise.allSettled(sessions.map((s) => s.session.drained())), timeoutMs);
+    for (const connection of this.#deps.local.all()) connection.socket.close(CloseCode.goingAway, 'server draining');
     // A peer that does not answer the close handshake is cut after 2 s.
     const force = setTimeout(() => {
       for (const connection of this.#deps.local.all()) connection.socket.terminate();
     }, 2_000);
     force.unref();
-    await Promise.allSettled(pending);
+    await Promise.allSettled(sessions.map((s) => s.settled));
     clearTimeout(force);
     this.#wss.close();
   }
@@ -223,4 +240,16 @@ export class Gateway {
       connection.socket.ping();
     }
   }
+}
+
+/** Resolves when `work` settles or after `ms`, whichever is first. */
+function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    void work.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

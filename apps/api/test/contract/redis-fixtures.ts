@@ -66,7 +66,7 @@ export async function redisBusFixture(target: RedisTarget, sharded: boolean): Pr
     buses: [buses[0]!, buses[1]!, buses[2]!],
     async cleanup() {
       await Promise.all(buses.map((b) => b.close()));
-      clients.forEach((c) => c.disconnect());
+      for (const c of clients) c.disconnect();
     },
   };
 }

@@ -2,36 +2,30 @@
  * Starts the real API in-process on 127.0.0.1:0 with an in-memory PGlite and seeded demo
  * data, and gives tests small, honest helpers: log in, get a ticket, open a real WebSocket.
  */
-
-import WebSocket from 'ws';
 import { type BuiltApp, buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { DEMO_PASSWORD } from '../../src/db/seed.ts';
+import { ApiClient, type ConnectOptions, type HttpResult } from './api-client.ts';
 import { LogCapture } from './log-capture.ts';
-import { TestSocket } from './test-socket.ts';
+import type { TestSocket } from './test-socket.ts';
 
 export interface TestApp {
   built: BuiltApp;
   baseUrl: string;
   wsUrl: string;
   logs: LogCapture;
+  client: ApiClient;
   /** fetch against the app with JSON in/out. */
-  http(
-    method: string,
-    path: string,
-    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
-  ): Promise<{ status: number; body: any; headers: Headers }>;
-  login(username: string, password?: string): Promise<{ token: string; userId: string }>;
-  ticket(token: string): Promise<string>;
+  http: ApiClient['http'];
+  login: ApiClient['login'];
+  ticket: ApiClient['ticket'];
   /** Log in (cached per username) and open an authenticated socket; resolves after the `connected` frame. */
-  connect(
-    username: string,
-    options?: { deviceType?: 'mobile' | 'desktop' | 'tablet'; connectionType?: 'chat' | 'admin' },
-  ): Promise<TestSocket>;
+  connect(username: string, options?: ConnectOptions): Promise<TestSocket>;
   userId(username: string): string;
   conversationId(title: string): string;
   close(): Promise<void>;
 }
+
+export type { HttpResult };
 
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const logs = new LogCapture();
@@ -46,62 +40,23 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   const built = await buildApp(config, { logDestination: logs });
   const { url } = await built.listen();
-  const wsUrl = `${url.replace('http', 'ws')}/api/v1/ws`;
   const seed = built.seed;
   if (!seed) throw new Error('test app expected demo data to be seeded');
-  const tokens = new Map<string, { token: string; userId: string }>();
+  const client = new ApiClient(url);
   const sockets: TestSocket[] = [];
-
-  const http: TestApp['http'] = async (method, path, options = {}) => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] ??= 'application/json';
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers,
-      ...(options.body !== undefined
-        ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
-        : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
-  };
-
-  const login: TestApp['login'] = async (username, password = DEMO_PASSWORD) => {
-    const cached = tokens.get(username);
-    if (cached && password === DEMO_PASSWORD) return cached;
-    const res = await http('POST', '/api/v1/auth/login', { body: { username, password } });
-    if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
-    const entry = { token: res.body.access_token as string, userId: res.body.user.id as string };
-    tokens.set(username, entry);
-    return entry;
-  };
-
-  const ticket: TestApp['ticket'] = async (token) => {
-    const res = await http('POST', '/api/v1/ws/ticket', { token });
-    if (res.status !== 200) throw new Error(`ticket failed: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body.ticket as string;
-  };
 
   return {
     built,
     baseUrl: url,
-    wsUrl,
+    wsUrl: client.wsUrl,
     logs,
-    http,
-    login,
-    ticket,
+    client,
+    http: (...args) => client.http(...args),
+    login: (...args) => client.login(...args),
+    ticket: (...args) => client.ticket(...args),
     async connect(username, options = {}) {
-      const { token } = await login(username);
-      const t = await ticket(token);
-      const query = new URLSearchParams({
-        ticket: t,
-        device_type: options.deviceType ?? 'desktop',
-        connection_type: options.connectionType ?? 'chat',
-      });
-      const socket = new TestSocket(new WebSocket(`${wsUrl}?${query}`));
+      const socket = await client.connect(username, options);
       sockets.push(socket);
-      await socket.waitFor('connected');
       return socket;
     },
     userId(username) {

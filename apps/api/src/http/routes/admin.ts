@@ -116,7 +116,12 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
           200: z.object({
             user_id: z.string(),
             devices: z.array(
-              z.object({ connection_id: z.string(), device_type: z.enum(DEVICE_TYPES), connected_at: z.string() }),
+              z.object({
+                connection_id: z.string(),
+                device_type: z.enum(DEVICE_TYPES),
+                connected_at: z.string(),
+                instance_id: z.string(),
+              }),
             ),
           }),
           ...problems,

@@ -49,15 +49,24 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
   return client;
 }
 
-/** ERROR once when the link breaks (not once per retry), INFO when it is back. */
+/**
+ * ERROR once when the link breaks (not once per retry), INFO when it is back. A fast Redis
+ * restart may produce no `error` at all, only `reconnecting`, so both count as "lost";
+ * `reconnecting` is not emitted for our own quit() at shutdown.
+ */
 function watchHealth(client: RedisClient, options: RedisConnectionOptions): void {
   const where = `${new URL(options.url).host}`;
   let down = false;
-  client.on('error', (error: Error) => {
+  const lost = (error?: Error) => {
     if (down) return;
     down = true;
-    options.logger.error({ err: error, redis: where, connection: options.role }, 'redis connection lost; retrying');
-  });
+    options.logger.error(
+      { ...(error ? { err: error } : {}), redis: where, connection: options.role },
+      'redis connection lost; reconnecting',
+    );
+  };
+  client.on('error', (error: Error) => lost(error));
+  client.on('reconnecting', () => lost());
   client.on('ready', () => {
     if (!down) return;
     down = false;
