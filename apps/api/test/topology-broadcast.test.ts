@@ -12,7 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from './support/api-client.ts';
-import type { TestSocket } from './support/test-socket.ts';
+import WebSocket from 'ws';
+import { rawExchange, upgradeRequest } from './support/raw-http.ts';
+import { TestSocket } from './support/test-socket.ts';
 import { demoIds, startTopology, type Topology } from './support/topology.ts';
 
 let topo: Topology;
@@ -64,6 +66,18 @@ function count(socket: TestSocket, action: Parameters<TestSocket['all']>[0], con
 }
 
 describe('across three instances', () => {
+  it('accepts a ticket issued by one instance on another, exactly once', async () => {
+    const { token } = await a.login('customer_789');
+    const ticket = await a.ticket(token);
+    const onB = new TestSocket(new WebSocket(`${b.wsUrl}?ticket=${ticket}`));
+    await onB.waitFor('connected');
+    await onB.close();
+    const port = Number(new URL(c.baseUrl).port);
+    const again = await rawExchange(port, upgradeRequest(`/api/v1/ws?ticket=${ticket}`));
+    expect(again.status).toBe(401);
+    expect(JSON.parse(again.body).code).toBe('TICKET_REUSED');
+  });
+
   it('broadcastMessage: a WS send on api-2 reaches the other participants on api-1 and api-2 only', async () => {
     const content = `多实例消息 ${randomUUID()}`;
     customerDesktopB.send({
