@@ -30,6 +30,9 @@ describe('defaults', () => {
       dataDir: './data',
       redisUrl: undefined,
       redisPassword: undefined,
+      redis: { keyPrefix: '', cluster: false, shardedPubSub: false, instanceTtlMs: 6_000 },
+      databaseSchema: undefined,
+      shutdown: { drainSpreadMs: 5_000, timeoutMs: 15_000 },
       notificationProvider: 'logging',
       firebaseCredentialsPath: undefined,
       ws: {
@@ -85,6 +88,13 @@ describe('every key is parsed', () => {
       DATA_DIR: '/var/lib/anmei',
       REDIS_URL: 'rediss://cache.internal:6380',
       REDIS_PASSWORD: 'redis-pass',
+      REDIS_KEY_PREFIX: 'staging:',
+      REDIS_CLUSTER: 'false',
+      REDIS_SHARDED_PUBSUB: '1',
+      INSTANCE_TTL: '2000',
+      DATABASE_SCHEMA: 'tenant_a',
+      WS_DRAIN_SPREAD: '0',
+      SHUTDOWN_TIMEOUT: '1000',
       NOTIFICATION_PROVIDER: 'firebase',
       FIREBASE_CREDENTIALS_PATH: '/etc/firebase.json',
       WS_HEARTBEAT_INTERVAL: '1000',
@@ -108,6 +118,9 @@ describe('every key is parsed', () => {
       dataDir: '/var/lib/anmei',
       redisUrl: 'rediss://cache.internal:6380',
       redisPassword: 'redis-pass',
+      redis: { keyPrefix: 'staging:', cluster: false, shardedPubSub: true, instanceTtlMs: 2_000 },
+      databaseSchema: 'tenant_a',
+      shutdown: { drainSpreadMs: 0, timeoutMs: 1_000 },
       notificationProvider: 'firebase',
       firebaseCredentialsPath: '/etc/firebase.json',
       ws: {
@@ -135,6 +148,11 @@ describe('every key is parsed', () => {
 
   it.each([['logging'], ['firebase'], ['apns'], ['webpush']] as const)('NOTIFICATION_PROVIDER=%s', (provider) => {
     expect(loadConfig({ NOTIFICATION_PROVIDER: provider }).notificationProvider).toBe(provider);
+  });
+
+  it('REDIS_CLUSTER=true implies sharded pub/sub', () => {
+    expect(loadConfig({ REDIS_CLUSTER: 'true' }).redis).toMatchObject({ cluster: true, shardedPubSub: true });
+    expect(loadConfig({ REDIS_CLUSTER: 'true', REDIS_SHARDED_PUBSUB: 'false' }).redis.shardedPubSub).toBe(true);
   });
 
   it('accepts the inclusive bounds of numeric keys', () => {
@@ -185,6 +203,12 @@ describe('wrong values', () => {
     ['INSTANCE_ID', 'has spaces'],
     ['SEED_DEMO_DATA', 'yes'],
     ['DATABASE_URL', 'mysql://db/app'],
+    ['DATABASE_SCHEMA', 'Tenant-A'],
+    ['REDIS_KEY_PREFIX', 'has space'],
+    ['REDIS_CLUSTER', 'yes'],
+    ['INSTANCE_TTL', '999'],
+    ['WS_DRAIN_SPREAD', '600001'],
+    ['SHUTDOWN_TIMEOUT', '10'],
     ['REDIS_URL', 'http://cache:6379'],
   ])('%s=%s is refused with exactly one line naming it', (key, value) => {
     const lines = configError({ [key]: value }).message.split('\n');

@@ -310,7 +310,7 @@ describe('operations', () => {
       status: 'ok',
       instance: app.built.ctx.config.instanceId,
       database: { kind: 'pglite', status: 'ok' },
-      bus: 'memory',
+      bus: expect.objectContaining({ kind: 'memory' }),
     });
   });
 

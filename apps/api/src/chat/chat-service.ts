@@ -93,7 +93,10 @@ export class ChatService {
   ): Promise<{ lastReadSeq: number; messageIds: string[] }> {
     await this.assertParticipant(conversationId, reader.userId);
     const found = await this.#store.messages.findByIds(conversationId, messageIds);
-    if (found.length === 0) return { lastReadSeq: 0, messageIds: [] };
+    // None of the ids is in this conversation: nothing changes; report the current position.
+    if (found.length === 0) {
+      return { lastReadSeq: await this.#store.messages.markRead(conversationId, reader.userId, 0), messageIds: [] };
+    }
     const upTo = Math.max(...found.map((m) => m.seq));
     const lastReadSeq = await this.#store.messages.markRead(conversationId, reader.userId, upTo);
     const ids = found.map((m) => m.id);
