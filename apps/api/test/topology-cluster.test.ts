@@ -41,11 +41,17 @@ it('delivers across instances and lists devices of both through a Redis Cluster'
   sockets.push(customer, consultant, customerDesktop);
 
   const content = `集群消息 ${randomUUID()}`;
-  customer.send({ action: 'send_message', data: { conversation_id: ids.facial, client_message_id: randomUUID(), content } });
+  customer.send({
+    action: 'send_message',
+    data: { conversation_id: ids.facial, client_message_id: randomUUID(), content },
+  });
   await consultant.waitFor('new_message', { where: (f) => f.data.content === content });
 
   const reply = `集群回复 ${randomUUID()}`;
-  consultant.send({ action: 'send_message', data: { conversation_id: ids.facial, client_message_id: randomUUID(), content: reply } });
+  consultant.send({
+    action: 'send_message',
+    data: { conversation_id: ids.facial, client_message_id: randomUUID(), content: reply },
+  });
   await customer.waitFor('consultation_reply', { where: (f) => f.data.content === reply });
   await customerDesktop.waitFor('consultation_reply', { where: (f) => f.data.content === reply });
 
