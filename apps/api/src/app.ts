@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { Gateway } from './realtime/gateway.ts';
 import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
 import { LocalConnections } from './realtime/local-connections.ts';
+import { ResumeService } from './realtime/resume-service.ts';
 
 export interface BuildOptions {
   /** Where logs go (default stdout). Tests pass a stream to assert on log lines. */
@@ -84,6 +85,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       logger.warn({ connectionId: c.info.connectionId, userId: c.info.userId }, 'closing slow consumer'),
   });
   const broadcasting = createBroadcastingService({
+    store,
     bus,
     presence,
     participants,
@@ -93,6 +95,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
   });
   const chat = new ChatService({ store, participants, events });
+  const resume = new ResumeService({ store, participants, window: config.ws.resumeWindow });
   const tokens = new TokenService({
     secret: config.auth.jwtSecret,
     accessTtlSeconds: config.auth.accessTokenTtlSeconds,
@@ -155,7 +158,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxReconnectAttempts: config.ws.maxReconnectAttempts,
       allowedOrigins: config.ws.allowedOrigins,
     },
-    { tokens, tickets, local, bus, presence, events, chat, broadcasting, logger },
+    { tokens, tickets, local, bus, presence, events, chat, broadcasting, resume, logger },
   );
   gateway.attach(app.server);
 

@@ -46,6 +46,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _ (max 63), not starting with a digit')
     .optional(),
+  /** Most events per stream a resume replays; a larger gap answers `reload` (client reloads over HTTP). */
+  RESUME_WINDOW: int(1, 100_000).default(1_000),
   /** On shutdown, clients are told to reconnect after a random delay in [0, WS_DRAIN_SPREAD] ms. */
   WS_DRAIN_SPREAD: int(0, 600_000).default(5_000),
   /** ms graceful shutdown may take before the process exits anyway. */
@@ -100,6 +102,7 @@ export interface Config {
     maxBufferedBytes: number;
     allowedOrigins: '*' | ReadonlySet<string>;
     ticketTtlSeconds: number;
+    resumeWindow: number;
   };
   auth: { jwtSecret: string; accessTokenTtlSeconds: number; usingDevSecret: boolean };
   seedDemoData: boolean;
@@ -158,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       allowedOrigins: origins.includes('*') ? '*' : new Set(origins),
       ticketTtlSeconds: e.WS_TICKET_TTL,
+      resumeWindow: e.RESUME_WINDOW,
     },
     auth: { jwtSecret: e.JWT_SECRET, accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL, usingDevSecret },
     seedDemoData: e.SEED_DEMO_DATA ?? !production,

@@ -204,6 +204,9 @@ describe('broadcastReadStatus', () => {
       user_id: app.userId('consultant_001'),
       message_ids: [sent.body.message_id],
       last_read_seq: sent.body.seq,
+      // Durable: positioned in the conversation's event stream so a reconnect can replay it.
+      event_seq: expect.any(Number),
+      event_id: expect.any(String),
     });
     await barrier(app, [consultant]);
     expect(businessFrames(consultant)).toEqual(['new_message']);
@@ -318,6 +321,7 @@ describe('service errors', () => {
     const bus = hub.createBus('broken-instance');
     await bus.close(); // every publish now rejects with "bus is closed"
     const service = new BroadcastingService({
+      store: app.built.ctx.store,
       bus,
       presence: new MemoryPresenceStore().createPresence(),
       participants: new ParticipantDirectory(app.built.ctx.store),

@@ -42,6 +42,7 @@ describe('defaults', () => {
         maxPayloadBytes: 65_536,
         maxBufferedBytes: 8 * 1024 * 1024,
         ticketTtlSeconds: 30,
+        resumeWindow: 1_000,
       },
       auth: { accessTokenTtlSeconds: 3600, usingDevSecret: true },
       seedDemoData: true,
@@ -106,6 +107,7 @@ describe('every key is parsed', () => {
       JWT_SECRET: PROD_SECRET,
       ACCESS_TOKEN_TTL: '60',
       WS_TICKET_TTL: '5',
+      RESUME_WINDOW: '250',
       SEED_DEMO_DATA: 'false',
     });
     expect(config).toEqual({
@@ -131,6 +133,7 @@ describe('every key is parsed', () => {
         maxBufferedBytes: 16_384,
         allowedOrigins: new Set(['https://app.example.com']),
         ticketTtlSeconds: 5,
+        resumeWindow: 250,
       },
       auth: { jwtSecret: PROD_SECRET, accessTokenTtlSeconds: 60, usingDevSecret: false },
       seedDemoData: false,
@@ -208,6 +211,7 @@ describe('wrong values', () => {
     ['REDIS_CLUSTER', 'yes'],
     ['INSTANCE_TTL', '999'],
     ['WS_DRAIN_SPREAD', '600001'],
+    ['RESUME_WINDOW', '0'],
     ['SHUTDOWN_TIMEOUT', '10'],
     ['REDIS_URL', 'http://cache:6379'],
   ])('%s=%s is refused with exactly one line naming it', (key, value) => {

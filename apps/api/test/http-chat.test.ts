@@ -462,6 +462,8 @@ describe('POST /api/v1/chat/{id}/read', () => {
         user_id: await idOf('customer_456'),
         message_ids: [m1.message_id, m2.message_id],
         last_read_seq: 2,
+        event_seq: 1,
+        event_id: expect.any(String),
       });
     }
     await barrier(app, [reader, consultant, doctor]);

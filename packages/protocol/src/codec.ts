@@ -10,6 +10,7 @@ import {
   type ClientFrame,
   PingFrame,
   ReadFrame,
+  ResumeFrame,
   SendMessageFrame,
   ServerAction,
   type ServerDataOf,
@@ -29,6 +30,7 @@ const CLIENT_SCHEMAS: Record<ClientAction, z.ZodType> = {
   [ClientAction.typing]: TypingFrame,
   [ClientAction.read]: ReadFrame,
   [ClientAction.ping]: PingFrame,
+  [ClientAction.resume]: ResumeFrame,
 };
 const SERVER_ACTIONS: ReadonlySet<string> = new Set(Object.values(ServerAction));
 

@@ -28,4 +28,6 @@ export const LIMITS = {
   readReceiptMaxIds: 500,
   /** Maximum messages returned by one history page. */
   historyPageMax: 200,
+  /** Maximum conversations named in one resume frame. */
+  resumeMaxConversations: 200,
 } as const;

@@ -27,6 +27,7 @@ export const ClientAction = {
   typing: 'typing',
   read: 'read',
   ping: 'ping',
+  resume: 'resume',
 } as const;
 export type ClientAction = (typeof ClientAction)[keyof typeof ClientAction];
 
@@ -65,12 +66,39 @@ export const PingFrame = z.strictObject({
   data: z.strictObject({ ts: z.number().optional() }).optional(),
 });
 
-export const ClientFrame = z.discriminatedUnion('action', [SendMessageFrame, TypingFrame, ReadFrame, PingFrame]);
+const Position = z.number().int().nonnegative();
+
+/**
+ * "This is what I have seen": the server replays everything after these positions, in order,
+ * before live frames continue, then answers `resumed`. Also used mid-session to fill a gap.
+ */
+export const ResumeFrame = z.strictObject({
+  action: z.literal(ClientAction.resume),
+  request_id: RequestId.optional(),
+  data: z.strictObject({
+    conversations: z
+      .array(z.strictObject({ conversation_id: Id, last_seq: Position, last_event_seq: Position }))
+      .max(LIMITS.resumeMaxConversations),
+    /** Last direct-message position seen (from `connected` on a first connect). */
+    user_seq: Position.optional(),
+    /** Last global-notice position seen (from `connected` on a first connect). */
+    global_seq: Position.optional(),
+  }),
+});
+
+export const ClientFrame = z.discriminatedUnion('action', [
+  SendMessageFrame,
+  TypingFrame,
+  ReadFrame,
+  PingFrame,
+  ResumeFrame,
+]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type SendMessageFrame = z.infer<typeof SendMessageFrame>;
 export type TypingFrame = z.infer<typeof TypingFrame>;
 export type ReadFrame = z.infer<typeof ReadFrame>;
 export type PingFrame = z.infer<typeof PingFrame>;
+export type ResumeFrame = z.infer<typeof ResumeFrame>;
 
 // ---------------------------------------------------------------- server -> client
 
@@ -89,6 +117,8 @@ export const ServerAction = {
   error: 'error',
   /** The server is draining: reconnect (through the load balancer) after `retry_after_ms`. */
   reconnect: 'reconnect',
+  /** Answer to `resume`, sent after the replayed frames. */
+  resumed: 'resumed',
 } as const;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 
@@ -109,6 +139,10 @@ export const ConnectedFrame = serverFrame(
     max_payload_bytes: z.number().int().positive(),
     /** WS_MAX_RECONNECT_ATTEMPTS: how many times a client should retry before giving up (seed: 15). */
     max_reconnect_attempts: z.number().int().nonnegative(),
+    /** Current end of this user's direct-message stream: a fresh client's starting cursor. */
+    user_seq: z.number().int().nonnegative(),
+    /** Current end of the global-notice stream: a fresh client's starting cursor. */
+    global_seq: z.number().int().nonnegative(),
   }),
 );
 export const NewMessageFrame = serverFrame(ServerAction.newMessage, MessagePayload);
@@ -153,6 +187,26 @@ export const ReconnectFrame = serverFrame(
   }),
 );
 
+/** `recovered`: the gap was replayed. `reload`: the gap is larger than the replay window; load history over HTTP. */
+const ResumeStatus = z.enum(['recovered', 'reload']);
+
+export const ResumedFrame = serverFrame(
+  ServerAction.resumed,
+  z.object({
+    request_id: RequestId.nullable(),
+    conversations: z.array(
+      z.object({
+        conversation_id: Id,
+        status: z.union([ResumeStatus, z.literal('forbidden')]),
+        replayed_messages: z.number().int().nonnegative(),
+        replayed_events: z.number().int().nonnegative(),
+      }),
+    ),
+    user: z.object({ status: ResumeStatus, replayed: z.number().int().nonnegative() }).optional(),
+    global: z.object({ status: ResumeStatus, replayed: z.number().int().nonnegative() }).optional(),
+  }),
+);
+
 export const ServerFrame = z.discriminatedUnion('action', [
   ConnectedFrame,
   NewMessageFrame,
@@ -166,6 +220,7 @@ export const ServerFrame = z.discriminatedUnion('action', [
   AckFrame,
   ErrorFrame,
   ReconnectFrame,
+  ResumedFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 /** The frame of one server action, e.g. `ServerFrameOf<'new_message'>`. */

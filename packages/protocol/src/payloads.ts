@@ -43,12 +43,20 @@ export const TypingStatusPayload = z.object({
 });
 export type TypingStatusPayload = z.infer<typeof TypingStatusPayload>;
 
+/** Position of a durable conversation event (not a message) and its id, for replay and dedupe. */
+const ConversationEventPosition = {
+  /** 1, 2, 3 … per conversation, separate from message seq. */
+  event_seq: z.number().int().positive().optional(),
+  event_id: Id.optional(),
+};
+
 export const ReadStatusPayload = z.object({
   conversation_id: Id,
   user_id: Id,
   message_ids: z.array(Id),
   /** The reader's read position after this receipt (all messages up to it are read). */
   last_read_seq: z.number().int().nonnegative().nullable(),
+  ...ConversationEventPosition,
 });
 export type ReadStatusPayload = z.infer<typeof ReadStatusPayload>;
 
@@ -59,6 +67,10 @@ export const SystemNotificationPayload = z.object({
   message: z.string(),
   type: z.string(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /** Set when conversation_id is set. */
+  ...ConversationEventPosition,
+  /** Set when conversation_id is null (a notice to everyone): position in the global stream. */
+  global_seq: z.number().int().positive().optional(),
 });
 export type SystemNotificationPayload = z.infer<typeof SystemNotificationPayload>;
 
@@ -68,6 +80,9 @@ export const DirectMessagePayload = z.object({
   content: z.string(),
   type: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /** 1, 2, 3 … in the recipient's own stream. */
+  user_seq: z.number().int().positive().optional(),
+  event_id: Id.optional(),
 });
 export type DirectMessagePayload = z.infer<typeof DirectMessagePayload>;
 
@@ -78,6 +93,7 @@ export const MobileNotificationPayload = z.object({
   action: z.string().optional(),
   priority: z.enum(PUSH_PRIORITIES).optional(),
   data: z.record(z.string(), z.unknown()).optional(),
+  ...ConversationEventPosition,
 });
 export type MobileNotificationPayload = z.infer<typeof MobileNotificationPayload>;
 

@@ -38,6 +38,8 @@ const SAMPLES: { [A in ServerAction]: ServerDataOf<A> } = {
     heartbeat_interval_ms: 45_000,
     max_payload_bytes: 65_536,
     max_reconnect_attempts: 15,
+    user_seq: 0,
+    global_seq: 3,
   },
   new_message: message,
   consultation_reply: {
@@ -88,6 +90,12 @@ const SAMPLES: { [A in ServerAction]: ServerDataOf<A> } = {
     issues: ['data.content: Too small'],
   },
   reconnect: { reason: 'server_draining', retry_after_ms: 1830 },
+  resumed: {
+    request_id: 'resume-1',
+    conversations: [{ conversation_id: CONV, status: 'recovered', replayed_messages: 3, replayed_events: 1 }],
+    user: { status: 'recovered', replayed: 0 },
+    global: { status: 'reload', replayed: 0 },
+  },
 };
 
 function expectOk(result: DecodeResult<ServerFrame>): ServerFrame {

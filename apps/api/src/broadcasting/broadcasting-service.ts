@@ -15,10 +15,12 @@ import {
   type MessagePayload,
   type MobileNotificationPayload,
   type PushPriority,
+  type ReadStatusPayload,
   ServerAction,
   type SystemNotificationPayload,
   serverFrame,
 } from '@anmei/protocol';
+import type { Store } from '../db/store-types.ts';
 import type { AppEvents } from '../events.ts';
 import type { NotificationService } from '../notifications/service.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -35,6 +37,8 @@ export interface BroadcastOutcome {
 }
 
 export interface BroadcastingDeps {
+  /** Durable events (read receipts, notices, direct messages) are stored before they are published. */
+  store: Store;
   bus: Bus;
   presence: Presence;
   participants: ParticipantDirectory;
@@ -110,8 +114,13 @@ export class BroadcastingService {
       const devices = await Promise.all(recipients.map((u) => this.#deps.presence.devicesOf(u)));
       const withMobile = recipients.filter((_, i) => devices[i]?.some((d) => d.deviceType === 'mobile'));
       const withoutMobile = recipients.filter((_, i) => !devices[i]?.some((d) => d.deviceType === 'mobile'));
-      const payload = { ...notice, conversation_id: conversationId };
-      await this.#publish(withMobile, encodeFrame(serverFrame(ServerAction.mobileNotification, payload)), ['mobile']);
+      const stored = await this.#deps.store.events.appendToConversation(conversationId, {
+        kind: ServerAction.mobileNotification,
+        payload: (event_seq, event_id) => ({ ...notice, conversation_id: conversationId, event_seq, event_id }),
+        deviceTypes: ['mobile'],
+      });
+      const frame = serverFrame(ServerAction.mobileNotification, stored.payload as MobileNotificationPayload);
+      await this.#publish(withMobile, encodeFrame(frame), ['mobile']);
       await this.#pushAll(withoutMobile, 'mobile', notice.priority ?? 'high', notice.title, notice.content, {
         conversation_id: conversationId,
         ...(notice.action ? { action: notice.action } : {}),
@@ -144,12 +153,19 @@ export class BroadcastingService {
   ): Promise<BroadcastOutcome> {
     return this.#guard('read_status', conversationId, async () => {
       const recipients = await this.#recipients(conversationId, userId);
-      const frame = serverFrame(ServerAction.readStatus, {
-        conversation_id: conversationId,
-        user_id: userId,
-        message_ids: [...messageIds],
-        last_read_seq: lastReadSeq,
+      const stored = await this.#deps.store.events.appendToConversation(conversationId, {
+        kind: ServerAction.readStatus,
+        payload: (event_seq, event_id) => ({
+          conversation_id: conversationId,
+          user_id: userId,
+          message_ids: [...messageIds],
+          last_read_seq: lastReadSeq,
+          event_seq,
+          event_id,
+        }),
+        excludeUserId: userId,
       });
+      const frame = serverFrame(ServerAction.readStatus, stored.payload as ReadStatusPayload);
       await this.#publish(recipients, encodeFrame(frame));
       return { ok: true, delivered: recipients.length, pushed: 0 };
     });
@@ -159,7 +175,11 @@ export class BroadcastingService {
   broadcastSystemNotification(conversationId: string, notice: SystemNotificationInput): Promise<BroadcastOutcome> {
     return this.#guard('system_notification', conversationId, async () => {
       const recipients = await this.#recipients(conversationId);
-      const frame = serverFrame(ServerAction.systemNotification, { ...notice, conversation_id: conversationId });
+      const stored = await this.#deps.store.events.appendToConversation(conversationId, {
+        kind: ServerAction.systemNotification,
+        payload: (event_seq, event_id) => ({ ...notice, conversation_id: conversationId, event_seq, event_id }),
+      });
+      const frame = serverFrame(ServerAction.systemNotification, stored.payload as SystemNotificationPayload);
       await this.#publish(recipients, encodeFrame(frame));
       return { ok: true, delivered: recipients.length, pushed: 0 };
     });
@@ -168,7 +188,11 @@ export class BroadcastingService {
   /** A system notice to every connected socket on every instance (the seed's `ws:broadcast`). */
   broadcastSystemNotificationToAll(notice: SystemNotificationInput): Promise<BroadcastOutcome> {
     return this.#guard('system_notification_all', null, async () => {
-      const frame = serverFrame(ServerAction.systemNotification, { ...notice, conversation_id: null });
+      const stored = await this.#deps.store.events.appendGlobal({
+        kind: ServerAction.systemNotification,
+        payload: (global_seq, event_id) => ({ ...notice, conversation_id: null, global_seq, event_id }),
+      });
+      const frame = serverFrame(ServerAction.systemNotification, stored.payload as SystemNotificationPayload);
       await this.#deps.bus.publishToAll({ frame: encodeFrame(frame), origin: this.#deps.instanceId });
       return { ok: true, delivered: -1, pushed: 0 };
     });
@@ -177,8 +201,13 @@ export class BroadcastingService {
   /** A message to one user on all their devices; if they are offline, a normal-priority push. */
   sendDirectMessage(userId: string, message: DirectMessageInput): Promise<BroadcastOutcome> {
     return this.#guard('direct_message', null, async () => {
+      // Stored first, so a device that is offline now gets it on its next resume.
+      const stored = await this.#deps.store.events.appendToUser(userId, {
+        kind: ServerAction.directMessage,
+        payload: (user_seq, event_id) => ({ ...message, user_id: userId, user_seq, event_id }),
+      });
       if (await this.#deps.presence.isOnline(userId)) {
-        const frame = serverFrame(ServerAction.directMessage, { ...message, user_id: userId });
+        const frame = serverFrame(ServerAction.directMessage, stored.payload as DirectMessagePayload);
         await this.#publish([userId], encodeFrame(frame));
         return { ok: true, delivered: 1, pushed: 0 };
       }

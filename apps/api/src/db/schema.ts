@@ -3,6 +3,8 @@
  * generated SQL is unqualified and lands in whatever schema the connection's search_path selects;
  * that is how tests isolate themselves inside a shared Postgres database.
  */
+
+import type { DeviceType } from '@anmei/protocol';
 import { MESSAGE_TYPES, type MessageType, ROLES, type Role } from '@anmei/protocol';
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
@@ -21,6 +23,8 @@ export const users = pgTable(
     role: text('role').$type<Role>().notNull(),
     passwordHash: text('password_hash').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** seq of the newest event in the user's own stream (direct messages). */
+    lastEventSeq: integer('last_event_seq').notNull().default(0),
   },
   (t) => [check('users_role_check', sql`${t.role} in (${inList(ROLES)})`)],
 );
@@ -34,6 +38,8 @@ export const conversations = pgTable('conversations', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   /** seq of the newest message (0 = empty); the row is the lock that serialises appends. */
   lastSeq: integer('last_seq').notNull().default(0),
+  /** event_seq of the newest durable non-message event (read receipt, notice) of the conversation. */
+  lastEventSeq: integer('last_event_seq').notNull().default(0),
 });
 
 export const participants = pgTable(
@@ -81,3 +87,52 @@ export const messages = pgTable(
     check('messages_message_type_check', sql`${t.messageType} in (${inList(MESSAGE_TYPES)})`),
   ],
 );
+
+/**
+ * Durable conversation events other than messages (read receipts, system and mobile notices),
+ * numbered per conversation by event_seq so a reconnecting client can replay what it missed.
+ * `payload` is the frame's `data` exactly as it was sent live.
+ */
+export const conversationEvents = pgTable(
+  'conversation_events',
+  {
+    id: text('id').primaryKey().$defaultFn(newId),
+    conversationId: text('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    eventSeq: integer('event_seq').notNull(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    /** Replay only to these device types (mobile-only notices); null = every device. */
+    deviceTypes: jsonb('device_types').$type<DeviceType[]>(),
+    /** Not replayed to this user (the reader of a read receipt). */
+    excludeUserId: text('exclude_user_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('conversation_events_seq_unique').on(t.conversationId, t.eventSeq)],
+);
+
+/** Durable events for one user (direct messages), numbered per user. */
+export const userEvents = pgTable(
+  'user_events',
+  {
+    id: text('id').primaryKey().$defaultFn(newId),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [unique('user_events_seq_unique').on(t.userId, t.seq)],
+);
+
+/** Durable notices to everyone; `seq` is increasing (it may skip numbers after a rollback). */
+export const globalEvents = pgTable('global_events', {
+  seq: integer('seq').primaryKey().generatedAlwaysAsIdentity(),
+  id: text('id').notNull().unique('global_events_id_unique').$defaultFn(newId),
+  kind: text('kind').notNull(),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -3,7 +3,7 @@
  * either PGlite (embedded default) or node-postgres (DATABASE_URL); both pass one suite.
  * Rows use camelCase; HTTP/WS code maps them to the snake_case wire payloads.
  */
-import type { MessageType, Role } from '@anmei/protocol';
+import type { DeviceType, MessageType, Role } from '@anmei/protocol';
 
 export interface UserRow {
   id: string;
@@ -77,6 +77,26 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+/** A stored durable event; `payload` is the frame's `data` as sent live (position included). */
+export interface StoredEvent {
+  id: string;
+  /** The frame action (e.g. read_status, system_notification, direct_message). */
+  kind: string;
+  /** Position in its stream: event_seq (conversation), seq (user) or seq (global). */
+  position: number;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+  /** Conversation events only: replay filters. */
+  deviceTypes?: DeviceType[] | null;
+  excludeUserId?: string | null;
+}
+
+export interface NewEvent {
+  kind: string;
+  /** Builds the stored payload once the position and id are known (they go inside it). */
+  payload: (position: number, id: string) => Record<string, unknown>;
+}
+
 export interface Store {
   users: {
     create(input: { username: string; displayName: string; role: Role; passwordHash: string }): Promise<UserRow>;
@@ -106,6 +126,23 @@ export interface Store {
     findByIds(conversationId: string, ids: readonly string[]): Promise<MessageRow[]>;
     /** Moves the reader's position forward to upToSeq (never backwards); returns the new position. */
     markRead(conversationId: string, userId: string, upToSeq: number): Promise<number>;
+  };
+  /**
+   * Durable non-message events, each stream numbered 1, 2, 3 … (global may skip numbers).
+   * `*After` return events with position > after, ascending, at most `limit`.
+   */
+  events: {
+    appendToConversation(
+      conversationId: string,
+      event: NewEvent & { deviceTypes?: DeviceType[] | null; excludeUserId?: string | null },
+    ): Promise<StoredEvent>;
+    conversationAfter(conversationId: string, after: number, limit: number): Promise<StoredEvent[]>;
+    appendToUser(userId: string, event: NewEvent): Promise<StoredEvent>;
+    userAfter(userId: string, after: number, limit: number): Promise<StoredEvent[]>;
+    appendGlobal(event: NewEvent): Promise<StoredEvent>;
+    globalAfter(after: number, limit: number): Promise<StoredEvent[]>;
+    /** Current end of the user's stream and of the global stream (0 when empty). */
+    heads(userId: string): Promise<{ userSeq: number; globalSeq: number }>;
   };
   /** Simple liveness probe used by /health. */
   ping(): Promise<void>;

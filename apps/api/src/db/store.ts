@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { createConversationsRepo } from './conversations-repo.ts';
 import type { Db } from './db-common.ts';
+import { createEventsRepo } from './events-repo.ts';
 import { createMessagesRepo } from './messages-repo.ts';
 import type { Store } from './store-types.ts';
 import { createUsersRepo } from './users-repo.ts';
@@ -16,6 +17,7 @@ export function createStore(db: Db, close: () => Promise<void>): Store {
     users: createUsersRepo(db),
     conversations: createConversationsRepo(db),
     messages: createMessagesRepo(db),
+    events: createEventsRepo(db),
     async ping() {
       await db.execute(sql`select 1`);
     },

@@ -22,11 +22,14 @@ import type { BroadcastingService } from '../broadcasting/broadcasting-service.t
 import type { ChatService } from '../chat/chat-service.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { hold, release } from './held-frames.ts';
 import type { LocalConnection } from './local-connections.ts';
+import type { ResumeService } from './resume-service.ts';
 
 export interface SessionOptions {
   chat: ChatService;
   broadcasting: BroadcastingService;
+  resume: ResumeService;
   logger: Logger;
   /** Frames allowed to wait for their turn (default 64). */
   maxQueuedFrames?: number;
@@ -130,6 +133,29 @@ export class ConnectionSession {
           this.#opts.broadcasting,
         );
         return;
+      case ClientAction.resume: {
+        // Live frames wait while the gap is replayed, then follow it minus what it already carried.
+        hold(this.#connection);
+        let replayedUpTo = new Map<string, number>();
+        try {
+          const outcome = await this.#opts.resume.replay(this.#connection, frame.data);
+          replayedUpTo = outcome.replayedUpTo;
+          this.#send(
+            encodeFrame(
+              serverFrame(ServerAction.resumed, {
+                request_id: frame.request_id ?? null,
+                conversations: outcome.conversations,
+                ...(outcome.user ? { user: outcome.user } : {}),
+                ...(outcome.global ? { global: outcome.global } : {}),
+              }),
+            ),
+          );
+        } finally {
+          const skipped = release(this.#connection, replayedUpTo);
+          if (skipped > 0) this.#opts.logger.debug({ skipped }, 'dropped live frames already replayed');
+        }
+        return;
+      }
       case ClientAction.ping:
         this.#send(
           encodeFrame(

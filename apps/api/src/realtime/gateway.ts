@@ -17,10 +17,15 @@ import type { AppEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from './bus/bus.ts';
 import { ConnectionSession } from './connection-session.ts';
+import { release } from './held-frames.ts';
 import type { LocalConnection, LocalConnections } from './local-connections.ts';
 import type { Presence } from './presence/presence.ts';
+import type { ResumeService } from './resume-service.ts';
 import type { ConnectionInfo } from './types.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
+
+/** ms a `?resume=1` connection holds live frames waiting for its `resume` frame. */
+const RESUME_HOLD_MS = 10_000;
 
 export interface GatewayOptions {
   instanceId: string;
@@ -40,6 +45,7 @@ export interface GatewayDeps {
   events: AppEvents;
   chat: ChatService;
   broadcasting: BroadcastingService;
+  resume: ResumeService;
   logger: Logger;
 }
 
@@ -147,14 +153,21 @@ export class Gateway {
       instanceId: this.#opts.instanceId,
       connectedAt: new Date(),
     };
-    const connection: LocalConnection = { info, socket, alive: true };
+    const connection: LocalConnection = { info, socket, alive: true, held: identity.holdUntilResume ? [] : null };
     const abort = new AbortController();
     const log = logger.child({ connectionId: info.connectionId, userId: info.userId });
     const session = new ConnectionSession(connection, abort.signal, {
       chat: this.#deps.chat,
       broadcasting: this.#deps.broadcasting.withLogger(log),
+      resume: this.#deps.resume,
       logger: log,
     });
+    if (connection.held) {
+      // A client that asked to resume but never sends `resume` still gets its live frames.
+      const timer = setTimeout(() => release(connection, new Map()), RESUME_HOLD_MS);
+      timer.unref();
+      abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    }
 
     socket.on('error', (error) => log.warn({ err: error }, 'websocket error'));
     socket.on('pong', () => {
@@ -167,9 +180,10 @@ export class Gateway {
     const ready = (async () => {
       if (firstForUser) await bus.subscribeUser(info.userId);
       await presence.add(info);
+      return this.#deps.resume.heads(info.userId);
     })();
     ready.then(
-      () => {
+      (heads) => {
         if (abort.signal.aborted) return;
         events.emit('connection.opened', { connection: info });
         if (firstForUser) events.emit('presence.changed', { userId: info.userId, online: true });
@@ -185,6 +199,8 @@ export class Gateway {
               heartbeat_interval_ms: this.#opts.heartbeatIntervalMs,
               max_payload_bytes: this.#opts.maxPayloadBytes,
               max_reconnect_attempts: this.#opts.maxReconnectAttempts,
+              user_seq: heads.userSeq,
+              global_seq: heads.globalSeq,
             }),
           ),
         );

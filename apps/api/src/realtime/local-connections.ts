@@ -5,6 +5,7 @@
  */
 import { CloseCode, ErrorCodes } from '@anmei/protocol';
 import { WebSocket } from 'ws';
+import { MAX_HELD_FRAMES } from './held-frames.ts';
 import type { ConnectionInfo, Envelope } from './types.ts';
 
 export interface LocalConnection {
@@ -12,6 +13,8 @@ export interface LocalConnection {
   readonly socket: WebSocket;
   /** Set false when a ping goes out, true on any pong or inbound frame. */
   alive: boolean;
+  /** Non-null while a resume replays: live frames wait here (see held-frames.ts). */
+  held: Uint8Array[] | null;
 }
 
 export interface LocalConnectionsOptions {
@@ -95,6 +98,15 @@ export class LocalConnections {
     if (envelope.deviceTypes && !envelope.deviceTypes.includes(info.deviceType)) return false;
     if (envelope.connectionType && envelope.connectionType !== info.connectionType) return false;
     if (socket.readyState !== WebSocket.OPEN) return false;
+    if (connection.held) {
+      if (connection.held.length >= MAX_HELD_FRAMES) {
+        this.#options.onSlowConsumer?.(connection);
+        socket.close(CloseCode.slowConsumer, ErrorCodes.SLOW_CONSUMER.message);
+        return false;
+      }
+      connection.held.push(bytes);
+      return true;
+    }
     if (socket.bufferedAmount > this.#options.maxBufferedBytes) {
       // Keep memory bounded: a consumer this far behind is closed rather than buffered forever.
       this.#options.onSlowConsumer?.(connection);

@@ -24,6 +24,8 @@ export interface UpgradeIdentity {
   role: Role;
   deviceType: DeviceType;
   connectionType: ConnectionType;
+  /** `?resume=1`: hold live frames from the start until the client's `resume` frame. */
+  holdUntilResume: boolean;
 }
 
 export interface UpgradeAuthOptions {
@@ -60,6 +62,7 @@ export async function authenticateUpgrade(req: IncomingMessage, options: Upgrade
     role: verified.role,
     deviceType: deviceType as DeviceType,
     connectionType: connectionType as ConnectionType,
+    holdUntilResume: url.searchParams.get('resume') === '1',
   };
 }
 

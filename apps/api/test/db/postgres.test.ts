@@ -51,9 +51,12 @@ describe('Postgres opening', () => {
     );
     expect(rows.map((r) => r.table_name).sort()).toEqual([
       MIGRATIONS_TABLE,
+      'conversation_events',
       'conversations',
+      'global_events',
       'messages',
       'participants',
+      'user_events',
       'users',
     ]);
   });

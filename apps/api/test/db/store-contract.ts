@@ -8,6 +8,7 @@ import { DEMO_USERS, seedDemoData } from '../../src/db/seed.ts';
 import { UsernameTakenError } from '../../src/db/store.ts';
 import type { Store } from '../../src/db/store-types.ts';
 import { fixtures, uniqueName } from './fixtures.ts';
+import { describeEventsContract } from './store-contract-events.ts';
 import { describeMessageContract } from './store-contract-messages.ts';
 import { describeInboxContract } from './store-contract-reads.ts';
 
@@ -129,6 +130,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedDa
 
     describeMessageContract(store);
     describeInboxContract(store);
+    describeEventsContract(store);
 
     describe('seedDemoData', () => {
       it('creates the demo users and conversations once, then returns them without writing', async () => {

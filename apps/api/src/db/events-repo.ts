@@ -1,0 +1,133 @@
+/**
+ * Durable event streams (see Store['events']). Conversation and user streams take their next
+ * position by bumping a counter column in the same transaction as the insert (the row lock
+ * serialises writers, so positions have no gaps); the global stream uses an identity column.
+ */
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { Db } from './db-common.ts';
+import { conversationEvents, conversations, globalEvents, userEvents, users } from './schema.ts';
+import type { Store, StoredEvent } from './store-types.ts';
+
+const newId = () => crypto.randomUUID();
+
+export function createEventsRepo(db: Db): Store['events'] {
+  return {
+    async appendToConversation(conversationId, event) {
+      return db.transaction(async (tx) => {
+        const [bumped] = await tx
+          .update(conversations)
+          .set({ lastEventSeq: sql`${conversations.lastEventSeq} + 1` })
+          .where(eq(conversations.id, conversationId))
+          .returning({ seq: conversations.lastEventSeq });
+        if (!bumped) throw new Error(`conversation ${conversationId} does not exist`);
+        const id = newId();
+        const [row] = await tx
+          .insert(conversationEvents)
+          .values({
+            id,
+            conversationId,
+            eventSeq: bumped.seq,
+            kind: event.kind,
+            payload: event.payload(bumped.seq, id),
+            deviceTypes: event.deviceTypes ?? null,
+            excludeUserId: event.excludeUserId ?? null,
+          })
+          .returning();
+        return toStored(row!, row!.eventSeq);
+      });
+    },
+
+    async conversationAfter(conversationId, after, limit) {
+      const rows = await db
+        .select()
+        .from(conversationEvents)
+        .where(and(eq(conversationEvents.conversationId, conversationId), gt(conversationEvents.eventSeq, after)))
+        .orderBy(asc(conversationEvents.eventSeq))
+        .limit(limit);
+      return rows.map((r) => toStored(r, r.eventSeq));
+    },
+
+    async appendToUser(userId, event) {
+      return db.transaction(async (tx) => {
+        const [bumped] = await tx
+          .update(users)
+          .set({ lastEventSeq: sql`${users.lastEventSeq} + 1` })
+          .where(eq(users.id, userId))
+          .returning({ seq: users.lastEventSeq });
+        if (!bumped) throw new Error(`user ${userId} does not exist`);
+        const id = newId();
+        const [row] = await tx
+          .insert(userEvents)
+          .values({ id, userId, seq: bumped.seq, kind: event.kind, payload: event.payload(bumped.seq, id) })
+          .returning();
+        return toStored(row!, row!.seq);
+      });
+    },
+
+    async userAfter(userId, after, limit) {
+      const rows = await db
+        .select()
+        .from(userEvents)
+        .where(and(eq(userEvents.userId, userId), gt(userEvents.seq, after)))
+        .orderBy(asc(userEvents.seq))
+        .limit(limit);
+      return rows.map((r) => toStored(r, r.seq));
+    },
+
+    async appendGlobal(event) {
+      return db.transaction(async (tx) => {
+        // The identity value is only known after the insert; write the payload in a second step.
+        const id = newId();
+        const [inserted] = await tx
+          .insert(globalEvents)
+          .values({ id, kind: event.kind, payload: {} })
+          .returning({ seq: globalEvents.seq });
+        const seq = inserted!.seq;
+        const [row] = await tx
+          .update(globalEvents)
+          .set({ payload: event.payload(seq, id) })
+          .where(eq(globalEvents.seq, seq))
+          .returning();
+        return toStored(row!, seq);
+      });
+    },
+
+    async heads(userId) {
+      const [user] = await db.select({ seq: users.lastEventSeq }).from(users).where(eq(users.id, userId));
+      const [global] = await db.select({ seq: sql<number>`coalesce(max(${globalEvents.seq}), 0)` }).from(globalEvents);
+      return { userSeq: user?.seq ?? 0, globalSeq: Number(global?.seq ?? 0) };
+    },
+
+    async globalAfter(after, limit) {
+      const rows = await db
+        .select()
+        .from(globalEvents)
+        .where(gt(globalEvents.seq, after))
+        .orderBy(asc(globalEvents.seq))
+        .limit(limit);
+      return rows.map((r) => toStored(r, r.seq));
+    },
+  };
+}
+
+function toStored(
+  row: {
+    id: string;
+    kind: string;
+    payload: Record<string, unknown>;
+    createdAt: Date;
+    deviceTypes?: StoredEvent['deviceTypes'];
+    excludeUserId?: string | null;
+  },
+  position: number,
+): StoredEvent {
+  return {
+    id: row.id,
+    kind: row.kind,
+    position,
+    payload: row.payload,
+    createdAt: row.createdAt,
+    ...(row.deviceTypes !== undefined ? { deviceTypes: row.deviceTypes } : {}),
+    ...(row.excludeUserId !== undefined ? { excludeUserId: row.excludeUserId } : {}),
+  };
+}

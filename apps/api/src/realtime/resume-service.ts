@@ -1,0 +1,109 @@
+/**
+ * Replays what a reconnecting client missed, from the database, in order, before its live
+ * frames continue (see docs/delivery.md). Per conversation: messages after `last_seq`, then
+ * conversation events after `last_event_seq`; then the user's direct messages; then global
+ * notices. A stream whose gap exceeds the window is not replayed: the answer says `reload`.
+ */
+import { ServerAction as Action, encodeFrame, type ResumeFrame, type ServerAction, serverFrame } from '@anmei/protocol';
+import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
+import { messageToWire } from '../chat/wire.ts';
+import type { Store, StoredEvent } from '../db/store-types.ts';
+import type { LocalConnection } from './local-connections.ts';
+
+type ResumeData = ResumeFrame['data'];
+type Status = 'recovered' | 'reload';
+
+export interface ResumeOutcome {
+  conversations: Array<{
+    conversation_id: string;
+    status: Status | 'forbidden';
+    replayed_messages: number;
+    replayed_events: number;
+  }>;
+  user?: { status: Status; replayed: number };
+  global?: { status: Status; replayed: number };
+  /** Highest position replayed per stream key (see held-frames.ts), to drop held duplicates. */
+  replayedUpTo: Map<string, number>;
+}
+
+export class ResumeService {
+  readonly #store: Store;
+  readonly #participants: ParticipantDirectory;
+  /** Most events replayed per stream before answering `reload` (RESUME_WINDOW, default 1000). */
+  readonly #window: number;
+
+  constructor(deps: { store: Store; participants: ParticipantDirectory; window: number }) {
+    this.#store = deps.store;
+    this.#participants = deps.participants;
+    this.#window = deps.window;
+  }
+
+  heads(userId: string): Promise<{ userSeq: number; globalSeq: number }> {
+    return this.#store.events.heads(userId);
+  }
+
+  /** Writes the replayed frames to the socket (bypassing the hold) and returns what it did. */
+  async replay(connection: LocalConnection, data: ResumeData): Promise<ResumeOutcome> {
+    const { info } = connection;
+    const send = (action: ServerAction, payload: unknown, at: Date) => {
+      const frame = serverFrame(action, payload as never, at);
+      if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(encodeFrame(frame));
+    };
+    const outcome: ResumeOutcome = { conversations: [], replayedUpTo: new Map() };
+
+    for (const c of data.conversations) {
+      const id = c.conversation_id;
+      if (!(await this.#participants.isParticipant(id, info.userId))) {
+        outcome.conversations.push({
+          conversation_id: id,
+          status: 'forbidden',
+          replayed_messages: 0,
+          replayed_events: 0,
+        });
+        continue;
+      }
+      const messages = await this.#store.messages.history(id, { afterSeq: c.last_seq, limit: this.#window + 1 });
+      const events = await this.#store.events.conversationAfter(id, c.last_event_seq, this.#window + 1);
+      if (messages.length > this.#window || events.length > this.#window) {
+        outcome.conversations.push({ conversation_id: id, status: 'reload', replayed_messages: 0, replayed_events: 0 });
+        continue;
+      }
+      for (const m of messages) send(Action.newMessage, messageToWire(m), m.createdAt);
+      const visible = events.filter(
+        (e) => e.excludeUserId !== info.userId && (!e.deviceTypes || e.deviceTypes.includes(info.deviceType)),
+      );
+      for (const e of visible) send(e.kind as ServerAction, e.payload, e.createdAt);
+      outcome.replayedUpTo.set(`m:${id}`, messages.at(-1)?.seq ?? c.last_seq);
+      outcome.replayedUpTo.set(`e:${id}`, events.at(-1)?.position ?? c.last_event_seq);
+      outcome.conversations.push({
+        conversation_id: id,
+        status: 'recovered',
+        replayed_messages: messages.length,
+        replayed_events: visible.length,
+      });
+    }
+
+    if (data.user_seq !== undefined) {
+      const events = await this.#store.events.userAfter(info.userId, data.user_seq, this.#window + 1);
+      outcome.user = this.#replayStream(events, 'u', data.user_seq, outcome.replayedUpTo, send);
+    }
+    if (data.global_seq !== undefined) {
+      const events = await this.#store.events.globalAfter(data.global_seq, this.#window + 1);
+      outcome.global = this.#replayStream(events, 'g', data.global_seq, outcome.replayedUpTo, send);
+    }
+    return outcome;
+  }
+
+  #replayStream(
+    events: StoredEvent[],
+    key: string,
+    after: number,
+    replayedUpTo: Map<string, number>,
+    send: (action: ServerAction, payload: unknown, at: Date) => void,
+  ): { status: Status; replayed: number } {
+    if (events.length > this.#window) return { status: 'reload', replayed: 0 };
+    for (const e of events) send(e.kind as ServerAction, e.payload, e.createdAt);
+    replayedUpTo.set(key, events.at(-1)?.position ?? after);
+    return { status: 'recovered', replayed: events.length };
+  }
+}
