@@ -103,7 +103,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const ctx: AppContext = {
     config,
-    realtime: { kind: realtime.kind, busStats: realtime.busStats },
+    realtime: { kind: realtime.kind, busStats: realtime.busStats, healthy: realtime.healthy },
     databaseKind: database.kind,
     store,
     tokens,
@@ -158,7 +158,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxReconnectAttempts: config.ws.maxReconnectAttempts,
       allowedOrigins: config.ws.allowedOrigins,
     },
-    { tokens, tickets, local, bus, presence, events, chat, broadcasting, resume, logger },
+    { tokens, tickets, local, bus, presence, events, chat, broadcasting, resume, participants, logger },
   );
   gateway.attach(app.server);
 

@@ -1,6 +1,7 @@
 /**
  * Process entry: load config (one clear line per bad key, exit 1), build, listen, print the
- * demo accounts in embedded mode, and shut down gracefully on SIGTERM/SIGINT.
+ * demo accounts when demo data is seeded (SEED_DEMO_DATA, default on outside production), and
+ * shut down gracefully on SIGTERM/SIGINT.
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';

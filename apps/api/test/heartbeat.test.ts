@@ -40,7 +40,7 @@ describe('heartbeat', () => {
     await socket.close();
   });
 
-  it('terminates a peer that stops answering within two intervals and removes its presence', async () => {
+  it('closes a peer that stops answering with 4000 within two intervals and removes its presence', async () => {
     const userId = app.userId('customer_789');
     const socket = await open('customer_789', false);
     const connectionId = socket.all('connected')[0]?.data.connection_id;
@@ -50,8 +50,8 @@ describe('heartbeat', () => {
 
     const started = Date.now();
     const closed = await socket.waitForClose(INTERVAL_MS * 10);
-    // Terminated, not closed politely: the peer sees an abnormal closure.
-    expect(closed.code).toBe(1006);
+    // The peer is alive enough to read the close frame, so it learns why.
+    expect(closed).toEqual({ code: 4000, reason: 'heartbeat timeout' });
     // The last sign of life was the handshake; the deadline is 2 intervals (+ scheduling slack).
     expect(Date.now() - started).toBeLessThan(INTERVAL_MS * 2 + 1_000);
     await app.logs.waitFor(
@@ -61,5 +61,25 @@ describe('heartbeat', () => {
     await app.logs.waitFor((r) => r.msg === 'websocket disconnected' && r.connectionId === connectionId, 'cleanup');
     expect(await app.built.ctx.broadcasting.getUserDeviceInfo(userId)).toEqual([]);
     expect(await app.built.ctx.presence.isOnline(userId)).toBe(false);
+  });
+});
+
+describe('heartbeat against a dead peer', () => {
+  it('cuts the TCP connection when the peer answers neither pings nor the close frame', async () => {
+    const userId = app.userId('doctor_001');
+    const { token } = await app.login('doctor_001');
+    const ticket = await app.ticket(token);
+    const ws = new WebSocket(`${app.wsUrl}?ticket=${ticket}`, { autoPong: false });
+    const socket = new TestSocket(ws);
+    await socket.waitFor('connected');
+    // Freeze the peer: it stops reading, so it can neither pong nor answer the close handshake.
+    (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    await app.logs.waitFor(
+      (r) => r.msg === 'websocket disconnected' && r.userId === userId,
+      'the server to cut the frozen peer',
+      INTERVAL_MS * 2 + 5_000,
+    );
+    expect(await app.built.ctx.presence.isOnline(userId)).toBe(false);
+    ws.terminate();
   });
 });

@@ -186,6 +186,22 @@ describe('across three instances', () => {
     ]);
   });
 
+  it('adding a participant through one instance takes effect at once on the others (no stale cache)', async () => {
+    const { token: customer789 } = await c.login('customer_789');
+    // Warm api-3's participant cache for the follow-up conversation.
+    await c.http('POST', `/api/v1/chat/${ids.followUp}/send`, { token: customer789, body: { content: '预热' } });
+    const { token: consultant } = await a.login('consultant_001');
+    const added = await a.http('POST', `/api/v1/chat/${ids.followUp}/participants`, {
+      token: consultant,
+      body: { user_id: ids.users.doctor_001 },
+    });
+    expect(added.body).toMatchObject({ added: true, user: { id: ids.users.doctor_001, role: 'doctor' } });
+    await doctorB.waitFor('system_notification', { where: (f) => f.data.type === 'participant_added' });
+    const content = `医生请看 ${randomUUID()}`;
+    await c.http('POST', `/api/v1/chat/${ids.followUp}/send`, { token: customer789, body: { content } });
+    await doctorB.waitFor('new_message', { where: (f) => f.data.content === content });
+  });
+
   it('routes per user: the instance with no participant of a conversation receives nothing for it', async () => {
     const redisCli = (...args: string[]) =>
       promisify(execFile)('redis-cli', ['-p', String(topo.redis.port), ...args]).then((r) =>

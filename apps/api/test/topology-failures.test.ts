@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from './support/api-client.ts';
+import { startApiProcess } from './support/api-process.ts';
 import type { TestSocket } from './support/test-socket.ts';
 import { demoIds, startTopology, type Topology } from './support/topology.ts';
 import { eventually } from './support/wait.ts';
@@ -44,11 +45,29 @@ function redisCli(...args: string[]): Promise<string> {
 }
 
 describe('failures', () => {
+  it('refuses to start a second process with the INSTANCE_ID of a running one', async () => {
+    const clash = startApiProcess('api-2', { ...topo.env, SEED_DEMO_DATA: 'false' });
+    await expect(clash).rejects.toThrow('INSTANCE_ID "api-2" is in use by another running instance');
+  });
+
   it('recovers from a Redis restart without restarting instances: subscriptions and presence come back', async () => {
     const customer = await connect(topo.direct[0]!, 'customer_456');
     const consultant = await connect(topo.direct[1]!, 'consultant_001');
 
     await topo.redis.stop({ hard: true });
+    // During the outage a send is still stored and answered at once (delivery is repaired by
+    // resume), and /health says the instance is degraded.
+    await topo.instances[0]!.waitForLog((r) => r.msg === 'redis connection lost; reconnecting', 'outage noticed');
+    const api1 = topo.direct[0]!;
+    const { token } = await api1.login('customer_456');
+    const during = await api1.http('POST', `/api/v1/chat/${ids.facial}/send`, {
+      token,
+      body: { content: 'Redis 停机期间' },
+    });
+    expect(during.status).toBe(200);
+    const health = await api1.http('GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body.bus.status).toBe('unavailable');
     await topo.redis.start();
     for (const instance of topo.instances) {
       await instance.waitForLog(

@@ -216,6 +216,24 @@ export class BroadcastingService {
     });
   }
 
+  /**
+   * Tell every instance (this one included) that a conversation's participants changed, so no
+   * instance keeps routing by a stale cached list.
+   */
+  async announceParticipantsChanged(conversationId: string): Promise<void> {
+    this.#deps.participants.invalidate(conversationId);
+    try {
+      await this.#deps.bus.publishToAll({
+        frame: '',
+        control: { type: 'participants_changed', conversationId },
+        origin: this.#deps.instanceId,
+      });
+    } catch (error) {
+      // Other instances still refresh within the cache TTL (60 s).
+      this.#log.error({ err: error, conversationId }, 'could not announce a participant change');
+    }
+  }
+
   /** Every connected device of a user, on every instance, oldest first. */
   async getUserDeviceInfo(userId: string): Promise<DeviceInfo[]> {
     try {

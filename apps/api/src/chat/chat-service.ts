@@ -104,6 +104,40 @@ export class ChatService {
     return { lastReadSeq, messageIds: ids };
   }
 
+  /**
+   * Add a user (e.g. a doctor) to a conversation. Staff who take part in it, and admins, may;
+   * customers may not. Every instance drops its cached participant list, and the conversation
+   * gets a system notice. Adding someone already there changes nothing.
+   */
+  async addParticipant(
+    actor: Sender,
+    conversationId: string,
+    userId: string,
+    broadcasting: BroadcastingService,
+  ): Promise<{ added: boolean; user: { id: string; role: Role; displayName: string } }> {
+    if (actor.role !== 'admin') {
+      if (!STAFF_ROLES.has(actor.role)) {
+        throw new AppError('FORBIDDEN', 'Only consultants, doctors and admins may add participants.');
+      }
+      await this.assertParticipant(conversationId, actor.userId);
+    } else if (!(await this.#store.conversations.findById(conversationId))) {
+      throw new AppError('CONVERSATION_NOT_FOUND');
+    }
+    const user = await this.#store.users.findById(userId);
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    const summary = { id: user.id, role: user.role, displayName: user.displayName };
+    if (await this.#store.conversations.isParticipant(conversationId, userId)) return { added: false, user: summary };
+    await this.#store.conversations.addParticipant(conversationId, userId, user.role);
+    await broadcasting.announceParticipantsChanged(conversationId);
+    await broadcasting.broadcastSystemNotification(conversationId, {
+      title: '新成员加入',
+      message: `${user.displayName} 加入了会话`,
+      type: 'participant_added',
+      data: { user_id: user.id, role: user.role },
+    });
+    return { added: true, user: summary };
+  }
+
   async typing(
     user: Sender,
     conversationId: string,

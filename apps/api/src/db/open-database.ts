@@ -21,7 +21,7 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   /** Postgres only: schema holding the tables AND drizzle's migration journal; created if missing. */
   schema?: string;
-  logger?: { info(obj: object, msg?: string): void };
+  logger?: { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
 
 export interface OpenedDatabase {
@@ -101,7 +101,7 @@ async function openPostgres(databaseUrl: string, { schema, logger }: OpenDatabas
   });
   // Without a listener an idle client's network error would crash the process; the next query
   // on a fresh connection reports the problem instead.
-  pool.on('error', (err) => logger?.info({ err: err.message, database: where }, 'postgres idle client error'));
+  pool.on('error', (err) => logger?.error({ err: err.message, database: where }, 'postgres idle client error'));
 
   try {
     let client: pg.PoolClient;

@@ -11,6 +11,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { TicketStore } from '../auth/ticket-store.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
+import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
 import type { ChatService } from '../chat/chat-service.ts';
 import { AppError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
@@ -23,6 +24,9 @@ import type { Presence } from './presence/presence.ts';
 import type { ResumeService } from './resume-service.ts';
 import type { ConnectionInfo } from './types.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
+
+/** ms a peer that missed its heartbeat has to answer our close frame before the TCP connection is cut. */
+const HEARTBEAT_CLOSE_GRACE_MS = 1_000;
 
 /** ms a `?resume=1` connection holds live frames waiting for its `resume` frame. */
 const RESUME_HOLD_MS = 10_000;
@@ -46,6 +50,7 @@ export interface GatewayDeps {
   chat: ChatService;
   broadcasting: BroadcastingService;
   resume: ResumeService;
+  participants: ParticipantDirectory;
   logger: Logger;
 }
 
@@ -76,6 +81,10 @@ export class Gateway {
     this.#server = server;
     server.on('upgrade', this.#onUpgrade);
     this.#deps.bus.onEnvelope((envelope, targets) => {
+      if (envelope.control) {
+        this.#deps.participants.invalidate(envelope.control.conversationId);
+        return;
+      }
       const written = this.#deps.local.deliver(envelope, targets);
       this.#deps.logger.debug({ targets: targets === 'all' ? 'all' : targets.length, written }, 'local send');
     });
@@ -91,8 +100,8 @@ export class Gateway {
    */
   async close(options: { spreadMs?: number; timeoutMs?: number } = {}): Promise<void> {
     const { spreadMs = 0, timeoutMs = 10_000 } = options;
+    // Keep listening for upgrades while draining so they get 503 (nginx retries another instance).
     this.#accepting = false;
-    this.#server?.off('upgrade', this.#onUpgrade);
     clearInterval(this.#heartbeat);
     const sessions = [...this.#sessions.values()];
     for (const connection of this.#deps.local.all()) {
@@ -114,6 +123,7 @@ export class Gateway {
     force.unref();
     await Promise.allSettled(sessions.map((s) => s.settled));
     clearTimeout(force);
+    this.#server?.off('upgrade', this.#onUpgrade);
     this.#wss.close();
   }
 
@@ -164,9 +174,10 @@ export class Gateway {
     });
     if (connection.held) {
       // A client that asked to resume but never sends `resume` still gets its live frames.
-      const timer = setTimeout(() => release(connection, new Map()), RESUME_HOLD_MS);
-      timer.unref();
-      abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+      // The first `resume` clears this timer (held-frames.ts hold()).
+      connection.holdTimer = setTimeout(() => release(connection, new Map()), RESUME_HOLD_MS);
+      connection.holdTimer.unref();
+      abort.signal.addEventListener('abort', () => clearTimeout(connection.holdTimer), { once: true });
     }
 
     socket.on('error', (error) => log.warn({ err: error }, 'websocket error'));
@@ -249,9 +260,12 @@ export class Gateway {
           { connectionId: connection.info.connectionId, userId: connection.info.userId },
           'heartbeat timeout: terminating connection',
         );
-        connection.socket.terminate();
+        // Say why when the peer can still hear it; cut the TCP connection if it does not answer.
+        connection.socket.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
+        setTimeout(() => connection.socket.terminate(), HEARTBEAT_CLOSE_GRACE_MS).unref();
         continue;
       }
+      if (connection.socket.readyState !== connection.socket.OPEN) continue;
       connection.alive = false;
       connection.socket.ping();
     }

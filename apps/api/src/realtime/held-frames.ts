@@ -45,6 +45,7 @@ export function positionOf(bytes: Uint8Array): { stream: string; position: numbe
 export const MAX_HELD_FRAMES = 10_000;
 
 export function hold(connection: LocalConnection): void {
+  clearTimeout(connection.holdTimer);
   connection.held ??= [];
 }
 

@@ -25,6 +25,8 @@ export interface RealtimeInfrastructure {
   tickets: TicketStore;
   /** Counters for /health (published/received messages, subscriptions). */
   busStats(): Record<string, number>;
+  /** false while the Redis connections are down (always true for memory). */
+  healthy(): boolean;
   /** Deregister presence, then close the bus and the Redis connections. */
   close(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
       presence,
       tickets,
       busStats: () => ({ ...bus.stats() }),
+      healthy: () => true,
       async close() {
         await Promise.allSettled([presence.close(), bus.close(), tickets.close()]);
       },
@@ -50,7 +53,7 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
 
   const url = config.redisUrl;
   const common = { url, password: config.redisPassword, cluster: config.redis.cluster, logger };
-  const command: RedisClient = createRedisClient({ ...common, role: 'command' });
+  const command: RedisClient = createRedisClient({ ...common, role: 'command', failFast: true });
   const subscriber: RedisClient = createRedisClient({ ...common, role: 'subscriber' });
   try {
     await Promise.all([waitUntilReady(command, url), waitUntilReady(subscriber, url)]);
@@ -83,6 +86,7 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
     presence,
     tickets: new RedisTicketStore(command, names),
     busStats: () => ({ ...bus.stats() }),
+    healthy: () => command.status === 'ready' && subscriber.status === 'ready',
     async close() {
       await presence.close();
       await bus.close();

@@ -15,6 +15,8 @@ export interface LocalConnection {
   alive: boolean;
   /** Non-null while a resume replays: live frames wait here (see held-frames.ts). */
   held: Uint8Array[] | null;
+  /** Releases the hold of a `?resume=1` connection that never sends `resume`. */
+  holdTimer?: NodeJS.Timeout;
 }
 
 export interface LocalConnectionsOptions {

@@ -17,6 +17,9 @@ export interface ConnectionInfo {
  * What moves between instances: a frame serialized ONCE by the publisher, plus routing.
  * Receivers write `frame` as-is to every matching local socket; they never re-serialize.
  */
+/** Messages between instances that are not for sockets (e.g. "drop your cached participants"). */
+export type ControlMessage = { type: 'participants_changed'; conversationId: string };
+
 export interface Envelope {
   /** The encoded server frame (JSON text), as a string or as its UTF-8 bytes (what Redis delivers). */
   frame: string | Uint8Array;
@@ -24,7 +27,9 @@ export interface Envelope {
   deviceTypes?: readonly DeviceType[];
   /** Deliver only to sockets of this connection type; absent = every type. */
   connectionType?: ConnectionType;
-  /** Id of the instance that published it (instances ignore nothing: local delivery goes through the bus too). */
+  /** Set on control envelopes (then `frame` is empty and no socket receives anything). */
+  control?: ControlMessage;
+  /** Id of the instance that published it (for logs and tracing; echo suppression uses the bus's own id). */
   origin: string;
 }
 

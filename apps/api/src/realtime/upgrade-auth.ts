@@ -53,10 +53,11 @@ export async function authenticateUpgrade(req: IncomingMessage, options: Upgrade
   const raw = url.searchParams.get('ticket');
   if (!raw) throw new AppError('TICKET_MISSING');
   const verified = await options.tokens.verifyTicket(raw);
-  if (!(await options.tickets.consume(verified.jti, verified.expiresAtMs))) throw new AppError('TICKET_REUSED');
+  // Refuse before consuming, so a mistaken connection_type does not burn the ticket.
   if (connectionType === 'admin' && verified.role !== 'admin') {
     throw new AppError('FORBIDDEN', 'Only admins may open an admin connection.');
   }
+  if (!(await options.tickets.consume(verified.jti, verified.expiresAtMs))) throw new AppError('TICKET_REUSED');
   return {
     userId: verified.userId,
     role: verified.role,

@@ -139,6 +139,13 @@ export function describeBusContract(name: string, factory: () => Promise<BusFixt
       expect(rb.calls[1]?.envelope.connectionType).toBeUndefined();
     });
 
+    it('carries control messages to every instance with publishToAll', async () => {
+      const control = { type: 'participants_changed' as const, conversationId: 'conv-1' };
+      await a.publishToAll(envelope('', { control }));
+      await Promise.all([ra.waitForCount(1), rb.waitForCount(1), rc.waitForCount(1)]);
+      for (const recorder of [ra, rb, rc]) expect(recorder.calls[0]?.envelope.control).toEqual(control);
+    });
+
     it('after close, the closed instance receives nothing and its own publishes reject', async () => {
       await Promise.all([a.subscribeUser('u1'), b.subscribeUser('u1'), c.subscribeUser('u1')]);
       await c.close();

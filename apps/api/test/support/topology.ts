@@ -16,6 +16,8 @@ export interface Topology {
   nginx: Nginx;
   /** A client going through nginx, like a real user. */
   front: ApiClient;
+  /** The environment every instance was started with (Redis, database, schema). */
+  env: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startTopology(count: number, env: Record<string, string> =
     direct: instances.map((i) => new ApiClient(i.url)),
     nginx,
     front: new ApiClient(nginx.url),
+    env: common,
     async stop() {
       await nginx.stop();
       for (const i of instances) i.signal('SIGKILL');

@@ -180,4 +180,37 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       return { last_read_seq: result.lastReadSeq, message_ids: result.messageIds };
     },
   );
+
+  r.post(
+    '/api/v1/chat/:conversation_id/participants',
+    {
+      onRequest,
+      schema: {
+        tags: ['chat'],
+        summary: 'Add a user (e.g. a doctor) to the conversation; consultants, doctors in it, and admins may',
+        params: ConversationIdParams,
+        body: z.strictObject({ user_id: z.string().min(1).max(64) }),
+        response: {
+          200: z.object({
+            added: z.boolean(),
+            user: z.object({ id: z.string(), role: z.enum(ROLES), display_name: z.string() }),
+          }),
+          ...problems,
+        },
+      },
+    },
+    async (request) => {
+      const user = await authenticate(request, ctx.tokens);
+      const result = await ctx.chat.addParticipant(
+        user,
+        request.params.conversation_id,
+        request.body.user_id,
+        broadcastingFor(ctx.broadcasting, request),
+      );
+      return {
+        added: result.added,
+        user: { id: result.user.id, role: result.user.role, display_name: result.user.displayName },
+      };
+    },
+  );
 }

@@ -1,4 +1,4 @@
-/** Liveness/readiness for load balancers. 503 when the database does not answer. */
+/** Liveness/readiness for load balancers. 503 when the database or Redis does not answer, or while draining. */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app-context.ts';
 
@@ -10,12 +10,13 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext, isDraining: 
     } catch {
       database = 'unavailable';
     }
-    const healthy = database === 'ok' && !isDraining();
+    const bus = ctx.realtime.healthy() ? 'ok' : 'unavailable';
+    const healthy = database === 'ok' && bus === 'ok' && !isDraining();
     return reply.code(healthy ? 200 : 503).send({
       status: healthy ? 'ok' : isDraining() ? 'draining' : 'degraded',
       instance: ctx.config.instanceId,
       database: { kind: ctx.databaseKind, status: database },
-      bus: { kind: ctx.realtime.kind, ...ctx.realtime.busStats() },
+      bus: { kind: ctx.realtime.kind, status: bus, ...ctx.realtime.busStats() },
       connections: ctx.local.size,
       users: ctx.local.userCount,
     });

@@ -4,7 +4,7 @@
  * bytes to sockets untouched (JSON.stringify escapes newlines, so the first `\n` ends the header).
  */
 import { CONNECTION_TYPES, type ConnectionType, DEVICE_TYPES, type DeviceType } from '@anmei/protocol';
-import type { Envelope } from '../types.ts';
+import type { ControlMessage, Envelope } from '../types.ts';
 
 interface Header {
   /** Bus instance that published (to ignore its own echo). */
@@ -13,6 +13,8 @@ interface Header {
   o: string;
   d?: readonly DeviceType[];
   c?: ConnectionType;
+  /** Control message (then the frame part is empty). */
+  k?: ControlMessage;
 }
 
 const NEWLINE = 0x0a;
@@ -21,6 +23,7 @@ export function encodeBusMessage(busId: string, envelope: Envelope): Buffer {
   const header: Header = { b: busId, o: envelope.origin };
   if (envelope.deviceTypes) header.d = envelope.deviceTypes;
   if (envelope.connectionType) header.c = envelope.connectionType;
+  if (envelope.control) header.k = envelope.control;
   const frame = typeof envelope.frame === 'string' ? Buffer.from(envelope.frame) : envelope.frame;
   return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), frame]);
 }
@@ -41,5 +44,8 @@ export function decodeBusMessage(message: Buffer): { busId: string; envelope: En
   const envelope: Envelope = { frame: message.subarray(end + 1), origin: h.o };
   if (Array.isArray(h.d) && h.d.every((d) => DEVICE_TYPES.includes(d))) envelope.deviceTypes = h.d;
   if (typeof h.c === 'string' && CONNECTION_TYPES.includes(h.c)) envelope.connectionType = h.c;
+  if (h.k && typeof h.k === 'object' && h.k.type === 'participants_changed' && typeof h.k.conversationId === 'string') {
+    envelope.control = { type: h.k.type, conversationId: h.k.conversationId };
+  }
   return { busId: h.b, envelope };
 }

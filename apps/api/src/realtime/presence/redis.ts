@@ -7,6 +7,7 @@
  * Redis lost our records (restart, failover) or a peer reaped us during a long partition,
  * so every connection this instance still holds is registered again.
  */
+import { randomUUID } from 'node:crypto';
 import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
 import type { Logger } from '../../observability/logger.ts';
 import type { RedisClient } from '../redis/clients.ts';
@@ -33,13 +34,38 @@ export class RedisPresence implements Presence {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #ticking = false;
+  #lost = false;
+  /** Random per process: tells our liveness key apart from another process using the same INSTANCE_ID. */
+  readonly #bootId = randomUUID();
 
   constructor(options: RedisPresenceOptions) {
     this.#o = options;
+    // After any reconnect, writes made during the outage may have failed (fail-fast commands):
+    // rebuild this instance's records from the sockets it really holds.
+    options.client.on('reconnecting', () => {
+      this.#lost = true;
+    });
+    options.client.on('ready', () => {
+      if (!this.#lost || this.#closed) return;
+      this.#lost = false;
+      void this.#resync().catch((error: unknown) =>
+        options.logger.warn({ err: error }, 'presence re-sync after reconnect failed; retrying on the next tick'),
+      );
+    });
   }
 
-  /** Register this instance as alive and start refreshing/reaping. */
+  /**
+   * Register this instance as alive and start refreshing/reaping. Refuses to start when another
+   * live process holds the same INSTANCE_ID (its liveness key exists with another boot id).
+   */
   async start(): Promise<void> {
+    const claimed = await this.#o.client.set(this.#aliveKey(), this.#bootId, 'PX', this.#o.instanceTtlMs, 'NX');
+    if (claimed !== 'OK') {
+      throw new Error(
+        `INSTANCE_ID "${this.#o.instanceId}" is in use by another running instance; give every instance its own ` +
+          `INSTANCE_ID (after a crash, wait INSTANCE_TTL=${this.#o.instanceTtlMs} ms before reusing it)`,
+      );
+    }
     await this.#tick();
     this.#timer = setInterval(() => void this.#tick(), Math.max(250, Math.floor(this.#o.instanceTtlMs / 3)));
     this.#timer.unref();
@@ -171,6 +197,23 @@ export class RedisPresence implements Presence {
       this.#o.logger.debug({ err: error }, 'presence liveness tick failed');
     } finally {
       this.#ticking = false;
+    }
+  }
+
+  #aliveKey(): string {
+    return `${this.#o.names.presenceBase}:instance_alive:${this.#o.instanceId}`;
+  }
+
+  /** Replace this instance's records in Redis with the connections it really holds. */
+  async #resync(): Promise<void> {
+    await this.#run(REMOVE_INSTANCE, [this.#o.instanceId, this.#o.names.presenceChannel]);
+    await this.#o.client.set(this.#aliveKey(), this.#bootId, 'PX', this.#o.instanceTtlMs);
+    for (const c of [...this.#mine.values()]) await this.add(c);
+    if (this.#mine.size > 0) {
+      this.#o.logger.warn(
+        { connections: this.#mine.size },
+        "presence re-registered this instance's connections in Redis",
+      );
     }
   }
 

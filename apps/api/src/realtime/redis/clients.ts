@@ -15,6 +15,12 @@ export interface RedisConnectionOptions {
   cluster: boolean;
   /** Name shown in logs, e.g. "command" or "subscriber". */
   role: string;
+  /**
+   * Fail commands at once while disconnected instead of queueing them (default false). The
+   * command connection uses it: a send is already stored, so waiting for Redis would only hang
+   * the sender; clients repair live delivery with `resume`.
+   */
+  failFast?: boolean;
   logger: Logger;
 }
 
@@ -32,7 +38,8 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
     ...((options.password ?? url.password) ? { password: options.password ?? decodeURIComponent(url.password) } : {}),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     retryStrategy,
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: options.failFast ? 1 : null,
+    // Until the first connect the queue must stay on, or start-up commands would fail.
     enableOfflineQueue: true,
     autoResubscribe: true,
     connectionName: `anmei-${options.role}`,
@@ -42,10 +49,17 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
         redisOptions: base,
         clusterRetryStrategy: retryStrategy,
         enableOfflineQueue: true,
+        ...(options.failFast ? { maxRedirections: 4 } : {}),
         shardedSubscribers: options.role === 'subscriber',
       })
     : new Redis(base);
   watchHealth(client, options);
+  if (options.failFast) {
+    // After the first successful connect, stop queueing: an outage fails commands immediately.
+    client.once('ready', () => {
+      client.options.enableOfflineQueue = false;
+    });
+  }
   return client;
 }
 

@@ -1,0 +1,56 @@
+/** POST /api/v1/chat/{id}/participants: who may add whom, and what the conversation sees. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { hashPassword } from '../src/auth/passwords.ts';
+import { FOLLOW_UP, startTestApp, type TestApp } from './support/test-app.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const add = async (as: string, conversationId: string, userId: string) => {
+  const { token } = await app.login(as);
+  return app.http('POST', `/api/v1/chat/${conversationId}/participants`, { token, body: { user_id: userId } });
+};
+
+it('lets a consultant in the conversation add a doctor, who then receives its messages', async () => {
+  const conversationId = app.conversationId(FOLLOW_UP);
+  const doctor = await app.connect('doctor_001');
+  const customer = await app.connect('customer_789');
+  const res = await add('consultant_001', conversationId, app.userId('doctor_001'));
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({
+    added: true,
+    user: { id: app.userId('doctor_001'), role: 'doctor', display_name: '刘医生' },
+  });
+  const [notice] = await customer.waitFor('system_notification', { where: (f) => f.data.type === 'participant_added' });
+  expect(notice?.data).toMatchObject({ message: '刘医生 加入了会话', data: { user_id: app.userId('doctor_001') } });
+
+  const { token } = await app.login('customer_789');
+  await app.http('POST', `/api/v1/chat/${conversationId}/send`, { token, body: { content: '医生您好' } });
+  await doctor.waitFor('new_message', { where: (f) => f.data.content === '医生您好' });
+
+  expect((await add('consultant_001', conversationId, app.userId('doctor_001'))).body.added).toBe(false);
+});
+
+it('refuses customers (403), staff outside the conversation (403), and unknown users (404)', async () => {
+  const conversationId = app.conversationId(FOLLOW_UP);
+  expect((await add('customer_789', conversationId, app.userId('customer_456'))).body.code).toBe('FORBIDDEN');
+  // A consultant who is not in the conversation may not add people to it.
+  await app.built.ctx.store.users.create({
+    username: 'consultant_outsider',
+    displayName: '外部顾问',
+    role: 'consultant',
+    passwordHash: await hashPassword('demo1234'),
+  });
+  const outsider = await add('consultant_outsider', conversationId, app.userId('customer_456'));
+  expect(outsider.status).toBe(403);
+  expect(outsider.body.code).toBe('NOT_PARTICIPANT');
+  expect((await add('admin', conversationId, 'no-such-user')).body.code).toBe('USER_NOT_FOUND');
+  expect((await add('admin', 'no-such-conversation', app.userId('doctor_001'))).body.code).toBe(
+    'CONVERSATION_NOT_FOUND',
+  );
+});
