@@ -48,9 +48,10 @@ export class RedisPresence implements Presence {
     options.client.on('ready', () => {
       if (!this.#lost || this.#closed) return;
       this.#lost = false;
-      void this.#resync().catch((error: unknown) =>
-        options.logger.warn({ err: error }, 'presence re-sync after reconnect failed; retrying on the next tick'),
-      );
+      void this.#resync().catch((error: unknown) => {
+        this.#lost = true; // the next liveness tick tries again
+        options.logger.warn({ err: error }, 'presence re-sync after reconnect failed; retrying on the next tick');
+      });
     });
   }
 
@@ -176,14 +177,18 @@ export class RedisPresence implements Presence {
     if (this.#ticking || this.#closed) return;
     this.#ticking = true;
     try {
-      const aliveKey = `${this.#o.names.presenceBase}:instance_alive:${this.#o.instanceId}`;
-      const previous = await this.#o.client.set(aliveKey, '1', 'PX', this.#o.instanceTtlMs, 'GET');
-      if (previous === null && this.#mine.size > 0) {
-        this.#o.logger.warn(
-          { connections: this.#mine.size },
-          'presence was lost in Redis; registering local connections again',
+      const previous = await this.#o.client.set(this.#aliveKey(), this.#bootId, 'PX', this.#o.instanceTtlMs, 'GET');
+      if (previous !== null && previous !== this.#bootId) {
+        this.#o.logger.error(
+          { instanceId: this.#o.instanceId },
+          'another running process uses this INSTANCE_ID; presence and delivery will be wrong until one stops',
         );
-        for (const c of [...this.#mine.values()]) await this.add(c);
+      }
+      // No key: Redis lost our records (restart) or a peer reaped us during a long pause.
+      // #lost: a re-sync after a reconnect failed part-way; try again.
+      if (previous === null || this.#lost) {
+        this.#lost = false;
+        await this.#resync();
       }
       const reaped = (await this.#run(REAP, [this.#o.names.presenceChannel])) as Reply;
       for (let i = 0; i + 1 < reaped.length; i += 2) {
