@@ -1,4 +1,5 @@
 /** The process-wide parts the composition root builds once and routes/gateway share. */
+import type { AttachmentService } from './attachments/attachment-service.ts';
 import type { TicketStore } from './auth/ticket-store.ts';
 import type { TokenService } from './auth/tokens.ts';
 import type { BroadcastingService } from './broadcasting/broadcasting-service.ts';
@@ -28,4 +29,5 @@ export interface AppContext {
   notifications: NotificationService;
   broadcasting: BroadcastingService;
   chat: ChatService;
+  attachments: AttachmentService;
 }

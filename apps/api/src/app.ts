@@ -2,12 +2,15 @@
  * Composition root: builds every shared part ONCE per process and wires them.
  * `buildApp(config)` is what tests start on port 0 and what main.ts runs.
  */
+import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
 import type { AppContext } from './app-context.ts';
+import { AttachmentService } from './attachments/attachment-service.ts';
+import { LocalDiskStorage } from './attachments/storage.ts';
 import { hashPassword } from './auth/passwords.ts';
 import { TokenService } from './auth/tokens.ts';
 import { createBroadcastingService } from './broadcasting/factory.ts';
@@ -19,6 +22,7 @@ import { type SeedResult, seedDemoData } from './db/seed.ts';
 import { type AppEventMap, TypedEvents } from './events.ts';
 import { installProblemHandlers } from './http/problem-handler.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -95,6 +99,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
   });
   const chat = new ChatService({ store, participants, events });
+  const attachments = new AttachmentService({
+    store,
+    storage: new LocalDiskStorage(config.attachments.dir),
+    chat,
+    maxBytes: config.attachments.maxBytes,
+  });
   const resume = new ResumeService({ store, participants, window: config.ws.resumeWindow });
   const tokens = new TokenService({
     secret: config.auth.jwtSecret,
@@ -116,6 +126,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     notifications,
     broadcasting,
     chat,
+    attachments,
   };
 
   const app = Fastify({
@@ -142,12 +153,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // One file per request; other limits keep a multipart body small apart from the file itself.
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: config.attachments.maxBytes, files: 1, fields: 5, fieldSize: 4096, parts: 8 },
+  });
 
   let draining = false;
   healthRoutes(app, ctx, () => draining);
   authRoutes(app, ctx);
   chatRoutes(app, ctx);
   adminRoutes(app, ctx);
+  attachmentRoutes(app, ctx);
   await app.ready();
 
   const gateway = new Gateway(

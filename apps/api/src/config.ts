@@ -4,6 +4,8 @@
  * the key (see `ConfigError`).
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me-0123456789';
@@ -25,8 +27,12 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Unset -> embedded PGlite under DATA_DIR. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  /** Folder for the embedded database (and uploads later); relative to the working directory. */
+  /** Folder for the embedded database; relative to the working directory. */
   DATA_DIR: z.string().min(1).default('./data'),
+  /** Folder for uploaded files (default <DATA_DIR>/attachments; a temp folder when DATA_DIR=memory://). Shared by all instances. */
+  ATTACHMENTS_DIR: z.string().min(1).optional(),
+  /** Largest upload in bytes (images, documents, voice notes). */
+  ATTACHMENT_MAX_BYTES: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** Unset -> in-memory bus and presence (one instance). */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   REDIS_PASSWORD: z.string().optional(),
@@ -91,6 +97,7 @@ export interface Config {
   redisPassword: string | undefined;
   redis: { keyPrefix: string; cluster: boolean; shardedPubSub: boolean; instanceTtlMs: number };
   databaseSchema: string | undefined;
+  attachments: { dir: string; maxBytes: number };
   shutdown: { drainSpreadMs: number; timeoutMs: number };
   notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
   firebaseCredentialsPath: string | undefined;
@@ -150,6 +157,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       instanceTtlMs: e.INSTANCE_TTL,
     },
     databaseSchema: e.DATABASE_SCHEMA,
+    attachments: {
+      dir:
+        e.ATTACHMENTS_DIR ??
+        (e.DATA_DIR === 'memory://' ? join(tmpdir(), 'anmei-attachments') : join(e.DATA_DIR, 'attachments')),
+      maxBytes: e.ATTACHMENT_MAX_BYTES,
+    },
     shutdown: { drainSpreadMs: e.WS_DRAIN_SPREAD, timeoutMs: e.SHUTDOWN_TIMEOUT },
     notificationProvider: e.NOTIFICATION_PROVIDER,
     firebaseCredentialsPath: e.FIREBASE_CREDENTIALS_PATH,

@@ -136,3 +136,23 @@ export const globalEvents = pgTable('global_events', {
   payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/** Uploaded files (images, documents, voice notes); the bytes live in AttachmentStorage under storage_key. */
+export const attachments = pgTable(
+  'attachments',
+  {
+    id: text('id').primaryKey().$defaultFn(newId),
+    conversationId: text('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    uploaderId: text('uploader_id')
+      .notNull()
+      .references(() => users.id),
+    fileName: text('file_name').notNull(),
+    mimeType: text('mime_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    storageKey: text('storage_key').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('attachments_conversation_idx').on(t.conversationId)],
+);

@@ -97,6 +97,17 @@ export interface NewEvent {
   payload: (position: number, id: string) => Record<string, unknown>;
 }
 
+export interface AttachmentRow {
+  id: string;
+  conversationId: string;
+  uploaderId: string;
+  fileName: string;
+  mimeType: string;
+  sizeBytes: number;
+  storageKey: string;
+  createdAt: Date;
+}
+
 export interface Store {
   users: {
     create(input: { username: string; displayName: string; role: Role; passwordHash: string }): Promise<UserRow>;
@@ -143,6 +154,11 @@ export interface Store {
     globalAfter(after: number, limit: number): Promise<StoredEvent[]>;
     /** Current end of the user's stream and of the global stream (0 when empty). */
     heads(userId: string): Promise<{ userSeq: number; globalSeq: number }>;
+  };
+  attachments: {
+    create(input: Omit<AttachmentRow, 'createdAt'>): Promise<AttachmentRow>;
+    findById(id: string): Promise<AttachmentRow | null>;
+    delete(id: string): Promise<void>;
   };
   /** Simple liveness probe used by /health. */
   ping(): Promise<void>;

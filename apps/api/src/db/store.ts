@@ -1,5 +1,6 @@
 /** Builds the `Store` from a drizzle handle; works unchanged over PGlite and node-postgres. */
 import { sql } from 'drizzle-orm';
+import { createAttachmentsRepo } from './attachments-repo.ts';
 import { createConversationsRepo } from './conversations-repo.ts';
 import type { Db } from './db-common.ts';
 import { createEventsRepo } from './events-repo.ts';
@@ -18,6 +19,7 @@ export function createStore(db: Db, close: () => Promise<void>): Store {
     conversations: createConversationsRepo(db),
     messages: createMessagesRepo(db),
     events: createEventsRepo(db),
+    attachments: createAttachmentsRepo(db),
     async ping() {
       await db.execute(sql`select 1`);
     },

@@ -1,0 +1,55 @@
+/**
+ * Which files may be uploaded, as which message type. The declared Content-Type must be in
+ * the allowlist, and images must also start with their format's magic bytes (so an HTML page
+ * cannot be served back as "image/png").
+ */
+import type { MessageType } from '@anmei/protocol';
+
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+const VOICE_TYPES = ['audio/webm', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav', 'audio/x-wav', 'audio/aac'];
+const FILE_TYPES = [
+  'application/pdf',
+  'text/plain',
+  'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.ms-excel',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/zip',
+];
+
+export const ALLOWED_MIME_TYPES: readonly string[] = [...IMAGE_TYPES, ...VOICE_TYPES, ...FILE_TYPES];
+
+/** `audio/webm;codecs=opus` → `audio/webm` (MediaRecorder adds codec parameters). */
+export function baseMimeType(mime: string): string {
+  return (mime.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+export function messageTypeFor(mime: string): Extract<MessageType, 'image' | 'voice' | 'file'> | null {
+  const base = baseMimeType(mime);
+  if ((IMAGE_TYPES as readonly string[]).includes(base)) return 'image';
+  if (VOICE_TYPES.includes(base)) return 'voice';
+  if (FILE_TYPES.includes(base)) return 'file';
+  return null;
+}
+
+const MAGIC: Record<(typeof IMAGE_TYPES)[number], (b: Buffer) => boolean> = {
+  'image/png': (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  'image/jpeg': (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
+  'image/gif': (b) => b.subarray(0, 4).toString('latin1') === 'GIF8',
+  'image/webp': (b) =>
+    b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
+};
+
+/** true unless `mime` is an image type and `head` (the first bytes) does not look like it. */
+export function contentMatchesType(mime: string, head: Buffer): boolean {
+  const check = MAGIC[baseMimeType(mime) as keyof typeof MAGIC];
+  return check ? check(head) : true;
+}
+
+/** A file name safe to echo in Content-Disposition and the UI: no path, no control characters, ≤ 200 chars. */
+export function cleanFileName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const cleaned = base.replace(/[\u0000-\u001f\u007f"]/g, '').trim();
+  return (cleaned || 'file').slice(0, 200);
+}

@@ -1,0 +1,118 @@
+/** Upload (multipart) and download of attachments: images, documents, voice notes. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../app-context.ts';
+import { ALLOWED_MIME_TYPES } from '../../attachments/policy.ts';
+import { broadcastingFor } from '../../broadcasting/factory.ts';
+import { messageToWire } from '../../chat/wire.ts';
+import { AppError } from '../../errors.ts';
+import { authenticate, requireAuth } from '../auth-guard.ts';
+import { ConversationIdParams, MessageSchema, ProblemSchema } from '../schemas.ts';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+
+function field(fields: Record<string, unknown> | undefined, name: string): string | null {
+  const entry = fields?.[name] as { type?: string; value?: unknown } | undefined;
+  return entry?.type === 'field' && typeof entry.value === 'string' && entry.value !== '' ? entry.value : null;
+}
+
+export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireAuth(ctx.tokens);
+
+  r.post(
+    '/api/v1/chat/:conversation_id/attachments',
+    {
+      onRequest,
+      schema: {
+        tags: ['chat'],
+        summary: `Upload one file as a message (multipart/form-data; text fields client_message_id, caption, duration_ms BEFORE the field "file"). Max ATTACHMENT_MAX_BYTES; types: ${ALLOWED_MIME_TYPES.join(', ')}`,
+        params: ConversationIdParams,
+        response: {
+          200: z.object({
+            status: z.literal('sent'),
+            message_id: z.string(),
+            seq: z.number(),
+            duplicate: z.boolean(),
+            message: MessageSchema,
+          }),
+          ...problems,
+          413: ProblemSchema,
+          415: ProblemSchema,
+        },
+      },
+    },
+    async (request) => {
+      const user = await authenticate(request, ctx.tokens);
+      if (!request.isMultipart())
+        throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data with a "file" field.');
+      const part = await request.file();
+      if (!part || part.fieldname !== 'file') {
+        throw new AppError('VALIDATION_FAILED', 'The multipart body needs one file field named "file".');
+      }
+      const duration = field(part.fields, 'duration_ms');
+      if (duration !== null && !/^\d{1,9}$/.test(duration)) {
+        part.file.resume();
+        throw new AppError('VALIDATION_FAILED', 'duration_ms must be a whole number of milliseconds.');
+      }
+      const clientMessageId = field(part.fields, 'client_message_id');
+      if (clientMessageId !== null && clientMessageId.length > 64) {
+        part.file.resume();
+        throw new AppError('VALIDATION_FAILED', 'client_message_id must be at most 64 characters.');
+      }
+      const { message, duplicate } = await ctx.attachments.upload(
+        user,
+        {
+          conversationId: request.params.conversation_id,
+          fileName: part.filename,
+          mimeType: part.mimetype,
+          stream: part.file,
+          truncated: () => part.file.truncated,
+          clientMessageId,
+          caption: field(part.fields, 'caption')?.slice(0, 2000) ?? null,
+          durationMs: duration === null ? null : Number(duration),
+        },
+        broadcastingFor(ctx.broadcasting, request),
+      );
+      return {
+        status: 'sent' as const,
+        message_id: message.id,
+        seq: message.seq,
+        duplicate,
+        message: messageToWire(message),
+      };
+    },
+  );
+
+  r.get(
+    '/api/v1/chat/:conversation_id/attachments/:attachment_id',
+    {
+      onRequest,
+      schema: {
+        tags: ['chat'],
+        summary: 'Download an attachment (participants only)',
+        params: ConversationIdParams.extend({ attachment_id: z.string().min(1).max(64) }),
+      },
+    },
+    async (request, reply) => {
+      const user = await authenticate(request, ctx.tokens);
+      const { row, stream } = await ctx.attachments.open(
+        user,
+        request.params.conversation_id,
+        request.params.attachment_id,
+      );
+      const inline = row.mimeType.startsWith('image/') || row.mimeType.startsWith('audio/');
+      return reply
+        .header('content-type', row.mimeType)
+        .header('content-length', String(row.sizeBytes))
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'private, max-age=3600')
+        .header(
+          'content-disposition',
+          `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(row.fileName)}`,
+        )
+        .send(stream);
+    },
+  );
+}
