@@ -48,7 +48,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (!request.isMultipart())
         throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data with a "file" field.');
       const part = await request.file();
-      if (!part || part.fieldname !== 'file') {
+      if (part?.fieldname !== 'file') {
         throw new AppError('VALIDATION_FAILED', 'The multipart body needs one file field named "file".');
       }
       const duration = field(part.fields, 'duration_ms');
