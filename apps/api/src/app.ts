@@ -21,6 +21,7 @@ import { openDatabase } from './db/open-database.ts';
 import { type SeedResult, seedDemoData } from './db/seed.ts';
 import { type AppEventMap, TypedEvents } from './events.ts';
 import { installProblemHandlers } from './http/problem-handler.ts';
+import { accountRoutes } from './http/routes/accounts.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
@@ -29,10 +30,12 @@ import { healthRoutes } from './http/routes/health.ts';
 import { createNotificationProvider } from './notifications/factory.ts';
 import { NotificationService } from './notifications/service.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { InstanceMetrics } from './observability/metrics.ts';
 import { Gateway } from './realtime/gateway.ts';
 import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
 import { LocalConnections } from './realtime/local-connections.ts';
 import { ResumeService } from './realtime/resume-service.ts';
+import { StatsPublisher } from './realtime/stats-publisher.ts';
 
 export interface BuildOptions {
   /** Where logs go (default stdout). Tests pass a stream to assert on log lines. */
@@ -49,6 +52,8 @@ export interface BuiltApp {
   seed: SeedResult | null;
   /** Listen on config.host:config.port (0 = any free port); returns the bound port. */
   listen(): Promise<{ port: number; url: string }>;
+  /** Sends a `stats` frame to local admin sockets now (tests; production uses the timer). */
+  publishStats(): Promise<number>;
   /** Graceful: stop accepting, close sockets (1001), release every resource. Idempotent. */
   close(): Promise<void>;
 }
@@ -164,6 +169,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   chatRoutes(app, ctx);
   adminRoutes(app, ctx);
   attachmentRoutes(app, ctx);
+  accountRoutes(app, ctx);
   await app.ready();
 
   const gateway = new Gateway(
@@ -177,11 +183,23 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     { tokens, tickets, local, bus, presence, events, chat, broadcasting, resume, participants, logger },
   );
   gateway.attach(app.server);
+  const metrics = new InstanceMetrics(events);
+  const stats = new StatsPublisher({
+    local,
+    presence,
+    metrics,
+    notifications,
+    instanceId: config.instanceId,
+    intervalMs: config.ws.statsIntervalMs,
+    logger,
+  });
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      stats.close();
+      metrics.close();
       await gateway.close({ spreadMs: config.shutdown.drainSpreadMs, timeoutMs: config.shutdown.timeoutMs });
       await app.close();
       await Promise.allSettled([realtime.close(), notifications.close()]);
@@ -201,6 +219,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const port = typeof address === 'object' && address ? address.port : config.port;
       return { port, url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}` };
     },
+    publishStats: () => stats.publishNow(),
     close,
   };
 }

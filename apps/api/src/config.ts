@@ -52,6 +52,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _ (max 63), not starting with a digit')
     .optional(),
+  /** ms between `stats` frames to admin connections. */
+  STATS_INTERVAL: int(100, 600_000).default(2_000),
   /** Most events per stream a resume replays; a larger gap answers `reload` (client reloads over HTTP). */
   RESUME_WINDOW: int(1, 100_000).default(1_000),
   /** On shutdown, clients are told to reconnect after a random delay in [0, WS_DRAIN_SPREAD] ms. */
@@ -110,6 +112,7 @@ export interface Config {
     allowedOrigins: '*' | ReadonlySet<string>;
     ticketTtlSeconds: number;
     resumeWindow: number;
+    statsIntervalMs: number;
   };
   auth: { jwtSecret: string; accessTokenTtlSeconds: number; usingDevSecret: boolean };
   seedDemoData: boolean;
@@ -175,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowedOrigins: origins.includes('*') ? '*' : new Set(origins),
       ticketTtlSeconds: e.WS_TICKET_TTL,
       resumeWindow: e.RESUME_WINDOW,
+      statsIntervalMs: e.STATS_INTERVAL,
     },
     auth: { jwtSecret: e.JWT_SECRET, accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL, usingDevSecret },
     seedDemoData: e.SEED_DEMO_DATA ?? !production,

@@ -43,6 +43,7 @@ describe('defaults', () => {
         maxBufferedBytes: 8 * 1024 * 1024,
         ticketTtlSeconds: 30,
         resumeWindow: 1_000,
+        statsIntervalMs: 2_000,
       },
       auth: { accessTokenTtlSeconds: 3600, usingDevSecret: true },
       seedDemoData: true,
@@ -108,6 +109,7 @@ describe('every key is parsed', () => {
       ACCESS_TOKEN_TTL: '60',
       WS_TICKET_TTL: '5',
       RESUME_WINDOW: '250',
+      STATS_INTERVAL: '500',
       SEED_DEMO_DATA: 'false',
     });
     expect(config).toEqual({
@@ -134,6 +136,7 @@ describe('every key is parsed', () => {
         allowedOrigins: new Set(['https://app.example.com']),
         ticketTtlSeconds: 5,
         resumeWindow: 250,
+        statsIntervalMs: 500,
       },
       auth: { jwtSecret: PROD_SECRET, accessTokenTtlSeconds: 60, usingDevSecret: false },
       seedDemoData: false,
@@ -212,6 +215,7 @@ describe('wrong values', () => {
     ['INSTANCE_TTL', '999'],
     ['WS_DRAIN_SPREAD', '600001'],
     ['RESUME_WINDOW', '0'],
+    ['STATS_INTERVAL', '99'],
     ['SHUTDOWN_TIMEOUT', '10'],
     ['REDIS_URL', 'http://cache:6379'],
   ])('%s=%s is refused with exactly one line naming it', (key, value) => {

@@ -119,6 +119,8 @@ export const ServerAction = {
   reconnect: 'reconnect',
   /** Answer to `resume`, sent after the replayed frames. */
   resumed: 'resumed',
+  /** Live figures for admin connections, every STATS_INTERVAL ms. */
+  stats: 'stats',
 } as const;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 
@@ -207,6 +209,25 @@ export const ResumedFrame = serverFrame(
   }),
 );
 
+const Counts = z.record(z.string(), z.number().int().nonnegative());
+
+export const StatsFrame = serverFrame(
+  ServerAction.stats,
+  z.object({
+    /** Cluster-wide (from presence). */
+    online_users: z.number().int().nonnegative(),
+    connections: z.number().int().nonnegative(),
+    by_device_type: Counts,
+    by_role: Counts,
+    by_instance: Counts,
+    /** This instance's figures over the last STATS_INTERVAL. */
+    instance_id: z.string(),
+    messages_per_second: z.number().nonnegative(),
+    broadcast_latency_ms: z.object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() }),
+    push: z.object({ sent: z.number().int(), failed: z.number().int(), success_rate: z.number().nullable() }),
+  }),
+);
+
 export const ServerFrame = z.discriminatedUnion('action', [
   ConnectedFrame,
   NewMessageFrame,
@@ -221,6 +242,7 @@ export const ServerFrame = z.discriminatedUnion('action', [
   ErrorFrame,
   ReconnectFrame,
   ResumedFrame,
+  StatsFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 /** The frame of one server action, e.g. `ServerFrameOf<'new_message'>`. */

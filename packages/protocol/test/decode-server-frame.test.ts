@@ -96,6 +96,17 @@ const SAMPLES: { [A in ServerAction]: ServerDataOf<A> } = {
     user: { status: 'recovered', replayed: 0 },
     global: { status: 'reload', replayed: 0 },
   },
+  stats: {
+    online_users: 3,
+    connections: 4,
+    by_device_type: { mobile: 2, desktop: 2, tablet: 0 },
+    by_role: { customer: 2, consultant: 1, doctor: 0, admin: 1 },
+    by_instance: { 'api-1': 4 },
+    instance_id: 'api-1',
+    messages_per_second: 1.5,
+    broadcast_latency_ms: { p50: 0.8, p99: 3.2 },
+    push: { sent: 5, failed: 0, success_rate: 1 },
+  },
 };
 
 function expectOk(result: DecodeResult<ServerFrame>): ServerFrame {

@@ -1,0 +1,66 @@
+/**
+ * Every `intervalMs` (STATS_INTERVAL, default 2000), when this instance holds admin sockets,
+ * builds one `stats` frame (cluster-wide presence + this instance's metrics) and writes it to
+ * them. Serialized once; sent only to local admin connections (each instance serves its own).
+ */
+import { encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
+import type { NotificationService } from '../notifications/service.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { InstanceMetrics } from '../observability/metrics.ts';
+import type { LocalConnections } from './local-connections.ts';
+import type { Presence } from './presence/presence.ts';
+
+export interface StatsPublisherDeps {
+  local: LocalConnections;
+  presence: Presence;
+  metrics: InstanceMetrics;
+  notifications: NotificationService;
+  instanceId: string;
+  intervalMs: number;
+  logger: Logger;
+}
+
+export class StatsPublisher {
+  readonly deps: StatsPublisherDeps;
+  readonly #timer: NodeJS.Timeout;
+  #busy = false;
+
+  constructor(deps: StatsPublisherDeps) {
+    this.deps = deps;
+    this.#timer = setInterval(() => void this.publishNow(), deps.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Sends one frame now (also used by tests); returns how many sockets got it. */
+  async publishNow(): Promise<number> {
+    const { local } = this.deps;
+    if (this.#busy || ![...local.all()].some((c) => c.info.connectionType === 'admin')) return 0;
+    this.#busy = true;
+    try {
+      const presence = await this.deps.presence.stats();
+      const figures = this.deps.metrics.take();
+      const push = this.deps.notifications.stats();
+      const frame = serverFrame(ServerAction.stats, {
+        online_users: presence.users,
+        connections: presence.connections,
+        by_device_type: presence.byDeviceType,
+        by_role: presence.byRole,
+        by_instance: presence.byInstance,
+        instance_id: this.deps.instanceId,
+        messages_per_second: figures.messagesPerSecond,
+        broadcast_latency_ms: figures.latency,
+        push: { sent: push.sent, failed: push.failed, success_rate: push.successRate },
+      });
+      return local.deliver({ frame: encodeFrame(frame), origin: this.deps.instanceId, connectionType: 'admin' }, 'all');
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'could not build the admin stats frame; will retry');
+      return 0;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+}
