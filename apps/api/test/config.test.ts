@@ -32,6 +32,7 @@ describe('defaults', () => {
       redisPassword: undefined,
       redis: { keyPrefix: '', cluster: false, shardedPubSub: false, instanceTtlMs: 6_000 },
       databaseSchema: undefined,
+      attachments: { dir: 'data/attachments', maxBytes: 10 * 1024 * 1024 },
       shutdown: { drainSpreadMs: 5_000, timeoutMs: 15_000 },
       notificationProvider: 'logging',
       firebaseCredentialsPath: undefined,
@@ -124,6 +125,7 @@ describe('every key is parsed', () => {
       redisPassword: 'redis-pass',
       redis: { keyPrefix: 'staging:', cluster: false, shardedPubSub: true, instanceTtlMs: 2_000 },
       databaseSchema: 'tenant_a',
+      attachments: { dir: '/var/lib/anmei/attachments', maxBytes: 10 * 1024 * 1024 },
       shutdown: { drainSpreadMs: 0, timeoutMs: 1_000 },
       notificationProvider: 'firebase',
       firebaseCredentialsPath: '/etc/firebase.json',
@@ -294,5 +296,19 @@ describe('production safety', () => {
   it('allows SEED_DEMO_DATA=false in production', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, SEED_DEMO_DATA: 'false' });
     expect(config.seedDemoData).toBe(false);
+  });
+});
+
+describe('attachments settings', () => {
+  it('defaults the folder under DATA_DIR, to a temp folder for memory://, and honours ATTACHMENTS_DIR', () => {
+    expect(loadConfig({ DATA_DIR: '/srv/anmei' }).attachments.dir).toBe('/srv/anmei/attachments');
+    expect(loadConfig({ DATA_DIR: 'memory://' }).attachments.dir).toMatch(/anmei-attachments$/);
+    expect(loadConfig({ ATTACHMENTS_DIR: '/mnt/shared' }).attachments).toEqual({
+      dir: '/mnt/shared',
+      maxBytes: 10 * 1024 * 1024,
+    });
+    expect(() => loadConfig({ ATTACHMENT_MAX_BYTES: '10' })).toThrow(
+      'invalid configuration: ATTACHMENT_MAX_BYTES="10"',
+    );
   });
 });
