@@ -11,7 +11,10 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['packages/*/test/**/*.test.ts', 'apps/api/test/**/*.test.ts', 'bench/test/**/*.test.ts'] },
+        test: {
+          name: 'node',
+          include: ['packages/*/test/**/*.test.ts', 'apps/api/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+        },
       },
       {
         // React tests need a DOM but also run the real API in-process: see dom-environment.ts for

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { rawExchange, upgradeRequest } from './support/raw-http.ts';
 import { startTestApp, type TestApp } from './support/test-app.ts';
+import { TestSocket } from './support/test-socket.ts';
 
 let app: TestApp;
 let port: number;
@@ -126,12 +127,16 @@ describe('WebSocket upgrade', () => {
     allowed.close();
   });
 
-  it('refuses an admin connection for a non-admin with 403 FORBIDDEN, and accepts it for an admin', async () => {
-    const res = await rawExchange(
-      port,
-      upgradeRequest(`/api/v1/ws?connection_type=admin&ticket=${await ticketFor('customer_456')}`),
-    );
-    expectProblem(res, 403, 'FORBIDDEN');
+  it('closes an admin connection of a non-admin with 4003 (readable by browsers), and accepts it for an admin', async () => {
+    const { token } = await app.login('customer_456');
+    const ticket = await app.ticket(token);
+    const refused = new TestSocket(new WebSocket(`${app.wsUrl}?connection_type=admin&ticket=${ticket}`));
+    expect(await refused.waitForClose()).toEqual({ code: 4003, reason: 'Only admins may open an admin connection.' });
+    expect(refused.frames).toEqual([]);
+    // The refusal did not consume the ticket: it still opens a chat connection.
+    const chat = new TestSocket(new WebSocket(`${app.wsUrl}?ticket=${ticket}`));
+    await chat.waitFor('connected');
+    await chat.close();
     const admin = await app.connect('admin', { connectionType: 'admin' });
     expect(admin.all('connected')[0]?.data.connection_type).toBe('admin');
     await admin.close();

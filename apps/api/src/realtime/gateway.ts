@@ -141,6 +141,13 @@ export class Gateway {
         allowedOrigins: this.#opts.allowedOrigins,
       });
     } catch (error) {
+      if (error instanceof AppError && error.code === 'FORBIDDEN') {
+        // Authenticated but not allowed (a non-admin asking for an admin socket): a browser cannot
+        // read an HTTP 403 on a failed upgrade, so accept and close with 4003, which clients do not retry.
+        this.#deps.logger.warn({ code: error.code }, 'websocket upgrade refused');
+        this.#wss.handleUpgrade(req, socket, head, (ws) => ws.close(CloseCode.forbidden, error.message));
+        return;
+      }
       if (error instanceof AppError) {
         this.#deps.logger.warn({ code: error.code, origin: req.headers.origin }, 'websocket upgrade refused');
         return rejectUpgrade(socket, error.code, error.message);

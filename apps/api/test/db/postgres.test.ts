@@ -51,6 +51,7 @@ describe('Postgres opening', () => {
     );
     expect(rows.map((r) => r.table_name).sort()).toEqual([
       MIGRATIONS_TABLE,
+      'attachments',
       'conversation_events',
       'conversations',
       'global_events',

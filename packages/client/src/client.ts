@@ -1,0 +1,229 @@
+/**
+ * The client facade (seed: websocket/index.ts, WebSocketClient). It only wires the single-job
+ * modules together: ConnectionManager (state machine, backoff, heartbeat, environment), Outbox,
+ * HandlerRegistry, the codec and the message adapter.
+ *
+ * Constructing a client has no side effects (no socket, timer or global listener) so that a
+ * React state initializer may create one and throw it away; everything starts at connect().
+ */
+import { type ConnectionType, LIMITS } from '@anmei/protocol';
+import type { ClientError, ClientEventMap } from './client-events.ts';
+import { newClientMessageId } from './client-message-id.ts';
+import { utf8Bytes } from './codec.ts';
+import { ConnectionManager } from './connection-manager.ts';
+import { type Handler, type HandlerKey, HandlerRegistry } from './handler-registry.ts';
+import {
+  type SendResult,
+  toReadFrame,
+  toSendMessageFrame,
+  toSendResult,
+  toTypingFrame,
+  type UiFrame,
+} from './message-adapter.ts';
+import { createMessageEventHandler } from './message-event-handler.ts';
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.ts';
+import { Outbox } from './outbox.ts';
+import { SendError } from './send-error.ts';
+import type { ConnectionState } from './state-machine.ts';
+import { type Listener, TypedEmitter } from './typed-emitter.ts';
+
+/** What a UI renders; a new object whenever anything in it changes (for useSyncExternalStore). */
+export interface ClientSnapshot {
+  state: ConnectionState;
+  /** Round trip of the last answered ping, ms; null before the first. */
+  rttMs: number | null;
+  lastError: ClientError | null;
+  /** The last frame received (pongs excluded). Use `on(action, …)` to see every frame of a burst. */
+  lastMessage: UiFrame | null;
+}
+
+export interface SendOptions {
+  /** Idempotency key; a UUID is generated when omitted. Reuse it to resend the same message. */
+  clientMessageId?: string;
+  /** Overrides outbox.ttlMs for this message, ms. */
+  ttlMs?: number;
+}
+
+export class WebSocketClient {
+  readonly #o: ResolvedOptions;
+  readonly #events: TypedEmitter<ClientEventMap>;
+  readonly #registry: HandlerRegistry;
+  readonly #outbox: Outbox;
+  readonly #manager: ConnectionManager;
+  readonly #subscribers = new Set<() => void>();
+  #snapshot: ClientSnapshot;
+  #maxPayloadBytes = Number.POSITIVE_INFINITY;
+  #disposed = false;
+
+  constructor(options: ClientOptions) {
+    this.#o = resolveOptions(options);
+    this.#events = new TypedEmitter<ClientEventMap>((error, event) =>
+      console.error(`@anmei/client: a "${String(event)}" listener threw`, error),
+    );
+    this.#registry = new HandlerRegistry((error, action) =>
+      this.#report({
+        code: 'HANDLER_FAILED',
+        reason: `a "${action}" handler threw: ${describe(error)}`,
+        action,
+        cause: error,
+      }),
+    );
+    this.#outbox = new Outbox(this.#o.outbox, { timers: this.#o.timers, clock: this.#o.clock });
+    const route = createMessageEventHandler({
+      outbox: this.#outbox,
+      registry: this.#registry,
+      onMessage: (frame) => {
+        if (frame.action !== 'pong') this.#update({ lastMessage: frame });
+        this.#events.emit('message', frame);
+      },
+      onUnmatchedError: (frame) =>
+        this.#report({ code: 'SERVER_ERROR', reason: frame.data.message, serverCode: frame.data.code }),
+    });
+    this.#manager = new ConnectionManager(this.#o, {
+      state: (change) => {
+        this.#update({ state: change.state });
+        this.#events.emit('state', change);
+      },
+      opened: (state) => {
+        this.#maxPayloadBytes = state.maxPayloadBytes;
+        this.#outbox.attach((message, requestId) => {
+          const text = this.#o.codec.encode(toSendMessageFrame(message, requestId));
+          const bytes = utf8Bytes(text);
+          if (bytes <= this.#maxPayloadBytes) return this.#manager.send(text);
+          const why = `The frame is ${bytes} bytes; the server accepts at most max_payload_bytes=${this.#maxPayloadBytes}.`;
+          return new SendError('TOO_LARGE', why, message.clientMessageId);
+        });
+        this.#events.emit('open', state);
+      },
+      lost: () => this.#outbox.detach(),
+      closed: (info) => this.#events.emit('close', info),
+      frame: route,
+      error: (error) => this.#report(error),
+      rtt: (rttMs) => {
+        this.#update({ rttMs });
+        this.#events.emit('rtt', { rttMs });
+      },
+    });
+    this.#snapshot = { state: this.#manager.state, rttMs: null, lastError: null, lastMessage: null };
+  }
+
+  get state(): ConnectionState {
+    return this.#manager.state;
+  }
+
+  get connectionType(): ConnectionType {
+    return this.#manager.connectionType;
+  }
+
+  /** Messages waiting for an ack (queued or in flight). */
+  get pendingMessages(): number {
+    return this.#outbox.size;
+  }
+
+  /** Whether the client has listeners on window/document right now. */
+  get listeningToEnvironment(): boolean {
+    return this.#manager.listening;
+  }
+
+  getSnapshot = (): ClientSnapshot => this.#snapshot;
+
+  /** Called after every snapshot change; returns an unsubscribe function. */
+  subscribe = (listener: () => void): (() => void) => {
+    this.#subscribers.add(listener);
+    return () => this.#subscribers.delete(listener);
+  };
+
+  /** Handles every frame of one server action (or `*` for all); returns an unsubscribe function. */
+  on<K extends HandlerKey>(action: K, handler: Handler<K>): () => void {
+    return this.#registry.on(action, handler);
+  }
+
+  onEvent<E extends keyof ClientEventMap>(event: E, listener: Listener<ClientEventMap[E]>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  connect(options: { connectionType?: ConnectionType } = {}): void {
+    this.#assertUsable('connect');
+    this.#manager.connect(options.connectionType);
+  }
+
+  disconnect(): void {
+    this.#manager.disconnect();
+  }
+
+  reconnect(): void {
+    this.#assertUsable('reconnect');
+    this.#manager.reconnect();
+  }
+
+  /**
+   * Sends a text message. Queued while not open and written once open; resolves with the
+   * server's ack (`duplicate: true` when a resend found it already stored), rejects with a SendError.
+   */
+  send(conversationId: string, content: string, options: SendOptions = {}): Promise<SendResult> {
+    const clientMessageId = options.clientMessageId ?? newClientMessageId();
+    const invalid = (why: string) => Promise.reject(new SendError('INVALID', why, clientMessageId));
+    if (this.#disposed) return Promise.reject(new SendError('DISPOSED', 'The client was disposed.', clientMessageId));
+    if (typeof conversationId !== 'string' || conversationId.length === 0) return invalid('conversationId is empty.');
+    if (typeof content !== 'string' || content.length === 0) return invalid('content is empty.');
+    if (content.length > LIMITS.messageContentMaxChars) {
+      return invalid(`content has ${content.length} characters; the limit is ${LIMITS.messageContentMaxChars}.`);
+    }
+    if (clientMessageId.length === 0 || clientMessageId.length > LIMITS.clientMessageIdMaxChars) {
+      return invalid(`clientMessageId must be 1-${LIMITS.clientMessageIdMaxChars} characters.`);
+    }
+    return this.#outbox.enqueue({ conversationId, clientMessageId, content }, options.ttlMs).then(toSendResult);
+  }
+
+  /** Typing indicators are only worth sending live: returns false (nothing queued) when not open. */
+  sendTyping(conversationId: string, isTyping: boolean): boolean {
+    return this.#manager.send(this.#o.codec.encode(toTypingFrame(conversationId, isTyping)));
+  }
+
+  /** Read receipt over the socket; false when not open (use the HTTP read route then). */
+  markRead(conversationId: string, messageIds: readonly string[]): boolean {
+    return this.#manager.send(this.#o.codec.encode(toReadFrame(conversationId, messageIds)));
+  }
+
+  /** Pings now; the RTT arrives as an `rtt` event and in the snapshot. False when not open. */
+  ping(): boolean {
+    return this.#manager.probe();
+  }
+
+  /** Closes, rejects pending sends with DISPOSED and drops every handler and listener. Final. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#manager.disconnect(1000, 'client disposed');
+    this.#disposed = true;
+    this.#outbox.clear((id) => new SendError('DISPOSED', 'The client was disposed.', id));
+    this.#registry.clear();
+    this.#events.clear();
+    this.#subscribers.clear();
+  }
+
+  #assertUsable(method: string): void {
+    if (this.#disposed) throw new Error(`@anmei/client: ${method}() called on a disposed client; create a new one.`);
+  }
+
+  #report(error: Omit<ClientError, 'at'>): void {
+    const full: ClientError = { ...error, at: this.#o.clock.now() };
+    this.#update({ lastError: full });
+    if (this.#events.listenerCount('error') === 0 && error.code === 'HANDLER_FAILED') {
+      console.error(`@anmei/client: ${full.reason}`, error.cause);
+    }
+    this.#events.emit('error', full);
+  }
+
+  #update(patch: Partial<ClientSnapshot>): void {
+    this.#snapshot = { ...this.#snapshot, ...patch };
+    for (const listener of [...this.#subscribers]) listener();
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function createClient(options: ClientOptions): WebSocketClient {
+  return new WebSocketClient(options);
+}

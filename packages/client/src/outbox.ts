@@ -1,0 +1,212 @@
+/**
+ * Messages waiting for the server's ack (seed: core/messageQueue.ts). Every `send()` goes
+ * through here, open or not: while not open a message waits; once open, up to `maxInFlight`
+ * are written and the rest follow as acks arrive (the server queues at most 64 frames per
+ * connection). A message keeps its client message id for life, so the resend after a
+ * reconnect of a message whose ack was lost is answered with `duplicate: true` and stored once.
+ */
+import type { ErrorCode, ServerDataOf } from '@anmei/protocol';
+import { utf8Bytes } from './codec.ts';
+import type { OutgoingMessage } from './message-adapter.ts';
+import { SendError } from './send-error.ts';
+import type { Clock, TimerHandle, Timers } from './timers.ts';
+
+export type OverflowPolicy = 'reject-new' | 'drop-oldest';
+
+export interface OutboxOptions {
+  /** Most messages held (waiting + in flight). Default 100. */
+  maxMessages: number;
+  /** Most bytes held, counted as UTF-8 content bytes. Default 1 MiB (1048576). */
+  maxBytes: number;
+  /** How long send() waits for an ack before rejecting with EXPIRED, ms. Default 300000 (5 min). */
+  ttlMs: number;
+  /** What to do when full: refuse the new message (default) or evict the oldest waiting one. */
+  overflow: OverflowPolicy;
+  /** Messages written but not yet acked, at most. Default 32 (the server queues 64 frames). */
+  maxInFlight: number;
+}
+
+interface Entry {
+  message: OutgoingMessage;
+  bytes: number;
+  resolve(ack: ServerDataOf<'ack'>): void;
+  reject(error: SendError): void;
+  expiry: TimerHandle | undefined;
+  requestId: string | null;
+}
+
+/**
+ * Writes one message on the open socket: true when written, false when the socket cannot take
+ * it now (it stays queued), or a SendError when it can never be sent (e.g. over the server's
+ * max payload), which rejects that message.
+ */
+export type OutboxWriter = (message: OutgoingMessage, requestId: string) => boolean | SendError;
+
+export class Outbox {
+  readonly #o: OutboxOptions;
+  readonly #timers: Timers;
+  readonly #clock: Clock;
+  /** Insertion order = send order; in-flight entries stay in place until acked. */
+  readonly #entries = new Map<string, Entry>();
+  readonly #byRequestId = new Map<string, Entry>();
+  #bytes = 0;
+  #writer: OutboxWriter | null = null;
+  #requestCounter = 0;
+  #retryTimer: TimerHandle | undefined;
+
+  constructor(options: OutboxOptions, deps: { timers: Timers; clock: Clock }) {
+    this.#o = options;
+    this.#timers = deps.timers;
+    this.#clock = deps.clock;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get inFlight(): number {
+    return this.#byRequestId.size;
+  }
+
+  /** Resolves with the server's ack; rejects with a SendError. */
+  enqueue(message: OutgoingMessage, ttlMs = this.#o.ttlMs): Promise<ServerDataOf<'ack'>> {
+    const id = message.clientMessageId;
+    const bytes = utf8Bytes(message.content);
+    if (this.#entries.has(id)) {
+      return Promise.reject(new SendError('INVALID', `clientMessageId "${id}" is already waiting in the outbox.`, id));
+    }
+    if (bytes > this.#o.maxBytes) {
+      return Promise.reject(
+        new SendError('TOO_LARGE', `Message of ${bytes} bytes exceeds outbox.maxBytes=${this.#o.maxBytes}.`, id),
+      );
+    }
+    while (this.#full(bytes)) {
+      const oldest = this.#o.overflow === 'drop-oldest' ? this.#oldestWaiting() : undefined;
+      if (!oldest) {
+        const limits = `outbox.maxMessages=${this.#o.maxMessages}, outbox.maxBytes=${this.#o.maxBytes}`;
+        return Promise.reject(
+          new SendError('OUTBOX_FULL', `The outbox is full (${limits}); wait for acks or raise the limits.`, id),
+        );
+      }
+      this.#settle(
+        oldest,
+        new SendError(
+          'DROPPED',
+          'Evicted by a newer message (outbox.overflow=drop-oldest).',
+          oldest.message.clientMessageId,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const entry: Entry = { message, bytes, resolve, reject, requestId: null, expiry: undefined };
+      entry.expiry = this.#timers.setTimeout(() => {
+        const expiredAt = new Date(this.#clock.now()).toISOString();
+        this.#settle(entry, new SendError('EXPIRED', `No ack within ${ttlMs} ms (expired ${expiredAt}).`, id));
+      }, ttlMs);
+      this.#entries.set(id, entry);
+      this.#bytes += bytes;
+      this.#flush();
+    });
+  }
+
+  /** The connection is open: start writing through `writer`. */
+  attach(writer: OutboxWriter): void {
+    this.#writer = writer;
+    this.#flush();
+  }
+
+  /** The connection is gone: everything in flight waits again, to be resent with the same id. */
+  detach(): void {
+    this.#writer = null;
+    for (const entry of this.#byRequestId.values()) entry.requestId = null;
+    this.#byRequestId.clear();
+    this.#clearRetry();
+  }
+
+  /** Settles the message of an ack (matched by client message id); false if it is not ours. */
+  acknowledge(ack: ServerDataOf<'ack'>): boolean {
+    const entry = this.#entries.get(ack.client_message_id);
+    if (!entry) return false;
+    this.#settle(entry, null, ack);
+    this.#flush();
+    return true;
+  }
+
+  /** Handles an `error` frame answering one of our writes; false if the request id is not ours. */
+  fail(requestId: string, code: ErrorCode, message: string): boolean {
+    const entry = this.#byRequestId.get(requestId);
+    if (!entry) return false;
+    if (code === 'RATE_LIMITED') {
+      // The server's per-connection queue was full: not this message's fault, write it again shortly.
+      this.#byRequestId.delete(requestId);
+      entry.requestId = null;
+      this.#scheduleRetry();
+      return true;
+    }
+    this.#settle(entry, new SendError('SERVER_REJECTED', message, entry.message.clientMessageId, code));
+    this.#flush();
+    return true;
+  }
+
+  /** Rejects everything (dispose). */
+  clear(error: (clientMessageId: string) => SendError): void {
+    for (const entry of [...this.#entries.values()]) this.#settle(entry, error(entry.message.clientMessageId));
+    this.#clearRetry();
+  }
+
+  #full(incomingBytes: number): boolean {
+    return this.#entries.size + 1 > this.#o.maxMessages || this.#bytes + incomingBytes > this.#o.maxBytes;
+  }
+
+  #oldestWaiting(): Entry | undefined {
+    for (const entry of this.#entries.values()) if (entry.requestId === null) return entry;
+    return undefined;
+  }
+
+  #flush(): void {
+    if (!this.#writer) return;
+    for (const entry of this.#entries.values()) {
+      if (this.#byRequestId.size >= this.#o.maxInFlight) return;
+      if (entry.requestId !== null) continue;
+      const requestId = `r${++this.#requestCounter}`;
+      entry.requestId = requestId;
+      this.#byRequestId.set(requestId, entry);
+      const written = this.#writer(entry.message, requestId);
+      if (written === true) continue;
+      this.#byRequestId.delete(requestId);
+      entry.requestId = null;
+      if (written === false) return;
+      this.#settle(entry, written);
+    }
+  }
+
+  #settle(entry: Entry, error: SendError | null, ack?: ServerDataOf<'ack'>): void {
+    if (this.#entries.get(entry.message.clientMessageId) !== entry) return;
+    this.#entries.delete(entry.message.clientMessageId);
+    if (entry.requestId !== null) this.#byRequestId.delete(entry.requestId);
+    this.#bytes -= entry.bytes;
+    if (entry.expiry !== undefined) this.#timers.clearTimeout(entry.expiry);
+    if (error) entry.reject(error);
+    else if (ack) entry.resolve(ack);
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined) return;
+    this.#retryTimer = this.#timers.setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#flush();
+    }, RATE_LIMIT_RETRY_MS);
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer !== undefined) this.#timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+}
+
+/** Wait before rewriting a message the server refused with RATE_LIMITED, ms. */
+const RATE_LIMIT_RETRY_MS = 1_000;
