@@ -1,5 +1,7 @@
 /** The client's typed lifecycle events; every payload that describes an ending carries `{code, reason}`. */
+
 import type { ErrorCode } from '@anmei/protocol';
+import type { ReloadNotice } from './delivery-tracker.ts';
 import type { UiFrame } from './message-adapter.ts';
 import type { CloseInfo, StateChange, StateOf } from './state-machine.ts';
 
@@ -40,4 +42,6 @@ export interface ClientEventMap {
   rtt: { rttMs: number };
   /** Every decoded server frame, in the UI model. */
   message: UiFrame;
+  /** The server could not replay a gap (too large): reload this stream over HTTP, then `track()` it. */
+  reload: ReloadNotice;
 }

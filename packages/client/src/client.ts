@@ -11,6 +11,7 @@ import type { ClientError, ClientEventMap } from './client-events.ts';
 import { newClientMessageId } from './client-message-id.ts';
 import { utf8Bytes } from './codec.ts';
 import { ConnectionManager } from './connection-manager.ts';
+import { type DeliveryStats, DeliveryTracker } from './delivery-tracker.ts';
 import { type Handler, type HandlerKey, HandlerRegistry } from './handler-registry.ts';
 import {
   type SendResult,
@@ -50,6 +51,8 @@ export class WebSocketClient {
   readonly #registry: HandlerRegistry;
   readonly #outbox: Outbox;
   readonly #manager: ConnectionManager;
+  /** null when the `resume` option is off. */
+  readonly #delivery: DeliveryTracker | null;
   readonly #subscribers = new Set<() => void>();
   #snapshot: ClientSnapshot;
   #maxPayloadBytes = Number.POSITIVE_INFINITY;
@@ -79,6 +82,18 @@ export class WebSocketClient {
       onUnmatchedError: (frame) =>
         this.#report({ code: 'SERVER_ERROR', reason: frame.data.message, serverCode: frame.data.code }),
     });
+    this.#delivery = this.#o.resume
+      ? new DeliveryTracker({
+          sendResume: (data) => this.#manager.send(this.#o.codec.encode({ action: 'resume', data })),
+          onReload: (notice) => this.#events.emit('reload', notice),
+        })
+      : null;
+    const delivery = this.#delivery;
+    const deliver = delivery
+      ? (frame: Parameters<typeof route>[0]) => {
+          for (const ready of delivery.accept(frame)) route(ready);
+        }
+      : route;
     this.#manager = new ConnectionManager(this.#o, {
       state: (change) => {
         this.#update({ state: change.state });
@@ -94,10 +109,11 @@ export class WebSocketClient {
           return new SendError('TOO_LARGE', why, message.clientMessageId);
         });
         this.#events.emit('open', state);
+        this.#delivery?.connected({ userSeq: state.userSeq, globalSeq: state.globalSeq });
       },
       lost: () => this.#outbox.detach(),
       closed: (info) => this.#events.emit('close', info),
-      frame: route,
+      frame: deliver,
       error: (error) => this.#report(error),
       rtt: (rttMs) => {
         this.#update({ rttMs });
@@ -188,6 +204,20 @@ export class WebSocketClient {
   /** Pings now; the RTT arrives as an `rtt` event and in the snapshot. False when not open. */
   ping(): boolean {
     return this.#manager.probe();
+  }
+
+  /**
+   * Tell the client which positions of a conversation the app already shows (e.g. after loading
+   * history over HTTP), so a reconnect replays exactly what comes after them. Conversations whose
+   * frames arrive are tracked automatically from the first frame seen.
+   */
+  track(conversationId: string, positions: { lastSeq: number; lastEventSeq?: number }): void {
+    this.#delivery?.track(conversationId, positions);
+  }
+
+  /** Delivery counters (delivered, replayed, duplicates dropped, gap repairs, reloads); null when resume is off. */
+  deliveryStats(): DeliveryStats | null {
+    return this.#delivery?.stats() ?? null;
   }
 
   /** Closes, rejects pending sends with DISPOSED and drops every handler and listener. Final. */

@@ -45,6 +45,8 @@ export interface ConnectionSetup {
   connectionType: ConnectionType;
   /** Ask the ticket source to refresh credentials first (after a 4001 close). */
   refreshAuth: boolean;
+  /** Open with `resume=1`: the server holds live frames until our `resume` frame (see docs/delivery.md). */
+  resume: boolean;
 }
 
 export interface ConnectionEvents {
@@ -112,6 +114,7 @@ export class Connection {
     url.searchParams.set('ticket', ticket);
     url.searchParams.set('device_type', this.#setup.deviceType);
     url.searchParams.set('connection_type', this.#setup.connectionType);
+    if (this.#setup.resume) url.searchParams.set('resume', '1');
     try {
       this.#socket = new this.#setup.WebSocket(url.toString());
     } catch (error) {

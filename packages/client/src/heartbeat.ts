@@ -32,6 +32,8 @@ export class Heartbeat {
   #dueAt = 0;
   #lastInboundAt = 0;
   #pingSentAt: number | null = null;
+  /** ts of the last ping sent, until its pong arrives (for the RTT). */
+  #lastPingTs: number | null = null;
   #running = false;
 
   constructor(options: HeartbeatOptions) {
@@ -60,8 +62,13 @@ export class Heartbeat {
   received(pongTs?: number): void {
     const now = this.#o.clock.now();
     this.#lastInboundAt = now;
+    // RTT comes from the pong that echoes our last ping's ts, even when other frames arrived
+    // first (they prove liveness and clear the pending ping, but are not the answer).
+    if (pongTs !== undefined && pongTs === this.#lastPingTs) {
+      this.#o.onRtt(Math.max(0, now - pongTs));
+      this.#lastPingTs = null;
+    }
     if (this.#pingSentAt === null) return;
-    if (pongTs === this.#pingSentAt) this.#o.onRtt(Math.max(0, now - pongTs));
     // The outstanding ping is answered: the next one is due an idle interval from now.
     this.#pingSentAt = null;
     if (this.#running) this.#schedule(this.#o.intervalMs);
@@ -81,6 +88,7 @@ export class Heartbeat {
 
   #ping(now: number): void {
     this.#pingSentAt = now;
+    this.#lastPingTs = now;
     if (!this.#o.sendPing(now)) {
       // Not writable: the socket is closing; its close event ends the connection, not us.
       this.#pingSentAt = null;

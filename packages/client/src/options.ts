@@ -42,6 +42,11 @@ export interface ClientOptions {
   stableConnectionTime?: number;
   /** Outbox limits; see OutboxOptions for each default. */
   outbox?: Partial<OutboxOptions>;
+  /**
+   * Track positions and, after every (re)connect, ask the server to replay what was missed;
+   * drop duplicates and hold out-of-order frames until the gap is filled. Default true.
+   */
+  resume?: boolean;
   /** Serializer. Default: JSON validated against the protocol schemas. */
   codec?: Codec;
   /** WebSocket implementation. Default `globalThis.WebSocket`; in Node pass `ws`. */
@@ -57,6 +62,7 @@ export interface ClientOptions {
 }
 
 export interface ResolvedOptions {
+  resume: boolean;
   endpoint: URL;
   getTicket: GetTicket;
   connectionType: ConnectionType;
@@ -131,6 +137,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     fail(`option "outbox.overflow" must be "reject-new" or "drop-oldest", got ${JSON.stringify(outbox.overflow)}.`);
   }
   return {
+    resume: options.resume ?? true,
     endpoint,
     getTicket: getTicket!,
     connectionType: options.connectionType ?? CLIENT_DEFAULTS.connectionType,

@@ -27,6 +27,9 @@ export type ConnectionState =
       heartbeatIntervalMs: number;
       /** Largest frame the server accepts, bytes. */
       maxPayloadBytes: number;
+      /** Ends of this user's direct-message stream and the global-notice stream at connect time. */
+      userSeq: number;
+      globalSeq: number;
       /** Clock time the connection opened, epoch ms. */
       openedAt: number;
     }
@@ -124,6 +127,8 @@ export function openState(connected: ServerDataOf<'connected'>, now: number): St
     connectionType: connected.connection_type,
     heartbeatIntervalMs: connected.heartbeat_interval_ms,
     maxPayloadBytes: connected.max_payload_bytes,
+    userSeq: connected.user_seq,
+    globalSeq: connected.global_seq,
     openedAt: now,
   };
 }

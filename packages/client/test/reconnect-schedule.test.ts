@@ -190,7 +190,8 @@ describe('network and page events', () => {
     await settle();
     browser.hide();
     browser.show();
-    expect(network.last.sent.map((t) => JSON.parse(t).action)).toEqual(['ping']);
+    // `resume` was sent when the connection opened; the probe is the ping after it.
+    expect(network.last.sent.map((t) => JSON.parse(t).action)).toEqual(['resume', 'ping']);
   });
 
   it('pagehide closes the socket; pageshow reconnects', async () => {

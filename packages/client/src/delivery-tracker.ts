@@ -1,0 +1,249 @@
+/**
+ * Effectively-once, in-order delivery on top of an at-least-once wire (docs/delivery.md).
+ *
+ * Keeps, per stream (a conversation's messages, its events, my direct messages, global notices),
+ * the highest position delivered without a gap. A frame at or below it is a duplicate and is
+ * dropped; the next one is delivered; one further ahead is held and a `resume` for that stream
+ * is requested, so the server replays the gap and the held frames follow in order. After every
+ * (re)connect the client sends `resume` with all its positions. A stream the server cannot
+ * replay (`reload`) is reported so the app reloads it over HTTP and calls `track()` again.
+ */
+import type { ResumeFrame, ServerFrame } from '@anmei/protocol';
+
+export interface DeliveryStats {
+  /** Durable frames handed to the app (live and replayed). */
+  delivered: number;
+  /** Of those, frames the server replayed (from its `resumed` answers). */
+  replayed: number;
+  /** Frames dropped because they were already delivered. */
+  duplicates: number;
+  /** Resume requests sent because a position jumped. */
+  gapRepairs: number;
+  /** Streams the server answered with `reload`. */
+  reloads: number;
+}
+
+export interface ReloadNotice {
+  /** The conversation to reload over HTTP, or null for the user / global streams. */
+  conversationId: string | null;
+  stream: 'conversation' | 'user' | 'global';
+}
+
+type Stream = string; // `m:<id>` messages, `e:<id>` conversation events, `u` user, `g` global
+
+interface Located {
+  stream: Stream;
+  position: number;
+  id: string | null;
+}
+
+/** Ids remembered for duplicate detection where positions cannot tell (global notices). */
+const SEEN_IDS = 5_000;
+
+export class DeliveryTracker {
+  readonly #cursor = new Map<Stream, number>();
+  readonly #held = new Map<Stream, Map<number, ServerFrame>>();
+  readonly #seen = new Set<string>();
+  readonly #requested = new Set<Stream>();
+  readonly #sendResume: (data: ResumeFrame['data']) => boolean;
+  readonly #onReload: (notice: ReloadNotice) => void;
+  #stats: DeliveryStats = { delivered: 0, replayed: 0, duplicates: 0, gapRepairs: 0, reloads: 0 };
+
+  constructor(deps: { sendResume(data: ResumeFrame['data']): boolean; onReload(notice: ReloadNotice): void }) {
+    this.#sendResume = deps.sendResume;
+    this.#onReload = deps.onReload;
+  }
+
+  stats(): DeliveryStats {
+    return { ...this.#stats };
+  }
+
+  /** Start tracking a conversation from positions the app already has (e.g. from HTTP history). */
+  track(conversationId: string, positions: { lastSeq: number; lastEventSeq?: number }): void {
+    this.#cursor.set(`m:${conversationId}`, positions.lastSeq);
+    this.#cursor.set(`e:${conversationId}`, positions.lastEventSeq ?? this.#cursor.get(`e:${conversationId}`) ?? 0);
+  }
+
+  /** Positions the client has, per conversation (for tests and for a UI's own cache). */
+  positions(conversationId: string): { lastSeq: number | null; lastEventSeq: number | null } {
+    return {
+      lastSeq: this.#cursor.get(`m:${conversationId}`) ?? null,
+      lastEventSeq: this.#cursor.get(`e:${conversationId}`) ?? null,
+    };
+  }
+
+  /** After `connected`: first connect adopts the server's stream ends; every connect resumes. */
+  connected(heads: { userSeq: number; globalSeq: number }): void {
+    if (!this.#cursor.has('u')) this.#cursor.set('u', heads.userSeq);
+    if (!this.#cursor.has('g')) this.#cursor.set('g', heads.globalSeq);
+    this.#requested.clear();
+    this.#sendResume(this.#resumeData());
+  }
+
+  /** The frames to hand to the app now, in order (possibly none, possibly several). */
+  accept(frame: ServerFrame): ServerFrame[] {
+    if (frame.action === 'resumed') return [...this.#onResumed(frame.data), frame];
+    const at = locate(frame);
+    if (!at) return [frame];
+    if (at.id !== null) {
+      if (this.#seen.has(at.id)) return this.#duplicate();
+      this.#remember(at.id);
+    }
+    const cursor = this.#cursor.get(at.stream);
+    // Global positions may skip numbers, and an untracked stream has no baseline: deliver as is.
+    if (cursor === undefined || at.stream === 'g') {
+      this.#cursor.set(at.stream, Math.max(cursor ?? 0, at.position));
+      this.#stats.delivered++;
+      return [frame];
+    }
+    if (at.position <= cursor) return this.#duplicate();
+    if (at.position > cursor + 1) {
+      this.#hold(at, frame);
+      return [];
+    }
+    this.#cursor.set(at.stream, at.position);
+    this.#stats.delivered++;
+    return [frame, ...this.#drain(at.stream)];
+  }
+
+  #hold(at: Located, frame: ServerFrame): void {
+    let held = this.#held.get(at.stream);
+    if (!held) {
+      held = new Map();
+      this.#held.set(at.stream, held);
+    }
+    held.set(at.position, frame);
+    if (this.#requested.has(at.stream)) return;
+    this.#requested.add(at.stream);
+    this.#stats.gapRepairs++;
+    this.#sendResume(this.#resumeData(at.stream));
+  }
+
+  /** Held frames that are next in line, in order. */
+  #drain(stream: Stream): ServerFrame[] {
+    const held = this.#held.get(stream);
+    const out: ServerFrame[] = [];
+    if (!held) return out;
+    let next = (this.#cursor.get(stream) ?? 0) + 1;
+    for (let frame = held.get(next); frame; frame = held.get(next)) {
+      held.delete(next);
+      out.push(frame);
+      this.#stats.delivered++;
+      this.#cursor.set(stream, next);
+      next++;
+    }
+    for (const position of held.keys()) if (position < next) held.delete(position);
+    if (held.size === 0) {
+      this.#held.delete(stream);
+      this.#requested.delete(stream);
+    }
+    return out;
+  }
+
+  #onResumed(data: Extract<ServerFrame, { action: 'resumed' }>['data']): ServerFrame[] {
+    const released: ServerFrame[] = [];
+    for (const c of data.conversations) {
+      this.#stats.replayed += c.replayed_messages + c.replayed_events;
+      if (c.status === 'reload') {
+        released.push(...this.#giveUp(`m:${c.conversation_id}`), ...this.#giveUp(`e:${c.conversation_id}`));
+        this.#stats.reloads++;
+        this.#onReload({ conversationId: c.conversation_id, stream: 'conversation' });
+      }
+      this.#requested.delete(`m:${c.conversation_id}`);
+      this.#requested.delete(`e:${c.conversation_id}`);
+    }
+    for (const [key, answer] of [
+      ['u', data.user],
+      ['g', data.global],
+    ] as const) {
+      if (!answer) continue;
+      this.#stats.replayed += answer.replayed;
+      if (answer.status === 'reload') {
+        released.push(...this.#giveUp(key));
+        this.#stats.reloads++;
+        this.#onReload({ conversationId: null, stream: key === 'u' ? 'user' : 'global' });
+      }
+      this.#requested.delete(key);
+    }
+    return released;
+  }
+
+  /** The server cannot fill this gap: hand over what is held, in order, and continue from there. */
+  #giveUp(stream: Stream): ServerFrame[] {
+    const held = this.#held.get(stream);
+    this.#held.delete(stream);
+    if (!held || held.size === 0) return [];
+    const positions = [...held.keys()].sort((a, b) => a - b);
+    this.#cursor.set(stream, positions.at(-1)!);
+    this.#stats.delivered += positions.length;
+    return positions.map((p) => held.get(p)!);
+  }
+
+  #resumeData(only?: Stream): ResumeFrame['data'] {
+    const conversations = new Map<string, { last_seq: number; last_event_seq: number }>();
+    const add = (id: string) => {
+      if (conversations.has(id)) return;
+      conversations.set(id, {
+        last_seq: this.#cursor.get(`m:${id}`) ?? 0,
+        last_event_seq: this.#cursor.get(`e:${id}`) ?? 0,
+      });
+    };
+    for (const stream of only ? [only] : this.#cursor.keys()) {
+      if (stream.startsWith('m:') || stream.startsWith('e:')) add(stream.slice(2));
+    }
+    const data: ResumeFrame['data'] = {
+      conversations: [...conversations].slice(0, 200).map(([conversation_id, p]) => ({ conversation_id, ...p })),
+    };
+    if (!only || only === 'u') data.user_seq = this.#cursor.get('u') ?? 0;
+    if (!only) data.global_seq = this.#cursor.get('g') ?? 0;
+    return data;
+  }
+
+  #duplicate(): ServerFrame[] {
+    this.#stats.duplicates++;
+    return [];
+  }
+
+  #remember(id: string): void {
+    this.#seen.add(id);
+    if (this.#seen.size > SEEN_IDS) this.#seen.delete(this.#seen.values().next().value!);
+  }
+}
+
+/** Stream, position and id of a durable frame; null for ephemeral ones. */
+function locate(frame: ServerFrame): Located | null {
+  switch (frame.action) {
+    case 'new_message':
+      return { stream: `m:${frame.data.conversation_id}`, position: frame.data.seq, id: frame.data.id };
+    case 'consultation_reply':
+      return frame.data.message
+        ? { stream: `m:${frame.data.conversation_id}`, position: frame.data.message.seq, id: frame.data.message.id }
+        : null;
+    case 'read_status':
+    case 'mobile_notification':
+      return frame.data.event_seq === undefined
+        ? null
+        : {
+            stream: `e:${frame.data.conversation_id}`,
+            position: frame.data.event_seq,
+            id: frame.data.event_id ?? null,
+          };
+    case 'system_notification':
+      if (frame.data.global_seq !== undefined) {
+        return { stream: 'g', position: frame.data.global_seq, id: frame.data.event_id ?? null };
+      }
+      return frame.data.event_seq === undefined || frame.data.conversation_id === null
+        ? null
+        : {
+            stream: `e:${frame.data.conversation_id}`,
+            position: frame.data.event_seq,
+            id: frame.data.event_id ?? null,
+          };
+    case 'direct_message':
+      return frame.data.user_seq === undefined
+        ? null
+        : { stream: 'u', position: frame.data.user_seq, id: frame.data.event_id ?? null };
+    default:
+      return null;
+  }
+}

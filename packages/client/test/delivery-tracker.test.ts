@@ -1,0 +1,127 @@
+/** Positions, duplicates, gap repair and reload, on frames built with the protocol's serverFrame(). */
+import { type ResumeFrame, type ServerFrame, serverFrame } from '@anmei/protocol';
+import { describe, expect, it } from 'vitest';
+import { DeliveryTracker, type ReloadNotice } from '../src/delivery-tracker.ts';
+
+const C = 'conv-1';
+
+function message(seq: number, conversationId = C): ServerFrame {
+  return serverFrame('new_message', {
+    id: `m-${conversationId}-${seq}`,
+    conversation_id: conversationId,
+    seq,
+    sender_id: 'u2',
+    client_message_id: null,
+    message_type: 'text',
+    content: `#${seq}`,
+    metadata: null,
+    created_at: new Date(0).toISOString(),
+  });
+}
+
+function readReceipt(eventSeq: number): ServerFrame {
+  return serverFrame('read_status', {
+    conversation_id: C,
+    user_id: 'u2',
+    message_ids: [],
+    last_read_seq: 1,
+    event_seq: eventSeq,
+    event_id: `e-${eventSeq}`,
+  });
+}
+
+function make() {
+  const resumes: ResumeFrame['data'][] = [];
+  const reloads: ReloadNotice[] = [];
+  const tracker = new DeliveryTracker({
+    sendResume: (data) => {
+      resumes.push(data);
+      return true;
+    },
+    onReload: (notice) => reloads.push(notice),
+  });
+  const seqs = (frames: ServerFrame[]) => frames.map((f) => (f.action === 'new_message' ? f.data.seq : f.action));
+  return { tracker, resumes, reloads, seqs };
+}
+
+describe('DeliveryTracker', () => {
+  it('delivers in order, and drops a frame at or below the position already delivered', () => {
+    const { tracker, seqs } = make();
+    tracker.track(C, { lastSeq: 4 });
+    expect(seqs(tracker.accept(message(5)))).toEqual([5]);
+    expect(seqs(tracker.accept(message(5)))).toEqual([]);
+    expect(seqs(tracker.accept(message(3)))).toEqual([]);
+    expect(tracker.stats()).toMatchObject({ delivered: 1, duplicates: 2 });
+  });
+
+  it('holds frames after a gap, asks the server to replay the gap once, then delivers everything in order', () => {
+    const { tracker, resumes, seqs } = make();
+    tracker.track(C, { lastSeq: 1, lastEventSeq: 2 });
+    expect(seqs(tracker.accept(message(4)))).toEqual([]);
+    expect(seqs(tracker.accept(message(5)))).toEqual([]);
+    expect(resumes).toEqual([{ conversations: [{ conversation_id: C, last_seq: 1, last_event_seq: 2 }] }]);
+    // The replay fills 2 and 3; the held 4 and 5 follow.
+    expect(seqs(tracker.accept(message(2)))).toEqual([2]);
+    expect(seqs(tracker.accept(message(3)))).toEqual([3, 4, 5]);
+    expect(tracker.positions(C)).toEqual({ lastSeq: 5, lastEventSeq: 2 });
+    expect(tracker.stats()).toMatchObject({ delivered: 4, gapRepairs: 1, duplicates: 0 });
+  });
+
+  it('tracks conversation events separately from messages', () => {
+    const { tracker, resumes } = make();
+    tracker.track(C, { lastSeq: 10, lastEventSeq: 0 });
+    expect(tracker.accept(readReceipt(1))).toHaveLength(1);
+    expect(tracker.accept(readReceipt(3))).toEqual([]);
+    expect(resumes[0]?.conversations[0]).toEqual({ conversation_id: C, last_seq: 10, last_event_seq: 1 });
+  });
+
+  it('after a reload answer hands over what it held and reports the conversation', () => {
+    const { tracker, reloads, seqs } = make();
+    tracker.track(C, { lastSeq: 1 });
+    tracker.accept(message(900));
+    const resumed = serverFrame('resumed', {
+      request_id: null,
+      conversations: [{ conversation_id: C, status: 'reload', replayed_messages: 0, replayed_events: 0 }],
+    });
+    expect(seqs(tracker.accept(resumed))).toEqual([900, 'resumed']);
+    expect(reloads).toEqual([{ conversationId: C, stream: 'conversation' }]);
+    expect(seqs(tracker.accept(message(901)))).toEqual([901]);
+  });
+
+  it('on connect adopts the server stream ends the first time and resumes from its own positions after', () => {
+    const { tracker, resumes } = make();
+    tracker.connected({ userSeq: 7, globalSeq: 3 });
+    tracker.track(C, { lastSeq: 12, lastEventSeq: 4 });
+    tracker.connected({ userSeq: 9, globalSeq: 5 });
+    expect(resumes).toEqual([
+      { conversations: [], user_seq: 7, global_seq: 3 },
+      { conversations: [{ conversation_id: C, last_seq: 12, last_event_seq: 4 }], user_seq: 7, global_seq: 3 },
+    ]);
+  });
+
+  it('starts an untracked conversation at its first frame, and never waits on global notices (they may skip numbers)', () => {
+    const { tracker, resumes, seqs } = make();
+    expect(seqs(tracker.accept(message(40, 'other')))).toEqual([40]);
+    expect(seqs(tracker.accept(message(41, 'other')))).toEqual([41]);
+    const notice = (seq: number) =>
+      serverFrame('system_notification', {
+        conversation_id: null,
+        title: 't',
+        message: 'm',
+        type: 'x',
+        global_seq: seq,
+        event_id: `g-${seq}`,
+      });
+    tracker.connected({ userSeq: 0, globalSeq: 10 });
+    expect(tracker.accept(notice(13))).toHaveLength(1);
+    expect(tracker.accept(notice(13))).toEqual([]);
+    expect(resumes).toHaveLength(1); // only the connect's own resume, no gap repair
+  });
+
+  it('passes ephemeral frames through untouched', () => {
+    const { tracker } = make();
+    const typing = serverFrame('typing_status', { conversation_id: C, user_id: 'u2', is_typing: true });
+    expect(tracker.accept(typing)).toEqual([typing]);
+    expect(tracker.accept(typing)).toEqual([typing]);
+  });
+});

@@ -1,0 +1,70 @@
+/** Against the real API: after a dropped connection the client gets exactly what it missed, once, in order. */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { ChatMessage } from '../src/index.ts';
+import { clientFor, disposeClients, FACIAL, startTestApp, type TestApp, wsOrigin } from './support/real-api.ts';
+import { until } from './support/wait.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterEach(() => disposeClients());
+afterAll(async () => {
+  await app.close();
+});
+
+async function sendAs(username: string, conversationId: string, content: string): Promise<number> {
+  const { token } = await app.login(username);
+  const res = await app.http('POST', `/api/v1/chat/${conversationId}/send`, { token, body: { content } });
+  return res.body.seq as number;
+}
+
+it('replays the messages sent while it was away, then continues live, each exactly once and in seq order', async () => {
+  const conversationId = app.conversationId(FACIAL);
+  let gate: Promise<void> = Promise.resolve();
+  const { client } = clientFor(app, 'customer_456', {
+    url: wsOrigin(app),
+    reconnectInterval: 1,
+    getToken: async () => {
+      await gate; // the test holds the reconnect here while it sends what the client will miss
+      return (await app.login('customer_456')).token;
+    },
+  });
+  const received: number[] = [];
+  client.on('new_message', (frame) => {
+    received.push((frame.data as ChatMessage).seq);
+  });
+  client.on('consultation_reply', (frame) => {
+    const seq = frame.data.message?.seq;
+    if (seq !== undefined) received.push(seq);
+  });
+  client.connect();
+  await until(() => client.state.status === 'open', 'first connection');
+  const start = await sendAs('doctor_001', conversationId, 'live before the drop');
+  await until(() => received.includes(start), 'the first live message');
+
+  // Drop the connection from the server side and keep the client from coming back yet.
+  let release!: () => void;
+  gate = new Promise((resolve) => {
+    release = resolve;
+  });
+  for (const connection of app.built.ctx.local.ofUser(app.userId('customer_456'))) connection.socket.terminate();
+  await until(() => client.state.status !== 'open', 'the drop to be noticed');
+  const missed: number[] = [];
+  for (let i = 0; i < 8; i++) missed.push(await sendAs('consultant_001', conversationId, `missed ${i}`));
+  release();
+  await until(() => client.state.status === 'open', 'the reconnect');
+  const after = await sendAs('consultant_001', conversationId, 'live after the reconnect');
+  await until(
+    () => received.includes(after),
+    'the live message after the reconnect',
+    5_000,
+    () => `got ${received}`,
+  );
+
+  expect(received).toEqual(Array.from({ length: after - start + 1 }, (_, i) => start + i));
+  expect(missed).toEqual(Array.from({ length: 8 }, (_, i) => start + 1 + i));
+  const stats = client.deliveryStats()!;
+  expect(stats.replayed).toBeGreaterThanOrEqual(8);
+  expect(stats.duplicates).toBe(0);
+});
