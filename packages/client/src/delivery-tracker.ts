@@ -42,7 +42,8 @@ const SEEN_IDS = 5_000;
 
 export class DeliveryTracker {
   readonly #cursor = new Map<Stream, number>();
-  readonly #held = new Map<Stream, Map<number, ServerFrame>>();
+  /** Frames waiting for a gap to fill; null marks a position known from our own send's ack (nothing to hand over). */
+  readonly #held = new Map<Stream, Map<number, ServerFrame | null>>();
   readonly #seen = new Set<string>();
   readonly #requested = new Set<Stream>();
   readonly #sendResume: (data: ResumeFrame['data']) => boolean;
@@ -83,6 +84,7 @@ export class DeliveryTracker {
   /** The frames to hand to the app now, in order (possibly none, possibly several). */
   accept(frame: ServerFrame): ServerFrame[] {
     if (frame.action === 'resumed') return [...this.#onResumed(frame.data), frame];
+    if (frame.action === 'ack') return [frame, ...this.#ownMessage(frame.data)];
     const at = locate(frame);
     if (!at) return [frame];
     if (at.id !== null) {
@@ -106,6 +108,32 @@ export class DeliveryTracker {
     return [frame, ...this.#drain(at.stream)];
   }
 
+  /**
+   * Our own message never comes back live (the sender is excluded), but its ack carries its
+   * seq: the position is ours, so the next message from others is not mistaken for a gap.
+   */
+  #ownMessage(ack: { conversation_id: string; seq: number; message_id: string }): ServerFrame[] {
+    const stream = `m:${ack.conversation_id}`;
+    this.#remember(ack.message_id);
+    const cursor = this.#cursor.get(stream);
+    if (cursor === undefined) {
+      this.#cursor.set(stream, ack.seq);
+      return [];
+    }
+    if (ack.seq <= cursor) return [];
+    if (ack.seq > cursor + 1) {
+      let held = this.#held.get(stream);
+      if (!held) {
+        held = new Map();
+        this.#held.set(stream, held);
+      }
+      held.set(ack.seq, null);
+      return [];
+    }
+    this.#cursor.set(stream, ack.seq);
+    return this.#drain(stream);
+  }
+
   #hold(at: Located, frame: ServerFrame): void {
     let held = this.#held.get(at.stream);
     if (!held) {
@@ -125,10 +153,13 @@ export class DeliveryTracker {
     const out: ServerFrame[] = [];
     if (!held) return out;
     let next = (this.#cursor.get(stream) ?? 0) + 1;
-    for (let frame = held.get(next); frame; frame = held.get(next)) {
+    while (held.has(next)) {
+      const frame = held.get(next);
       held.delete(next);
-      out.push(frame);
-      this.#stats.delivered++;
+      if (frame) {
+        out.push(frame);
+        this.#stats.delivered++;
+      }
       this.#cursor.set(stream, next);
       next++;
     }
@@ -175,8 +206,9 @@ export class DeliveryTracker {
     if (!held || held.size === 0) return [];
     const positions = [...held.keys()].sort((a, b) => a - b);
     this.#cursor.set(stream, positions.at(-1)!);
-    this.#stats.delivered += positions.length;
-    return positions.map((p) => held.get(p)!);
+    const frames = positions.map((p) => held.get(p)).filter((f): f is ServerFrame => f !== null && f !== undefined);
+    this.#stats.delivered += frames.length;
+    return frames;
   }
 
   #resumeData(only?: Stream): ResumeFrame['data'] {

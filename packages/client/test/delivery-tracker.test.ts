@@ -125,3 +125,33 @@ describe('DeliveryTracker', () => {
     expect(tracker.accept(typing)).toEqual([typing]);
   });
 });
+
+describe('DeliveryTracker and our own sends', () => {
+  const ack = (seq: number) =>
+    serverFrame('ack', {
+      request_id: null,
+      message_id: `own-${seq}`,
+      conversation_id: C,
+      seq,
+      client_message_id: `c-${seq}`,
+      duplicate: false,
+      created_at: new Date(0).toISOString(),
+    });
+
+  it('takes the seq of an acked own message as delivered, so the next message from others is not a gap', () => {
+    const { tracker, resumes, seqs } = make();
+    tracker.track(C, { lastSeq: 3 });
+    expect(seqs(tracker.accept(ack(4)))).toEqual(['ack']);
+    expect(seqs(tracker.accept(message(5)))).toEqual([5]);
+    expect(resumes).toEqual([]);
+    // The same message replayed later (it is ours) is a duplicate, not new.
+    expect(seqs(tracker.accept(message(4)))).toEqual([]);
+  });
+
+  it('fills a held gap with an own message that was acked late', () => {
+    const { tracker, seqs } = make();
+    tracker.track(C, { lastSeq: 3 });
+    expect(seqs(tracker.accept(message(5)))).toEqual([]);
+    expect(seqs(tracker.accept(ack(4)))).toEqual(['ack', 5]);
+  });
+});
