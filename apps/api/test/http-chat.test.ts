@@ -155,7 +155,10 @@ describe('POST /api/v1/chat/{id}/send', () => {
       expect(frame?.data).toEqual({ ...res.body.message, sender_role: 'customer' });
     }
     await barrier(app, [sender, consultant, doctor]);
-    expect(businessFrames(sender)).toEqual([]);
+    // The sender's own socket gets the stored message too (device sync: the HTTP send has no socket to skip).
+    const [synced] = sender.all('new_message');
+    expect(synced?.data).toEqual({ ...res.body.message, sender_role: 'customer' });
+    expect(businessFrames(sender)).toEqual(['new_message']);
     expect(businessFrames(consultant)).toEqual(['new_message']);
     expect(businessFrames(doctor)).toEqual(['new_message']);
   });
@@ -182,7 +185,8 @@ describe('POST /api/v1/chat/{id}/send', () => {
     }
     await barrier(app, [customer, doctor, consultant]);
     expect(businessFrames(customer)).toEqual(['consultation_reply']);
-    expect(businessFrames(consultant)).toEqual([]);
+    // The consultant's own device is synced with a plain new_message, never a reply to itself.
+    expect(businessFrames(consultant)).toEqual(['new_message']);
   });
 
   it('numbers messages 1, 2, 3 within each conversation', async () => {

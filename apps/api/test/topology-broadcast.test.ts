@@ -87,7 +87,9 @@ describe('across three instances', () => {
     await consultantA.waitFor('new_message', { where: (f) => f.data.content === content });
     await doctorB.waitFor('new_message', { where: (f) => f.data.content === content });
     await barrier(b);
-    expect(count(customerMobileA, 'new_message', content)).toBe(0);
+    // The sender's other device (on api-1) is synced; the sending device is not echoed.
+    expect(count(customerMobileA, 'new_message', content)).toBe(1);
+    expect(count(customerDesktopB, 'new_message', content)).toBe(0);
     expect(count(outsiderC, 'new_message', content)).toBe(0);
   });
 

@@ -128,6 +128,7 @@ export class DeliveryTracker {
         this.#held.set(stream, held);
       }
       held.set(ack.seq, null);
+      this.#requestGap(stream);
       return [];
     }
     this.#cursor.set(stream, ack.seq);
@@ -141,10 +142,15 @@ export class DeliveryTracker {
       this.#held.set(at.stream, held);
     }
     held.set(at.position, frame);
-    if (this.#requested.has(at.stream)) return;
-    this.#requested.add(at.stream);
+    this.#requestGap(at.stream);
+  }
+
+  /** Ask the server to replay the gap of one stream (once until it answers). */
+  #requestGap(stream: Stream): void {
+    if (this.#requested.has(stream)) return;
+    this.#requested.add(stream);
     this.#stats.gapRepairs++;
-    this.#sendResume(this.#resumeData(at.stream));
+    this.#sendResume(this.#resumeData(stream));
   }
 
   /** Held frames that are next in line, in order. */

@@ -12,6 +12,7 @@ export type { ClientError, ClientErrorCode, ClientEventMap } from './client-even
 export { newClientMessageId } from './client-message-id.ts';
 export { type CloseDecision, closeCodeName, decideAfterClose } from './close-policy.ts';
 export { type Codec, jsonCodec } from './codec.ts';
+export { type DeliveryStats, DeliveryTracker, type ReloadNotice } from './delivery-tracker.ts';
 export {
   type DeviceHints,
   type DeviceInfo,

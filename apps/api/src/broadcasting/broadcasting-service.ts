@@ -80,6 +80,26 @@ export class BroadcastingService {
   }
 
   /**
+   * Multi-device sync (not in the seed): the sender's own other devices get the stored message
+   * too, so every device of a user converges; the device it was sent from is skipped (it has the
+   * ack). Kept apart from `broadcastMessage`, whose seed semantics exclude the sender's user.
+   */
+  syncToSenderDevices(
+    message: MessagePayload,
+    senderId: string,
+    sentFromConnectionId?: string,
+  ): Promise<BroadcastOutcome> {
+    return this.#guard('sender_sync', message.conversation_id, async () => {
+      await this.#deps.bus.publishToUsers([senderId], {
+        frame: encodeFrame(serverFrame(ServerAction.newMessage, message)),
+        origin: this.#deps.instanceId,
+        ...(sentFromConnectionId ? { excludeConnectionId: sentFromConnectionId } : {}),
+      });
+      return { ok: true, delivered: 1, pushed: 0 };
+    });
+  }
+
+  /**
    * A consultant's reply: online participants get it live, offline ones a high-priority
    * mobile push ("顾问回复") that opens the conversation.
    */
@@ -292,8 +312,8 @@ export class BroadcastingService {
       const outcome = await work();
       const durationMs = performance.now() - started;
       this.#deps.events.emit('broadcast.completed', { kind, recipients: outcome.delivered, durationMs });
-      // Typing is chatty and ephemeral: DEBUG, not the seed's INFO "broadcast done".
-      const level = kind === 'typing_status' ? 'debug' : 'info';
+      // Typing and the sender's device sync are chatty: DEBUG, not the seed's INFO "broadcast done".
+      const level = kind === 'typing_status' || kind === 'sender_sync' ? 'debug' : 'info';
       this.#log[level](
         { kind, conversationId, recipients: outcome.delivered, pushed: outcome.pushed, durationMs },
         'broadcast done',

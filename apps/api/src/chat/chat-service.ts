@@ -22,6 +22,8 @@ export interface SendInput {
   content: string;
   messageType?: MessageType;
   metadata?: Record<string, unknown> | null;
+  /** The WebSocket connection the message was sent on, if any (skipped by the device sync). */
+  sentFromConnectionId?: string;
 }
 
 export interface SendResult {
@@ -78,6 +80,7 @@ export class ChatService {
     } else {
       await broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
     }
+    await broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId);
     return { message, duplicate: false };
   }
 

@@ -104,6 +104,7 @@ export class ConnectionSession {
             conversationId: frame.data.conversation_id,
             clientMessageId: frame.data.client_message_id,
             content: frame.data.content,
+            sentFromConnectionId: info.connectionId,
           },
           this.#opts.broadcasting,
         );

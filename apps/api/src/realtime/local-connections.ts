@@ -99,6 +99,7 @@ export class LocalConnections {
     const { info, socket } = connection;
     if (envelope.deviceTypes && !envelope.deviceTypes.includes(info.deviceType)) return false;
     if (envelope.connectionType && envelope.connectionType !== info.connectionType) return false;
+    if (envelope.excludeConnectionId === info.connectionId) return false;
     if (socket.readyState !== WebSocket.OPEN) return false;
     if (connection.held) {
       if (connection.held.length >= MAX_HELD_FRAMES) {

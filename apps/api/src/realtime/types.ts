@@ -27,6 +27,8 @@ export interface Envelope {
   deviceTypes?: readonly DeviceType[];
   /** Deliver only to sockets of this connection type; absent = every type. */
   connectionType?: ConnectionType;
+  /** Skip this one socket (the device a message was sent from: it has the ack already). */
+  excludeConnectionId?: string;
   /** Set on control envelopes (then `frame` is empty and no socket receives anything). */
   control?: ControlMessage;
   /** Id of the instance that published it (for logs and tracing; echo suppression uses the bus's own id). */

@@ -31,6 +31,7 @@ function snapshot(envelope: Envelope): Envelope {
   // Only copy keys that are present so "absent = every device" stays absent (not `undefined`).
   if (envelope.deviceTypes !== undefined) copy.deviceTypes = Object.freeze([...envelope.deviceTypes]);
   if (envelope.connectionType !== undefined) copy.connectionType = envelope.connectionType;
+  if (envelope.excludeConnectionId !== undefined) copy.excludeConnectionId = envelope.excludeConnectionId;
   if (envelope.control !== undefined) copy.control = Object.freeze({ ...envelope.control });
   return Object.freeze(copy);
 }

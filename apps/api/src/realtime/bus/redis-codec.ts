@@ -13,6 +13,8 @@ interface Header {
   o: string;
   d?: readonly DeviceType[];
   c?: ConnectionType;
+  /** Connection to skip. */
+  x?: string;
   /** Control message (then the frame part is empty). */
   k?: ControlMessage;
 }
@@ -24,6 +26,7 @@ export function encodeBusMessage(busId: string, envelope: Envelope): Buffer {
   if (envelope.deviceTypes) header.d = envelope.deviceTypes;
   if (envelope.connectionType) header.c = envelope.connectionType;
   if (envelope.control) header.k = envelope.control;
+  if (envelope.excludeConnectionId) header.x = envelope.excludeConnectionId;
   const frame = typeof envelope.frame === 'string' ? Buffer.from(envelope.frame) : envelope.frame;
   return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), frame]);
 }
@@ -44,6 +47,7 @@ export function decodeBusMessage(message: Buffer): { busId: string; envelope: En
   const envelope: Envelope = { frame: message.subarray(end + 1), origin: h.o };
   if (Array.isArray(h.d) && h.d.every((d) => DEVICE_TYPES.includes(d))) envelope.deviceTypes = h.d;
   if (typeof h.c === 'string' && CONNECTION_TYPES.includes(h.c)) envelope.connectionType = h.c;
+  if (typeof h.x === 'string') envelope.excludeConnectionId = h.x;
   if (h.k && typeof h.k === 'object' && h.k.type === 'participants_changed' && typeof h.k.conversationId === 'string') {
     envelope.control = { type: h.k.type, conversationId: h.k.conversationId };
   }
