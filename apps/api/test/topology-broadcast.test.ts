@@ -204,6 +204,42 @@ describe('across three instances', () => {
     await doctorB.waitFor('new_message', { where: (f) => f.data.content === content });
   });
 
+  it('a resend storm of one client_message_id through every instance stores one message, delivered once per device', async () => {
+    const clientMessageId = randomUUID();
+    const content = `重发风暴 ${randomUUID()}`;
+    const frame = {
+      action: 'send_message',
+      data: { conversation_id: ids.facial, client_message_id: clientMessageId, content },
+    };
+    const { token } = await a.login('customer_456');
+    const results = await Promise.all([
+      a.http('POST', `/api/v1/chat/${ids.facial}/send`, {
+        token,
+        body: { content, client_message_id: clientMessageId },
+      }),
+      b.http('POST', `/api/v1/chat/${ids.facial}/send`, {
+        token,
+        body: { content, client_message_id: clientMessageId },
+      }),
+      c.http('POST', `/api/v1/chat/${ids.facial}/send`, {
+        token,
+        body: { content, client_message_id: clientMessageId },
+      }),
+    ]);
+    customerMobileA.send({ ...frame, request_id: 'storm-a' });
+    customerDesktopB.send({ ...frame, request_id: 'storm-b' });
+    const acks = [
+      ...(await customerMobileA.waitFor('ack', { where: (f) => f.data.request_id === 'storm-a' })),
+      ...(await customerDesktopB.waitFor('ack', { where: (f) => f.data.request_id === 'storm-b' })),
+    ];
+    const messageIds = new Set([...results.map((r) => r.body.message_id), ...acks.map((f) => f.data.message_id)]);
+    expect(messageIds.size).toBe(1);
+    expect(results.filter((r) => r.body.duplicate === false)).toHaveLength(1);
+    expect(acks.every((f) => f.data.duplicate)).toBe(true);
+    await barrier(c);
+    for (const s of [consultantA, doctorB]) expect(count(s, 'new_message', content)).toBe(1);
+  });
+
   it('routes per user: the instance with no participant of a conversation receives nothing for it', async () => {
     const redisCli = (...args: string[]) =>
       promisify(execFile)('redis-cli', ['-p', String(topo.redis.port), ...args]).then((r) =>

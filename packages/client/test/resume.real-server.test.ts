@@ -68,3 +68,56 @@ it('replays the messages sent while it was away, then continues live, each exact
   expect(stats.replayed).toBeGreaterThanOrEqual(8);
   expect(stats.duplicates).toBe(0);
 });
+
+it('after an absence longer than RESUME_WINDOW gets a reload notice, and reloading over HTTP gives the full history', async () => {
+  const small = await startTestApp({ RESUME_WINDOW: '5' });
+  try {
+    const conversationId = small.conversationId(FACIAL);
+    const { client } = clientFor(small, 'customer_456');
+    const reloads: Array<string | null> = [];
+    client.onEvent('reload', ({ conversationId: id }) => {
+      reloads.push(id);
+    });
+    client.connect();
+    await until(() => client.state.status === 'open', 'first connection');
+    const { token } = await small.login('customer_456');
+    const start = (await small.http('GET', `/api/v1/chat/${conversationId}/messages`, { token })).body
+      .messages as Array<{ seq: number }>;
+    client.track(conversationId, { lastSeq: start.at(-1)?.seq ?? 0 });
+
+    client.disconnect();
+    const { token: consultant } = await small.login('consultant_001');
+    for (let i = 0; i < 8; i++) {
+      await small.http('POST', `/api/v1/chat/${conversationId}/send`, {
+        token: consultant,
+        body: { content: `away ${i}` },
+      });
+    }
+    client.connect();
+    await until(() => reloads.length === 1, 'the reload notice');
+    expect(reloads).toEqual([conversationId]);
+    expect(client.deliveryStats()).toMatchObject({ reloads: 1, replayed: 0 });
+
+    // What an app does on `reload`: load history over HTTP and track from there.
+    const history = (await small.http('GET', `/api/v1/chat/${conversationId}/messages?limit=200`, { token })).body
+      .messages as Array<{ seq: number; content: string }>;
+    expect(history.filter((m) => m.content.startsWith('away ')).map((m) => m.content)).toEqual(
+      Array.from({ length: 8 }, (_, i) => `away ${i}`),
+    );
+    client.track(conversationId, { lastSeq: history.at(-1)!.seq });
+    // From there, live delivery continues in order.
+    const live: number[] = [];
+    client.on('consultation_reply', (f) => {
+      if (f.data.message) live.push(f.data.message.seq);
+    });
+    const next = await small.http('POST', `/api/v1/chat/${conversationId}/send`, {
+      token: consultant,
+      body: { content: 'back' },
+    });
+    await until(() => live.includes(next.body.seq), 'the next live message');
+    expect(next.body.seq).toBe(history.at(-1)!.seq + 1);
+  } finally {
+    disposeClients();
+    await small.close();
+  }
+});
