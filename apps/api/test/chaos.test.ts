@@ -241,14 +241,14 @@ it('every device ends with exactly the messages of its conversations, once each,
   const stored = [...truth.values()].reduce((n, rows) => n + rows.length, 0);
   expect(stored).toBe(TOTAL + Object.keys(conversations).length);
 
-  const expected = (d: Device, conversationId: string) => truth.get(conversationId)!.map((m) => m.id);
+  const expected = (conversationId: string) => truth.get(conversationId)!.map((m) => m.id);
   const held = (d: Device, conversationId: string) =>
     [...(d.model.get(conversationId) ?? new Map<string, number>())]
       .filter(([, seq]) => seq > (baseline.get(conversationId) ?? 0))
       .sort((a, b) => a[1] - b[1])
       .map(([id]) => id);
   const converged = () =>
-    devices.every((d) => convsOf(d).every((c) => JSON.stringify(held(d, c)) === JSON.stringify(expected(d, c))));
+    devices.every((d) => convsOf(d).every((c) => JSON.stringify(held(d, c)) === JSON.stringify(expected(c))));
   await eventually(
     async () => converged(),
     Boolean,
@@ -258,7 +258,7 @@ it('every device ends with exactly the messages of its conversations, once each,
     const detail = devices.map(
       (d) =>
         `${d.name}: ${convsOf(d)
-          .map((c) => `${held(d, c).length}/${expected(d, c).length}`)
+          .map((c) => `${held(d, c).length}/${expected(c).length}`)
           .join(' ')}`,
     );
     throw new Error(`${error.message}\n${detail.join('\n')}`);
@@ -266,7 +266,7 @@ it('every device ends with exactly the messages of its conversations, once each,
 
   for (const d of devices) {
     for (const c of convsOf(d)) {
-      expect(held(d, c)).toEqual(expected(d, c));
+      expect(held(d, c)).toEqual(expected(c));
       const order = (d.order.get(c) ?? []).filter((s) => s > (baseline.get(c) ?? 0));
       expect(order).toEqual([...order].sort((a, b) => a - b));
       expect(new Set(order).size).toBe(order.length);

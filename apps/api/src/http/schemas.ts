@@ -1,7 +1,8 @@
 /** Zod schemas of HTTP bodies shared by several routes (and shown at /docs). */
 import { type ErrorCode, ErrorCodes, MESSAGE_TYPES, ROLES } from '@anmei/protocol';
 import { z } from 'zod';
-import type { UserRow } from '../db/store-types.ts';
+import { messageToWire } from '../chat/wire.ts';
+import type { MessageRow, UserRow } from '../db/store-types.ts';
 
 export const ProblemSchema = z.object({
   type: z.string(),
@@ -37,3 +38,21 @@ export const MessageSchema = z.object({
 });
 
 export const ConversationIdParams = z.object({ conversation_id: z.string().min(1).max(64) });
+
+/** The error statuses most routes can answer with (each a problem+json body). */
+export const CommonProblems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+
+/** Answer of every route that stores a message (send, attachment upload). */
+export const SentSchema = z.object({
+  status: z.literal('sent'),
+  message_id: z.string(),
+  seq: z.number(),
+  /** true when the client_message_id was already stored: nothing new was created. */
+  duplicate: z.boolean(),
+  message: MessageSchema,
+});
+
+/** Body of a SentSchema answer from a stored message. */
+export function sentBody(message: MessageRow, duplicate: boolean): z.infer<typeof SentSchema> {
+  return { status: 'sent', message_id: message.id, seq: message.seq, duplicate, message: messageToWire(message) };
+}

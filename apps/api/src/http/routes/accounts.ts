@@ -10,12 +10,12 @@ import { UsernameTakenError } from '../../db/store.ts';
 import type { UserRow } from '../../db/store-types.ts';
 import { AppError } from '../../errors.ts';
 import { authenticate, requireAuth } from '../auth-guard.ts';
-import { ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
+import { CommonProblems, ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
 
 const Username = z.string().regex(/^[a-z0-9_]{3,32}$/, 'use 3-32 lower-case letters, digits or _');
 const Password = z.string().min(8, 'use at least 8 characters').max(128);
 const DisplayName = z.string().trim().min(1).max(50);
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema };
+const problems = { ...CommonProblems, 409: ProblemSchema };
 
 export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();

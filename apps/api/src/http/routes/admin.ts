@@ -7,9 +7,9 @@ import type { AppContext } from '../../app-context.ts';
 import { broadcastingFor } from '../../broadcasting/factory.ts';
 import { AppError } from '../../errors.ts';
 import { authenticate, requireAuth, requireRole } from '../auth-guard.ts';
-import { ProblemSchema } from '../schemas.ts';
+import { CommonProblems } from '../schemas.ts';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+const problems = CommonProblems;
 const Outcome = z.object({ ok: z.boolean(), delivered: z.number(), pushed: z.number() });
 const Data = z.record(z.string(), z.unknown()).optional();
 

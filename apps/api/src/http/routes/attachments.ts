@@ -5,12 +5,11 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { ALLOWED_MIME_TYPES } from '../../attachments/policy.ts';
 import { broadcastingFor } from '../../broadcasting/factory.ts';
-import { messageToWire } from '../../chat/wire.ts';
 import { AppError } from '../../errors.ts';
 import { authenticate, requireAuth } from '../auth-guard.ts';
-import { ConversationIdParams, MessageSchema, ProblemSchema } from '../schemas.ts';
+import { CommonProblems, ConversationIdParams, ProblemSchema, SentSchema, sentBody } from '../schemas.ts';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+const problems = CommonProblems;
 
 function field(fields: Record<string, unknown> | undefined, name: string): string | null {
   const entry = fields?.[name] as { type?: string; value?: unknown } | undefined;
@@ -30,13 +29,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: `Upload one file as a message (multipart/form-data; text fields client_message_id, caption, duration_ms BEFORE the field "file"). Max ATTACHMENT_MAX_BYTES; types: ${ALLOWED_MIME_TYPES.join(', ')}`,
         params: ConversationIdParams,
         response: {
-          200: z.object({
-            status: z.literal('sent'),
-            message_id: z.string(),
-            seq: z.number(),
-            duplicate: z.boolean(),
-            message: MessageSchema,
-          }),
+          200: SentSchema,
           ...problems,
           413: ProblemSchema,
           415: ProblemSchema,
@@ -75,13 +68,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
         },
         broadcastingFor(ctx.broadcasting, request),
       );
-      return {
-        status: 'sent' as const,
-        message_id: message.id,
-        seq: message.seq,
-        duplicate,
-        message: messageToWire(message),
-      };
+      return sentBody(message, duplicate);
     },
   );
 

@@ -7,9 +7,16 @@ import type { AppContext } from '../../app-context.ts';
 import { broadcastingFor } from '../../broadcasting/factory.ts';
 import { messageToWire } from '../../chat/wire.ts';
 import { authenticate, requireAuth } from '../auth-guard.ts';
-import { ConversationIdParams, MessageSchema, ProblemSchema } from '../schemas.ts';
+import {
+  CommonProblems,
+  ConversationIdParams,
+  MessageSchema,
+  ProblemSchema,
+  SentSchema,
+  sentBody,
+} from '../schemas.ts';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+const problems = CommonProblems;
 
 export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -124,13 +131,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
           client_message_id: z.string().min(1).max(LIMITS.clientMessageIdMaxChars).optional(),
         }),
         response: {
-          200: z.object({
-            status: z.literal('sent'),
-            message_id: z.string(),
-            seq: z.number(),
-            duplicate: z.boolean(),
-            message: MessageSchema,
-          }),
+          200: SentSchema,
           ...problems,
           409: ProblemSchema,
         },
@@ -147,13 +148,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
         },
         broadcastingFor(ctx.broadcasting, request),
       );
-      return {
-        status: 'sent' as const,
-        message_id: message.id,
-        seq: message.seq,
-        duplicate,
-        message: messageToWire(message),
-      };
+      return sentBody(message, duplicate);
     },
   );
 
