@@ -109,8 +109,8 @@ export class DeliveryTracker {
   }
 
   /**
-   * Our own message never comes back live (the sender is excluded), but its ack carries its
-   * seq: the position is ours, so the next message from others is not mistaken for a gap.
+   * Our own message never comes back live to the socket it was sent on (the server skips it), but
+   * its ack carries its seq: the position is ours, so the next message is not mistaken for a gap.
    */
   #ownMessage(ack: { conversation_id: string; seq: number; message_id: string }): ServerFrame[] {
     const stream = `m:${ack.conversation_id}`;

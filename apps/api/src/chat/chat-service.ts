@@ -52,8 +52,9 @@ export class ChatService {
   }
 
   /**
-   * Store then broadcast, excluding the sender. A consultant's or doctor's message goes out
-   * as a consultation reply, so offline customers get a push; others as a plain new_message.
+   * Store, then broadcast to the other participants (the sender's user excluded, as in the seed):
+   * a consultant's or doctor's message as a consultation reply, so offline customers get a push;
+   * others as a plain new_message. Then sync the sender's other devices (not the sending socket).
    */
   async send(sender: Sender, input: SendInput, broadcasting: BroadcastingService): Promise<SendResult> {
     await this.assertParticipant(input.conversationId, sender.userId);
