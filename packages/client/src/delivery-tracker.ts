@@ -2,9 +2,10 @@
  * Effectively-once, in-order delivery on top of an at-least-once wire (docs/delivery.md).
  *
  * Keeps, per stream (a conversation's messages, its events, my direct messages, global notices),
- * the highest position delivered without a gap. A frame at or below it is a duplicate and is
- * dropped; the next one is delivered; one further ahead is held and a `resume` for that stream
- * is requested, so the server replays the gap and the held frames follow in order. After every
+ * the highest position delivered. A frame at or below it is a duplicate and is dropped. In a
+ * message stream (gapless for every device) a frame further ahead than the next is held and a
+ * `resume` for that stream is requested, so the server replays the gap and the held frames
+ * follow in order; other streams have per-recipient holes by design and are delivered at once. After every
  * (re)connect the client sends `resume` with all its positions. A stream the server cannot
  * replay (`reload`) is reported so the app reloads it over HTTP and calls `track()` again.
  */
@@ -92,8 +93,11 @@ export class DeliveryTracker {
       this.#remember(at.id);
     }
     const cursor = this.#cursor.get(at.stream);
-    // Global positions may skip numbers, and an untracked stream has no baseline: deliver as is.
-    if (cursor === undefined || at.stream === 'g') {
+    // Only message streams are gapless for every device. Conversation events are filtered per
+    // recipient (a reader never gets its own receipt; desktops never get mobile-only notices) and
+    // global positions may skip numbers, so there a jump is normal: deliver, and resume from the
+    // highest position seen. An untracked stream has no baseline yet: deliver as is.
+    if (cursor === undefined || !at.stream.startsWith('m:')) {
       this.#cursor.set(at.stream, Math.max(cursor ?? 0, at.position));
       this.#stats.delivered++;
       return [frame];

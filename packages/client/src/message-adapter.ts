@@ -19,7 +19,7 @@ import type {
 type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
   ? `${Head}${Capitalize<CamelCase<Tail>>}`
   : S;
-type OpaqueKey = 'metadata' | 'data';
+type OpaqueKey = 'metadata' | 'data' | 'by_instance' | 'by_role' | 'by_device_type';
 type DateKey = `${string}_at` | 'server_time';
 type DateOf<T> = T extends string ? Date : T;
 
@@ -49,7 +49,8 @@ export type ChatMessage = UiModel<ServerDataOf<'new_message'>>;
 /** What `send()` resolves with: the server's ack in the UI model. */
 export type SendResult = Omit<UiModel<ServerDataOf<'ack'>>, 'requestId'>;
 
-const OPAQUE: ReadonlySet<string> = new Set(['metadata', 'data']);
+/** Values whose keys are data, not field names: app payloads and the stats maps (`by_instance` keys are instance ids). */
+const OPAQUE: ReadonlySet<string> = new Set(['metadata', 'data', 'by_instance', 'by_role', 'by_device_type']);
 
 export function camelCase(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());

@@ -67,12 +67,15 @@ describe('DeliveryTracker', () => {
     expect(tracker.stats()).toMatchObject({ delivered: 4, gapRepairs: 1, duplicates: 0 });
   });
 
-  it('tracks conversation events separately from messages', () => {
+  it('tracks conversation events separately, and does not wait on their holes (events are filtered per recipient)', () => {
     const { tracker, resumes } = make();
     tracker.track(C, { lastSeq: 10, lastEventSeq: 0 });
     expect(tracker.accept(readReceipt(1))).toHaveLength(1);
+    // Event 2 was this user's own read receipt: never sent to it. 3 must not wait for it.
+    expect(tracker.accept(readReceipt(3))).toHaveLength(1);
     expect(tracker.accept(readReceipt(3))).toEqual([]);
-    expect(resumes[0]?.conversations[0]).toEqual({ conversation_id: C, last_seq: 10, last_event_seq: 1 });
+    expect(resumes).toEqual([]);
+    expect(tracker.positions(C)).toEqual({ lastSeq: 10, lastEventSeq: 3 });
   });
 
   it('after a reload answer hands over what it held and reports the conversation', () => {

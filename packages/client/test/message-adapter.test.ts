@@ -90,3 +90,28 @@ describe('messageAdapter', () => {
     expect(jsonCodec.decode('{"action":"brand_new","data":{}}')).toMatchObject({ ok: false, code: 'UNKNOWN_ACTION' });
   });
 });
+
+describe('stats maps', () => {
+  it('keeps the keys of by_instance / by_role / by_device_type as they are (they are ids, not field names)', async () => {
+    const { serverFrame } = await import('@anmei/protocol');
+    const { toUiFrame } = await import('../src/message-adapter.ts');
+    const ui = toUiFrame(
+      serverFrame('stats', {
+        online_users: 1,
+        connections: 1,
+        by_device_type: { mobile: 1 },
+        by_role: { customer: 1 },
+        by_instance: { api_eu_1: 1 },
+        instance_id: 'api_eu_1',
+        messages_per_second: 0,
+        broadcast_latency_ms: { p50: 0, p99: 0 },
+        push: { sent: 0, failed: 0, success_rate: null },
+      }),
+    );
+    expect(ui.data).toMatchObject({
+      byInstance: { api_eu_1: 1 },
+      instanceId: 'api_eu_1',
+      broadcastLatencyMs: { p50: 0 },
+    });
+  });
+});

@@ -30,14 +30,13 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
      * display names, (3) unread counts grouped by conversation.
      */
     async listForUser(userId): Promise<ConversationSummary[]> {
-      const activity = sql`coalesce(${messages.createdAt}, ${conversations.createdAt})`;
       const mine = await db
         .select({ conversation: conversations, lastMessage: messages })
         .from(participants)
         .innerJoin(conversations, eq(conversations.id, participants.conversationId))
         .leftJoin(messages, and(eq(messages.conversationId, conversations.id), eq(messages.seq, conversations.lastSeq)))
         .where(eq(participants.userId, userId))
-        .orderBy(desc(activity), desc(conversations.lastSeq), asc(conversations.id));
+        .orderBy(desc(conversations.activitySeq));
       if (mine.length === 0) return [];
 
       const ids = mine.map((r) => r.conversation.id);

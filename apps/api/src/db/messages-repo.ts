@@ -49,7 +49,10 @@ export function createMessagesRepo(db: Db): Store['messages'] {
           async (tx) => {
             const [bumped] = await tx
               .update(conversations)
-              .set({ lastSeq: sql`${conversations.lastSeq} + 1` })
+              .set({
+                lastSeq: sql`${conversations.lastSeq} + 1`,
+                activitySeq: sql`nextval('conversation_activity_seq')`,
+              })
               .where(eq(conversations.id, conversationId))
               .returning({ seq: conversations.lastSeq });
             if (!bumped) throw new Error(`conversation ${conversationId} does not exist`);

@@ -7,12 +7,27 @@
 import type { DeviceType } from '@anmei/protocol';
 import { MESSAGE_TYPES, type MessageType, ROLES, type Role } from '@anmei/protocol';
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgSequence,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+} from 'drizzle-orm/pg-core';
 
 /** `'a', 'b', ...` for an IN (...) check; the values are compile-time constants, never user input. */
 const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 
 const newId = () => crypto.randomUUID();
+
+/** Source of conversations.activity_seq (see there). */
+export const conversationActivitySeq = pgSequence('conversation_activity_seq');
 
 export const users = pgTable(
   'users',
@@ -40,6 +55,11 @@ export const conversations = pgTable('conversations', {
   lastSeq: integer('last_seq').notNull().default(0),
   /** event_seq of the newest durable non-message event (read receipt, notice) of the conversation. */
   lastEventSeq: integer('last_event_seq').notNull().default(0),
+  /**
+   * Orders conversations by newest activity. Taken from one database sequence on create and on
+   * every message, so ties cannot happen (timestamps can: PGlite's clock has 1 ms resolution).
+   */
+  activitySeq: bigint('activity_seq', { mode: 'number' }).notNull().default(sql`nextval('conversation_activity_seq')`),
 });
 
 export const participants = pgTable(

@@ -21,6 +21,8 @@ export interface ConversationRow {
   createdAt: Date;
   /** seq of the newest message; 0 when empty. */
   lastSeq: number;
+  /** event_seq of the newest durable conversation event (read receipt, notice); 0 when none. */
+  lastEventSeq: number;
 }
 
 export interface ParticipantRow {

@@ -36,6 +36,8 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
                 id: z.string(),
                 title: z.string(),
                 last_seq: z.number(),
+                /** Newest conversation event position: a client's starting lastEventSeq for track(). */
+                last_event_seq: z.number(),
                 unread_count: z.number(),
                 last_message: MessageSchema.nullable(),
                 participants: z.array(
@@ -64,6 +66,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
           id: s.id,
           title: s.title,
           last_seq: s.lastSeq,
+          last_event_seq: s.lastEventSeq,
           unread_count: s.unreadCount,
           last_message: s.lastMessage ? messageToWire(s.lastMessage) : null,
           participants: s.participants.map((p) => ({

@@ -1,0 +1,2 @@
+CREATE SEQUENCE "conversation_activity_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1;--> statement-breakpoint
+ALTER TABLE "conversations" ADD COLUMN "activity_seq" bigint DEFAULT nextval('conversation_activity_seq') NOT NULL;
