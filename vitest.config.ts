@@ -26,6 +26,16 @@ export default defineConfig({
           environment: './packages/react/test/support/dom-environment.ts',
         },
       },
+      {
+        // The web app in Debian's Chromium: builds apps/web, starts the API and `next start` itself.
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['e2e/**/*.e2e.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 240_000,
+        },
+      },
     ],
   },
 });

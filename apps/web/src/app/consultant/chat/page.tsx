@@ -1,0 +1,7 @@
+'use client';
+
+import { ChatPage } from '../../../components/chat-view.tsx';
+
+export default function Page() {
+  return <ChatPage forRole="consultant" />;
+}

@@ -1,0 +1,466 @@
+'use client';
+
+import {
+  useWebSocketByPage,
+  useWebSocketClient,
+  useWebSocketHandler,
+  WEBSOCKET_STATUS_LABELS_ZH,
+  WebSocketStatus,
+} from '@anmei/react';
+import { useRouter } from 'next/navigation';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import * as api from '../lib/api.ts';
+import { onRawFrame } from '../lib/frame-log.ts';
+import { fromUi, fromWire, merge, preview, type ViewMessage } from '../lib/messages.ts';
+import { homeFor, ROLE_LABELS, type Role, type Session, useSession } from '../lib/session.ts';
+import { Composer } from './composer.tsx';
+import { MessageBubble } from './message-bubble.tsx';
+import { Notices, useNotices } from './notices.tsx';
+
+const TYPING_TTL_MS = 6000;
+
+export function ChatPage({ forRole: role }: { forRole?: Role }) {
+  const session = useSession();
+  const router = useRouter();
+  useEffect(() => {
+    if (session === null) router.replace('/login');
+    else if (session && role && session.user.role !== role) router.replace(homeFor(session.user.role));
+  }, [session, role, router]);
+  if (!session || (role && session.user.role !== role)) return <p className="muted center">加载中…</p>;
+  return <ChatView session={session} />;
+}
+
+function ChatView({ session }: { session: Session }) {
+  const me = session.user;
+  const ws = useWebSocketByPage();
+  const client = useWebSocketClient();
+  const [list, setList] = useState<api.ConversationSummary[] | null>(null);
+  const [listError, setListError] = useState<string | null>(null);
+  const [activeId, setActiveId] = useState<string | null>(null);
+  const [showThread, setShowThread] = useState(false);
+  const [messages, setMessages] = useState<ViewMessage[]>([]);
+  const [hasMore, setHasMore] = useState(false);
+  const [loadingHistory, setLoadingHistory] = useState(false);
+  const [typing, setTyping] = useState<Record<string, number>>({});
+  const { notices, push: pushNotice, dismiss } = useNotices();
+  const activeRef = useRef<string | null>(null);
+  activeRef.current = activeId;
+  const myReadSeq = useRef<Record<string, number>>({});
+  const threadEnd = useRef<HTMLDivElement>(null);
+
+  const refreshList = useCallback(async () => {
+    try {
+      const { conversations: fetched } = await api.conversations();
+      // The open conversation is being read right now: a list fetched in the same moment may not know yet.
+      const conversations = fetched.map((c) => (c.id === activeRef.current ? { ...c, unread_count: 0 } : c));
+      setList(conversations);
+      setListError(null);
+      for (const c of conversations) {
+        const mine = c.participants.find((p) => p.user_id === me.id);
+        if (mine) myReadSeq.current[c.id] = Math.max(myReadSeq.current[c.id] ?? 0, mine.last_read_seq);
+      }
+      setActiveId((current) => current ?? conversations[0]?.id ?? null);
+    } catch (e) {
+      setListError(e instanceof Error ? e.message : String(e));
+    }
+  }, [me.id]);
+
+  useEffect(() => {
+    void refreshList();
+    // Online state of the other side comes with the list: refresh it now and then, and on focus.
+    const timer = setInterval(() => void refreshList(), 15_000);
+    const onFocus = () => void refreshList();
+    window.addEventListener('focus', onFocus);
+    return () => {
+      clearInterval(timer);
+      window.removeEventListener('focus', onFocus);
+    };
+  }, [refreshList]);
+
+  useEffect(() => client.onEvent('open', () => void refreshList()), [client, refreshList]);
+
+  const loadHistory = useCallback(
+    async (id: string) => {
+      setLoadingHistory(true);
+      try {
+        const page = await api.history(id);
+        if (activeRef.current !== id) return;
+        setMessages((current) =>
+          merge(
+            current.filter((m) => m.pending),
+            page.messages.map(fromWire),
+          ),
+        );
+        setHasMore(page.has_more);
+        // Tell the client where this view starts, so a reconnect replays exactly what follows.
+        client.track(id, { lastSeq: page.messages.at(-1)?.seq ?? 0 });
+      } catch (e) {
+        pushNotice({ title: '加载消息失败', message: e instanceof Error ? e.message : String(e), kind: 'error' });
+      } finally {
+        setLoadingHistory(false);
+      }
+    },
+    [client, pushNotice],
+  );
+
+  useEffect(() => {
+    setMessages([]);
+    setHasMore(false);
+    setTyping({});
+    if (activeId) void loadHistory(activeId);
+  }, [activeId, loadHistory]);
+
+  // A gap too large to replay: reload over HTTP.
+  useEffect(
+    () =>
+      client.onEvent('reload', ({ conversationId }) => {
+        if (!conversationId) void refreshList();
+        else if (conversationId === activeRef.current) void loadHistory(conversationId);
+      }),
+    [client, loadHistory, refreshList],
+  );
+
+  async function loadEarlier() {
+    const id = activeId;
+    const first = messages.find((m) => m.seq !== null)?.seq;
+    if (!id || !first) return;
+    setLoadingHistory(true);
+    try {
+      const page = await api.history(id, first);
+      if (activeRef.current !== id) return;
+      setMessages((current) => merge(current, page.messages.map(fromWire)));
+      setHasMore(page.has_more);
+    } finally {
+      setLoadingHistory(false);
+    }
+  }
+
+  const onStored = useCallback(
+    (message: ViewMessage, conversationId: string) => {
+      if (conversationId === activeRef.current) {
+        setMessages((current) => merge(current, [message]));
+        setTyping((t) => {
+          if (!(message.senderId in t)) return t;
+          const { [message.senderId]: _, ...rest } = t;
+          return rest;
+        });
+      }
+      setList((current) => {
+        if (!current) return current;
+        if (!current.some((c) => c.id === conversationId)) {
+          void refreshList();
+          return current;
+        }
+        const updated = current.map((c) => {
+          if (c.id !== conversationId) return c;
+          const unread =
+            conversationId === activeRef.current || message.senderId === me.id ? c.unread_count : c.unread_count + 1;
+          return {
+            ...c,
+            last_seq: Math.max(c.last_seq, message.seq ?? 0),
+            unread_count: unread,
+            last_message: {
+              id: message.id ?? '',
+              conversation_id: conversationId,
+              seq: message.seq ?? 0,
+              sender_id: message.senderId,
+              client_message_id: message.clientMessageId,
+              message_type: message.type,
+              content: message.content,
+              metadata: message.metadata,
+              created_at: message.createdAt.toISOString(),
+            },
+          };
+        });
+        return updated.sort((a, b) =>
+          (b.last_message?.created_at ?? '').localeCompare(a.last_message?.created_at ?? ''),
+        );
+      });
+    },
+    [me.id, refreshList],
+  );
+
+  useWebSocketHandler('new_message', (frame) => onStored(fromUi(frame.data), frame.data.conversationId));
+  useWebSocketHandler('consultation_reply', (frame) => {
+    const m = frame.data.message;
+    if (m) onStored(fromUi(m), frame.data.conversationId);
+  });
+  useWebSocketHandler('typing_status', (frame) => {
+    const { conversationId, userId, isTyping } = frame.data;
+    if (conversationId !== activeRef.current || userId === me.id) return;
+    setTyping((t) => {
+      if (isTyping) return { ...t, [userId]: Date.now() + TYPING_TTL_MS };
+      const { [userId]: _, ...rest } = t;
+      return rest;
+    });
+  });
+  // read_status and system_notification come from the raw frame channel (see lib/frame-log.ts for why).
+  const seenNotices = useRef(new Set<string>());
+  const latest = useRef({ me: me.id, pushNotice });
+  latest.current = { me: me.id, pushNotice };
+  useEffect(
+    () =>
+      onRawFrame('read_status', (frame) => {
+        const { conversation_id: conversationId, user_id: userId, last_read_seq: lastReadSeq } = frame.data;
+        if (lastReadSeq === null || lastReadSeq === undefined) return;
+        const self = latest.current.me;
+        if (userId === self) {
+          myReadSeq.current[conversationId] = Math.max(myReadSeq.current[conversationId] ?? 0, lastReadSeq);
+        }
+        setList(
+          (current) =>
+            current?.map((c) =>
+              c.id !== conversationId
+                ? c
+                : {
+                    ...c,
+                    unread_count: userId === self ? Math.max(0, c.last_seq - lastReadSeq) : c.unread_count,
+                    participants: c.participants.map((p) =>
+                      p.user_id === userId ? { ...p, last_read_seq: Math.max(p.last_read_seq, lastReadSeq) } : p,
+                    ),
+                  },
+            ) ?? null,
+        );
+      }),
+    [],
+  );
+  useEffect(
+    () =>
+      onRawFrame('system_notification', (frame) => {
+        const { conversation_id: conversationId, title, message } = frame.data;
+        const eventId = (frame.data as { event_id?: string }).event_id;
+        if (eventId) {
+          if (seenNotices.current.has(eventId)) return;
+          seenNotices.current.add(eventId);
+        }
+        latest.current.pushNotice({ title, message, kind: 'info' });
+        if (conversationId && conversationId === activeRef.current) {
+          const at = new Date(frame.timestamp);
+          const key = eventId ?? `notice-${at.getTime()}-${title}`;
+          setMessages((current) =>
+            merge(current, [
+              {
+                key,
+                id: null,
+                seq: null,
+                senderId: 'system',
+                type: 'system',
+                content: `${title}：${message}`,
+                metadata: null,
+                createdAt: at,
+                clientMessageId: key,
+              },
+            ]),
+          );
+        }
+      }),
+    [],
+  );
+  useWebSocketHandler('direct_message', (frame) => {
+    pushNotice({ title: frame.data.title ?? '私信', message: frame.data.content, kind: 'info' });
+  });
+
+  // Clear typing indicators whose sender went quiet (they may have disconnected without "false").
+  useEffect(() => {
+    const deadlines = Object.values(typing);
+    if (deadlines.length === 0) return;
+    const next = Math.min(...deadlines) - Date.now();
+    const timer = setTimeout(
+      () => setTyping((t) => Object.fromEntries(Object.entries(t).filter(([, until]) => until > Date.now()))),
+      Math.max(0, next),
+    );
+    return () => clearTimeout(timer);
+  }, [typing]);
+
+  // Read receipts: when the thread shows messages from others past my read position, mark them read.
+  useEffect(() => {
+    const id = activeId;
+    if (!id) return;
+    const mark = () => {
+      if (document.visibilityState !== 'visible') return;
+      const latest = [...messages].reverse().find((m) => m.senderId !== me.id && m.id && m.seq !== null);
+      if (!latest?.id || latest.seq === null) return;
+      if ((myReadSeq.current[id] ?? 0) >= latest.seq) return;
+      myReadSeq.current[id] = latest.seq;
+      if (!client.markRead(id, [latest.id])) void api.markReadHttp(id, [latest.id]).catch(() => undefined);
+      setList((current) => current?.map((c) => (c.id === id ? { ...c, unread_count: 0 } : c)) ?? null);
+    };
+    mark();
+    document.addEventListener('visibilitychange', mark);
+    return () => document.removeEventListener('visibilitychange', mark);
+  }, [messages, activeId, me.id, client]);
+
+  // Keep the newest message in view (also when the thread becomes visible on a phone), but not on
+  // "load earlier": only a new last message or showing the thread scrolls.
+  const lastKey = messages.at(-1)?.key;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: showThread is a trigger, not an input
+  useEffect(() => {
+    if (lastKey) threadEnd.current?.scrollIntoView({ block: 'end' });
+  }, [lastKey, showThread]);
+
+  const active = list?.find((c) => c.id === activeId) ?? null;
+  const others = useMemo(() => active?.participants.filter((p) => p.user_id !== me.id) ?? [], [active, me.id]);
+  const names = useMemo(
+    () => Object.fromEntries((active?.participants ?? []).map((p) => [p.user_id, p.display_name])),
+    [active],
+  );
+  const typingNames = Object.keys(typing)
+    .map((id) => names[id] ?? '对方')
+    .join('、');
+
+  function receipt(m: ViewMessage): { status: string; label: string } {
+    if (m.pending === 'sending') return { status: 'sending', label: '发送中' };
+    if (m.pending === 'failed') return { status: 'failed', label: '发送失败' };
+    const seq = m.seq ?? 0;
+    if (others.some((p) => p.last_read_seq >= seq)) return { status: 'read', label: '已读' };
+    if (others.some((p) => p.online)) return { status: 'delivered', label: '已送达' };
+    return { status: 'sent', label: '已发送' };
+  }
+
+  async function startNew() {
+    try {
+      const { id } = await api.startConversation();
+      await refreshList();
+      setActiveId(id);
+      setShowThread(true);
+    } catch (e) {
+      pushNotice({ title: '无法发起咨询', message: e instanceof Error ? e.message : String(e), kind: 'error' });
+    }
+  }
+
+  const onLocal = useCallback((message: ViewMessage) => {
+    setMessages((current) => merge(current, [message]));
+  }, []);
+
+  return (
+    <div className={`chat ${showThread ? 'show-thread' : ''}`}>
+      <aside className="conv-list" aria-label="会话列表">
+        <div className="conv-list-head">
+          <h1>我的咨询</h1>
+          {me.role === 'customer' ? (
+            <button type="button" className="btn btn-small btn-primary" onClick={() => void startNew()}>
+              发起新咨询
+            </button>
+          ) : null}
+        </div>
+        <WebSocketStatus className="ws-status-compact" labels={WEBSOCKET_STATUS_LABELS_ZH} />
+        {listError ? <p className="error">{listError}</p> : null}
+        {list === null ? <p className="muted pad">加载中…</p> : null}
+        {list?.length === 0 ? (
+          <p className="muted pad">{me.role === 'admin' ? '管理员不参与会话；系统通知会显示在这里。' : '暂无会话'}</p>
+        ) : null}
+        <ul>
+          {list?.map((c) => {
+            const other = c.participants.filter((p) => p.user_id !== me.id);
+            const online = other.some((p) => p.online);
+            return (
+              <li key={c.id}>
+                <button
+                  type="button"
+                  className={`conv-item ${c.id === activeId ? 'active' : ''}`}
+                  data-testid="conversation-item"
+                  data-id={c.id}
+                  onClick={() => {
+                    setActiveId(c.id);
+                    setShowThread(true);
+                  }}
+                >
+                  <span className="avatar">
+                    {c.title.slice(0, 1)}
+                    <span
+                      className={`presence ${online ? 'online' : 'offline'}`}
+                      data-testid="presence"
+                      title={online ? '对方在线' : '对方离线'}
+                    />
+                  </span>
+                  <span className="conv-body">
+                    <span className="conv-title">{c.title}</span>
+                    <span className="conv-preview">{preview(c.last_message)}</span>
+                    <span className="conv-people">
+                      {other.map((p) => (
+                        <span key={p.user_id} className={p.online ? 'is-online' : undefined}>
+                          {p.display_name}
+                          {p.online ? '（在线）' : ''}
+                        </span>
+                      ))}
+                    </span>
+                  </span>
+                  {c.unread_count > 0 ? (
+                    <span className="badge" data-testid="unread-badge" title={`${c.unread_count} 条未读`}>
+                      {c.unread_count > 99 ? '99+' : c.unread_count}
+                    </span>
+                  ) : null}
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      </aside>
+      <section className="thread" aria-label="消息">
+        {active ? (
+          <>
+            <header className="thread-head">
+              <button type="button" className="btn btn-ghost back" onClick={() => setShowThread(false)}>
+                ← 返回
+              </button>
+              <div>
+                <h2>{active.title}</h2>
+                <p className="thread-people">
+                  {others.map((p) => (
+                    <span key={p.user_id}>
+                      <span className={`dot ${p.online ? 'online' : 'offline'}`} />
+                      {p.display_name} · {ROLE_LABELS[p.role]} · {p.online ? '在线' : '离线'}
+                    </span>
+                  ))}
+                </p>
+              </div>
+            </header>
+            <div className="messages" data-testid="messages">
+              {hasMore ? (
+                <button
+                  type="button"
+                  className="btn btn-small btn-ghost load-more"
+                  disabled={loadingHistory}
+                  onClick={() => void loadEarlier()}
+                >
+                  {loadingHistory ? '加载中…' : '加载更早的消息'}
+                </button>
+              ) : null}
+              {messages.map((m) => (
+                <MessageBubble
+                  key={m.key}
+                  message={m}
+                  mine={m.senderId === me.id}
+                  senderName={names[m.senderId] ?? (m.senderId === me.id ? me.display_name : '')}
+                  receipt={m.senderId === me.id ? receipt(m) : null}
+                />
+              ))}
+              {messages.length === 0 && !loadingHistory ? (
+                <p className="muted center">还没有消息，打个招呼吧。</p>
+              ) : null}
+              <div ref={threadEnd} />
+            </div>
+            <div className="typing" aria-live="polite">
+              {typingNames ? (
+                <span data-testid="typing-indicator">
+                  {typingNames} 正在输入<span className="dots">…</span>
+                </span>
+              ) : null}
+            </div>
+            <Composer
+              key={active.id}
+              conversationId={active.id}
+              me={me.id}
+              onLocal={onLocal}
+              onStored={(m) => onStored(m, active.id)}
+              connected={ws.isConnected}
+            />
+          </>
+        ) : (
+          <div className="empty-thread muted">{list && list.length > 0 ? '请选择一个会话' : ''}</div>
+        )}
+      </section>
+      <Notices notices={notices} dismiss={dismiss} />
+    </div>
+  );
+}

@@ -1,0 +1,76 @@
+import { attachmentUrl, formatBytes } from '../lib/api.ts';
+import { formatDuration, formatTime, type ViewMessage } from '../lib/messages.ts';
+
+interface Props {
+  message: ViewMessage;
+  mine: boolean;
+  senderName: string;
+  receipt: { status: string; label: string } | null;
+}
+
+export function MessageBubble({ message: m, mine, senderName, receipt }: Props) {
+  if (m.type === 'system') {
+    return (
+      <div className="msg-system" data-testid="message" data-type="system">
+        {m.content}
+      </div>
+    );
+  }
+  const url = attachmentUrl(m.metadata);
+  const fileName = typeof m.metadata?.file_name === 'string' ? m.metadata.file_name : m.content;
+  const size = typeof m.metadata?.size_bytes === 'number' ? m.metadata.size_bytes : null;
+  const duration = typeof m.metadata?.duration_ms === 'number' ? m.metadata.duration_ms : null;
+  let body: React.ReactNode;
+  if (m.type === 'image' && url) {
+    body = (
+      <a href={url} target="_blank" rel="noreferrer">
+        {/* biome-ignore lint/performance/noImgElement: served by the authenticated proxy, not for next/image optimisation */}
+        <img className="msg-image" src={url} alt={fileName} />
+      </a>
+    );
+  } else if (m.type === 'voice' && url) {
+    body = (
+      <div className="msg-voice">
+        <audio controls preload="metadata" src={url} data-testid="voice-player">
+          <track kind="captions" />
+        </audio>
+        {duration !== null ? <span className="muted">{formatDuration(duration)}</span> : null}
+      </div>
+    );
+  } else if (m.type === 'file' && url) {
+    body = (
+      <a className="msg-file" href={url} download={fileName} data-testid="file-link">
+        <span className="file-icon" aria-hidden="true">
+          📄
+        </span>
+        <span>
+          <span className="file-name">{fileName}</span>
+          {size !== null ? <small className="muted">{formatBytes(size)}</small> : null}
+        </span>
+      </a>
+    );
+  } else {
+    body = <p className="msg-text">{m.content}</p>;
+  }
+  return (
+    <div
+      className={`msg ${mine ? 'mine' : 'theirs'}`}
+      data-testid="message"
+      data-type={m.type}
+      data-seq={m.seq ?? ''}
+      data-status={receipt?.status ?? ''}
+    >
+      {!mine ? <span className="msg-sender">{senderName}</span> : null}
+      <div className="bubble">{body}</div>
+      <span className="msg-meta">
+        {formatTime(m.createdAt)}
+        {receipt ? (
+          <span className={`receipt receipt-${receipt.status}`} data-testid="receipt">
+            {receipt.label}
+          </span>
+        ) : null}
+        {m.error ? <span className="error"> {m.error}</span> : null}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,193 @@
+/**
+ * HTTP API calls. The browser talks to the same origin (`/api/v1/...`); the Next.js route handler
+ * in app/api/v1/[...path] forwards to the API server (which serves no CORS headers).
+ */
+import { clearSession, readSession, type SessionUser } from './session.ts';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const FRIENDLY: Record<string, string> = {
+  INVALID_CREDENTIALS: '用户名或密码错误',
+  PAYLOAD_TOO_LARGE: '文件太大',
+  UNSUPPORTED_MEDIA_TYPE: '不支持的文件类型',
+  NOT_PARTICIPANT: '您不是该会话的参与者',
+  UPSTREAM_UNAVAILABLE: '服务器暂时无法连接，请稍后再试',
+};
+
+async function toError(response: Response): Promise<ApiError> {
+  let code = 'HTTP_ERROR';
+  let detail = `HTTP ${response.status}`;
+  try {
+    const body = (await response.json()) as { code?: string; detail?: string; title?: string };
+    code = body.code ?? code;
+    detail = body.detail ?? body.title ?? detail;
+  } catch {
+    // Not JSON: keep the status text.
+  }
+  return new ApiError(response.status, code, FRIENDLY[code] ? `${FRIENDLY[code]}（${detail}）` : detail);
+}
+
+export function authHeader(): Record<string, string> {
+  const session = readSession();
+  return session ? { authorization: `Bearer ${session.token}` } : {};
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown; auth?: boolean } = {}): Promise<T> {
+  const headers: Record<string, string> = init.auth === false ? {} : authHeader();
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers,
+      body: init.body === undefined ? null : JSON.stringify(init.body),
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK', '网络错误，请检查连接');
+  }
+  if (response.status === 401 && init.auth !== false) {
+    clearSession();
+    if (window.location.pathname !== '/login') window.location.assign('/login');
+  }
+  if (!response.ok) throw await toError(response);
+  return (await response.json()) as T;
+}
+
+export interface WireMessage {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  client_message_id: string | null;
+  message_type: 'text' | 'image' | 'file' | 'voice' | 'system';
+  content: string;
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+}
+
+export interface Participant {
+  user_id: string;
+  role: SessionUser['role'];
+  display_name: string;
+  last_read_seq: number;
+  online: boolean;
+}
+
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  last_seq: number;
+  unread_count: number;
+  last_message: WireMessage | null;
+  participants: Participant[];
+}
+
+export interface LoginResult {
+  access_token: string;
+  user: SessionUser;
+}
+
+export interface SendResponse {
+  status: 'sent';
+  message_id: string;
+  seq: number;
+  duplicate: boolean;
+  message: WireMessage;
+}
+
+export const login = (username: string, password: string) =>
+  api<LoginResult>('/api/v1/auth/login', { body: { username, password }, auth: false });
+export const conversations = () => api<{ conversations: ConversationSummary[] }>('/api/v1/conversations');
+export const startConversation = (title?: string) =>
+  api<{ id: string }>('/api/v1/conversations', { body: title ? { title } : {} });
+export const history = (id: string, beforeSeq?: number, limit = 30) =>
+  api<{ messages: WireMessage[]; has_more: boolean }>(
+    `/api/v1/chat/${encodeURIComponent(id)}/messages?limit=${limit}${beforeSeq ? `&before_seq=${beforeSeq}` : ''}`,
+  );
+export const markReadHttp = (id: string, messageIds: string[]) =>
+  api<{ last_read_seq: number }>(`/api/v1/chat/${encodeURIComponent(id)}/read`, { body: { message_ids: messageIds } });
+
+/** Same-origin URL of an attachment (the proxy adds the session cookie's token). */
+export function attachmentUrl(metadata: Record<string, unknown> | null): string | null {
+  const url = metadata?.url;
+  return typeof url === 'string' && url.startsWith('/api/v1/') ? url : null;
+}
+
+/** Upload limits, mirroring the API's defaults (ATTACHMENT_MAX_BYTES, MIME allowlist). */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+export const DOCUMENT_TYPES = [
+  'application/pdf',
+  'text/plain',
+  'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.ms-excel',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/zip',
+];
+export const AUDIO_TYPES = ['audio/webm', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav', 'audio/aac'];
+
+/** null when the file may be uploaded, else a message saying why not. */
+export function checkUpload(file: { size: number; type: string; name: string }): string | null {
+  const base = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (![...IMAGE_TYPES, ...DOCUMENT_TYPES, ...AUDIO_TYPES].includes(base)) {
+    return `不支持的文件类型：${file.name}（${file.type || '未知类型'}）。支持图片（PNG/JPEG/GIF/WebP）、PDF、TXT、Word、Excel、ZIP 和语音。`;
+  }
+  if (file.size > MAX_UPLOAD_BYTES) {
+    return `文件太大：${file.name} 为 ${formatBytes(file.size)}，上限 ${formatBytes(MAX_UPLOAD_BYTES)}。`;
+  }
+  if (file.size === 0) return `文件为空：${file.name}`;
+  return null;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Multipart upload with progress (XHR: fetch cannot report upload progress). */
+export function uploadAttachment(
+  conversationId: string,
+  file: Blob,
+  fileName: string,
+  fields: { clientMessageId: string; durationMs?: number },
+  onProgress: (fraction: number) => void,
+): { promise: Promise<SendResponse>; abort: () => void } {
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise<SendResponse>((resolve, reject) => {
+    const form = new FormData();
+    // Text fields must come BEFORE the file (the API reads them from the file part).
+    form.append('client_message_id', fields.clientMessageId);
+    if (fields.durationMs !== undefined) form.append('duration_ms', String(Math.round(fields.durationMs)));
+    form.append('file', file, fileName);
+    xhr.open('POST', `/api/v1/chat/${encodeURIComponent(conversationId)}/attachments`);
+    const auth = authHeader().authorization;
+    if (auth) xhr.setRequestHeader('authorization', auth);
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', '上传失败：网络错误'));
+    xhr.onabort = () => reject(new ApiError(0, 'ABORTED', '上传已取消'));
+    xhr.onload = async () => {
+      const response = new Response(xhr.responseText, {
+        status: xhr.status,
+        headers: { 'content-type': xhr.getResponseHeader('content-type') ?? 'application/json' },
+      });
+      if (xhr.status >= 200 && xhr.status < 300) resolve((await response.json()) as SendResponse);
+      else reject(await toError(response));
+    };
+    xhr.send(form);
+  });
+  return { promise, abort: () => xhr.abort() };
+}

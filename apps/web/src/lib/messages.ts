@@ -1,0 +1,89 @@
+/** The chat view's message model: stored messages (HTTP or socket) plus our own pending sends. */
+import type { ChatMessage } from '@anmei/client';
+import type { WireMessage } from './api.ts';
+
+export type MessageType = WireMessage['message_type'];
+
+export interface ViewMessage {
+  /** Stable React key: the client_message_id for our own sends, else the message id. */
+  key: string;
+  id: string | null;
+  seq: number | null;
+  senderId: string;
+  type: MessageType;
+  content: string;
+  metadata: Record<string, unknown> | null;
+  createdAt: Date;
+  clientMessageId: string | null;
+  /** Only for our own messages not stored yet. */
+  pending?: 'sending' | 'failed';
+  error?: string;
+}
+
+export function fromWire(m: WireMessage): ViewMessage {
+  return {
+    key: m.client_message_id ?? m.id,
+    id: m.id,
+    seq: m.seq,
+    senderId: m.sender_id,
+    type: m.message_type,
+    content: m.content,
+    metadata: m.metadata,
+    createdAt: new Date(m.created_at),
+    clientMessageId: m.client_message_id,
+  };
+}
+
+export function fromUi(m: ChatMessage): ViewMessage {
+  return {
+    key: m.clientMessageId ?? m.id,
+    id: m.id,
+    seq: m.seq,
+    senderId: m.senderId,
+    type: m.messageType,
+    content: m.content,
+    metadata: (m.metadata as Record<string, unknown> | null) ?? null,
+    createdAt: m.createdAt,
+    clientMessageId: m.clientMessageId ?? null,
+  };
+}
+
+/** Adds or replaces `incoming` (matched by id or client_message_id), ordered by seq; pending last. */
+export function merge(list: readonly ViewMessage[], incoming: readonly ViewMessage[]): ViewMessage[] {
+  const out = [...list];
+  for (const m of incoming) {
+    const at = out.findIndex(
+      (x) =>
+        (m.id !== null && x.id === m.id) || (m.clientMessageId !== null && x.clientMessageId === m.clientMessageId),
+    );
+    if (at >= 0) out[at] = { ...out[at]!, ...m, key: out[at]!.key };
+    else out.push(m);
+  }
+  return out.sort((a, b) => {
+    if (a.seq === null && b.seq === null) return a.createdAt.getTime() - b.createdAt.getTime();
+    if (a.seq === null) return 1;
+    if (b.seq === null) return -1;
+    return a.seq - b.seq;
+  });
+}
+
+export function preview(m: { message_type?: MessageType; type?: MessageType; content: string } | null): string {
+  if (!m) return '暂无消息';
+  const type = m.message_type ?? m.type;
+  if (type === 'image') return '[图片]';
+  if (type === 'voice') return '[语音]';
+  if (type === 'file') return `[文件] ${m.content}`;
+  return m.content;
+}
+
+export function formatTime(date: Date): string {
+  const now = new Date();
+  const sameDay = date.toDateString() === now.toDateString();
+  const time = date.toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit' });
+  return sameDay ? time : `${date.getMonth() + 1}月${date.getDate()}日 ${time}`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
