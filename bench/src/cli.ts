@@ -1,0 +1,162 @@
+/**
+ * `npm run bench` / `npm run bench:quick`: runs the scenarios against every target side by
+ * side in one run, prints a Markdown table with ratios to the peers, and writes the raw
+ * results as JSON under bench/results/.
+ *
+ * Flags: --profile quick|full  --scenarios 1,2,3,4 (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
+ *        --repeat N  --body-bytes N (payload size in scenarios 1 and 4, default 1024)  --persisted (adds ours' send_message row to scenario 1)  --no-pin
+ *        --cpu-prof <dir> (a .cpuprofile of every target instance for each measured phase;
+ *        summarise with bench/src/tools/profile-summary.ts)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCH_ROOT, childFileLimit, cpuCount, hasTaskset } from './common/spawn.ts';
+import { TARGETS, type TargetKind } from './common/types.ts';
+import { openBenchDatabase } from './harness/database.ts';
+import type { BenchEnv } from './harness/deploy.ts';
+import { setNoisePolicy } from './harness/measure.ts';
+import { type RunResults, renderMarkdown } from './report/markdown.ts';
+import { runCross } from './scenarios/cross.ts';
+import { runFanout } from './scenarios/fanout.ts';
+import { runIdle } from './scenarios/idle.ts';
+import { runPersisted } from './scenarios/persisted.ts';
+import { PROFILES } from './scenarios/profile.ts';
+
+const { values } = parseArgs({
+  options: {
+    profile: { type: 'string', default: 'quick' },
+    scenarios: { type: 'string' },
+    targets: { type: 'string', default: TARGETS.join(',') },
+    repeat: { type: 'string', default: '1' },
+    persisted: { type: 'boolean' },
+    'no-pin': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    'body-bytes': { type: 'string' },
+  },
+});
+
+const base = PROFILES[values.profile as keyof typeof PROFILES];
+if (!base) throw new Error(`unknown profile ${values.profile}; use quick or full`);
+const profile = values['body-bytes']
+  ? { ...base, fanout: { ...base.fanout, bodyBytes: Number(values['body-bytes']) } }
+  : base;
+// quick: the acceptance set (1, 3, 4); full adds the persisted path (2) and ours' send_message row in 1.
+const scenarios = new Set(
+  (values.scenarios ?? (profile.name === 'full' ? '1,2,3,4' : '1,3,4')).split(',').map((s) => s.trim()),
+);
+const persistedRow = values.persisted ?? profile.name === 'full';
+const targets = values.targets!.split(',').map((t) => t.trim()) as TargetKind[];
+for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
+const repeat = Math.max(1, Number(values.repeat));
+
+const t0 = performance.now();
+const log = (line: string) =>
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const pin = !values['no-pin'] && hasTaskset() && cpuCount() > 1;
+const files = childFileLimit();
+const loadBefore = os.loadavg();
+const started = new Date();
+
+log(
+  `bench ${profile.name}: ${cpuCount()} cores, node ${process.version}, ` +
+    `${pin ? 'servers on core 0, generator on core 1 (taskset)' : 'not pinned'}, ` +
+    `ulimit -n ${files.soft}${files.soft < profile.idle.connections + 1_000 ? ' (TOO LOW for the idle scenario; raise the hard limit)' : ''}, ` +
+    `load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+);
+
+const db = await openBenchDatabase();
+log(
+  `database for ours: ${db.kind === 'postgres' ? `Postgres schema ${db.schema}` : 'PGlite in memory (Postgres unreachable)'}`,
+);
+if (values['cpu-prof']) mkdirSync(values['cpu-prof'], { recursive: true });
+const env: BenchEnv = {
+  db,
+  ...(pin ? { serverCpus: '0', generatorCpus: '1' } : {}),
+  ...(values['cpu-prof'] ? { profileDir: values['cpu-prof'] } : {}),
+  log,
+};
+
+// Full runs re-measure a phase disturbed by other processes (a shared machine); quick has no time for it.
+if (profile.name === 'full') setNoisePolicy({ maxForeignUtil: 0.25, retries: 2, pauseMs: 5_000, log });
+
+const runs: RunResults[] = [];
+let failed = false;
+try {
+  for (let i = 0; i < repeat; i++) {
+    const run: RunResults = { fanout: [], idle: [], cross: [], persisted: [] };
+    runs.push(run);
+    if (repeat > 1) log(`-- run ${i + 1} of ${repeat}`);
+    // Rotate the order per run so a disturbance at a given moment does not always hit the same target.
+    const order = targets.map((_, k) => targets[(k + i) % targets.length]!);
+    if (scenarios.has('1')) {
+      log('scenario 1: fan-out');
+      for (const t of order) run.fanout.push(await runFanout(env, profile, t, 'ingress'));
+      if (persistedRow && targets.includes('ours')) run.fanout.push(await runFanout(env, profile, 'ours', 'chat'));
+    }
+    if (scenarios.has('2')) {
+      log('scenario 2: persisted chat path (conversations of 2)');
+      for (const t of order) run.persisted.push(await runPersisted(env, profile, t));
+    }
+    if (scenarios.has('3')) {
+      log('scenario 3: idle connections');
+      for (const t of order) run.idle.push(await runIdle(env, profile, t));
+    }
+    if (scenarios.has('4')) {
+      log('scenario 4: cross-instance');
+      for (const t of order) {
+        run.cross.push(await runCross(env, profile, t, 'single'));
+        run.cross.push(await runCross(env, profile, t, 'dual'));
+      }
+    }
+  }
+} catch (error) {
+  failed = true;
+  log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+} finally {
+  await db.drop().catch((error: unknown) => log(`dropping schema ${db.schema} failed: ${String(error)}`));
+}
+
+const loadAfter = os.loadavg();
+const versions = readVersions();
+const header = [
+  `## Bench (${profile.name}) — ${started.toISOString()}`,
+  '',
+  `${os.cpus()[0]?.model ?? 'cpu'} × ${cpuCount()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${versions}; ` +
+    `${pin ? 'servers + Redis pinned to core 0, generator to core 1' : 'no pinning'}; ulimit -n ${files.soft}; ` +
+    `ours on ${db.kind}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
+  '',
+].join('\n');
+const markdown = `${header}${renderMarkdown(runs, { profile: profile.name, openRate: profile.fanout.openRate, persistedRate: profile.persisted.openRate })}\n`;
+process.stdout.write(markdown);
+
+const dir = join(BENCH_ROOT, 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `${started.toISOString().replace(/[:.]/g, '-')}-${profile.name}.json`);
+writeFileSync(file, JSON.stringify({ profile, started, loadBefore, loadAfter, versions, runs }, null, 2));
+log(`raw results: ${file}`);
+process.exit(failed ? 1 : 0);
+
+function readVersions(): string {
+  const v = (pkg: string) => {
+    try {
+      return execFileSync(process.execPath, ['-p', `require('${pkg}/package.json').version`], {
+        cwd: BENCH_ROOT,
+        encoding: 'utf8',
+      }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  return `ws ${v('ws')}, socket.io ${v('socket.io')}, @socket.io/redis-adapter ${v('@socket.io/redis-adapter')}, redis-server ${redisVersion()}`;
+}
+
+function redisVersion(): string {
+  try {
+    return /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? '?';
+  } catch {
+    return 'not installed';
+  }
+}

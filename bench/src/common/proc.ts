@@ -1,0 +1,96 @@
+/**
+ * What the kernel says about a process: CPU seconds (user + system, all threads) and RSS,
+ * read from /proc so every target is measured the same way without its cooperation.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** utime + stime of `pid` in seconds (10 ms resolution on Linux). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; the fields after its closing ')' are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return (utime + stime) / clockTicks();
+}
+
+/** Resident set size of `pid` in bytes. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+export interface CpuWindow {
+  /** CPU seconds spent between start() and stop(). */
+  stop(): { cpuSeconds: number; wallSeconds: number; utilisation: number };
+}
+
+/** Start measuring the CPU of `pid`; `stop()` returns the delta and the share of one core. */
+export function measureCpu(pid: number): CpuWindow {
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  return {
+    stop() {
+      const cpu = cpuSeconds(pid) - cpu0;
+      const wall = (performance.now() - t0) / 1000;
+      return { cpuSeconds: cpu, wallSeconds: wall, utilisation: wall > 0 ? cpu / wall : 0 };
+    },
+  };
+}
+
+/**
+ * CPU seconds of the whole machine (all cores) since boot, from /proc/stat: `busy` (all but idle
+ * and iowait) and the part of it spent in interrupt/softirq context (on loopback, much of the
+ * TCP receive path runs there and is charged to no process), and `steal` (taken by the host).
+ */
+export function machineCpuSeconds(): { busy: number; irq: number; steal: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const total = ticks.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
+  const idle = (ticks[3] || 0) + (ticks[4] || 0);
+  const hz = clockTicks();
+  return { busy: (total - idle) / hz, irq: ((ticks[5] || 0) + (ticks[6] || 0)) / hz, steal: (ticks[7] || 0) / hz };
+}
+
+/** PIDs whose command name is `name` (e.g. the machine's `postgres` processes). */
+export function pidsNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Summed CPU seconds of `pids` (processes that exited meanwhile count 0). */
+export function cpuSecondsOf(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += cpuSeconds(pid);
+    } catch {
+      // exited
+    }
+  }
+  return sum;
+}

@@ -1,0 +1,56 @@
+/** The orchestrator's handle on the load generator process. */
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { spawnNode } from '../common/spawn.ts';
+import type { ClientSpec, GeneratorReply, RunOptions, Snapshot } from '../common/types.ts';
+import { request, stopChild, waitForMessage } from './ipc.ts';
+
+const ENTRY = fileURLToPath(new URL('../load/generator.ts', import.meta.url));
+
+export interface GeneratorHandle {
+  pid: number;
+  connect(specs: ClientSpec[], concurrency?: number): Promise<{ connected: number; failed: number }>;
+  start(options: RunOptions): Promise<void>;
+  burst(count: number, bodyBytes: number): Promise<void>;
+  reset(): Promise<void>;
+  snapshot(): Promise<Snapshot>;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export async function startGenerator(options: { cpus?: string; workers?: number } = {}): Promise<GeneratorHandle> {
+  const child: ChildProcess = spawnNode(ENTRY, {
+    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+    env: { BENCH_WORKERS: String(options.workers ?? 2) },
+  });
+  await waitForMessage<GeneratorReply>(child, (m) => m.type === 'ready', 'generator start-up', 60_000);
+  const ok = (command: object, what: string, timeoutMs?: number) =>
+    request<GeneratorReply>(child, command, (m) => m.type === 'ok', what, timeoutMs).then(() => undefined);
+  return {
+    pid: child.pid ?? -1,
+    async connect(specs, concurrency = 64) {
+      const m = await request<GeneratorReply>(
+        child,
+        { type: 'connect', specs, concurrency },
+        (r) => r.type === 'connected',
+        `connecting ${specs.length} clients`,
+        600_000,
+      );
+      if (m.type !== 'connected') throw new Error('unreachable');
+      if (m.failed > 0) throw new Error(`${m.failed} of ${specs.length} clients failed to connect: ${m.firstError}`);
+      return m;
+    },
+    start: (options) => ok({ type: 'start', options }, 'start'),
+    burst: (count, bodyBytes) => ok({ type: 'burst', count, bodyBytes }, 'burst'),
+    reset: () => ok({ type: 'reset' }, 'reset'),
+    async snapshot() {
+      const m = await request<GeneratorReply>(child, { type: 'snapshot' }, (r) => r.type === 'snapshot', 'snapshot');
+      if (m.type !== 'snapshot') throw new Error('unreachable');
+      return m.snapshot;
+    },
+    stop: () => ok({ type: 'stop' }, 'stop'),
+    close: () => ok({ type: 'close' }, 'close clients', 60_000),
+    kill: () => stopChild(child),
+  };
+}

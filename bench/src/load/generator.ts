@@ -1,0 +1,93 @@
+/**
+ * The load generator process (pinned to its own core by the orchestrator): spreads clients
+ * over worker threads, forwards each orchestrator command to every worker and merges their
+ * answers. Exits when the orchestrator disconnects.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ClientSpec, GeneratorCommand, GeneratorReply, Snapshot } from '../common/types.ts';
+
+const workerCount = Math.max(1, Number(process.env.BENCH_WORKERS ?? 2));
+const workers: Worker[] = [];
+
+function spawnWorker(): Promise<Worker> {
+  // Workers do not inherit tsx's loader on Node 20: register it inside the worker, then load it.
+  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); });`;
+  const worker = new Worker(boot, { eval: true });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (m: GeneratorReply) => (m.type === 'ready' ? resolve(worker) : reject(new Error(m.type))));
+    worker.once('error', reject);
+  });
+}
+
+function ask(worker: Worker, command: GeneratorCommand): Promise<GeneratorReply> {
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.postMessage(command);
+  });
+}
+
+async function broadcast(command: GeneratorCommand): Promise<GeneratorReply[]> {
+  return Promise.all(workers.map((w) => ask(w, command)));
+}
+
+async function handle(command: GeneratorCommand): Promise<GeneratorReply> {
+  switch (command.type) {
+    case 'connect': {
+      const shares: ClientSpec[][] = workers.map(() => []);
+      for (const spec of command.specs) shares[spec.worker % workers.length]!.push(spec);
+      const replies = await Promise.all(
+        workers.map((w, i) =>
+          ask(w, { type: 'connect', specs: shares[i]!, concurrency: Math.ceil(command.concurrency / workers.length) }),
+        ),
+      );
+      let connected = 0;
+      let failed = 0;
+      let firstError: string | undefined;
+      for (const r of replies) {
+        if (r.type !== 'connected') continue;
+        connected += r.connected;
+        failed += r.failed;
+        firstError ??= r.firstError;
+      }
+      return { type: 'connected', connected, failed, ...(firstError ? { firstError } : {}) };
+    }
+    case 'snapshot': {
+      const replies = await broadcast(command);
+      const merged: Snapshot = {
+        delivered: 0,
+        published: 0,
+        skipped: 0,
+        dropped: 0,
+        histogram: { counts: [], max: 0 },
+      };
+      for (const r of replies) {
+        if (r.type !== 'snapshot') continue;
+        const s = r.snapshot;
+        merged.delivered += s.delivered;
+        merged.published += s.published;
+        merged.skipped += s.skipped;
+        merged.dropped += s.dropped;
+        merged.histogram.max = Math.max(merged.histogram.max, s.histogram.max);
+        s.histogram.counts.forEach((c, i) => {
+          merged.histogram.counts[i] = (merged.histogram.counts[i] ?? 0) + c;
+        });
+      }
+      return { type: 'snapshot', snapshot: merged };
+    }
+    default:
+      await broadcast(command);
+      return { type: 'ok' };
+  }
+}
+
+for (let i = 0; i < workerCount; i++) workers.push(await spawnWorker());
+process.on('message', (command: GeneratorCommand) => {
+  handle(command).then(
+    (r) => process.send?.(r),
+    (error: unknown) => process.send?.({ type: 'error', message: String(error) } satisfies GeneratorReply),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'ready' } satisfies GeneratorReply);

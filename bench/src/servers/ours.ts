@@ -1,0 +1,117 @@
+/**
+ * Our API as a bench target: the real composition root (`buildApp`) with real auth (access
+ * token -> HTTP ticket -> WS upgrade), real users and conversations in the database, and
+ * messages through the real `BroadcastingService` (participants cache -> serialize once ->
+ * bus -> local sockets).
+ *
+ * Publishing: a client either sends `send_message` on its authenticated socket (the full
+ * persisted path), or — for the pure fan-out comparison — sends {room, from, body} to a bench
+ * ingress socket on this process, which calls `broadcasting.broadcastMessage` exactly as
+ * ChatService does after storing a message. The ingress is bench code on a separate port;
+ * nothing in apps/api is changed.
+ *
+ * Env: BENCH_DATABASE_URL + BENCH_DATABASE_SCHEMA (Postgres) or none (PGlite in memory),
+ * BENCH_REDIS_URL (+ BENCH_REDIS_PREFIX) for the Redis bus/presence, BENCH_INSTANCE,
+ * BENCH_LOG_LEVEL (default warn: the peers log nothing either).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { MessagePayload } from '@anmei/protocol';
+import { WebSocketServer } from 'ws';
+import { buildApp } from '../../../apps/api/src/app.ts';
+import { hashPassword } from '../../../apps/api/src/auth/passwords.ts';
+import { loadConfig } from '../../../apps/api/src/config.ts';
+import type { ServerCommand, ServerReply } from '../common/types.ts';
+import { reply, serveControl } from './control.ts';
+
+const env = process.env;
+const config = loadConfig({
+  NODE_ENV: 'test',
+  HOST: '127.0.0.1',
+  PORT: env.BENCH_PORT ?? '0',
+  INSTANCE_ID: env.BENCH_INSTANCE ?? `ours-${process.pid}`,
+  LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'warn',
+  SEED_DEMO_DATA: 'false',
+  ALLOWED_ORIGINS: '*',
+  ...(env.BENCH_DATABASE_URL
+    ? { DATABASE_URL: env.BENCH_DATABASE_URL, DATABASE_SCHEMA: env.BENCH_DATABASE_SCHEMA }
+    : { DATA_DIR: 'memory://' }),
+  ...(env.BENCH_REDIS_URL
+    ? { REDIS_URL: env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: env.BENCH_REDIS_PREFIX ?? 'bench:' }
+    : {}),
+  // Tickets are fetched just before connecting; give big connection waves room.
+  WS_TICKET_TTL: '300',
+  ACCESS_TOKEN_TTL: '86400',
+});
+
+const built = await buildApp(config);
+const { port } = await built.listen();
+const { store, tokens, broadcasting, local } = built.ctx;
+
+async function setup(
+  command: Extract<ServerCommand, { type: 'setup' }>,
+): Promise<Extract<ServerReply, { type: 'setup-done' }>> {
+  // One Argon2 hash shared by every bench user: hashing thousands would dominate set-up time.
+  const passwordHash = await hashPassword('bench-password');
+  const tag = randomUUID().slice(0, 8);
+  const users: Array<{ id: string; token: string }> = new Array(command.users);
+  const batch = 25;
+  for (let start = 0; start < command.users; start += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, command.users - start) }, async (_, k) => {
+        const i = start + k;
+        const row = await store.users.create({
+          username: `bench_${tag}_${i}`,
+          displayName: `Bench ${i}`,
+          role: 'customer',
+          passwordHash,
+        });
+        users[i] = { id: row.id, token: await tokens.issueAccessToken({ userId: row.id, role: row.role }) };
+      }),
+    );
+  }
+  const rooms: string[] = [];
+  for (const [r, room] of command.rooms.entries()) {
+    const first = room.members[0] ?? 0;
+    const conversation = await store.conversations.create({
+      title: `bench room ${r}`,
+      createdBy: users[first]!.id,
+      participants: room.members.map((m) => ({ userId: users[m]!.id, role: 'customer' as const })),
+    });
+    rooms.push(conversation.id);
+  }
+  return { type: 'setup-done', users, rooms };
+}
+
+// Bench ingress: {room, from, body} -> BroadcastingService.broadcastMessage (no persistence).
+const ingressHttp = createServer((_req, res) => res.writeHead(404).end());
+const ingress = new WebSocketServer({ server: ingressHttp, perMessageDeflate: false, clientTracking: false });
+let seq = 0;
+ingress.on('connection', (ws) => {
+  ws.on('message', (data) => {
+    const msg = JSON.parse(data.toString()) as { room: string; from: string; body: string };
+    const message: MessagePayload = {
+      id: randomUUID(),
+      conversation_id: msg.room,
+      seq: ++seq,
+      sender_id: msg.from,
+      sender_role: 'customer',
+      client_message_id: null,
+      message_type: 'text',
+      content: msg.body,
+      metadata: null,
+      created_at: new Date().toISOString(),
+    };
+    void broadcasting.broadcastMessage(msg.room, message, msg.from);
+  });
+  ws.on('error', () => undefined);
+});
+await new Promise<void>((resolve) => ingressHttp.listen(0, '127.0.0.1', resolve));
+const ingressAddress = ingressHttp.address();
+
+serveControl({ setup, connections: () => local.size });
+reply({
+  type: 'listening',
+  port,
+  ingressPort: typeof ingressAddress === 'object' && ingressAddress ? ingressAddress.port : 0,
+});
