@@ -4,6 +4,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../apps/api/test/support/free-port.ts';
 import {
   DESKTOP,
   MOBILE,
@@ -18,15 +19,7 @@ import {
   type UserPage,
   waitForStatus,
 } from './support/pages.ts';
-import {
-  type ApiServer,
-  buildWeb,
-  freePort,
-  launchBrowser,
-  startApi,
-  startWeb,
-  type WebServer,
-} from './support/stack.ts';
+import { type ApiServer, buildWeb, launchBrowser, startApi, startWeb, type WebServer } from './support/stack.ts';
 
 const FACIAL = '王小姐的面部护理咨询';
 const FOLLOW_UP = '李先生的术后复诊';

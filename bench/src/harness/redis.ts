@@ -2,9 +2,10 @@
  * A bench-owned redis-server (never the machine's shared one): free port, no persistence,
  * pinned with the servers when taskset exists, stopped by PID.
  */
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
+import { freePort } from '../../../apps/api/test/support/free-port.ts';
 import { cpuCount, hasTaskset } from '../common/spawn.ts';
 import { stopChild } from './ipc.ts';
 
@@ -14,18 +15,6 @@ export interface BenchRedis {
   url: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startRedis(cpus?: string): Promise<BenchRedis> {

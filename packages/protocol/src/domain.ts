@@ -31,3 +31,21 @@ export const LIMITS = {
   /** Maximum conversations named in one resume frame. */
   resumeMaxConversations: 200,
 } as const;
+
+/** Uploadable attachment types, by the message type they become (server enforces; clients pre-check). */
+export const ATTACHMENT_MIME_TYPES = {
+  image: ['image/png', 'image/jpeg', 'image/gif', 'image/webp'],
+  voice: ['audio/webm', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav', 'audio/x-wav', 'audio/aac'],
+  file: [
+    'application/pdf',
+    'text/plain',
+    'application/msword',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'application/vnd.ms-excel',
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    'application/zip',
+  ],
+} as const satisfies Record<'image' | 'voice' | 'file', readonly string[]>;
+
+/** Default ATTACHMENT_MAX_BYTES of the server, bytes (10 MiB). */
+export const DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024;

@@ -3,19 +3,11 @@
  * the allowlist, and images must also start with their format's magic bytes (so an HTML page
  * cannot be served back as "image/png").
  */
-import type { MessageType } from '@anmei/protocol';
+import { ATTACHMENT_MIME_TYPES, type MessageType } from '@anmei/protocol';
 
-const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
-const VOICE_TYPES = ['audio/webm', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav', 'audio/x-wav', 'audio/aac'];
-const FILE_TYPES = [
-  'application/pdf',
-  'text/plain',
-  'application/msword',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.ms-excel',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'application/zip',
-];
+const IMAGE_TYPES = ATTACHMENT_MIME_TYPES.image;
+const VOICE_TYPES: readonly string[] = ATTACHMENT_MIME_TYPES.voice;
+const FILE_TYPES: readonly string[] = ATTACHMENT_MIME_TYPES.file;
 
 export const ALLOWED_MIME_TYPES: readonly string[] = [...IMAGE_TYPES, ...VOICE_TYPES, ...FILE_TYPES];
 

@@ -7,30 +7,20 @@ import {
   WEBSOCKET_STATUS_LABELS_ZH,
   WebSocketStatus,
 } from '@anmei/react';
-import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
 import { onRawFrame } from '../lib/frame-log.ts';
-import { fromUi, fromWire, merge, preview, type ViewMessage } from '../lib/messages.ts';
-import { homeFor, ROLE_LABELS, type Role, type Session, useSession } from '../lib/session.ts';
+import { fromUi, fromWire, merge, receiptOf, type ViewMessage } from '../lib/messages.ts';
+import type { Session } from '../lib/session.ts';
 import { Composer } from './composer.tsx';
+import { ConversationItem } from './conversation-item.tsx';
 import { MessageBubble } from './message-bubble.tsx';
 import { Notices, useNotices } from './notices.tsx';
+import { ThreadHeader } from './thread-header.tsx';
 
 const TYPING_TTL_MS = 6000;
 
-export function ChatPage({ forRole: role }: { forRole?: Role }) {
-  const session = useSession();
-  const router = useRouter();
-  useEffect(() => {
-    if (session === null) router.replace('/login');
-    else if (session && role && session.user.role !== role) router.replace(homeFor(session.user.role));
-  }, [session, role, router]);
-  if (!session || (role && session.user.role !== role)) return <p className="muted center">加载中…</p>;
-  return <ChatView session={session} />;
-}
-
-function ChatView({ session }: { session: Session }) {
+export function ChatView({ session }: { session: Session }) {
   const me = session.user;
   const ws = useWebSocketByPage();
   const client = useWebSocketClient();
@@ -308,15 +298,6 @@ function ChatView({ session }: { session: Session }) {
     .map((id) => names[id] ?? '对方')
     .join('、');
 
-  function receipt(m: ViewMessage): { status: string; label: string } {
-    if (m.pending === 'sending') return { status: 'sending', label: '发送中' };
-    if (m.pending === 'failed') return { status: 'failed', label: '发送失败' };
-    const seq = m.seq ?? 0;
-    if (others.some((p) => p.last_read_seq >= seq)) return { status: 'read', label: '已读' };
-    if (others.some((p) => p.online)) return { status: 'delivered', label: '已送达' };
-    return { status: 'sent', label: '已发送' };
-  }
-
   async function startNew() {
     try {
       const { id } = await api.startConversation();
@@ -350,71 +331,24 @@ function ChatView({ session }: { session: Session }) {
           <p className="muted pad">{me.role === 'admin' ? '管理员不参与会话；系统通知会显示在这里。' : '暂无会话'}</p>
         ) : null}
         <ul>
-          {list?.map((c) => {
-            const other = c.participants.filter((p) => p.user_id !== me.id);
-            const online = other.some((p) => p.online);
-            return (
-              <li key={c.id}>
-                <button
-                  type="button"
-                  className={`conv-item ${c.id === activeId ? 'active' : ''}`}
-                  data-testid="conversation-item"
-                  data-id={c.id}
-                  onClick={() => {
-                    setActiveId(c.id);
-                    setShowThread(true);
-                  }}
-                >
-                  <span className="avatar">
-                    {c.title.slice(0, 1)}
-                    <span
-                      className={`presence ${online ? 'online' : 'offline'}`}
-                      data-testid="presence"
-                      title={online ? '对方在线' : '对方离线'}
-                    />
-                  </span>
-                  <span className="conv-body">
-                    <span className="conv-title">{c.title}</span>
-                    <span className="conv-preview">{preview(c.last_message)}</span>
-                    <span className="conv-people">
-                      {other.map((p) => (
-                        <span key={p.user_id} className={p.online ? 'is-online' : undefined}>
-                          {p.display_name}
-                          {p.online ? '（在线）' : ''}
-                        </span>
-                      ))}
-                    </span>
-                  </span>
-                  {c.unread_count > 0 ? (
-                    <span className="badge" data-testid="unread-badge" title={`${c.unread_count} 条未读`}>
-                      {c.unread_count > 99 ? '99+' : c.unread_count}
-                    </span>
-                  ) : null}
-                </button>
-              </li>
-            );
-          })}
+          {list?.map((c) => (
+            <ConversationItem
+              key={c.id}
+              conversation={c}
+              meId={me.id}
+              active={c.id === activeId}
+              onOpen={() => {
+                setActiveId(c.id);
+                setShowThread(true);
+              }}
+            />
+          ))}
         </ul>
       </aside>
       <section className="thread" aria-label="消息">
         {active ? (
           <>
-            <header className="thread-head">
-              <button type="button" className="btn btn-ghost back" onClick={() => setShowThread(false)}>
-                ← 返回
-              </button>
-              <div>
-                <h2>{active.title}</h2>
-                <p className="thread-people">
-                  {others.map((p) => (
-                    <span key={p.user_id}>
-                      <span className={`dot ${p.online ? 'online' : 'offline'}`} />
-                      {p.display_name} · {ROLE_LABELS[p.role]} · {p.online ? '在线' : '离线'}
-                    </span>
-                  ))}
-                </p>
-              </div>
-            </header>
+            <ThreadHeader title={active.title} others={others} onBack={() => setShowThread(false)} />
             <div className="messages" data-testid="messages">
               {hasMore ? (
                 <button
@@ -432,7 +366,7 @@ function ChatView({ session }: { session: Session }) {
                   message={m}
                   mine={m.senderId === me.id}
                   senderName={names[m.senderId] ?? (m.senderId === me.id ? me.display_name : '')}
-                  receipt={m.senderId === me.id ? receipt(m) : null}
+                  receipt={m.senderId === me.id ? receiptOf(m, others) : null}
                 />
               ))}
               {messages.length === 0 && !loadingHistory ? (

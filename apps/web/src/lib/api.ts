@@ -2,6 +2,7 @@
  * HTTP API calls. The browser talks to the same origin (`/api/v1/...`); the Next.js route handler
  * in app/api/v1/[...path] forwards to the API server (which serves no CORS headers).
  */
+import { ATTACHMENT_MIME_TYPES, DEFAULT_ATTACHMENT_MAX_BYTES } from '@anmei/protocol';
 import { clearSession, readSession, type SessionUser } from './session.ts';
 
 export class ApiError extends Error {
@@ -123,19 +124,11 @@ export function attachmentUrl(metadata: Record<string, unknown> | null): string 
   return typeof url === 'string' && url.startsWith('/api/v1/') ? url : null;
 }
 
-/** Upload limits, mirroring the API's defaults (ATTACHMENT_MAX_BYTES, MIME allowlist). */
-export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
-export const DOCUMENT_TYPES = [
-  'application/pdf',
-  'text/plain',
-  'application/msword',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.ms-excel',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'application/zip',
-];
-export const AUDIO_TYPES = ['audio/webm', 'audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/wav', 'audio/aac'];
+/** Upload limits: the API's defaults, from the shared protocol package. */
+export const MAX_UPLOAD_BYTES = DEFAULT_ATTACHMENT_MAX_BYTES;
+export const IMAGE_TYPES: readonly string[] = ATTACHMENT_MIME_TYPES.image;
+export const DOCUMENT_TYPES: readonly string[] = ATTACHMENT_MIME_TYPES.file;
+export const AUDIO_TYPES: readonly string[] = ATTACHMENT_MIME_TYPES.voice;
 
 /** null when the file may be uploaded, else a message saying why not. */
 export function checkUpload(file: { size: number; type: string; name: string }): string | null {

@@ -87,3 +87,19 @@ export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
+
+/**
+ * Receipt of one of my messages: sending / failed (local), read (someone else's read position is
+ * at or past it), delivered (someone else is online; the protocol has no delivery receipt), sent.
+ */
+export function receiptOf(
+  m: ViewMessage,
+  others: ReadonlyArray<{ last_read_seq: number; online: boolean }>,
+): { status: string; label: string } {
+  if (m.pending === 'sending') return { status: 'sending', label: '发送中' };
+  if (m.pending === 'failed') return { status: 'failed', label: '发送失败' };
+  const seq = m.seq ?? 0;
+  if (others.some((p) => p.last_read_seq >= seq)) return { status: 'read', label: '已读' };
+  if (others.some((p) => p.online)) return { status: 'delivered', label: '已送达' };
+  return { status: 'sent', label: '已发送' };
+}

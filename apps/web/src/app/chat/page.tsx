@@ -1,6 +1,6 @@
 'use client';
 
-import { ChatPage } from '../../components/chat-view.tsx';
+import { ChatPage } from '../../components/chat-page.tsx';
 
 /** Chat for whoever is signed in (admins too: they receive system notices here). */
 export default function Page() {

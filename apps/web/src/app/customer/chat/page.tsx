@@ -1,6 +1,6 @@
 'use client';
 
-import { ChatPage } from '../../../components/chat-view.tsx';
+import { ChatPage } from '../../../components/chat-page.tsx';
 
 export default function Page() {
   return <ChatPage forRole="customer" />;
