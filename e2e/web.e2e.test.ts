@@ -64,6 +64,17 @@ afterAll(async () => {
 });
 
 describe('web app', () => {
+  /** The customer and the consultant, each signed in on their own page, both in `title` with an open socket. */
+  async function customerAndConsultantIn(title: string) {
+    const customer = await user('customer_456');
+    const consultant = await user('consultant_001');
+    await openConversation(customer.page, title);
+    await openConversation(consultant.page, title);
+    await waitForStatus(customer.page, 'open');
+    await waitForStatus(consultant.page, 'open');
+    return { customer, consultant };
+  }
+
   it('login and pages without WebSocket needs make zero WebSocket connections', async () => {
     const visitor = await openPage(browser, web.url);
     open.push(visitor);
@@ -104,12 +115,7 @@ describe('web app', () => {
   });
 
   it('a customer and a consultant chat both ways, with typing indicator, read receipts and unread counts', async () => {
-    const customer = await user('customer_456');
-    const consultant = await user('consultant_001');
-    await openConversation(customer.page, FACIAL);
-    await openConversation(consultant.page, FACIAL);
-    await waitForStatus(customer.page, 'open');
-    await waitForStatus(consultant.page, 'open');
+    const { customer, consultant } = await customerAndConsultantIn(FACIAL);
 
     // Typing indicator appears while the consultant types and disappears when the input is cleared.
     await consultant.page.getByTestId('composer-input').fill('您好，请问');
@@ -173,12 +179,7 @@ describe('web app', () => {
   });
 
   it('image and document uploads (with progress and clear errors) and a voice note arrive on the other side and play/download', async () => {
-    const customer = await user('customer_456');
-    const consultant = await user('consultant_001');
-    await openConversation(customer.page, FACIAL);
-    await openConversation(consultant.page, FACIAL);
-    await waitForStatus(customer.page, 'open');
-    await waitForStatus(consultant.page, 'open');
+    const { customer, consultant } = await customerAndConsultantIn(FACIAL);
 
     // Watch for the progress bar (it may only live for a moment on a fast local upload).
     await customer.page.evaluate(() => {
@@ -357,12 +358,7 @@ describe('web app', () => {
   });
 
   it('killing and restarting the API shows reconnecting then connected, and sending continues', async () => {
-    const customer = await user('customer_456');
-    const consultant = await user('consultant_001');
-    await openConversation(customer.page, FACIAL);
-    await openConversation(consultant.page, FACIAL);
-    await waitForStatus(customer.page, 'open');
-    await waitForStatus(consultant.page, 'open');
+    const { customer, consultant } = await customerAndConsultantIn(FACIAL);
 
     await api.kill();
     await waitForStatus(customer.page, 'reconnecting');
