@@ -3,7 +3,7 @@
  * side in one run, prints a Markdown table with ratios to the peers, and writes the raw
  * results as JSON under bench/results/.
  *
- * Flags: --profile quick|full  --scenarios 1,2,3,4 (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
+ * Flags: --profile quick|full  --scenarios 1,...,7 or names (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
  *        --repeat N  --body-bytes N (payload size in scenarios 1 and 4, default 1024)  --persisted (adds ours' send_message row to scenario 1)  --no-pin
  *        --cpu-prof <dir> (a .cpuprofile of every target instance for each measured phase;
  *        summarise with bench/src/tools/profile-summary.ts)
@@ -19,11 +19,14 @@ import { openBenchDatabase } from './harness/database.ts';
 import type { BenchEnv } from './harness/deploy.ts';
 import { setNoisePolicy } from './harness/measure.ts';
 import { type RunResults, renderMarkdown } from './report/markdown.ts';
+import { runChatMix } from './scenarios/chatmix.ts';
 import { runCross } from './scenarios/cross.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
 import { runPersisted } from './scenarios/persisted.ts';
 import { PROFILES } from './scenarios/profile.ts';
+import { runSlow } from './scenarios/slow.ts';
+import { runStorm } from './scenarios/storm.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,10 +46,26 @@ if (!base) throw new Error(`unknown profile ${values.profile}; use quick or full
 const profile = values['body-bytes']
   ? { ...base, fanout: { ...base.fanout, bodyBytes: Number(values['body-bytes']) } }
   : base;
-// quick: the acceptance set (1, 3, 4); full adds the persisted path (2) and ours' send_message row in 1.
+// Numbers as in docs/benchmarks.md; 2 is the persisted path, so the issue's "chat mix" is 7.
+const SCENARIO_NAMES: Record<string, string> = {
+  fanout: '1',
+  persisted: '2',
+  idle: '3',
+  cross: '4',
+  slow: '5',
+  storm: '6',
+  chatmix: '7',
+};
+// quick: the acceptance set (1, 3, 4); full adds the persisted path (2), ours' send_message row in 1, and 5–7.
 const scenarios = new Set(
-  (values.scenarios ?? (profile.name === 'full' ? '1,2,3,4' : '1,3,4')).split(',').map((s) => s.trim()),
+  (values.scenarios ?? (profile.name === 'full' ? '1,2,3,4,5,6,7' : '1,3,4'))
+    .split(',')
+    .map((s) => SCENARIO_NAMES[s.trim()] ?? s.trim()),
 );
+for (const s of scenarios) {
+  if (!Object.values(SCENARIO_NAMES).includes(s))
+    throw new Error(`unknown scenario ${s}; use 1-7 or ${Object.keys(SCENARIO_NAMES).join(', ')}`);
+}
 const persistedRow = values.persisted ?? profile.name === 'full';
 const targets = values.targets!.split(',').map((t) => t.trim()) as TargetKind[];
 for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
@@ -86,7 +105,15 @@ const runs: RunResults[] = [];
 let failed = false;
 try {
   for (let i = 0; i < repeat; i++) {
-    const run: RunResults = { fanout: [], idle: [], cross: [], persisted: [] };
+    const run: Required<RunResults> = {
+      fanout: [],
+      idle: [],
+      cross: [],
+      persisted: [],
+      slow: [],
+      storm: [],
+      chatmix: [],
+    };
     runs.push(run);
     if (repeat > 1) log(`-- run ${i + 1} of ${repeat}`);
     // Rotate the order per run so a disturbance at a given moment does not always hit the same target.
@@ -110,6 +137,18 @@ try {
         run.cross.push(await runCross(env, profile, t, 'single'));
         run.cross.push(await runCross(env, profile, t, 'dual'));
       }
+    }
+    if (scenarios.has('5')) {
+      log('scenario 5: slow consumer');
+      for (const t of order) run.slow.push(await runSlow(env, profile, t));
+    }
+    if (scenarios.has('6')) {
+      log('scenario 6: reconnect storm');
+      for (const t of order) run.storm.push(await runStorm(env, profile, t));
+    }
+    if (scenarios.has('7')) {
+      log('scenario 7: chat mix (conversations of 2–5, every member sends)');
+      for (const t of order) run.chatmix.push(await runChatMix(env, profile, t));
     }
   }
 } catch (error) {

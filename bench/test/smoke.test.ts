@@ -85,3 +85,26 @@ describe('bench harness smoke run', () => {
     expect(final.dropped).toBe(0);
   }, 30_000);
 });
+
+describe('bench harness smoke run: chat mix', () => {
+  it('delivers every member’s message to the other members of its conversation, on every target', async () => {
+    await generator!.close();
+    await generator!.reset();
+    // Users 1..3 of each target's room both send (ours: WS send_message, persisted) and receive.
+    const members = [1, 2, 3];
+    const specs: ClientSpec[] = [];
+    for (const d of deployments.values()) {
+      const room = d.rooms[0]!;
+      for (const u of members)
+        specs.push(d.spec(u, 0, { worker: u, rooms: [room], publishTo: room, publishVia: 'chat' }));
+    }
+    expect(await generator!.connect(specs)).toMatchObject({ connected: specs.length, failed: 0 });
+    await generator!.burst(MESSAGES, 256);
+    // Nobody receives their own message: each one reaches the other two members.
+    const expected = TARGETS.length * members.length * MESSAGES * (members.length - 1);
+    expect(await waitForDelivered(expected)).toBe(expected);
+    const final = await generator!.snapshot();
+    expect(final.published).toBe(TARGETS.length * members.length * MESSAGES);
+    expect(final.dropped).toBe(0);
+  }, 30_000);
+});

@@ -16,7 +16,7 @@ import type { Presence } from './realtime/presence/presence.ts';
 export interface AppContext {
   config: Config;
   /** Which cross-instance backend is in use, and its message counters (for /health). */
-  realtime: { kind: 'memory' | 'redis'; busStats(): Record<string, number>; healthy(): boolean };
+  realtime: { kind: 'memory' | 'redis'; busStats(): Record<string, number | string>; healthy(): boolean };
   databaseKind: 'pglite' | 'postgres';
   store: Store;
   tokens: TokenService;

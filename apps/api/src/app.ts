@@ -72,6 +72,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...((options.databaseSchema ?? config.databaseSchema)
       ? { schema: options.databaseSchema ?? config.databaseSchema }
       : {}),
+    poolMax: config.databasePoolMax,
     logger,
   });
   const store = database.store;
@@ -134,13 +135,30 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     attachments,
   };
 
+  const idleTimeoutMs = config.ws.connectionTimeoutMs;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines are noise at the seed's INFO level; errors are logged by the problem handler.
     logController: new LogController({ disableRequestLogging: true }),
-    // Also bounds how long a client may take to send its upgrade request (WS_CONNECTION_TIMEOUT).
-    connectionTimeout: config.ws.connectionTimeoutMs,
+    // No socket timer from the server (`server.timeout`): ws clears it on upgrade, but Node keeps
+    // the cleared timer on the socket and refreshes it on every write to the WebSocket.
+    connectionTimeout: 0,
+    http: {
+      // WS_CONNECTION_TIMEOUT bounds how long a client may take to send its request headers, so
+      // the whole upgrade request (slow-loris protection). Node checks every connection from one
+      // interval, at most a quarter of the timeout apart, instead of a timer per socket.
+      headersTimeout: idleTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(idleTimeoutMs / 4))),
+      // Disabled as before (Fastify's default); the idle timeout below covers a stalled body.
+      requestTimeout: 0,
+    },
     bodyLimit: 1024 * 1024,
+  });
+  // Plain HTTP requests keep the idle timeout (WS_CONNECTION_TIMEOUT ms without traffic closes the
+  // socket). Upgrade requests never reach Fastify's hooks, so WebSockets carry no timer.
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.raw.socket.setTimeout(idleTimeoutMs);
+    done();
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -52,6 +52,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _ (max 63), not starting with a digit')
     .optional(),
+  /** Postgres only: most database connections per process (the pool size). */
+  DATABASE_POOL_MAX: int(1, 1000).default(10),
   /** ms between `stats` frames to admin connections. */
   STATS_INTERVAL: int(100, 600_000).default(2_000),
   /** Most events per stream a resume replays; a larger gap answers `reload` (client reloads over HTTP). */
@@ -99,6 +101,8 @@ export interface Config {
   redisPassword: string | undefined;
   redis: { keyPrefix: string; cluster: boolean; shardedPubSub: boolean; instanceTtlMs: number };
   databaseSchema: string | undefined;
+  /** Postgres pool size per process (connections). */
+  databasePoolMax: number;
   attachments: { dir: string; maxBytes: number };
   shutdown: { drainSpreadMs: number; timeoutMs: number };
   notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
@@ -160,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       instanceTtlMs: e.INSTANCE_TTL,
     },
     databaseSchema: e.DATABASE_SCHEMA,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     attachments: {
       dir:
         e.ATTACHMENTS_DIR ??

@@ -12,7 +12,7 @@ import { type ChatMessage, WebSocketClient } from '@anmei/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { demoIds, startTopology, type Topology } from './support/topology.ts';
-import { eventually } from './support/wait.ts';
+import { eventually, within } from './support/wait.ts';
 
 const TOTAL = 2000;
 const DROP_EVERY = 150;
@@ -163,6 +163,7 @@ it('every device ends with exactly the messages of its conversations, once each,
   const events: string[] = [];
   let sent = 0;
   const counts = { sendFailures: 0 };
+  const failures: string[] = [];
   const pending: Promise<unknown>[] = [];
   let next = 0;
   const chaos = async (i: number) => {
@@ -177,8 +178,8 @@ it('every device ends with exactly the messages of its conversations, once each,
       events.push(`${i}: kill -9 ${instance.name}`);
     }
     if (i === Math.floor(TOTAL * 0.5)) {
-      await topo.redis.stop({ hard: true });
-      await topo.redis.start();
+      await within(topo.redis.stop({ hard: true }), 20_000, 'stopping the test Redis');
+      await within(topo.redis.start(), 20_000, 'starting the test Redis again');
       events.push(`${i}: restarted Redis`);
     }
     if (i === Math.floor(TOTAL * 0.75)) {
@@ -199,14 +200,16 @@ it('every device ends with exactly the messages of its conversations, once each,
         sent++;
         sender.see({ id: ack.messageId, conversationId, seq: ack.seq }, false);
       })
-      .catch(() => {
+      .catch((error: Error) => {
         counts.sendFailures++;
+        failures.push(`#${i} from ${sender.name}: ${error.message}`);
       });
     pending.push(send);
     // Keep at most 64 sends in flight overall.
-    if (pending.length >= 64) await Promise.all(pending.splice(0, 32));
+    if (pending.length >= 64) await within(Promise.all(pending.splice(0, 32)), 150_000, `sends before #${i}`);
   }
-  await Promise.all(pending);
+  await within(Promise.all(pending), 150_000, 'the last sends');
+  expect(failures).toEqual([]);
   expect(counts.sendFailures).toBe(0);
   expect(sent).toBe(TOTAL);
 
@@ -214,7 +217,11 @@ it('every device ends with exactly the messages of its conversations, once each,
   // conversation live sees a seq jump and repairs it (live-path gap detection).
   const consultant = devices.find((d) => d.name === 'consultant_001/desktop')!;
   for (const conversationId of Object.keys(conversations)) {
-    const ack = await consultant.client.send(conversationId, 'chaos: final');
+    const ack = await within(
+      consultant.client.send(conversationId, 'chaos: final'),
+      150_000,
+      `the final message to ${conversationId}`,
+    );
     consultant.see({ id: ack.messageId, conversationId, seq: ack.seq }, false);
   }
 
@@ -225,12 +232,12 @@ it('every device ends with exactly the messages of its conversations, once each,
     const rows: Array<{ id: string; seq: number }> = [];
     let after = baseline.get(conversationId) ?? 0;
     for (;;) {
-      const page = await topo.front.http(
-        'GET',
-        `/api/v1/chat/${conversationId}/messages?after_seq=${after}&limit=200`,
-        {
+      const page = await within(
+        topo.front.http('GET', `/api/v1/chat/${conversationId}/messages?after_seq=${after}&limit=200`, {
           token: consultantToken,
-        },
+        }),
+        30_000,
+        `history of ${conversationId} after ${after}`,
       );
       rows.push(...page.body.messages);
       if (!page.body.has_more) break;

@@ -164,6 +164,32 @@ describe('WebSocket upgrade', () => {
     expect(res.closed).toBe(true);
   });
 
+  it('closes a connection that sends nothing at all within WS_CONNECTION_TIMEOUT', async () => {
+    const res = await rawExchange(port, '', 5_000);
+    expect(res.closed).toBe(true);
+  });
+
+  it('closes an HTTP request whose body stalls for WS_CONNECTION_TIMEOUT', async () => {
+    const stalled =
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+      'Content-Length: 100\r\n\r\n{"username":';
+    const res = await rawExchange(port, stalled, 5_000);
+    expect(res.closed).toBe(true);
+  });
+
+  it('keeps an upgraded WebSocket open long after WS_CONNECTION_TIMEOUT', async () => {
+    const socket = await app.connect('customer_789');
+    // A silent TCP connection opened after the socket is cut once the timeout (300 ms) has passed...
+    expect((await rawExchange(port, '', 5_000)).closed).toBe(true);
+    await rawExchange(port, '', 5_000);
+    // ...while the WebSocket, quiet for that long too, still answers.
+    socket.send({ action: 'ping', data: { ts: 1 } });
+    const [pong] = await socket.waitFor('pong');
+    expect(pong?.data.ts).toBe(1);
+    expect(socket.closed).toBeNull();
+    await socket.close();
+  });
+
   it('never writes the ticket into the logs', async () => {
     const ticket = await ticketFor('doctor_001');
     await rawExchange(port, upgradeRequest(`/api/v1/ws?ticket=${ticket}`, { Origin: 'https://evil.example' }));

@@ -240,19 +240,25 @@ describe('across three instances', () => {
     for (const s of [consultantA, doctorB]) expect(count(s, 'new_message', content)).toBe(1);
   });
 
-  it('routes per user: the instance with no participant of a conversation receives nothing for it', async () => {
+  it('routes per instance: the instance with no participant of a conversation receives nothing for it', async () => {
     const redisCli = (...args: string[]) =>
       promisify(execFile)('redis-cli', ['-p', String(topo.redis.port), ...args]).then((r) =>
         r.stdout.trim().split('\n'),
       );
-    // Each user's channel is subscribed exactly by the instances holding their sockets.
-    const numsub = await redisCli(
-      'PUBSUB',
-      'NUMSUB',
-      `ws:user:{${ids.users.customer_456}}`,
-      `ws:user:{${ids.users.customer_789}}`,
-    );
-    expect(numsub).toEqual([`ws:user:{${ids.users.customer_456}}`, '2', `ws:user:{${ids.users.customer_789}}`, '1']);
+    // Redis routes each user to exactly the instances holding their sockets, and each instance
+    // listens on one channel of its own (no per-user channels on a standalone Redis).
+    const routes = async (userId: string) => (await redisCli('SMEMBERS', `ws:bus:route:${userId}`)).sort();
+    expect(await routes(ids.users.customer_456)).toEqual(['api-1', 'api-2']);
+    expect(await routes(ids.users.customer_789)).toEqual(['api-3']);
+    expect(await redisCli('PUBSUB', 'NUMSUB', 'ws:instance:api-1', 'ws:instance:api-2', 'ws:instance:api-3')).toEqual([
+      'ws:instance:api-1',
+      '1',
+      'ws:instance:api-2',
+      '1',
+      'ws:instance:api-3',
+      '1',
+    ]);
+    expect(await redisCli('PUBSUB', 'CHANNELS', 'ws:user:*')).toEqual(['']);
     expect(await redisCli('SMEMBERS', 'ws:online_users')).toHaveLength(4);
 
     const received = async () => (await c.http('GET', '/health')).body.bus.received as number;

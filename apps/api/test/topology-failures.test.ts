@@ -46,8 +46,11 @@ function redisCli(...args: string[]): Promise<string> {
 
 describe('failures', () => {
   it('refuses to start a second process with the INSTANCE_ID of a running one', async () => {
+    await connect(topo.direct[1]!, 'consultant_001');
     const clash = startApiProcess('api-2', { ...topo.env, SEED_DEMO_DATA: 'false' });
     await expect(clash).rejects.toThrow('INSTANCE_ID "api-2" is in use by another running instance');
+    // The refused process touched nothing of the running one: its bus routes are intact.
+    expect(await redisCli('SMEMBERS', `ws:bus:route:${ids.users.consultant_001}`)).toBe('api-2');
   });
 
   it('recovers from a Redis restart without restarting instances: subscriptions and presence come back', async () => {
@@ -81,10 +84,11 @@ describe('failures', () => {
       (d) => d.length === 1,
       'customer presence re-registered',
     );
+    // Bus routes are registered again too (the restarted Redis has none).
     await eventually(
-      () => redisCli('PUBSUB', 'NUMSUB', `ws:user:{${ids.users.consultant_001}}`),
-      (out) => out.endsWith('\n1'),
-      'consultant channel re-subscribed',
+      () => redisCli('SMEMBERS', `ws:bus:route:${ids.users.consultant_001}`),
+      (out) => out.trim() === 'api-2',
+      'consultant routed to its instance again',
     );
 
     const content = `Redis 重启后 ${randomUUID()}`;
@@ -118,6 +122,13 @@ describe('failures', () => {
     const survivors = topo.instances.filter((i) => i !== victim);
     expect(Date.now() - killedAt).toBeLessThan(10_000);
     expect(await redisCli('SISMEMBER', 'ws:online_users', ids.users.customer_789)).toBe('0');
+    // The reaper also dropped the dead instance's bus routes: nobody publishes to it any more.
+    await eventually(
+      () => redisCli('SMEMBERS', `ws:bus:routes_of:${victim!.name}`),
+      (out) => out === '',
+      "the dead instance's bus routes to be forgotten",
+    );
+    expect(await redisCli('SISMEMBER', `ws:bus:route:${ids.users.customer_789}`, victim!.name)).toBe('0');
 
     customer = await connect(topo.front, 'customer_789');
     const now = await devices(ids.users.customer_789);

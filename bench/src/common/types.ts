@@ -21,7 +21,19 @@ export type ServerCommand =
   /** CPU profile of exactly a measured phase (inspector), written as a .cpuprofile file. */
   | { type: 'profile-start' }
   | { type: 'profile-stop'; file: string }
-  | { type: 'heap-snapshot'; file: string };
+  | { type: 'heap-snapshot'; file: string }
+  /** Outbound queue of every socket (slow-consumer scenario). */
+  | { type: 'buffers' };
+
+/** What a server has queued toward its clients, bytes; `closing` = sockets it closed that are not gone yet. */
+export interface BufferStats {
+  connections: number;
+  /** Largest per-socket queue (ws bufferedAmount, plus Engine.IO's write buffer for Socket.IO). */
+  maxQueuedBytes: number;
+  totalQueuedBytes: number;
+  closing: number;
+  rss: number;
+}
 
 /** Target server -> orchestrator. */
 export type ServerReply =
@@ -30,6 +42,7 @@ export type ServerReply =
   | { type: 'gc-done'; rss: number; heapUsed: number }
   | { type: 'stats'; connections: number }
   | { type: 'profile-done'; file?: string }
+  | { type: 'buffers'; stats: BufferStats }
   | { type: 'error'; message: string };
 
 /** One simulated client, as the generator should open it. */
@@ -53,6 +66,15 @@ export interface ClientSpec {
   ingressUrl?: string;
   /** Deliveries of this room to this client complete the publisher's closed-loop window. */
   sentinelFor?: string;
+  /** Open loop: this publisher's own rate (msg/s) and body size, instead of the run's. */
+  rate?: number;
+  bodyBytes?: number;
+  /** Open loop: offset in [0, 1) of a period, so many publishers at the same rate do not send in lock-step. */
+  phase?: number;
+  /** The slow consumer (scenario 5): can stop reading; its deliveries are counted apart. */
+  slow?: boolean;
+  /** Storm client (scenario 6): reconnects by itself (ours: @anmei/client; peers: their own loop). */
+  storm?: boolean;
 }
 
 export interface RunOptions {
@@ -73,7 +95,34 @@ export type GeneratorCommand =
   | { type: 'reset' }
   | { type: 'snapshot' }
   | { type: 'stop' }
-  | { type: 'close' };
+  | { type: 'close' }
+  /** Slow consumer: stop reading from its TCP socket, or read again. */
+  | { type: 'slow'; paused: boolean }
+  /** From now on clients connect to `to` wherever they were sent to `from` (a load balancer's new route). */
+  | { type: 'reroute'; from: string; to: string }
+  | { type: 'storm-status' };
+
+/** The slow consumer as the generator saw it. */
+export interface SlowStatus {
+  delivered: number;
+  /** Send time (µs, epoch) of the last payload it received; 0 = none. */
+  lastSentMicros: number;
+  /** Close code (Socket.IO: its disconnect reason) and when it was seen, epoch ms; null while open. */
+  closeCode: number | string | null;
+  closedAt: number | null;
+}
+
+/** Storm clients: how many are open, and each reconnect's time since it lost its connection. */
+export interface StormStatus {
+  clients: number;
+  open: number;
+  /** Epoch ms at which each client opened again after losing its connection (one entry per reconnect). */
+  reopenedAt: number[];
+  /** Epoch ms at which each client lost its connection. */
+  lostAt: number[];
+  /** Failed attempts (refused, timed out) seen by the storm clients. */
+  failedAttempts: number;
+}
 
 export interface Snapshot {
   delivered: number;
@@ -83,6 +132,8 @@ export interface Snapshot {
   histogram: { counts: number[]; max: number };
   /** Clients whose socket closed unexpectedly. */
   dropped: number;
+  /** Present when a slow consumer exists (scenario 5). */
+  slow?: SlowStatus;
 }
 
 /** Generator -> orchestrator (and workers -> generator main thread). */
@@ -91,4 +142,5 @@ export type GeneratorReply =
   | { type: 'connected'; connected: number; failed: number; firstError?: string }
   | { type: 'ok' }
   | { type: 'snapshot'; snapshot: Snapshot }
+  | { type: 'storm'; status: StormStatus }
   | { type: 'error'; message: string };

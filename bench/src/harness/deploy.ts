@@ -52,6 +52,7 @@ export async function deploy(
   instanceCount: number,
   users: number,
   rooms: RoomPlan[],
+  options: { maxBufferedBytes?: number } = {},
 ): Promise<Deployment> {
   const redis = instanceCount > 1 ? await startRedis(env.serverCpus) : undefined;
   const prefix = `bench${randomBytes(3).toString('hex')}:`;
@@ -66,6 +67,7 @@ export async function deploy(
         ...(env.serverCpus !== undefined ? { cpus: env.serverCpus } : {}),
         ...(env.nodeArgs ? { nodeArgs: env.nodeArgs } : {}),
         ...(redis ? { redisUrl: redis.url, redisPrefix: prefix } : {}),
+        ...(options.maxBufferedBytes ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
         ...(kind === 'ours' && env.db.kind === 'postgres'
           ? { databaseUrl: env.db.url!, databaseSchema: env.db.schema! }
           : {}),

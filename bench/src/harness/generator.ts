@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { spawnNode } from '../common/spawn.ts';
-import type { ClientSpec, GeneratorReply, RunOptions, Snapshot } from '../common/types.ts';
+import type { ClientSpec, GeneratorReply, RunOptions, Snapshot, StormStatus } from '../common/types.ts';
 import { request, stopChild, waitForMessage } from './ipc.ts';
 
 const ENTRY = fileURLToPath(new URL('../load/generator.ts', import.meta.url));
@@ -16,6 +16,11 @@ export interface GeneratorHandle {
   snapshot(): Promise<Snapshot>;
   stop(): Promise<void>;
   close(): Promise<void>;
+  /** Scenario 5: the slow consumer stops (true) or resumes (false) reading. */
+  pauseSlow(paused: boolean): Promise<void>;
+  /** Scenario 6: new connections meant for `from` go to `to` (http://127.0.0.1:<port>). */
+  reroute(from: string, to: string): Promise<void>;
+  stormStatus(): Promise<StormStatus>;
   kill(): Promise<void>;
 }
 
@@ -51,6 +56,13 @@ export async function startGenerator(options: { cpus?: string; workers?: number 
     },
     stop: () => ok({ type: 'stop' }, 'stop'),
     close: () => ok({ type: 'close' }, 'close clients', 60_000),
+    pauseSlow: (paused) => ok({ type: 'slow', paused }, 'pause slow consumer'),
+    reroute: (from, to) => ok({ type: 'reroute', from, to }, 'reroute'),
+    async stormStatus() {
+      const m = await request<GeneratorReply>(child, { type: 'storm-status' }, (r) => r.type === 'storm', 'storm');
+      if (m.type !== 'storm') throw new Error('unreachable');
+      return m.status;
+    },
     kill: () => stopChild(child),
   };
 }

@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { spawnNode } from '../common/spawn.ts';
-import type { RoomPlan, ServerReply, TargetKind } from '../common/types.ts';
+import type { BufferStats, RoomPlan, ServerReply, TargetKind } from '../common/types.ts';
 import { request, stopChild, waitForMessage } from './ipc.ts';
 
 const ENTRY: Record<TargetKind, string> = {
@@ -25,6 +25,10 @@ export interface TargetInstance {
   profileStart(): Promise<void>;
   profileStop(file: string): Promise<void>;
   heapSnapshot(file: string): Promise<void>;
+  /** Queued bytes toward its sockets and RSS (no GC forced). */
+  buffers(timeoutMs?: number): Promise<BufferStats>;
+  /** SIGKILL by PID (scenario 6: the instance dies without closing its sockets); resolves on exit. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,6 +41,8 @@ export interface TargetEnv {
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
   logLevel?: string;
+  /** ours: WS_MAX_BUFFERED_BYTES (slow-consumer cap), bytes. */
+  maxBufferedBytes?: number;
 }
 
 export async function startTarget(kind: TargetKind, name: string, env: TargetEnv = {}): Promise<TargetInstance> {
@@ -50,6 +56,7 @@ export async function startTarget(kind: TargetKind, name: string, env: TargetEnv
       ...(env.databaseUrl ? { BENCH_DATABASE_URL: env.databaseUrl } : {}),
       ...(env.databaseSchema ? { BENCH_DATABASE_SCHEMA: env.databaseSchema } : {}),
       ...(env.logLevel ? { BENCH_LOG_LEVEL: env.logLevel } : {}),
+      ...(env.maxBufferedBytes ? { BENCH_WS_MAX_BUFFERED_BYTES: String(env.maxBufferedBytes) } : {}),
     },
   });
   const listening = await waitForMessage<ServerReply>(child, (m) => m.type === 'listening', `${name} start-up`, 90_000);
@@ -100,6 +107,23 @@ export async function startTarget(kind: TargetKind, name: string, env: TargetEnv
         (r) => r.type === 'profile-done',
         `${name} heap`,
       );
+    },
+    async buffers(timeoutMs) {
+      const m = await request<ServerReply>(
+        child,
+        { type: 'buffers' },
+        (r) => r.type === 'buffers',
+        `${name} buffers`,
+        timeoutMs,
+      );
+      if (m.type !== 'buffers') throw new Error('unreachable');
+      return m.stats;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      process.kill(child.pid!, 'SIGKILL');
+      await exited;
     },
     stop: () => stopChild(child),
   };

@@ -11,10 +11,15 @@ export interface BenchClient {
   publish(room: string, body: string): void;
   /** Bytes queued on the publishing socket (open loop skips a send when it is backed up). */
   backlog(): number;
+  /** Stop reading from the TCP socket (the server's queue toward it grows), or read again. */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 
 export type FrameHandler = (frame: Buffer | string) => void;
+/** A close the client did not ask for: the WebSocket close code (Socket.IO: its disconnect reason). */
+export type DropHandler = (code: number | string) => void;
 
 const WS_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true } as const;
 
@@ -46,7 +51,7 @@ function firstMessage(ws: WebSocket, what: string): Promise<void> {
   );
 }
 
-function openWs(url: string): Promise<WebSocket> {
+export function openWs(url: string): Promise<WebSocket> {
   const ws = new WebSocket(url, WS_OPTIONS);
   return once<WebSocket>(
     (resolve, reject) => {
@@ -59,7 +64,7 @@ function openWs(url: string): Promise<WebSocket> {
   );
 }
 
-async function connectRaw(spec: ClientSpec, onFrame: FrameHandler, onDrop: () => void): Promise<BenchClient> {
+async function connectRaw(spec: ClientSpec, onFrame: FrameHandler, onDrop: DropHandler): Promise<BenchClient> {
   const ws = await openWs(spec.url.replace(/^http/, 'ws'));
   ws.on('error', () => undefined);
   if (spec.rooms.length > 0) {
@@ -69,9 +74,16 @@ async function connectRaw(spec: ClientSpec, onFrame: FrameHandler, onDrop: () =>
   }
   ws.on('message', (data) => onFrame(data as Buffer));
   ws.on('close', onDrop);
+  return wsClient(ws, onDrop, (room, body) => ws.send(JSON.stringify({ t: 'pub', room, body })));
+}
+
+/** A `ws`-based client: `publish` is the target's own; backlog, pause/resume and close are the socket's. */
+function wsClient(ws: WebSocket, onDrop: DropHandler, publish: BenchClient['publish']): BenchClient {
   return {
-    publish: (room, body) => ws.send(JSON.stringify({ t: 'pub', room, body })),
+    publish,
     backlog: () => ws.bufferedAmount,
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
     close: () => {
       ws.off('close', onDrop);
       ws.close();
@@ -79,7 +91,7 @@ async function connectRaw(spec: ClientSpec, onFrame: FrameHandler, onDrop: () =>
   };
 }
 
-async function connectSocketIo(spec: ClientSpec, onFrame: FrameHandler, onDrop: () => void): Promise<BenchClient> {
+async function connectSocketIo(spec: ClientSpec, onFrame: FrameHandler, onDrop: DropHandler): Promise<BenchClient> {
   const socket: Socket = io(spec.url, { transports: ['websocket'], forceNew: true, reconnection: false });
   await once<void>(
     (resolve, reject) => {
@@ -93,31 +105,30 @@ async function connectSocketIo(spec: ClientSpec, onFrame: FrameHandler, onDrop: 
     await once<void>((resolve) => socket.emit('join', spec.rooms, () => resolve()), 30_000, 'socket.io join');
   }
   socket.on('msg', (msg: { body: string }) => onFrame(msg.body));
-  socket.on('disconnect', onDrop);
+  const onDisconnect = (reason: string) => onDrop(reason);
+  socket.on('disconnect', onDisconnect);
+  // Engine.IO's websocket transport in Node is a `ws` WebSocket: pause its TCP socket.
+  const transportSocket = () =>
+    (socket.io.engine as unknown as { transport?: { ws?: { pause(): void; resume(): void } } }).transport?.ws;
   return {
     publish: (room, body) => socket.emit('pub', { room, body }),
     backlog: () => 0,
+    pause: () => transportSocket()?.pause(),
+    resume: () => transportSocket()?.resume(),
     close: () => {
-      socket.off('disconnect', onDrop);
+      socket.off('disconnect', onDisconnect);
       socket.close();
     },
   };
 }
 
-async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: () => void): Promise<BenchClient> {
+async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: DropHandler): Promise<BenchClient> {
   if (spec.publishTo && spec.publishVia !== 'chat') {
     // Pure fan-out publisher: the bench ingress calls BroadcastingService.broadcastMessage.
     const ws = await openWs(spec.ingressUrl!);
     ws.on('error', () => undefined);
     ws.on('close', onDrop);
-    return {
-      publish: (room, body) => ws.send(JSON.stringify({ room, from: spec.userId, body })),
-      backlog: () => ws.bufferedAmount,
-      close: () => {
-        ws.off('close', onDrop);
-        ws.close();
-      },
-    };
+    return wsClient(ws, onDrop, (room, body) => ws.send(JSON.stringify({ room, from: spec.userId, body })));
   }
   const res = await fetch(`${spec.url}/api/v1/ws/ticket`, {
     method: 'POST',
@@ -138,24 +149,18 @@ async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: () =
   ws.on('message', (data) => onFrame(data as Buffer));
   ws.on('close', onDrop);
   let n = 0;
-  return {
-    publish: (room, body) =>
-      ws.send(
-        JSON.stringify({
-          action: 'send_message',
-          request_id: `r${++n}`,
-          data: { conversation_id: room, client_message_id: `${spec.userId}-${n}-${Date.now()}`, content: body },
-        }),
-      ),
-    backlog: () => ws.bufferedAmount,
-    close: () => {
-      ws.off('close', onDrop);
-      ws.close();
-    },
-  };
+  return wsClient(ws, onDrop, (room, body) =>
+    ws.send(
+      JSON.stringify({
+        action: 'send_message',
+        request_id: `r${++n}`,
+        data: { conversation_id: room, client_message_id: `${spec.userId}-${n}-${Date.now()}`, content: body },
+      }),
+    ),
+  );
 }
 
-export function connectClient(spec: ClientSpec, onFrame: FrameHandler, onDrop: () => void): Promise<BenchClient> {
+export function connectClient(spec: ClientSpec, onFrame: FrameHandler, onDrop: DropHandler): Promise<BenchClient> {
   switch (spec.kind) {
     case 'rawws':
       return connectRaw(spec, onFrame, onDrop);

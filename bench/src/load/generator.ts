@@ -4,7 +4,7 @@
  * answers. Exits when the orchestrator disconnects.
  */
 import { Worker } from 'node:worker_threads';
-import type { ClientSpec, GeneratorCommand, GeneratorReply, Snapshot } from '../common/types.ts';
+import type { ClientSpec, GeneratorCommand, GeneratorReply, Snapshot, StormStatus } from '../common/types.ts';
 
 const workerCount = Math.max(1, Number(process.env.BENCH_WORKERS ?? 2));
 const workers: Worker[] = [];
@@ -70,11 +70,24 @@ async function handle(command: GeneratorCommand): Promise<GeneratorReply> {
         merged.skipped += s.skipped;
         merged.dropped += s.dropped;
         merged.histogram.max = Math.max(merged.histogram.max, s.histogram.max);
+        if (s.slow) merged.slow = s.slow;
         s.histogram.counts.forEach((c, i) => {
           merged.histogram.counts[i] = (merged.histogram.counts[i] ?? 0) + c;
         });
       }
       return { type: 'snapshot', snapshot: merged };
+    }
+    case 'storm-status': {
+      const merged: StormStatus = { clients: 0, open: 0, reopenedAt: [], lostAt: [], failedAttempts: 0 };
+      for (const r of await broadcast(command)) {
+        if (r.type !== 'storm') continue;
+        merged.clients += r.status.clients;
+        merged.open += r.status.open;
+        merged.failedAttempts += r.status.failedAttempts;
+        merged.reopenedAt.push(...r.status.reopenedAt);
+        merged.lostAt.push(...r.status.lostAt);
+      }
+      return { type: 'storm', status: merged };
     }
     default:
       await broadcast(command);

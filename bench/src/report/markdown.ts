@@ -4,35 +4,30 @@
  * then the issue's goals marked met / not met with the measured distance.
  */
 import { TARGET_LABEL, type TargetKind } from '../common/types.ts';
+import type { ChatMixResult } from '../scenarios/chatmix.ts';
 import type { CrossResult } from '../scenarios/cross.ts';
 import type { FanoutResult } from '../scenarios/fanout.ts';
 import type { IdleResult } from '../scenarios/idle.ts';
 import type { PersistedResult } from '../scenarios/persisted.ts';
-import { fmt, fmtRatio, median, ratio } from './stats.ts';
+import type { SlowResult } from '../scenarios/slow.ts';
+import type { StormResult } from '../scenarios/storm.ts';
+import { renderChatMix } from './chatmix.ts';
+import { renderSlow } from './slow.ts';
+import { fmt, fmtRatio, med, median, medRatio, pct, verdict } from './stats.ts';
+import { renderStorm } from './storm.ts';
 
 export interface RunResults {
   fanout: FanoutResult[];
   idle: IdleResult[];
   cross: CrossResult[];
   persisted: PersistedResult[];
+  /** Scenarios 5–7; absent in results written before they existed. */
+  slow?: SlowResult[];
+  storm?: StormResult[];
+  chatmix?: ChatMixResult[];
 }
 
 type Pick<T> = (r: T) => number;
-
-function med<T>(rows: T[], pick: Pick<T>): number {
-  return median(rows.map(pick));
-}
-
-/** Median over runs of (metric of `a` / metric of `b`) within the same run. */
-function medRatio<T>(runs: T[][], a: (rows: T[]) => T | undefined, b: (rows: T[]) => T | undefined, pick: Pick<T>) {
-  return median(
-    runs.map((rows) => {
-      const x = a(rows);
-      const y = b(rows);
-      return x && y ? ratio(pick(x), pick(y)) : Number.NaN;
-    }),
-  );
-}
 
 function fanoutKey(r: FanoutResult): string {
   return r.target === 'ours' ? `ours-${r.variant}` : r.target;
@@ -196,9 +191,16 @@ export function renderMarkdown(
     out.push('');
   }
 
-  const phases = runs.flatMap((r) =>
-    [...r.fanout, ...r.cross, ...(r.persisted ?? [])].flatMap((x) => [x.open, x.closed]),
-  );
+  for (const render of [renderSlow, renderStorm, renderChatMix]) {
+    const part = render(runs);
+    out.push(...part.lines);
+    goals.push(...part.goals);
+  }
+
+  const phases = [
+    ...runs.flatMap((r) => [...r.fanout, ...r.cross, ...(r.persisted ?? [])].flatMap((x) => [x.open, x.closed])),
+    ...runs.flatMap((r) => (r.chatmix ?? []).map((x) => x.phase)),
+  ];
   if (phases.length > 0) {
     const foreign = phases.map((p) => p.foreignUtil);
     const irq = phases.map((p) => p.softirqUtil ?? 0);
@@ -216,15 +218,4 @@ export function renderMarkdown(
 
 function sum(values: Record<string, number>): number {
   return Object.values(values).reduce((a, b) => a + b, 0);
-}
-
-function pct(value: number): string {
-  return Number.isFinite(value) ? `${Math.round(value * 100)} %` : 'n/a';
-}
-
-function verdict(label: string, value: number, target: number, dir: 'le' | 'ge'): string {
-  if (!Number.isFinite(value)) return `- ${label}: not measured`;
-  const met = dir === 'le' ? value <= target : value >= target;
-  const distance = dir === 'le' ? value / target : target / value;
-  return `- ${label}: ${fmtRatio(value)} — **${met ? 'met' : 'not met'}**${met ? '' : ` (off by ${((distance - 1) * 100).toFixed(0)} %)`}`;
 }

@@ -35,7 +35,10 @@ export async function runPersisted(env: BenchEnv, profile: Profile, kind: Target
       const room = deployment.rooms[c]!;
       const worker = c % profile.workers;
       receivers.push(deployment.spec(2 * c + 1, 0, { worker, rooms: [room], sentinelFor: room }));
-      senders.push(deployment.spec(2 * c, 0, { worker, publishTo: room, publishVia: 'chat' }));
+      // Send times spread over each period (golden-ratio phases, as in chat mix): at a fixed rate the
+      // 500 senders must not all fire in the same millisecond, or p99 measures a 500-message burst.
+      const phase = (c * 0.618_033_988_7) % 1;
+      senders.push(deployment.spec(2 * c, 0, { worker, publishTo: room, publishVia: 'chat', phase }));
     }
     await generator.connect(receivers);
     await generator.connect(senders);

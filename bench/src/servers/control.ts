@@ -6,13 +6,15 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { writeHeapSnapshot } from 'node:v8';
-import type { ServerCommand, ServerReply } from '../common/types.ts';
+import type { BufferStats, ServerCommand, ServerReply } from '../common/types.ts';
 
 let session: Session | undefined;
 
 export interface TargetHooks {
   setup?(command: Extract<ServerCommand, { type: 'setup' }>): Promise<Extract<ServerReply, { type: 'setup-done' }>>;
   connections(): number;
+  /** What the server has queued toward its sockets (without `rss`, which control adds). */
+  buffers?(): Omit<BufferStats, 'rss'>;
 }
 
 export function reply(message: ServerReply): void {
@@ -55,6 +57,16 @@ async function handle(command: ServerCommand, hooks: TargetHooks): Promise<void>
     case 'stats':
       reply({ type: 'stats', connections: hooks.connections() });
       return;
+    case 'buffers': {
+      const queued = hooks.buffers?.() ?? {
+        connections: hooks.connections(),
+        maxQueuedBytes: 0,
+        totalQueuedBytes: 0,
+        closing: 0,
+      };
+      reply({ type: 'buffers', stats: { ...queued, rss: process.memoryUsage.rss() } });
+      return;
+    }
     case 'heap-snapshot':
       writeHeapSnapshot(command.file);
       reply({ type: 'profile-done', file: command.file });

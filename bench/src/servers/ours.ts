@@ -12,12 +12,13 @@
  *
  * Env: BENCH_DATABASE_URL + BENCH_DATABASE_SCHEMA (Postgres) or none (PGlite in memory),
  * BENCH_REDIS_URL (+ BENCH_REDIS_PREFIX) for the Redis bus/presence, BENCH_INSTANCE,
- * BENCH_LOG_LEVEL (default warn: the peers log nothing either).
+ * BENCH_LOG_LEVEL (default warn: the peers log nothing either), BENCH_WS_MAX_BUFFERED_BYTES (the
+ * slow-consumer cap WS_MAX_BUFFERED_BYTES; the app's default 8 MiB when unset).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { MessagePayload } from '@anmei/protocol';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { buildApp } from '../../../apps/api/src/app.ts';
 import { hashPassword } from '../../../apps/api/src/auth/passwords.ts';
 import { loadConfig } from '../../../apps/api/src/config.ts';
@@ -42,6 +43,7 @@ const config = loadConfig({
   // Tickets are fetched just before connecting; give big connection waves room.
   WS_TICKET_TTL: '300',
   ACCESS_TOKEN_TTL: '86400',
+  ...(env.BENCH_WS_MAX_BUFFERED_BYTES ? { WS_MAX_BUFFERED_BYTES: env.BENCH_WS_MAX_BUFFERED_BYTES } : {}),
 });
 
 const built = await buildApp(config);
@@ -109,7 +111,21 @@ ingress.on('connection', (ws) => {
 await new Promise<void>((resolve) => ingressHttp.listen(0, '127.0.0.1', resolve));
 const ingressAddress = ingressHttp.address();
 
-serveControl({ setup, connections: () => local.size });
+serveControl({
+  setup,
+  connections: () => local.size,
+  buffers() {
+    let maxQueuedBytes = 0;
+    let totalQueuedBytes = 0;
+    let closing = 0;
+    for (const { socket } of local.all()) {
+      if (socket.readyState !== WebSocket.OPEN) closing++;
+      maxQueuedBytes = Math.max(maxQueuedBytes, socket.bufferedAmount);
+      totalQueuedBytes += socket.bufferedAmount;
+    }
+    return { connections: local.size, maxQueuedBytes, totalQueuedBytes, closing };
+  },
+});
 reply({
   type: 'listening',
   port,

@@ -17,6 +17,8 @@ const redisUrl = process.env.BENCH_REDIS_URL;
 const prefix = `${process.env.BENCH_REDIS_PREFIX ?? 'bench:'}raw:room:`;
 
 const rooms = new Map<string, Set<WebSocket>>();
+/** Every open socket, for the slow-consumer scenario's queue report. */
+const sockets = new Set<WebSocket>();
 let connections = 0;
 
 const header = Buffer.from(`${instanceId}\n`);
@@ -61,6 +63,7 @@ const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracki
 
 wss.on('connection', (ws) => {
   connections++;
+  sockets.add(ws);
   const joined = new Set<string>();
   ws.on('message', (data) => {
     const msg = JSON.parse(data.toString()) as { t: string; rooms?: string[]; room?: string; body?: string };
@@ -79,12 +82,26 @@ wss.on('connection', (ws) => {
   });
   ws.on('close', () => {
     connections--;
+    sockets.delete(ws);
     leave(ws, joined);
   });
   ws.on('error', () => undefined);
 });
 
-serveControl({ connections: () => connections });
+serveControl({
+  connections: () => connections,
+  buffers() {
+    let maxQueuedBytes = 0;
+    let totalQueuedBytes = 0;
+    let closing = 0;
+    for (const ws of sockets) {
+      if (ws.readyState !== ws.OPEN) closing++;
+      maxQueuedBytes = Math.max(maxQueuedBytes, ws.bufferedAmount);
+      totalQueuedBytes += ws.bufferedAmount;
+    }
+    return { connections, maxQueuedBytes, totalQueuedBytes, closing };
+  },
+});
 server.listen(envPort(), '127.0.0.1', () => {
   const address = server.address();
   reply({ type: 'listening', port: typeof address === 'object' && address ? address.port : 0 });

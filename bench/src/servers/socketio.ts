@@ -44,7 +44,35 @@ io.on('connection', (socket) => {
   });
 });
 
-serveControl({ connections: () => io.engine.clientsCount });
+/** Engine.IO keeps packets in its own write buffer while the websocket has not drained: count both. */
+interface EngineSocketView {
+  readyState: string;
+  writeBuffer: Array<{ data?: unknown }>;
+  transport?: { socket?: { bufferedAmount?: number } };
+}
+
+function queuedBytes(socket: EngineSocketView): number {
+  let bytes = socket.transport?.socket?.bufferedAmount ?? 0;
+  for (const packet of socket.writeBuffer) bytes += typeof packet.data === 'string' ? packet.data.length : 0;
+  return bytes;
+}
+
+serveControl({
+  connections: () => io.engine.clientsCount,
+  buffers() {
+    let maxQueuedBytes = 0;
+    let totalQueuedBytes = 0;
+    let closing = 0;
+    const clients = (io.engine as unknown as { clients: Record<string, EngineSocketView> }).clients;
+    for (const socket of Object.values(clients)) {
+      if (socket.readyState !== 'open') closing++;
+      const bytes = queuedBytes(socket);
+      maxQueuedBytes = Math.max(maxQueuedBytes, bytes);
+      totalQueuedBytes += bytes;
+    }
+    return { connections: io.engine.clientsCount, maxQueuedBytes, totalQueuedBytes, closing };
+  },
+});
 server.listen(envPort(), '127.0.0.1', () => {
   const address = server.address();
   reply({ type: 'listening', port: typeof address === 'object' && address ? address.port : 0 });

@@ -72,16 +72,15 @@ export class ChatService {
     const message = result.message;
     this.#events.emit('message.created', { message });
     const wire = { ...messageToWire(message), sender_role: sender.role };
-    if (STAFF_ROLES.has(sender.role)) {
-      await broadcasting.broadcastConsultationReply(
-        input.conversationId,
-        { content: message.content, reply_type: 'consultation', message: wire },
-        sender.userId,
-      );
-    } else {
-      await broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
-    }
-    await broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId);
+    // Both at once: they reach different sockets, and on Redis they then share one routed publish.
+    const toOthers = STAFF_ROLES.has(sender.role)
+      ? broadcasting.broadcastConsultationReply(
+          input.conversationId,
+          { content: message.content, reply_type: 'consultation', message: wire },
+          sender.userId,
+        )
+      : broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
+    await Promise.all([toOthers, broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId)]);
     return { message, duplicate: false };
   }
 

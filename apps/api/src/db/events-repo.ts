@@ -11,6 +11,15 @@ import type { Store, StoredEvent } from './store-types.ts';
 const newId = () => crypto.randomUUID();
 
 export function createEventsRepo(db: Db): Store['events'] {
+  // Asked on every WebSocket connect: one prepared round trip for both heads, no SQL built per call.
+  const headsStatement = db
+    .select({
+      userSeq: sql<string>`coalesce((select ${users.lastEventSeq} from ${users} where ${users.id} = ${sql.placeholder('userId')}), 0)::int8`,
+      globalSeq: sql<string>`coalesce((select max(${globalEvents.seq}) from ${globalEvents}), 0)::int8`,
+    })
+    .from(sql`(select 1) as one`)
+    .prepare('anmei_events_heads');
+
   return {
     async appendToConversation(conversationId, event) {
       return db.transaction(async (tx) => {
@@ -93,9 +102,8 @@ export function createEventsRepo(db: Db): Store['events'] {
     },
 
     async heads(userId) {
-      const [user] = await db.select({ seq: users.lastEventSeq }).from(users).where(eq(users.id, userId));
-      const [global] = await db.select({ seq: sql<number>`coalesce(max(${globalEvents.seq}), 0)` }).from(globalEvents);
-      return { userSeq: user?.seq ?? 0, globalSeq: Number(global?.seq ?? 0) };
+      const [row] = await headsStatement.execute({ userId });
+      return { userSeq: Number(row?.userSeq ?? 0), globalSeq: Number(row?.globalSeq ?? 0) };
     },
 
     async globalAfter(after, limit) {

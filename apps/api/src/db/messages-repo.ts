@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { prepareAppendStatements } from './append-statement.ts';
 import { type Db, pgErrorCode, UNIQUE_VIOLATION } from './db-common.ts';
 import { conversations, messages, participants } from './schema.ts';
 import type { AppendMessageInput, AppendMessageResult, HistoryQuery, MessageRow, Store } from './store-types.ts';
@@ -12,22 +13,6 @@ export function clampHistoryLimit(limit: number | undefined): number {
   return Math.min(HISTORY_MAX_LIMIT, Math.max(1, Math.trunc(limit)));
 }
 
-/** Thrown inside the append transaction to roll back the seq increment when the key was already used. */
-class AlreadyStored extends Error {
-  constructor(readonly original: MessageRow) {
-    super('clientMessageId already stored');
-  }
-}
-
-async function findByClientId(db: Db, senderId: string, clientMessageId: string): Promise<MessageRow | null> {
-  const [row] = await db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.senderId, senderId), eq(messages.clientMessageId, clientMessageId)))
-    .limit(1);
-  return row ?? null;
-}
-
 function classify(original: MessageRow, input: AppendMessageInput): AppendMessageResult {
   return original.conversationId === input.conversationId
     ? { status: 'duplicate', message: original }
@@ -35,59 +20,42 @@ function classify(original: MessageRow, input: AppendMessageInput): AppendMessag
 }
 
 export function createMessagesRepo(db: Db): Store['messages'] {
+  const statements = prepareAppendStatements(db);
   return {
     /**
-     * One transaction: bump conversations.last_seq (the UPDATE's row lock serialises appends to a
-     * conversation), look for the idempotency key, insert with the new seq. Finding the key throws
-     * so the bump is rolled back and no seq is burned. READ COMMITTED is pinned because it lets the
-     * look-up, run after waiting for the lock, see the message a concurrent twin just committed.
+     * One prepared statement, one round trip in the common case (see append-statement.ts): skip
+     * if the idempotency key is already stored, else bump conversations.last_seq and insert with
+     * the new seq. Only when nothing was inserted does a second query find out why.
      */
     async append(input) {
       const { conversationId, senderId, clientMessageId } = input;
+      let inserted: MessageRow | null;
       try {
-        return await db.transaction(
-          async (tx) => {
-            const [bumped] = await tx
-              .update(conversations)
-              .set({
-                lastSeq: sql`${conversations.lastSeq} + 1`,
-                activitySeq: sql`nextval('conversation_activity_seq')`,
-              })
-              .where(eq(conversations.id, conversationId))
-              .returning({ seq: conversations.lastSeq });
-            if (!bumped) throw new Error(`conversation ${conversationId} does not exist`);
-
-            if (clientMessageId !== null) {
-              const original = await findByClientId(tx, senderId, clientMessageId);
-              if (original) throw new AlreadyStored(original);
-            }
-
-            const [message] = await tx
-              .insert(messages)
-              .values({
-                conversationId,
-                seq: bumped.seq,
-                senderId,
-                clientMessageId,
-                messageType: input.messageType,
-                content: input.content,
-                metadata: input.metadata ?? null,
-              })
-              .returning();
-            return { status: 'created', message: message! } satisfies AppendMessageResult;
-          },
-          { isolationLevel: 'read committed' },
-        );
+        inserted = await statements.insert(input);
       } catch (err) {
-        if (err instanceof AlreadyStored) return classify(err.original, input);
-        // Same key raced in from ANOTHER conversation (a different row lock, so no serialisation):
-        // the unique (sender_id, client_message_id) constraint rejected us; report the winner.
+        // A twin with the same key committed after this statement's snapshot: in this conversation
+        // (it held the row lock we waited for) or in another one (a different lock, no
+        // serialisation). The unique (sender_id, client_message_id) constraint rejected us and the
+        // bump rolled back with the statement; report the winner.
         if (clientMessageId !== null && pgErrorCode(err) === UNIQUE_VIOLATION) {
-          const original = await findByClientId(db, senderId, clientMessageId);
+          const original = await statements.findByClientId(senderId, clientMessageId);
           if (original) return classify(original, input);
         }
         throw err;
       }
+      if (inserted) return { status: 'created', message: inserted };
+
+      // Nothing inserted: the key was already stored, or the conversation does not exist.
+      const original = clientMessageId === null ? null : await statements.findByClientId(senderId, clientMessageId);
+      // A key stored in another conversation is a conflict only if this conversation exists
+      // (the statement skipped the conversation entirely, so that is still unknown).
+      if (
+        original &&
+        (original.conversationId === conversationId || (await statements.conversationExists(conversationId)))
+      ) {
+        return classify(original, input);
+      }
+      throw new Error(`conversation ${conversationId} does not exist`);
     },
 
     /**

@@ -21,6 +21,8 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   /** Postgres only: schema holding the tables AND drizzle's migration journal; created if missing. */
   schema?: string;
+  /** Postgres only: most connections this process keeps open (default 10, DATABASE_POOL_MAX). */
+  poolMax?: number;
   logger?: { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
 
@@ -36,8 +38,17 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/', import.
 /** Name of drizzle's journal table (its default), in schema `drizzle` or in the chosen schema. */
 export const MIGRATIONS_TABLE = '__drizzle_migrations';
 
-/** Pool size per process (connections). */
-const POOL_MAX = 10;
+/** Pool size per process (connections) when `poolMax` is not given. */
+export const DEFAULT_POOL_MAX = 10;
+
+/**
+ * Pinned for every pooled connection because `messages.append` is one autocommit statement that
+ * relies on READ COMMITTED: a concurrent append to the same conversation makes it wait for the
+ * row lock and re-read the row, where REPEATABLE READ or SERIALIZABLE (if a server or role
+ * defaulted to them) would fail it with a serialization error. The backslash escapes the space
+ * in the startup `options` string.
+ */
+const SESSION_OPTIONS = String.raw`-c default_transaction_isolation=read\ committed`;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -78,7 +89,10 @@ export function describeDatabaseUrl(databaseUrl: string): string {
   return `${host}:${url.port || '5432'}/${db}${user}`;
 }
 
-async function openPostgres(databaseUrl: string, { schema, logger }: OpenDatabaseOptions): Promise<OpenedDatabase> {
+async function openPostgres(
+  databaseUrl: string,
+  { schema, poolMax = DEFAULT_POOL_MAX, logger }: OpenDatabaseOptions,
+): Promise<OpenedDatabase> {
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error(
       `openDatabase: invalid schema name ${JSON.stringify(schema)}; expected lowercase letters, digits and _ ` +
@@ -94,10 +108,11 @@ async function openPostgres(databaseUrl: string, { schema, logger }: OpenDatabas
 
   const pool = new pg.Pool({
     connectionString: databaseUrl,
-    max: POOL_MAX,
+    max: poolMax,
     // Applied by the server at connection start, so every pooled connection sees only this schema
-    // (system catalogs such as pg_catalog are always searched implicitly).
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // (system catalogs such as pg_catalog are always searched implicitly). Options given in the
+    // URL (?options=…) replace these, as pg lets the connection string win.
+    options: schema ? `-c search_path=${schema} ${SESSION_OPTIONS}` : SESSION_OPTIONS,
   });
   // Without a listener an idle client's network error would crash the process; the next query
   // on a fresh connection reports the problem instead.

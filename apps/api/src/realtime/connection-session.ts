@@ -1,6 +1,7 @@
 /**
- * One authenticated socket's inbound side: decode each frame, run it, answer with an ack,
- * a pong or a catalogued error frame. A handler never throws to the socket.
+ * One authenticated socket: the record LocalConnections writes to, and its inbound side:
+ * decode each frame, run it, answer with an ack, a pong or a catalogued error frame. A
+ * handler never throws to the socket. Registration and cleanup are the gateway's.
  *
  * Frames of one connection run one after another (a client's two sends are stored in the
  * order it sent them); at most `maxQueuedFrames` may wait, more are refused with
@@ -17,7 +18,7 @@ import {
   ServerAction,
   serverFrame,
 } from '@anmei/protocol';
-import type { RawData } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ChatService } from '../chat/chat-service.ts';
 import { AppError } from '../errors.ts';
@@ -25,37 +26,69 @@ import type { Logger } from '../observability/logger.ts';
 import { hold, release } from './held-frames.ts';
 import type { LocalConnection } from './local-connections.ts';
 import type { ResumeService } from './resume-service.ts';
+import type { FrozenConnectionInfo } from './types.ts';
 
-export interface SessionOptions {
+/** What every session of one gateway shares: built once, never per connection. */
+export interface SessionContext {
   chat: ChatService;
   broadcasting: BroadcastingService;
   resume: ResumeService;
+  /** The shared logger; sessions add `{ connectionId, userId }` at each call site. */
   logger: Logger;
-  /** Frames allowed to wait for their turn (default 64). */
-  maxQueuedFrames?: number;
-  /** Invalid frames tolerated per `invalidFrameWindowMs` before closing with 4008 (default 10 per 10 000 ms). */
-  maxInvalidFrames?: number;
-  invalidFrameWindowMs?: number;
+  /** Frames allowed to wait for their turn. */
+  maxQueuedFrames: number;
+  /** Invalid frames tolerated per `invalidFrameWindowMs` (ms) before closing with 4008. */
+  maxInvalidFrames: number;
+  invalidFrameWindowMs: number;
 }
 
-export class ConnectionSession {
-  readonly #connection: LocalConnection;
-  readonly #opts: Required<SessionOptions>;
-  readonly #signal: AbortSignal;
-  #tail: Promise<void> = Promise.resolve();
+/** Defaults of the SessionContext limits. */
+export const SESSION_LIMITS = { maxQueuedFrames: 64, maxInvalidFrames: 10, invalidFrameWindowMs: 10_000 } as const;
+
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * One socket's connection: what LocalConnections delivers to (info, socket, liveness, held
+ * frames) and its inbound frame handling, in one object so an idle connection costs one.
+ */
+export class ConnectionSession implements LocalConnection {
+  readonly info: FrozenConnectionInfo;
+  readonly socket: WebSocket;
+  alive = true;
+  held: Uint8Array[] | null;
+  holdTimer: NodeJS.Timeout | undefined = undefined;
+  /** Registration (subscribe, presence, `connected`) while it runs; null once it has settled. */
+  registering: Promise<void> | null = null;
+  /** Set when the socket closed: queued frames are skipped and nothing more is written. */
+  #closed = false;
+  readonly #ctx: SessionContext;
+  /** Last frame in line; undefined when none is queued (no settled promise kept per idle socket). */
+  #tail: Promise<void> | undefined = undefined;
   #queued = 0;
   #invalidCount = 0;
+  /** ms since the epoch when the current invalid-frame window started. */
   #invalidWindowStart = 0;
 
-  constructor(connection: LocalConnection, signal: AbortSignal, options: SessionOptions) {
-    this.#connection = connection;
-    this.#signal = signal;
-    this.#opts = { maxQueuedFrames: 64, maxInvalidFrames: 10, invalidFrameWindowMs: 10_000, ...options };
+  constructor(info: FrozenConnectionInfo, socket: WebSocket, holdUntilResume: boolean, ctx: SessionContext) {
+    this.info = info;
+    this.socket = socket;
+    this.held = holdUntilResume ? [] : null;
+    this.#ctx = ctx;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The socket closed: stop the resume hold timer and any frame still waiting. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.holdTimer);
   }
 
   /** Entry point for every inbound frame. Never throws. */
   receive(data: RawData, isBinary: boolean): void {
-    this.#connection.alive = true;
+    this.alive = true;
     if (isBinary) {
       this.#invalid('BINARY_FRAME_UNSUPPORTED', ErrorCodes.BINARY_FRAME_UNSUPPORTED.message, null);
       return;
@@ -66,21 +99,32 @@ export class ConnectionSession {
       return;
     }
     const frame = decoded.frame;
-    if (this.#queued >= this.#opts.maxQueuedFrames) {
+    if (this.#queued >= this.#ctx.maxQueuedFrames) {
       this.#sendError('RATE_LIMITED', 'Too many frames waiting; wait for acks before sending more.', frame);
       return;
     }
     this.#queued++;
-    this.#tail = this.#tail.then(() => this.#run(frame)).finally(() => this.#queued--);
+    const tail: Promise<void> = (this.#tail ?? SETTLED)
+      .then(() => this.#run(frame))
+      .finally(() => {
+        this.#queued--;
+        if (this.#tail === tail) this.#tail = undefined;
+      });
+    this.#tail = tail;
   }
 
   /** Resolves when every accepted frame has been handled (used by graceful shutdown). */
   drained(): Promise<void> {
-    return this.#tail;
+    return this.#tail ?? SETTLED;
+  }
+
+  /** `fields` plus this connection's ids, for the shared logger. */
+  bindings(fields: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...fields, connectionId: this.info.connectionId, userId: this.info.userId };
   }
 
   async #run(frame: ClientFrame): Promise<void> {
-    if (this.#signal.aborted) return;
+    if (this.#closed) return;
     try {
       await this.#dispatch(frame);
     } catch (error) {
@@ -88,17 +132,17 @@ export class ConnectionSession {
         this.#sendError(error.code, error.message, frame, error.issues);
         return;
       }
-      this.#opts.logger.error({ err: error, action: frame.action }, 'frame handler failed');
+      this.#ctx.logger.error(this.bindings({ err: error, action: frame.action }), 'frame handler failed');
       this.#sendError('INTERNAL', ErrorCodes.INTERNAL.message, frame);
     }
   }
 
   async #dispatch(frame: ClientFrame): Promise<void> {
-    const { info } = this.#connection;
+    const { info } = this;
     const user = { userId: info.userId, role: info.role };
     switch (frame.action) {
       case ClientAction.sendMessage: {
-        const { message, duplicate } = await this.#opts.chat.send(
+        const { message, duplicate } = await this.#ctx.chat.send(
           user,
           {
             conversationId: frame.data.conversation_id,
@@ -106,7 +150,7 @@ export class ConnectionSession {
             content: frame.data.content,
             sentFromConnectionId: info.connectionId,
           },
-          this.#opts.broadcasting,
+          this.#ctx.broadcasting,
         );
         this.#send(
           encodeFrame(
@@ -124,22 +168,17 @@ export class ConnectionSession {
         return;
       }
       case ClientAction.typing:
-        await this.#opts.chat.typing(user, frame.data.conversation_id, frame.data.is_typing, this.#opts.broadcasting);
+        await this.#ctx.chat.typing(user, frame.data.conversation_id, frame.data.is_typing, this.#ctx.broadcasting);
         return;
       case ClientAction.read:
-        await this.#opts.chat.markRead(
-          user,
-          frame.data.conversation_id,
-          frame.data.message_ids,
-          this.#opts.broadcasting,
-        );
+        await this.#ctx.chat.markRead(user, frame.data.conversation_id, frame.data.message_ids, this.#ctx.broadcasting);
         return;
       case ClientAction.resume: {
         // Live frames wait while the gap is replayed, then follow it minus what it already carried.
-        hold(this.#connection);
+        hold(this);
         let replayedUpTo = new Map<string, number>();
         try {
-          const outcome = await this.#opts.resume.replay(this.#connection, frame.data);
+          const outcome = await this.#ctx.resume.replay(this, frame.data);
           replayedUpTo = outcome.replayedUpTo;
           this.#send(
             encodeFrame(
@@ -152,8 +191,8 @@ export class ConnectionSession {
             ),
           );
         } finally {
-          const skipped = release(this.#connection, replayedUpTo);
-          if (skipped > 0) this.#opts.logger.debug({ skipped }, 'dropped live frames already replayed');
+          const skipped = release(this, replayedUpTo);
+          if (skipped > 0) this.#ctx.logger.debug(this.bindings({ skipped }), 'dropped live frames already replayed');
         }
         return;
       }
@@ -172,19 +211,16 @@ export class ConnectionSession {
 
   #invalid(code: ErrorCode, message: string, requestId: string | null, issues?: string[]): void {
     const now = Date.now();
-    if (now - this.#invalidWindowStart > this.#opts.invalidFrameWindowMs) {
+    if (now - this.#invalidWindowStart > this.#ctx.invalidFrameWindowMs) {
       this.#invalidWindowStart = now;
       this.#invalidCount = 0;
     }
     this.#invalidCount++;
-    this.#opts.logger.debug({ code, connectionId: this.#connection.info.connectionId }, 'invalid frame');
+    this.#ctx.logger.debug(this.bindings({ code }), 'invalid frame');
     this.#sendErrorFrame(code, message, requestId, issues);
-    if (this.#invalidCount > this.#opts.maxInvalidFrames) {
-      this.#opts.logger.warn(
-        { connectionId: this.#connection.info.connectionId, userId: this.#connection.info.userId },
-        'closing connection after too many invalid frames',
-      );
-      this.#connection.socket.close(CloseCode.tooManyInvalidFrames, 'too many invalid frames');
+    if (this.#invalidCount > this.#ctx.maxInvalidFrames) {
+      this.#ctx.logger.warn(this.bindings(), 'closing connection after too many invalid frames');
+      this.socket.close(CloseCode.tooManyInvalidFrames, 'too many invalid frames');
     }
   }
 
@@ -206,8 +242,8 @@ export class ConnectionSession {
   }
 
   #send(text: string): void {
-    if (this.#signal.aborted) return;
-    this.#connection.socket.send(text);
+    if (this.#closed) return;
+    this.socket.send(text);
   }
 }
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type RawData, WebSocket, WebSocketServer, type Server as WsServer } from 'ws';
 import type { TicketStore } from '../auth/ticket-store.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
@@ -17,12 +17,12 @@ import { AppError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from './bus/bus.ts';
-import { ConnectionSession } from './connection-session.ts';
+import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connection-session.ts';
 import { release } from './held-frames.ts';
-import type { LocalConnection, LocalConnections } from './local-connections.ts';
+import type { LocalConnections } from './local-connections.ts';
 import type { Presence } from './presence/presence.ts';
 import type { ResumeService } from './resume-service.ts';
-import type { ConnectionInfo } from './types.ts';
+import { FrozenConnectionInfo } from './types.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
 
 /** ms a peer that missed its heartbeat has to answer our close frame before the TCP connection is cut. */
@@ -30,6 +30,37 @@ const HEARTBEAT_CLOSE_GRACE_MS = 1_000;
 
 /** ms a `?resume=1` connection holds live frames waiting for its `resume` frame. */
 const RESUME_HOLD_MS = 10_000;
+
+/** What a hold released by RESUME_HOLD_MS skips: nothing was replayed. */
+const NOTHING_REPLAYED: ReadonlyMap<string, number> = new Map();
+
+/**
+ * Every socket of this gateway: ws builds them from this class (its `WebSocket` option), and
+ * `session` lets the listeners below, shared by all sockets, find their connection without a
+ * closure per socket.
+ */
+class SessionSocket extends WebSocket {
+  session: ConnectionSession | undefined = undefined;
+}
+
+/** ws types listeners' `this` as a plain WebSocket; every socket here is a SessionSocket. */
+function sessionOf(socket: WebSocket): ConnectionSession | undefined {
+  return (socket as SessionSocket).session;
+}
+
+function onPong(this: WebSocket): void {
+  const session = sessionOf(this);
+  if (session) session.alive = true;
+}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  sessionOf(this)?.receive(data, isBinary);
+}
+
+/** Until ws owns the socket (it adds its own error handling), an error just ends the upgrade. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
 
 export interface GatewayOptions {
   instanceId: string;
@@ -57,8 +88,16 @@ export interface GatewayDeps {
 export class Gateway {
   readonly #opts: GatewayOptions;
   readonly #deps: GatewayDeps;
-  readonly #wss: WebSocketServer;
-  readonly #sessions = new Map<string, { session: ConnectionSession; settled: Promise<void> }>();
+  readonly #wss: WsServer<typeof SessionSocket>;
+  readonly #sessionContext: SessionContext;
+  /** Sessions whose socket closed and whose cleanup has not finished (drained on shutdown). */
+  readonly #closing = new Set<ConnectionSession>();
+  /** Sessions opened and not yet cleaned up; `close()` waits for 0. */
+  #unsettled = 0;
+  #onAllSettled: (() => void) | null = null;
+  /** Shared by every socket (`this` is the socket); bound to this gateway once. */
+  readonly #onClose: (this: WebSocket, code: number, reason: Buffer) => void;
+  readonly #onError: (this: WebSocket, error: Error) => void;
   #heartbeat: NodeJS.Timeout | undefined;
   #server: Server | undefined;
   #accepting = true;
@@ -68,7 +107,22 @@ export class Gateway {
   constructor(options: GatewayOptions, deps: GatewayDeps) {
     this.#opts = options;
     this.#deps = deps;
+    const gateway = this;
+    this.#onClose = function onClose(code, reason) {
+      gateway.#closed(this, code, reason);
+    };
+    this.#onError = function onError(error) {
+      deps.logger.warn(sessionOf(this)?.bindings({ err: error }) ?? { err: error }, 'websocket error');
+    };
+    this.#sessionContext = {
+      chat: deps.chat,
+      broadcasting: deps.broadcasting,
+      resume: deps.resume,
+      logger: deps.logger,
+      ...SESSION_LIMITS,
+    };
     this.#wss = new WebSocketServer({
+      WebSocket: SessionSocket,
       noServer: true,
       maxPayload: options.maxPayloadBytes,
       // Compression costs CPU per message on the hot path and enables CRIME-style attacks.
@@ -103,8 +157,8 @@ export class Gateway {
     // Keep listening for upgrades while draining so they get 503 (nginx retries another instance).
     this.#accepting = false;
     clearInterval(this.#heartbeat);
-    const sessions = [...this.#sessions.values()];
-    for (const connection of this.#deps.local.all()) {
+    const open = [...this.#deps.local.all()].filter((c) => c instanceof ConnectionSession);
+    for (const connection of open) {
       connection.socket.send(
         encodeFrame(
           serverFrame(ServerAction.reconnect, {
@@ -114,21 +168,30 @@ export class Gateway {
         ),
       );
     }
-    await withDeadline(Promise.allSettled(sessions.map((s) => s.session.drained())), timeoutMs);
+    const draining = [...open, ...this.#closing].map((session) => session.drained());
+    await withDeadline(Promise.allSettled(draining), timeoutMs);
     for (const connection of this.#deps.local.all()) connection.socket.close(CloseCode.goingAway, 'server draining');
     // A peer that does not answer the close handshake is cut after 2 s.
     const force = setTimeout(() => {
       for (const connection of this.#deps.local.all()) connection.socket.terminate();
     }, 2_000);
     force.unref();
-    await Promise.allSettled(sessions.map((s) => s.settled));
+    await this.#allSettled();
     clearTimeout(force);
     this.#server?.off('upgrade', this.#onUpgrade);
     this.#wss.close();
   }
 
+  /** Resolves once every session opened so far has been cleaned up. */
+  #allSettled(): Promise<void> {
+    if (this.#unsettled === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#onAllSettled = resolve;
+    });
+  }
+
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const path = (req.url ?? '').split('?')[0];
     if (path !== WS_PATH)
       return rejectUpgrade(socket, 'NOT_FOUND', `No WebSocket endpoint at ${path}; use ${WS_PATH}.`);
@@ -156,99 +219,109 @@ export class Gateway {
       return rejectUpgrade(socket, 'INTERNAL');
     }
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, identity));
+    // Draining began while the ticket was checked: refuse, as for any upgrade after close().
+    if (!this.#accepting) return rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', destroyOnError);
+      this.#onConnection(ws, identity);
+    });
   }
 
-  #onConnection(socket: WebSocket, identity: UpgradeIdentity): void {
-    const { local, bus, presence, events, logger } = this.#deps;
-    const info: ConnectionInfo = {
-      connectionId: randomUUID(),
-      userId: identity.userId,
-      role: identity.role,
-      deviceType: identity.deviceType,
-      connectionType: identity.connectionType,
-      instanceId: this.#opts.instanceId,
-      connectedAt: new Date(),
-    };
-    const connection: LocalConnection = { info, socket, alive: true, held: identity.holdUntilResume ? [] : null };
-    const abort = new AbortController();
-    const log = logger.child({ connectionId: info.connectionId, userId: info.userId });
-    const session = new ConnectionSession(connection, abort.signal, {
-      chat: this.#deps.chat,
-      broadcasting: this.#deps.broadcasting.withLogger(log),
-      resume: this.#deps.resume,
-      logger: log,
-    });
-    if (connection.held) {
-      // A client that asked to resume but never sends `resume` still gets its live frames.
-      // The first `resume` clears this timer (held-frames.ts hold()).
-      connection.holdTimer = setTimeout(() => release(connection, new Map()), RESUME_HOLD_MS);
-      connection.holdTimer.unref();
-      abort.signal.addEventListener('abort', () => clearTimeout(connection.holdTimer), { once: true });
-    }
-
-    socket.on('error', (error) => log.warn({ err: error }, 'websocket error'));
-    socket.on('pong', () => {
-      connection.alive = true;
-    });
-    socket.on('message', (data, isBinary) => session.receive(data, isBinary));
-
-    // Subscribe before announcing `connected`, so nothing sent after the client sees it is missed.
-    const firstForUser = local.add(connection);
-    const ready = (async () => {
-      if (firstForUser) await bus.subscribeUser(info.userId);
-      await presence.add(info);
-      return this.#deps.resume.heads(info.userId);
-    })();
-    ready.then(
-      (heads) => {
-        if (abort.signal.aborted) return;
-        events.emit('connection.opened', { connection: info });
-        if (firstForUser) events.emit('presence.changed', { userId: info.userId, online: true });
-        log.info({ deviceType: info.deviceType, connectionType: info.connectionType }, 'websocket connected');
-        socket.send(
-          encodeFrame(
-            serverFrame(ServerAction.connected, {
-              connection_id: info.connectionId,
-              user_id: info.userId,
-              role: info.role,
-              device_type: info.deviceType,
-              connection_type: info.connectionType,
-              heartbeat_interval_ms: this.#opts.heartbeatIntervalMs,
-              max_payload_bytes: this.#opts.maxPayloadBytes,
-              max_reconnect_attempts: this.#opts.maxReconnectAttempts,
-              user_seq: heads.userSeq,
-              global_seq: heads.globalSeq,
-            }),
-          ),
-        );
+  #onConnection(socket: SessionSocket, identity: UpgradeIdentity): void {
+    const info = new FrozenConnectionInfo(
+      {
+        connectionId: randomUUID(),
+        userId: identity.userId,
+        role: identity.role,
+        deviceType: identity.deviceType,
+        connectionType: identity.connectionType,
+        instanceId: this.#opts.instanceId,
       },
-      (error: unknown) => {
-        log.error({ err: error }, 'registering connection failed');
-        socket.close(CloseCode.internalError, 'registration failed');
-      },
+      Date.now(),
     );
-
-    const settled = new Promise<void>((resolve) => {
-      socket.once('close', (code, reasonBuffer) => {
-        abort.abort();
-        socket.removeAllListeners('message');
-        socket.removeAllListeners('pong');
-        // Clean up only after registration settled, so a fast close cannot leave a ghost.
-        void ready
-          .catch(() => undefined)
-          .then(() => this.#cleanup(info, code, reasonBuffer.toString()))
-          .catch((error: unknown) => log.error({ err: error }, 'connection cleanup failed'))
-          .finally(() => {
-            this.#sessions.delete(info.connectionId);
-            resolve();
-          });
-      });
-    });
-    this.#sessions.set(info.connectionId, { session, settled });
+    const session = new ConnectionSession(info, socket, identity.holdUntilResume, this.#sessionContext);
+    socket.session = session;
+    this.#unsettled++;
+    if (session.held) {
+      // A client that asked to resume but never sends `resume` still gets its live frames.
+      // The first `resume` clears this timer (held-frames.ts hold()); so does the socket's close.
+      session.holdTimer = setTimeout(release, RESUME_HOLD_MS, session, NOTHING_REPLAYED);
+      session.holdTimer.unref();
+    }
+    socket.on('error', this.#onError);
+    socket.on('pong', onPong);
+    socket.on('message', onMessage);
+    socket.on('close', this.#onClose);
+    session.registering = this.#register(session);
   }
 
-  async #cleanup(info: ConnectionInfo, code: number, reason: string): Promise<void> {
+  /**
+   * Subscribe before announcing `connected`, so nothing sent after the client sees it is missed.
+   * Never rejects: a failure closes the socket with 1011.
+   */
+  async #register(session: ConnectionSession): Promise<void> {
+    const { local, bus, presence, events, logger } = this.#deps;
+    const { info, socket } = session;
+    try {
+      const firstForUser = local.add(session);
+      // Route and presence together (one Redis round trip of waiting instead of two): neither
+      // needs the other. The heads are read after the route is live, so an event stored in
+      // between is either within the heads or delivered live.
+      await Promise.all([firstForUser ? bus.subscribeUser(info.userId) : undefined, presence.add(info)]);
+      const heads = await this.#deps.resume.heads(info.userId);
+      if (session.closed) return;
+      events.emit('connection.opened', { connection: info });
+      if (firstForUser) events.emit('presence.changed', { userId: info.userId, online: true });
+      logger.info(
+        session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
+        'websocket connected',
+      );
+      socket.send(
+        encodeFrame(
+          serverFrame(ServerAction.connected, {
+            connection_id: info.connectionId,
+            user_id: info.userId,
+            role: info.role,
+            device_type: info.deviceType,
+            connection_type: info.connectionType,
+            heartbeat_interval_ms: this.#opts.heartbeatIntervalMs,
+            max_payload_bytes: this.#opts.maxPayloadBytes,
+            max_reconnect_attempts: this.#opts.maxReconnectAttempts,
+            user_seq: heads.userSeq,
+            global_seq: heads.globalSeq,
+          }),
+        ),
+      );
+    } catch (error) {
+      logger.error(session.bindings({ err: error }), 'registering connection failed');
+      socket.close(CloseCode.internalError, 'registration failed');
+    } finally {
+      session.registering = null;
+    }
+  }
+
+  /** The socket's 'close': release its timers and listeners now, its registrations after registration settled. */
+  #closed(socket: WebSocket, code: number, reasonBuffer: Buffer): void {
+    const session = sessionOf(socket);
+    if (session === undefined) return;
+    session.close();
+    socket.off('message', onMessage);
+    socket.off('pong', onPong);
+    socket.off('close', this.#onClose);
+    this.#closing.add(session);
+    const reason = reasonBuffer.toString();
+    // Clean up only after registration settled, so a fast close cannot leave a ghost.
+    void (session.registering ?? Promise.resolve())
+      .then(() => this.#cleanup(session, code, reason))
+      .catch((error: unknown) => this.#deps.logger.error(session.bindings({ err: error }), 'connection cleanup failed'))
+      .finally(() => {
+        this.#closing.delete(session);
+        if (--this.#unsettled === 0) this.#onAllSettled?.();
+      });
+  }
+
+  async #cleanup(session: ConnectionSession, code: number, reason: string): Promise<void> {
+    const { info } = session;
     const removed = this.#deps.local.remove(info.connectionId);
     // Issue the unsubscribe before any await: a new socket of the same user arriving during the
     // awaits below subscribes AFTER it, so the user never ends up unsubscribed with a live socket.
@@ -257,7 +330,7 @@ export class Gateway {
     await unsubscribed;
     if (removed?.lastForUser) this.#deps.events.emit('presence.changed', { userId: info.userId, online: false });
     this.#deps.events.emit('connection.closed', { connection: info, code, reason });
-    this.#deps.logger.info({ connectionId: info.connectionId, userId: info.userId, code }, 'websocket disconnected');
+    this.#deps.logger.info(session.bindings({ code }), 'websocket disconnected');
   }
 
   #beat(): void {

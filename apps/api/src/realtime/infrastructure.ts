@@ -24,7 +24,7 @@ export interface RealtimeInfrastructure {
   presence: Presence;
   tickets: TicketStore;
   /** Counters for /health (published/received messages, subscriptions). */
-  busStats(): Record<string, number>;
+  busStats(): Record<string, number | string>;
   /** false while the Redis connections are down (always true for memory). */
   healthy(): boolean;
   /** Deregister presence, then close the bus and the Redis connections. */
@@ -71,21 +71,34 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
     sharded: config.redis.shardedPubSub,
     logger,
   });
-  await bus.start();
   const presence = new RedisPresence({
     client: command,
     names,
     instanceId: config.instanceId,
     instanceTtlMs: config.redis.instanceTtlMs,
     logger,
+    // Routes of a dead instance would only cost publishes to nobody, but they must not pile up.
+    onInstanceReaped: (dead) => {
+      void bus.forgetInstance(dead).catch((error: unknown) => {
+        logger.warn({ err: error, deadInstance: dead }, 'could not forget the bus routes of a dead instance');
+      });
+    },
+    onResync: () => {
+      void bus.resync().catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not re-register bus routes after presence re-sync');
+      });
+    },
   });
+  // Presence first: it refuses a second live process with our INSTANCE_ID before the bus
+  // clears the routes "a previous process with our id" left behind.
   await presence.start();
+  await bus.start();
   return {
     kind: 'redis',
     bus,
     presence,
     tickets: new RedisTicketStore(command, names),
-    busStats: () => ({ ...bus.stats() }),
+    busStats: () => ({ routing: bus.routing, ...bus.stats() }),
     healthy: () => command.status === 'ready' && subscriber.status === 'ready',
     async close() {
       await presence.close();

@@ -1,7 +1,8 @@
 /**
  * This instance's sockets, indexed by connection id and by user id, and the one place that
  * writes broadcast bytes to them. Hot path: the envelope's frame is turned into a Buffer once
- * per envelope and the same Buffer goes to every matching socket; no await per recipient.
+ * per envelope and the same Buffer goes to every matching socket; no await per recipient and
+ * no allocation per recipient (no iterator, no options object).
  */
 import { CloseCode, ErrorCodes } from '@anmei/protocol';
 import { WebSocket } from 'ws';
@@ -16,7 +17,7 @@ export interface LocalConnection {
   /** Non-null while a resume replays: live frames wait here (see held-frames.ts). */
   held: Uint8Array[] | null;
   /** Releases the hold of a `?resume=1` connection that never sends `resume`. */
-  holdTimer?: NodeJS.Timeout;
+  holdTimer?: NodeJS.Timeout | undefined;
 }
 
 export interface LocalConnectionsOptions {
@@ -25,9 +26,19 @@ export interface LocalConnectionsOptions {
   onSlowConsumer?: (connection: LocalConnection) => void;
 }
 
+/**
+ * A user's sockets here: the connection itself while they have one (almost every user), an
+ * array of two or more otherwise. Arrays are replaced, never mutated, so a delivery loop
+ * running over one is not disturbed by an add or remove.
+ */
+type UserSockets = LocalConnection | readonly LocalConnection[];
+
+/** ws copies its options per send; one shared object spares an allocation per socket. */
+const TEXT: { binary: false } = { binary: false };
+
 export class LocalConnections {
   readonly #byId = new Map<string, LocalConnection>();
-  readonly #byUser = new Map<string, Set<LocalConnection>>();
+  readonly #byUser = new Map<string, UserSockets>();
   readonly #options: LocalConnectionsOptions;
 
   constructor(options: LocalConnectionsOptions) {
@@ -43,15 +54,15 @@ export class LocalConnections {
 
   /** Returns true when this is the user's first socket on this instance (subscribe them). */
   add(connection: LocalConnection): boolean {
-    this.#byId.set(connection.info.connectionId, connection);
-    let set = this.#byUser.get(connection.info.userId);
-    const first = set === undefined;
-    if (!set) {
-      set = new Set();
-      this.#byUser.set(connection.info.userId, set);
+    const { connectionId, userId } = connection.info;
+    this.#byId.set(connectionId, connection);
+    const existing = this.#byUser.get(userId);
+    if (existing === undefined) {
+      this.#byUser.set(userId, connection);
+      return true;
     }
-    set.add(connection);
-    return first;
+    this.#byUser.set(userId, isMany(existing) ? [...existing, connection] : [existing, connection]);
+    return false;
   }
 
   /** Returns whether it was the user's last socket here (unsubscribe them), or null if unknown. */
@@ -59,19 +70,28 @@ export class LocalConnections {
     const connection = this.#byId.get(connectionId);
     if (!connection) return null;
     this.#byId.delete(connectionId);
-    const set = this.#byUser.get(connection.info.userId);
-    set?.delete(connection);
-    const lastForUser = set !== undefined && set.size === 0;
-    if (lastForUser) this.#byUser.delete(connection.info.userId);
-    return { connection, lastForUser };
+    const { userId } = connection.info;
+    const existing = this.#byUser.get(userId);
+    if (existing === undefined) return { connection, lastForUser: false };
+    if (!isMany(existing)) {
+      if (existing !== connection) return { connection, lastForUser: false };
+      this.#byUser.delete(userId);
+      return { connection, lastForUser: true };
+    }
+    const rest = existing.filter((c) => c !== connection);
+    this.#byUser.set(userId, rest.length === 1 ? (rest[0] as LocalConnection) : rest);
+    return { connection, lastForUser: false };
   }
 
   get(connectionId: string): LocalConnection | undefined {
     return this.#byId.get(connectionId);
   }
 
-  ofUser(userId: string): ReadonlySet<LocalConnection> {
-    return this.#byUser.get(userId) ?? EMPTY;
+  /** The user's sockets here, oldest first (a copy). */
+  ofUser(userId: string): readonly LocalConnection[] {
+    const existing = this.#byUser.get(userId);
+    if (existing === undefined) return [];
+    return isMany(existing) ? [...existing] : [existing];
   }
 
   all(): IterableIterator<LocalConnection> {
@@ -80,31 +100,44 @@ export class LocalConnections {
 
   /** Write the envelope to every matching local socket; returns how many sockets were written. */
   deliver(envelope: Envelope, targets: readonly string[] | 'all'): number {
-    // Once per envelope, never per socket: every socket gets the same bytes.
+    // Once per envelope, never per socket: every socket gets the same bytes, and whether any
+    // filter applies is decided here (almost every envelope has none).
     const bytes = typeof envelope.frame === 'string' ? Buffer.from(envelope.frame) : envelope.frame;
+    const filtered =
+      envelope.deviceTypes !== undefined ||
+      envelope.connectionType !== undefined ||
+      envelope.excludeConnectionId !== undefined;
     let written = 0;
     if (targets === 'all') {
-      for (const connection of this.#byId.values()) if (this.#write(connection, envelope, bytes)) written++;
+      for (const connection of this.#byId.values()) {
+        if (filtered && !matches(connection.info, envelope)) continue;
+        if (this.#write(connection, bytes)) written++;
+      }
       return written;
     }
-    for (const userId of targets) {
-      const set = this.#byUser.get(userId);
-      if (!set) continue;
-      for (const connection of set) if (this.#write(connection, envelope, bytes)) written++;
+    for (let t = 0; t < targets.length; t++) {
+      const sockets = this.#byUser.get(targets[t] as string);
+      if (sockets === undefined) continue;
+      if (!isMany(sockets)) {
+        if (filtered && !matches(sockets.info, envelope)) continue;
+        if (this.#write(sockets, bytes)) written++;
+        continue;
+      }
+      for (let s = 0; s < sockets.length; s++) {
+        const connection = sockets[s] as LocalConnection;
+        if (filtered && !matches(connection.info, envelope)) continue;
+        if (this.#write(connection, bytes)) written++;
+      }
     }
     return written;
   }
 
-  #write(connection: LocalConnection, envelope: Envelope, bytes: Uint8Array): boolean {
-    const { info, socket } = connection;
-    if (envelope.deviceTypes && !envelope.deviceTypes.includes(info.deviceType)) return false;
-    if (envelope.connectionType && envelope.connectionType !== info.connectionType) return false;
-    if (envelope.excludeConnectionId === info.connectionId) return false;
+  #write(connection: LocalConnection, bytes: Uint8Array): boolean {
+    const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return false;
-    if (connection.held) {
+    if (connection.held !== null) {
       if (connection.held.length >= MAX_HELD_FRAMES) {
-        this.#options.onSlowConsumer?.(connection);
-        socket.close(CloseCode.slowConsumer, ErrorCodes.SLOW_CONSUMER.message);
+        this.#closeSlowConsumer(connection);
         return false;
       }
       connection.held.push(bytes);
@@ -112,13 +145,26 @@ export class LocalConnections {
     }
     if (socket.bufferedAmount > this.#options.maxBufferedBytes) {
       // Keep memory bounded: a consumer this far behind is closed rather than buffered forever.
-      this.#options.onSlowConsumer?.(connection);
-      socket.close(CloseCode.slowConsumer, ErrorCodes.SLOW_CONSUMER.message);
+      this.#closeSlowConsumer(connection);
       return false;
     }
-    socket.send(bytes, { binary: false });
+    socket.send(bytes, TEXT);
     return true;
+  }
+
+  #closeSlowConsumer(connection: LocalConnection): void {
+    this.#options.onSlowConsumer?.(connection);
+    connection.socket.close(CloseCode.slowConsumer, ErrorCodes.SLOW_CONSUMER.message);
   }
 }
 
-const EMPTY: ReadonlySet<LocalConnection> = new Set();
+function isMany(sockets: UserSockets): sockets is readonly LocalConnection[] {
+  return Array.isArray(sockets);
+}
+
+/** The envelope's device, connection-type and excluded-socket filters. */
+function matches(info: ConnectionInfo, envelope: Envelope): boolean {
+  if (envelope.deviceTypes !== undefined && !envelope.deviceTypes.includes(info.deviceType)) return false;
+  if (envelope.connectionType !== undefined && envelope.connectionType !== info.connectionType) return false;
+  return envelope.excludeConnectionId !== info.connectionId;
+}

@@ -59,6 +59,42 @@ describe('MemoryBus specifics', () => {
     expect(c.stats().received).toBe(0);
   });
 
+  it('drops a user listed twice within one publish but delivers them again on every later publish', async () => {
+    const hub = new MemoryBusHub();
+    const a = hub.createBus('a');
+    const b = hub.createBus('b');
+    const ra = new EnvelopeRecorder('a').attach(a);
+    const rb = new EnvelopeRecorder('b').attach(b);
+    await Promise.all([a.subscribeUser('u1'), a.subscribeUser('u2'), b.subscribeUser('u1')]);
+    // Subscribing twice is harmless too (the caller reference-counts, but a repeat must not reset anything).
+    await a.subscribeUser('u1');
+    for (const frame of ['p1', 'p2', 'p3']) await a.publishToUsers(['u1', 'u2', 'u1', 'u2'], env(frame));
+    await Promise.all([ra.waitForCount(3), rb.waitForCount(3)]);
+    expect(ra.calls.map((c) => [c.envelope.frame, c.targets])).toEqual([
+      ['p1', ['u1', 'u2']],
+      ['p2', ['u1', 'u2']],
+      ['p3', ['u1', 'u2']],
+    ]);
+    expect(rb.calls.map((c) => [c.envelope.frame, c.targets])).toEqual([
+      ['p1', ['u1']],
+      ['p2', ['u1']],
+      ['p3', ['u1']],
+    ]);
+  });
+
+  it('decides targets at publish time: a later change to the recipient list does not leak', async () => {
+    const hub = new MemoryBusHub();
+    const a = hub.createBus('a');
+    const ra = new EnvelopeRecorder('a').attach(a);
+    await Promise.all([a.subscribeUser('u1'), a.subscribeUser('u2')]);
+    const userIds = ['u1'];
+    const publishing = a.publishToUsers(userIds, env('f'));
+    userIds.push('u2');
+    await publishing;
+    await ra.waitForCount(1);
+    expect(ra.calls[0]?.targets).toEqual(['u1']);
+  });
+
   it('snapshots the envelope at publish time so later mutation by the publisher does not leak', async () => {
     const hub = new MemoryBusHub();
     const a = hub.createBus('a');

@@ -70,6 +70,21 @@ export function describeEventsContract(store: () => Store): void {
       expect(after[0]?.id).toBe(second.id);
     });
 
+    it('reports the heads of a user stream and of the global stream', async () => {
+      const alice = await make.user();
+      const before = await store().events.heads(alice.id);
+      expect(before.userSeq).toBe(0);
+      await store().events.appendToUser(alice.id, { kind: 'direct_message', payload: payload({}) });
+      await store().events.appendToUser(alice.id, { kind: 'direct_message', payload: payload({}) });
+      const global = await store().events.appendGlobal({ kind: 'system_notification', payload: payload({}) });
+      expect(await store().events.heads(alice.id)).toEqual({ userSeq: 2, globalSeq: global.position });
+      // Unknown user: no user stream yet, and the global head is the same for everyone.
+      expect(await store().events.heads('00000000-0000-4000-8000-000000000000')).toEqual({
+        userSeq: 0,
+        globalSeq: global.position,
+      });
+    });
+
     it('refuses events for a conversation or user that does not exist', async () => {
       await expect(
         store().events.appendToConversation('no-such-conversation', { kind: 'read_status', payload: payload({}) }),

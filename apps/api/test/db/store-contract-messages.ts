@@ -149,6 +149,50 @@ export function describeMessageContract(store: () => Store): void {
       expect((await store().conversations.findById(loserId))!.lastSeq).toBe(0);
     });
 
+    it('gives a parallel burst mixing resends and new keys gap-free seqs, one row per key', async () => {
+      const { customer, consultant, conversation } = await chat();
+      // 10 distinct keys per sender, each sent 3 times, all 60 appends in flight at once.
+      const sends = [customer, consultant].flatMap((sender) =>
+        Array.from({ length: 30 }, (_, i) => ({ sender, key: `k${i % 10}` })),
+      );
+      const results = await Promise.all(
+        sends.map(({ sender, key }) =>
+          store().messages.append({
+            conversationId: conversation.id,
+            senderId: sender.id,
+            clientMessageId: key,
+            messageType: 'text',
+            content: key,
+          }),
+        ),
+      );
+      const created = results.flatMap((r) => (r.status === 'created' ? [r.message] : []));
+      expect(created).toHaveLength(20);
+      expect(created.map((m) => m.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      const byKey = new Map(created.map((m) => [`${m.senderId}/${m.clientMessageId}`, m]));
+      for (const [i, result] of results.entries()) {
+        expect(result.status === 'conflict' ? undefined : result.message).toEqual(
+          byKey.get(`${sends[i]!.sender.id}/${sends[i]!.key}`),
+        );
+      }
+      expect((await store().conversations.findById(conversation.id))!.lastSeq).toBe(20);
+      expect(await store().messages.history(conversation.id, { limit: 200 })).toHaveLength(20);
+    });
+
+    it('rejects an append to a missing conversation even when its key is stored in another one', async () => {
+      const { customer, conversation } = await chat();
+      await make.send(conversation, customer, 'a', 'used-elsewhere');
+      await expect(
+        store().messages.append({
+          conversationId: crypto.randomUUID(),
+          senderId: customer.id,
+          clientMessageId: 'used-elsewhere',
+          messageType: 'text',
+          content: 'x',
+        }),
+      ).rejects.toThrow(/does not exist/);
+    });
+
     it('rejects an append to a conversation that does not exist', async () => {
       const { customer } = await chat();
       await expect(

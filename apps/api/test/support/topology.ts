@@ -32,22 +32,28 @@ export async function startTopology(count: number, env: Record<string, string> =
     WS_DRAIN_SPREAD: '300',
     ...env,
   };
+  let nginx: Awaited<ReturnType<typeof startNginx>>;
   try {
     // The first instance migrates and seeds; the others start after it so they find the data.
     instances.push(await startApiProcess('api-1', { ...common, SEED_DEMO_DATA: 'true' }));
-    const rest = await Promise.all(
+    const rest = await Promise.allSettled(
       Array.from({ length: count - 1 }, (_, i) =>
         startApiProcess(`api-${i + 2}`, { ...common, SEED_DEMO_DATA: 'false' }),
       ),
     );
-    instances.push(...rest);
+    // Keep the ones that started, so a failure below still stops them.
+    for (const r of rest) if (r.status === 'fulfilled') instances.push(r.value);
+    const failed = rest.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    nginx = await startNginx(instances.map((i) => i.port));
   } catch (error) {
+    // Nothing of a topology that failed to start may outlive the test (Redis, instances, schema).
     for (const i of instances) i.signal('SIGKILL');
+    await Promise.all(instances.map((i) => i.exited));
     await redis.stop({ hard: true });
     await db.drop();
     throw error;
   }
-  const nginx = await startNginx(instances.map((i) => i.port));
   return {
     redis,
     instances,

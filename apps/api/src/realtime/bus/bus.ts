@@ -8,10 +8,10 @@ import type { Envelope } from '../types.ts';
  *   `subscribeUser(u)` (and not yet `unsubscribeUser(u)`) for some u in userIds, including
  *   the publishing instance itself; each of an instance's subscribed recipients is handed
  *   to its handler exactly ONCE per publish (as `targets`), either grouped in one call
- *   (memory) or one call per recipient (Redis: one message per user channel). A user
- *   subscribed on two instances is delivered by both.
+ *   (memory, Redis per-instance routing) or one call per recipient (Redis sharded: one
+ *   message per user channel). A user subscribed on two instances is delivered by both.
  * - An instance with no subscribed recipient must not receive the envelope at all
- *   (per-user routing: no instance pays for traffic it does not deliver).
+ *   (routing by recipient: no instance pays for traffic it does not deliver).
  * - `publishToAll(env)` reaches every instance (the seed's `ws:broadcast`), `targets` = 'all'.
  * - Publishes from one publisher to one user arrive in publish order.
  * - `subscribeUser`/`unsubscribeUser` are reference counted by the caller (call once per

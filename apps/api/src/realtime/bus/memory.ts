@@ -36,6 +36,9 @@ function snapshot(envelope: Envelope): Envelope {
   return Object.freeze(copy);
 }
 
+/** Numbers every publishToUsers in this process (1, 2, …); see MemoryBus.#subscribed. */
+let publishCounter = 0;
+
 export class MemoryBusHub {
   readonly #buses = new Set<MemoryBus>();
   readonly #onHandlerError: (error: unknown, instanceId: string) => void;
@@ -59,7 +62,11 @@ export class MemoryBus implements Bus {
   readonly instanceId: string;
   readonly #peers: Set<MemoryBus>;
   readonly #onHandlerError: (error: unknown, instanceId: string) => void;
-  readonly #subscribed = new Set<string>();
+  /**
+   * Subscribed user -> number of the last publish that targeted them here. The number lets
+   * `#targetsAmong` drop a user listed twice without building a Set per publish.
+   */
+  readonly #subscribed = new Map<string, number>();
   #handler: EnvelopeHandler | null = null;
   #closed = false;
   #published = 0;
@@ -76,10 +83,11 @@ export class MemoryBus implements Bus {
     this.#assertOpen();
     this.#published += 1;
     const env = snapshot(envelope);
+    const publish = ++publishCounter;
     // Targets are decided at publish time, like Redis matching channels when PUBLISH runs.
     for (const peer of this.#peers) {
-      const targets = peer.#targetsAmong(userIds);
-      if (targets.length > 0) peer.#enqueue(env, targets);
+      const targets = peer.#targetsAmong(userIds, publish);
+      if (targets !== null) peer.#enqueue(env, targets);
     }
   }
 
@@ -92,7 +100,7 @@ export class MemoryBus implements Bus {
 
   async subscribeUser(userId: string): Promise<void> {
     this.#assertOpen();
-    this.#subscribed.add(userId);
+    if (!this.#subscribed.has(userId)) this.#subscribed.set(userId, 0);
   }
 
   async unsubscribeUser(userId: string): Promise<void> {
@@ -124,13 +132,21 @@ export class MemoryBus implements Bus {
     if (this.#closed) throw new Error('bus is closed');
   }
 
-  /** This instance's subscribed recipients among `userIds`, each once, in publish order. */
-  #targetsAmong(userIds: readonly string[]): readonly string[] {
-    const targets = new Set<string>();
-    for (const userId of userIds) {
-      if (this.#subscribed.has(userId)) targets.add(userId);
+  /**
+   * This instance's subscribed recipients among `userIds`, each once, in publish order; null
+   * when there are none. The result is a fresh array (the publisher may reuse `userIds`).
+   */
+  #targetsAmong(userIds: readonly string[], publish: number): string[] | null {
+    let targets: string[] | null = null;
+    for (let i = 0; i < userIds.length; i++) {
+      const userId = userIds[i] as string;
+      const last = this.#subscribed.get(userId);
+      if (last === undefined || last === publish) continue;
+      this.#subscribed.set(userId, publish);
+      if (targets === null) targets = [];
+      targets.push(userId);
     }
-    return Object.freeze([...targets]);
+    return targets;
   }
 
   /**

@@ -1,20 +1,21 @@
 /**
- * Bus over Redis pub/sub with per-user routing: an instance subscribes `ws:user:{<id>}`
- * while it holds a socket of that user, so it receives only traffic it delivers. A publish
- * to N users is N PUBLISHes in one pipeline; the same bytes go into each. Instance-wide
- * notices use the seed's `ws:broadcast`. Optionally Redis 7 sharded pub/sub
- * (SSUBSCRIBE/SPUBLISH), required on Redis Cluster.
+ * Bus over Redis pub/sub. An instance receives only traffic it delivers: it tells Redis
+ * which users it holds, and a routing strategy (redis-routing.ts) gets each publish to the
+ * instances holding its recipients — per instance on a standalone Redis (the default), per
+ * user with sharded pub/sub (REDIS_SHARDED_PUBSUB, always on a Redis Cluster).
+ * Instance-wide notices use the seed's `ws:broadcast`.
  *
- * Own publishes are handed to the local handler directly (no Redis round trip) and their
- * echo from Redis is ignored (identified by this bus's id in the header).
+ * Own recipients are handed to the local handler directly (no Redis round trip).
  */
-import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.ts';
 import type { RedisClient } from '../redis/clients.ts';
 import type { RedisNames } from '../redis/keys.ts';
 import type { Envelope } from '../types.ts';
 import type { Bus } from './bus.ts';
-import { decodeBusMessage, encodeBusMessage } from './redis-codec.ts';
+import { decodeBusMessage, encodeBusMessage, frameBytes } from './redis-codec.ts';
+import { PerInstanceRouting } from './redis-instance-routing.ts';
+import type { BusRouting, RoutingCounters } from './redis-routing.ts';
+import { PerUserRouting } from './redis-user-routing.ts';
 
 type Handler = (envelope: Envelope, targets: readonly string[] | 'all') => void;
 
@@ -28,40 +29,66 @@ export interface RedisBusOptions {
   logger: Logger;
 }
 
-export interface RedisBusStats {
-  /** Redis messages published (one per recipient user, one per publishToAll). */
-  published: number;
-  /** Redis messages received from other instances and delivered here. */
-  received: number;
-  /** Own echoes dropped. */
-  echoes: number;
-  /** Per-user channels currently subscribed. */
+export interface RedisBusStats extends RoutingCounters {
+  /** Users this instance is routed for (a socket here, confirmed by Redis). */
   subscribedUsers: number;
 }
 
 export class RedisBus implements Bus {
   readonly #o: RedisBusOptions;
-  /** Users whose channel we want; the receive path checks it, so an unsubscribe takes effect at once. */
+  /** Users we want routed here; the receive path checks it, so an unsubscribe takes effect at once. */
   readonly #desired = new Set<string>();
-  /** Users whose channel Redis has confirmed. */
+  /** Users whose routing Redis has confirmed. */
   readonly #active = new Set<string>();
+  /** Users (un)subscribed since the last flush: the flush looks at these only, not at every user. */
+  #touched = new Set<string>();
+  readonly #routing: BusRouting;
+  readonly #stats: RoutingCounters = { published: 0, received: 0, echoes: 0 };
   #handler: Handler | null = null;
   #closed = false;
+  #reconnecting = false;
   #flushScheduled: Promise<void> | null = null;
   #flushChain: Promise<void> = Promise.resolve();
-  #stats = { published: 0, received: 0, echoes: 0 };
   readonly #onMessage = (channel: Buffer, message: Buffer) => this.#receive(channel.toString('utf8'), message);
+  readonly #onReconnecting = () => {
+    this.#reconnecting = true;
+  };
+  readonly #onReady = () => {
+    if (!this.#reconnecting || this.#closed) return;
+    this.#reconnecting = false;
+    void this.resync().catch((error: unknown) => {
+      this.#o.logger.warn({ err: error }, 'bus could not re-register its routes after a reconnect');
+    });
+  };
 
   constructor(options: RedisBusOptions) {
     this.#o = options;
+    const context = {
+      publisher: options.publisher,
+      subscriber: options.subscriber,
+      names: options.names,
+      busId: options.busId,
+      logger: options.logger,
+      wanted: this.#desired,
+      stats: this.#stats,
+      deliver: (envelope: Envelope, targets: readonly string[]) => this.#deliver(envelope, targets),
+    };
+    this.#routing = options.sharded ? new PerUserRouting(context) : new PerInstanceRouting(context);
     options.subscriber.on(options.sharded ? 'smessageBuffer' : 'messageBuffer', this.#onMessage);
+    options.publisher.on('reconnecting', this.#onReconnecting);
+    options.publisher.on('ready', this.#onReady);
   }
 
-  /** Resolves once the instance-wide channel is subscribed. */
+  get routing(): BusRouting['kind'] {
+    return this.#routing.kind;
+  }
+
+  /** Resolves once the instance-wide channel and the routing's own channels are subscribed. */
   async start(): Promise<void> {
     const channel = this.#o.names.broadcastChannel;
     if (this.#o.sharded) await this.#o.subscriber.ssubscribe(channel);
     else await this.#o.subscriber.subscribe(channel);
+    await this.#routing.start();
   }
 
   stats(): RedisBusStats {
@@ -75,42 +102,79 @@ export class RedisBus implements Bus {
 
   async publishToUsers(userIds: readonly string[], envelope: Envelope): Promise<void> {
     this.#assertOpen();
-    const unique = [...new Set(userIds)];
+    const unique = userIds.length === 1 ? userIds : [...new Set(userIds)];
+    // Bytes once: the local sockets and Redis get the same Buffer.
+    const frame = frameBytes(envelope);
+    const sent = frame === envelope.frame ? envelope : { ...envelope, frame };
     const local = unique.filter((u) => this.#desired.has(u));
-    if (local.length > 0) this.#deliver(envelope, local);
-    const payload = encodeBusMessage(this.#o.busId, envelope);
-    const channels = unique.map((u) => this.#o.names.userChannel(u));
-    this.#stats.published += channels.length;
-    await this.#publishMany(channels, payload);
+    if (local.length > 0) this.#deliver(sent, local);
+    await this.#routing.publish(unique, sent, frame);
   }
 
   async publishToAll(envelope: Envelope): Promise<void> {
     this.#assertOpen();
     this.#deliver(envelope, 'all');
     this.#stats.published += 1;
-    await this.#publishMany([this.#o.names.broadcastChannel], encodeBusMessage(this.#o.busId, envelope));
+    const channel = this.#o.names.broadcastChannel;
+    const payload = encodeBusMessage(this.#o.busId, envelope);
+    if (this.#o.sharded) await this.#o.publisher.spublish(channel, payload);
+    else await this.#o.publisher.publish(channel, payload);
   }
 
   subscribeUser(userId: string): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('bus is closed'));
     this.#desired.add(userId);
+    this.#touched.add(userId);
     return this.#scheduleFlush();
   }
 
   unsubscribeUser(userId: string): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('bus is closed'));
     this.#desired.delete(userId);
+    this.#touched.add(userId);
     return this.#scheduleFlush();
+  }
+
+  /**
+   * Register every user we hold again (Redis restarted, or a peer reaped this instance during
+   * a long pause). Queued behind pending (un)subscribes so it never undoes a newer one.
+   */
+  resync(): Promise<void> {
+    this.#flushChain = this.#flushChain
+      .catch(() => undefined)
+      .then(async () => {
+        await this.#routing.reconnected();
+        this.#active.clear();
+        for (const u of this.#desired) this.#active.add(u);
+      });
+    return this.#flushChain;
+  }
+
+  /** Drops a dead instance's routes (called when presence reaps it). */
+  async forgetInstance(instanceId: string): Promise<void> {
+    if (this.#routing instanceof PerInstanceRouting) {
+      const forgotten = await this.#routing.forgetInstance(instanceId);
+      if (forgotten > 0)
+        this.#o.logger.warn(
+          { deadInstance: instanceId, routes: forgotten },
+          'forgot the bus routes of a dead instance',
+        );
+    }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#o.subscriber.off(this.#o.sharded ? 'smessageBuffer' : 'messageBuffer', this.#onMessage);
+    this.#o.publisher.off('reconnecting', this.#onReconnecting);
+    this.#o.publisher.off('ready', this.#onReady);
     await this.#flushChain.catch(() => undefined);
+    await this.#routing.close().catch((error: unknown) => {
+      this.#o.logger.warn({ err: error }, "could not remove this instance's bus routes on close; peers will reap them");
+    });
   }
 
-  /** Coalesces the (un)subscribes of one tick into one SUBSCRIBE and one UNSUBSCRIBE. */
+  /** Coalesces the (un)subscribes of one tick into one routing update. */
   #scheduleFlush(): Promise<void> {
     this.#flushScheduled ??= new Promise<void>((resolve, reject) => {
       queueMicrotask(() => {
@@ -123,64 +187,47 @@ export class RedisBus implements Bus {
   }
 
   async #flush(): Promise<void> {
-    const add = [...this.#desired].filter((u) => !this.#active.has(u));
-    const drop = [...this.#active].filter((u) => !this.#desired.has(u));
-    const sub = this.#o.subscriber;
-    const channel = (u: string) => this.#o.names.userChannel(u);
-    if (this.#o.sharded) {
-      // In a cluster one SSUBSCRIBE may only name channels of one slot: one call per user.
-      await Promise.all([
-        ...add.map((u) => sub.ssubscribe(channel(u))),
-        ...drop.map((u) => sub.sunsubscribe(channel(u))),
-      ]);
-    } else {
-      if (add.length > 0) await sub.subscribe(...add.map(channel));
-      if (drop.length > 0) await sub.unsubscribe(...drop.map(channel));
+    const touched = this.#touched;
+    this.#touched = new Set();
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const u of touched) {
+      const wanted = this.#desired.has(u);
+      if (wanted && !this.#active.has(u)) added.push(u);
+      else if (!wanted && this.#active.has(u)) removed.push(u);
     }
-    for (const u of add) this.#active.add(u);
-    for (const u of drop) this.#active.delete(u);
-    this.#o.logger.debug({ subscribed: add.length, unsubscribed: drop.length }, 'bus subscriptions updated');
-  }
-
-  async #publishMany(channels: readonly string[], payload: Buffer): Promise<void> {
-    const pub = this.#o.publisher;
-    if (this.#o.sharded) {
-      // Channels live on different shards; ioredis routes each SPUBLISH to its node.
-      await Promise.all(channels.map((c) => pub.spublish(c, payload)));
-      return;
+    if (added.length === 0 && removed.length === 0) return;
+    try {
+      await this.#routing.update(added, removed);
+    } catch (error) {
+      // Not applied: the next flush (or the re-sync after a reconnect) tries these users again.
+      for (const u of touched) this.#touched.add(u);
+      throw error;
     }
-    if (channels.length === 1) {
-      await (pub as Redis).publish(channels[0]!, payload);
-      return;
-    }
-    const pipeline = (pub as Redis | Cluster).pipeline();
-    for (const c of channels) pipeline.publish(c, payload);
-    const results = await pipeline.exec();
-    const failed = results?.find(([error]) => error);
-    if (failed?.[0]) throw failed[0];
+    for (const u of added) this.#active.add(u);
+    for (const u of removed) this.#active.delete(u);
+    this.#o.logger.debug({ subscribed: added.length, unsubscribed: removed.length }, 'bus routes updated');
   }
 
   #receive(channel: string, message: Buffer): void {
     if (this.#closed) return;
-    const decoded = decodeBusMessage(message);
-    if (!decoded) {
-      this.#o.logger.warn({ channel }, 'ignoring a bus message that is not ours');
-      return;
-    }
-    if (decoded.busId === this.#o.busId) {
-      this.#stats.echoes++;
-      return;
-    }
     if (channel === this.#o.names.broadcastChannel) {
+      const decoded = decodeBusMessage(message);
+      if (!decoded) {
+        this.#o.logger.warn({ channel }, 'ignoring a bus message that is not ours');
+        return;
+      }
+      if (decoded.busId === this.#o.busId) {
+        this.#stats.echoes++;
+        return;
+      }
       this.#stats.received++;
       this.#deliver(decoded.envelope, 'all');
       return;
     }
-    const userId = this.#o.names.userOfChannel(channel);
-    // A message already in flight when we unsubscribed: the user has no socket here any more.
-    if (userId === null || !this.#desired.has(userId)) return;
-    this.#stats.received++;
-    this.#deliver(decoded.envelope, [userId]);
+    if (!this.#routing.receive(channel, message)) {
+      this.#o.logger.warn({ channel }, 'ignoring a message on a channel the bus does not use');
+    }
   }
 
   #deliver(envelope: Envelope, targets: readonly string[] | 'all'): void {

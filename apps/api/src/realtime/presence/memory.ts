@@ -4,38 +4,37 @@
  * default; tests create several presences from one store to simulate several instances.
  */
 import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
-import type { ConnectionInfo, PresenceStats } from '../types.ts';
+import { type ConnectionInfo, FrozenConnectionInfo, type PresenceStats } from '../types.ts';
 import type { Presence } from './presence.ts';
-
-/** Copies in and out, as a remote store would: callers never share mutable records with it. */
-function copyConnection(connection: ConnectionInfo): ConnectionInfo {
-  return { ...connection, connectedAt: new Date(connection.connectedAt.getTime()) };
-}
 
 function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 }
 
+/** A user's connections: the record itself while they have one (almost every user), else an array. */
+type UserConnections = FrozenConnectionInfo | readonly FrozenConnectionInfo[];
+
 export class MemoryPresenceStore {
-  readonly #byConnection = new Map<string, ConnectionInfo>();
-  /** userId -> (connectionId -> connection); inner maps are deleted when empty. */
-  readonly #byUser = new Map<string, Map<string, ConnectionInfo>>();
+  readonly #byConnection = new Map<string, FrozenConnectionInfo>();
+  /** userId -> that user's connections; a user with none has no entry. */
+  readonly #byUser = new Map<string, UserConnections>();
 
   createPresence(): MemoryPresence {
     return new MemoryPresence(this);
   }
 
-  /** Adding an id that is already present replaces that connection (a re-registration). */
+  /**
+   * Adding an id that is already present replaces that connection (a re-registration).
+   * Stored records cannot change, as a remote store's could not: a FrozenConnectionInfo (what the
+   * gateway passes) is kept as-is, anything else is copied into one. Reads hand out plain copies.
+   */
   add(connection: ConnectionInfo): void {
     this.remove(connection.connectionId);
-    const stored = copyConnection(connection);
+    const stored = FrozenConnectionInfo.of(connection);
     this.#byConnection.set(stored.connectionId, stored);
-    let ofUser = this.#byUser.get(stored.userId);
-    if (ofUser === undefined) {
-      ofUser = new Map();
-      this.#byUser.set(stored.userId, ofUser);
-    }
-    ofUser.set(stored.connectionId, stored);
+    const existing = this.#byUser.get(stored.userId);
+    if (existing === undefined) this.#byUser.set(stored.userId, stored);
+    else this.#byUser.set(stored.userId, Array.isArray(existing) ? [...existing, stored] : [existing, stored]);
   }
 
   remove(connectionId: string): boolean {
@@ -43,16 +42,24 @@ export class MemoryPresenceStore {
     if (existing === undefined) return false;
     this.#byConnection.delete(connectionId);
     const ofUser = this.#byUser.get(existing.userId);
-    ofUser?.delete(connectionId);
-    if (ofUser?.size === 0) this.#byUser.delete(existing.userId);
+    if (ofUser === existing || ofUser === undefined) {
+      this.#byUser.delete(existing.userId);
+      return true;
+    }
+    if (Array.isArray(ofUser)) {
+      // Arrays are replaced, never mutated, so a reader iterating an old one is not disturbed.
+      const rest = ofUser.filter((c) => c !== existing);
+      this.#byUser.set(existing.userId, rest.length === 1 ? (rest[0] as FrozenConnectionInfo) : rest);
+    }
     return true;
   }
 
   devicesOf(userId: string): ConnectionInfo[] {
     const ofUser = this.#byUser.get(userId);
     if (ofUser === undefined) return [];
+    if (!Array.isArray(ofUser)) return [(ofUser as FrozenConnectionInfo).toPlain()];
     // Oldest first; Array#sort is stable, so equal timestamps keep insertion order.
-    return [...ofUser.values()].sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime()).map(copyConnection);
+    return [...ofUser].sort((a, b) => a.connectedAtMs - b.connectedAtMs).map((c) => c.toPlain());
   }
 
   isOnline(userId: string): boolean {

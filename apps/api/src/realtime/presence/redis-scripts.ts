@@ -11,7 +11,10 @@
  *   <base>:instances                 SET   instance ids that registered
  *   <base>:instance_alive:<iid>      STRING with a TTL, refreshed by the live instance
  * User up/down events are PUBLISHed on the presence channel (seed: ws:presence) as JSON.
+ * Run by SHA (LuaScript): a connect must not ship kilobytes of Lua to Redis.
  */
+
+import { LuaScript } from '../redis/lua-script.ts';
 
 const PRELUDE = `
 local base = ARGV[1]
@@ -52,7 +55,7 @@ end
 `;
 
 /** ARGV: base, cid, uid, role, device, connectionType, iid, connectedAtMs, presenceChannel. Returns 1 if the user came online. */
-export const ADD = `${PRELUDE}
+export const ADD = new LuaScript(`${PRELUDE}
 local cid, uid, role, device, ctype, iid, at, channel = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local existed, offline = remove_conn(cid)
 if offline and offline ~= uid then publish(channel, 'down', offline, iid) end
@@ -67,23 +70,23 @@ redis.call('SADD', base .. ':instances', iid)
 local came_online = redis.call('SADD', online, uid)
 if came_online == 1 and offline ~= uid then publish(channel, 'up', uid, iid) end
 return came_online
-`;
+`);
 
 /** ARGV: base, cid, presenceChannel. Returns 0 unknown, 1 removed, 2 removed and the user went offline. */
-export const REMOVE = `${PRELUDE}
+export const REMOVE = new LuaScript(`${PRELUDE}
 local existed, offline = remove_conn(ARGV[2])
 if not existed then return 0 end
 if offline then publish(ARGV[3], 'down', offline, '') return 2 end
 return 1
-`;
+`);
 
 /** ARGV: base, iid, presenceChannel. Returns how many connections were removed. */
-export const REMOVE_INSTANCE = `${PRELUDE}
+export const REMOVE_INSTANCE = new LuaScript(`${PRELUDE}
 return remove_instance(ARGV[2], ARGV[3])
-`;
+`);
 
 /** ARGV: base, presenceChannel. Removes every registered instance whose liveness key expired; returns {iid, count, ...}. */
-export const REAP = `${PRELUDE}
+export const REAP = new LuaScript(`${PRELUDE}
 local out = {}
 for _, iid in ipairs(redis.call('SMEMBERS', base .. ':instances')) do
   if redis.call('EXISTS', base .. ':instance_alive:' .. iid) == 0 then
@@ -92,10 +95,10 @@ for _, iid in ipairs(redis.call('SMEMBERS', base .. ':instances')) do
   end
 end
 return out
-`;
+`);
 
 /** ARGV: base, uid. Returns {cid, role, device, connectionType, iid, at, ...} oldest first. */
-export const DEVICES = `${PRELUDE}
+export const DEVICES = new LuaScript(`${PRELUDE}
 local out = {}
 for _, cid in ipairs(redis.call('ZRANGE', base .. ':user_conns:' .. ARGV[2], 0, -1)) do
   local h = redis.call('HMGET', base .. ':conn:' .. cid, 'r', 'd', 't', 'i', 'at')
@@ -105,14 +108,14 @@ for _, cid in ipairs(redis.call('ZRANGE', base .. ':user_conns:' .. ARGV[2], 0, 
   end
 end
 return out
-`;
+`);
 
 /** ARGV: base. Returns {onlineUserCount, iid, {field, value, ...}, iid, {...}, ...}. */
-export const STATS = `${PRELUDE}
+export const STATS = new LuaScript(`${PRELUDE}
 local out = { redis.call('SCARD', online) }
 for _, iid in ipairs(redis.call('SMEMBERS', base .. ':instances')) do
   table.insert(out, iid)
   table.insert(out, redis.call('HGETALL', base .. ':instance_stats:' .. iid))
 end
 return out
-`;
+`);

@@ -12,6 +12,7 @@ import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol
 import type { Logger } from '../../observability/logger.ts';
 import type { RedisClient } from '../redis/clients.ts';
 import type { RedisNames } from '../redis/keys.ts';
+import type { LuaScript } from '../redis/lua-script.ts';
 import type { ConnectionInfo, PresenceStats } from '../types.ts';
 import type { Presence } from './presence.ts';
 import { ADD, DEVICES, REAP, REMOVE, REMOVE_INSTANCE, STATS } from './redis-scripts.ts';
@@ -23,6 +24,10 @@ export interface RedisPresenceOptions {
   /** ms; see INSTANCE_TTL. */
   instanceTtlMs: number;
   logger: Logger;
+  /** Called after this instance removed a dead peer's connections (the bus forgets its routes too). */
+  onInstanceReaped?: (instanceId: string) => void;
+  /** Called after this instance's records were registered again (Redis had lost them). */
+  onResync?: () => void;
 }
 
 type Reply = Array<string | number | null | Reply>;
@@ -196,6 +201,7 @@ export class RedisPresence implements Presence {
           { deadInstance: reaped[i], connections: reaped[i + 1] },
           'removed the connections of an instance that stopped refreshing its liveness',
         );
+        this.#o.onInstanceReaped?.(String(reaped[i]));
       }
     } catch (error) {
       // Redis down: the client logs the outage once; we retry on the next tick.
@@ -214,6 +220,7 @@ export class RedisPresence implements Presence {
     await this.#run(REMOVE_INSTANCE, [this.#o.instanceId, this.#o.names.presenceChannel]);
     await this.#o.client.set(this.#aliveKey(), this.#bootId, 'PX', this.#o.instanceTtlMs);
     for (const c of [...this.#mine.values()]) await this.add(c);
+    this.#o.onResync?.();
     if (this.#mine.size > 0) {
       this.#o.logger.warn(
         { connections: this.#mine.size },
@@ -222,8 +229,8 @@ export class RedisPresence implements Presence {
     }
   }
 
-  #run(script: string, args: string[]): Promise<unknown> {
-    return this.#o.client.eval(script, 1, this.#o.names.onlineUsers, this.#o.names.presenceBase, ...args);
+  #run(script: LuaScript, args: string[]): Promise<unknown> {
+    return script.run(this.#o.client, [this.#o.names.onlineUsers], [this.#o.names.presenceBase, ...args]);
   }
 
   #assertOpen(): void {

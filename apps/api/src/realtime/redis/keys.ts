@@ -5,6 +5,8 @@
  * under REDIS_KEY_PREFIX. Cluster: presence keys share the hash tag `{ws}` so the Lua scripts
  * that touch several of them run on one node; per-user channels carry the user id as their
  * hash tag (`ws:user:{<id>}`) so sharded pub/sub spreads users over all shards.
+ * Standalone with classic pub/sub routes per instance instead (see bus/redis-instance-routing.ts):
+ * `ws:bus:route:<uid>` (the instances holding a user) and the channel `ws:instance:<iid>`.
  */
 export interface RedisNames {
   /** Per-user delivery channel. */
@@ -17,6 +19,10 @@ export interface RedisNames {
   presenceChannel: string;
   /** Prefix of every presence key; Lua scripts build the rest from it. */
   presenceBase: string;
+  /** Prefix of the bus's routing keys (`<base>:route:<uid>`, `<base>:routes_of:<iid>`); standalone only. */
+  routeBase: string;
+  /** Prefix of the per-instance delivery channels (`<prefix><instance id>`); standalone only. */
+  instanceChannelPrefix: string;
   onlineUsers: string;
   ticket(jti: string): string;
 }
@@ -31,6 +37,8 @@ export function redisNames(prefix: string, cluster: boolean): RedisNames {
     broadcastChannel: `${prefix}ws:broadcast`,
     presenceChannel: `${prefix}ws:presence`,
     presenceBase,
+    routeBase: `${presenceBase}:bus`,
+    instanceChannelPrefix: `${prefix}ws:instance:`,
     onlineUsers: `${presenceBase}:online_users`,
     ticket: (jti) => `${presenceBase}:ticket:${jti}`,
   };

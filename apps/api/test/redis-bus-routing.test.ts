@@ -1,0 +1,228 @@
+/**
+ * Per-instance routing of the Redis bus on a standalone Redis (what the Bus contract does not
+ * pin down): how many Redis messages a publish costs, batching, and keeping the routes in
+ * Redis true when instances crash, restart with the same id, or Redis forgets everything.
+ * A raw subscriber on an instance's channel observes what Redis really carries.
+ */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisBus } from '../src/realtime/bus/redis.ts';
+import { createRedisClient, type RedisClient, waitUntilReady } from '../src/realtime/redis/clients.ts';
+import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
+import { EnvelopeRecorder } from './contract/envelope-recorder.ts';
+import { SHARED_REDIS_URL, uniquePrefix } from './contract/redis-fixtures.ts';
+import { LEVEL, LogCapture } from './support/log-capture.ts';
+import { eventually } from './support/wait.ts';
+
+const clients: RedisClient[] = [];
+const buses: RedisBus[] = [];
+let prefix = '';
+let names: RedisNames;
+
+async function client(role: string): Promise<RedisClient> {
+  const c = createRedisClient({ url: SHARED_REDIS_URL, cluster: false, role, logger: pino({ level: 'silent' }) });
+  clients.push(c);
+  await waitUntilReady(c, SHARED_REDIS_URL, 5_000);
+  return c;
+}
+
+async function startBus(id: string, logs?: LogCapture): Promise<{ bus: RedisBus; recorder: EnvelopeRecorder }> {
+  const logger = logs ? pino({ level: 'debug' }, logs) : pino({ level: 'silent' });
+  const bus = new RedisBus({
+    publisher: await client('command'),
+    subscriber: await client('subscriber'),
+    names,
+    busId: id,
+    sharded: false,
+    logger,
+  });
+  await bus.start();
+  buses.push(bus);
+  return { bus, recorder: new EnvelopeRecorder(id).attach(bus) };
+}
+
+/** Counts what Redis delivers on an instance's channel, independently of the bus. */
+async function watchChannel(instanceId: string): Promise<Buffer[]> {
+  const seen: Buffer[] = [];
+  const raw = await client('watcher');
+  raw.on('messageBuffer', (_channel: Buffer, message: Buffer) => seen.push(message));
+  await raw.subscribe(names.instanceChannelPrefix + instanceId);
+  return seen;
+}
+
+async function routesOf(userId: string): Promise<string[]> {
+  const probe = await client('probe');
+  return (await probe.smembers(`${names.routeBase}:route:${userId}`)).sort();
+}
+
+function envelope(frame: string) {
+  return { frame, origin: 'test' };
+}
+
+afterEach(async () => {
+  await Promise.allSettled(buses.splice(0).map((b) => b.close()));
+  const cleaner = await client('cleanup');
+  const keys = await cleaner.keys(`${prefix}*`);
+  if (keys.length > 0) await cleaner.del(...keys);
+  for (const c of clients.splice(0)) c.disconnect();
+});
+
+function fresh(): void {
+  prefix = uniquePrefix();
+  names = redisNames(prefix, false);
+}
+
+describe('Redis bus, per-instance routing', () => {
+  it('sends one Redis message per target instance and none back to the publisher', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    const c = await startBus('c');
+    const bystander = await startBus('d');
+    await a.bus.subscribeUser('u1');
+    await Promise.all([b.bus.subscribeUser('u2'), b.bus.subscribeUser('u3')]);
+    await c.bus.subscribeUser('u4');
+    await bystander.bus.subscribeUser('u9');
+    const [onA, onB, onC, onD] = (await Promise.all(['a', 'b', 'c', 'd'].map(watchChannel))) as [
+      Buffer[],
+      Buffer[],
+      Buffer[],
+      Buffer[],
+    ];
+
+    await a.bus.publishToUsers(['u1', 'u2', 'u3', 'u4'], envelope('room message'));
+    await Promise.all([b.recorder.waitForCount(1), c.recorder.waitForCount(1)]);
+    // Then a marker for the bystander: once it is there, the room message was fully routed.
+    await a.bus.publishToUsers(['u9'], envelope('marker'));
+    await bystander.recorder.waitForCount(1);
+
+    expect(a.recorder.calls.map((x) => x.targets)).toEqual([['u1']]);
+    expect(b.recorder.calls.map((x) => x.targets)).toEqual([['u2', 'u3']]);
+    expect(c.recorder.calls.map((x) => x.targets)).toEqual([['u4']]);
+    expect(bystander.recorder.frames()).toEqual(['marker']);
+    expect([onA.length, onB.length, onC.length, onD.length]).toEqual([0, 1, 1, 1]);
+    expect(a.bus.stats()).toMatchObject({ published: 3, echoes: 0 });
+    expect(b.bus.stats()).toMatchObject({ received: 1, subscribedUsers: 2 });
+  });
+
+  it('carries the publishes of one event-loop turn in one message per instance, in order', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    await b.bus.subscribeUser('u1');
+    const onB = await watchChannel('b');
+    const frames = Array.from({ length: 600 }, (_, i) => `m-${i} ${'x'.repeat(i % 7)}`);
+    await Promise.all(frames.map((f) => a.bus.publishToUsers(['u1'], envelope(f))));
+    await b.recorder.waitForCount(600);
+    expect(b.recorder.frames()).toEqual(frames);
+    // 600 envelopes in one turn: batches of at most 256, so 3 Redis messages instead of 600.
+    expect(onB).toHaveLength(3);
+    expect(a.bus.stats().published).toBe(3);
+  });
+
+  it('keeps multi-byte frames and filters intact inside a batch', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    await b.bus.subscribeUser('u1');
+    const text = JSON.stringify({ action: 'new_message', data: { content: '顾问回复 ✓ "q" \\ \n 😀' } });
+    await Promise.all([
+      a.bus.publishToUsers(['u1'], { frame: text, origin: 'a', deviceTypes: ['mobile'], excludeConnectionId: 'c-1' }),
+      a.bus.publishToUsers(['u1'], { frame: Buffer.from('second'), origin: 'a', connectionType: 'admin' }),
+    ]);
+    await b.recorder.waitForCount(2);
+    expect(b.recorder.calls.map((x) => x.envelope)).toEqual([
+      { frame: text, origin: 'a', deviceTypes: ['mobile'], excludeConnectionId: 'c-1' },
+      { frame: 'second', origin: 'a', connectionType: 'admin' },
+    ]);
+  });
+
+  it('forgets the routes of a dead instance, so nobody publishes to it any more', async () => {
+    fresh();
+    const a = await startBus('a');
+    const dead = await startBus('dead');
+    await Promise.all([dead.bus.subscribeUser('u1'), dead.bus.subscribeUser('u2')]);
+    expect(await routesOf('u1')).toEqual(['dead']);
+    // kill -9: its connections vanish without a goodbye.
+    for (const c of clients.slice(2, 4)) c.disconnect();
+    await a.bus.forgetInstance('dead');
+    expect(await routesOf('u1')).toEqual([]);
+    expect(await routesOf('u2')).toEqual([]);
+    await a.bus.publishToUsers(['u1', 'u2'], envelope('to nobody'));
+    expect(a.bus.stats().published).toBe(0);
+  });
+
+  it('a process restarted with the same instance id starts from no routes', async () => {
+    fresh();
+    const first = await startBus('api-1');
+    await first.bus.subscribeUser('u1');
+    for (const c of clients.slice(0, 2)) c.disconnect(); // crashed, routes left behind
+    buses.splice(0);
+    expect(await (await client('probe')).smembers(`${names.routeBase}:route:u1`)).toEqual(['api-1']);
+    await startBus('api-1');
+    expect(await (await client('probe')).smembers(`${names.routeBase}:route:u1`)).toEqual([]);
+  });
+
+  it('registers every held user again after Redis lost its data', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    await Promise.all([b.bus.subscribeUser('u1'), b.bus.subscribeUser('u2')]);
+    const probe = await client('probe');
+    const keys = await probe.keys(`${names.routeBase}:*`);
+    await probe.del(...keys);
+    await a.bus.publishToUsers(['u1'], envelope('lost'));
+    expect(a.bus.stats().published).toBe(0);
+
+    await b.bus.resync();
+    expect(await probe.smembers(`${names.routeBase}:route:u1`)).toEqual(['b']);
+    await a.bus.publishToUsers(['u1', 'u2'], envelope('after resync'));
+    await b.recorder.waitForFrame('after resync');
+    expect(b.recorder.calls.map((x) => x.targets)).toEqual([['u1', 'u2']]);
+  });
+
+  it('re-registers its routes by itself when its Redis connection comes back', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    await b.bus.subscribeUser('u1');
+    const probe = await client('probe');
+    await probe.del(`${names.routeBase}:route:u1`);
+    // Drop b's command connection; ioredis reconnects and the bus registers u1 again.
+    await probe.client('KILL', 'ID', String(await clients[2]!.client('ID')));
+    await eventually(
+      () => probe.smembers(`${names.routeBase}:route:u1`),
+      (members) => members.length === 1 && members[0] === 'b',
+      'u1 routed to b again',
+    );
+    await a.bus.publishToUsers(['u1'], envelope('after reconnect'));
+    await b.recorder.waitForFrame('after reconnect');
+  });
+
+  it('removes its routes on close', async () => {
+    fresh();
+    const b = await startBus('b');
+    await b.bus.subscribeUser('u1');
+    await b.bus.close();
+    expect(await routesOf('u1')).toEqual([]);
+  });
+
+  it('ignores a malformed message on its channel with a warning and keeps delivering', async () => {
+    fresh();
+    const logs = new LogCapture();
+    const a = await startBus('a');
+    const b = await startBus('b', logs);
+    await b.bus.subscribeUser('u1');
+    const probe = await client('probe');
+    await probe.publish(`${names.instanceChannelPrefix}b`, 'not a record');
+    await probe.publish(`${names.instanceChannelPrefix}b`, `{"b":"x","o":"x","t":["u1"],"n":999}\nshort`);
+    await a.bus.publishToUsers(['u1'], envelope(`ok ${randomUUID()}`));
+    await b.recorder.waitForCount(1);
+    const warnings = logs.records.filter((r) => r.level === LEVEL.warn).map((r) => r.msg);
+    expect(warnings).toEqual([
+      'ignoring a malformed record on the instance channel',
+      'ignoring a malformed record on the instance channel',
+    ]);
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * Scenario 6, reconnect storm: `clients` idle clients on instance A of two (+ a bench-owned
+ * Redis), survivors on B in rooms fed at a steady rate. The load balancer (the generator's
+ * route table) is pointed at B, then A is killed with SIGKILL by PID: every client on A sees its
+ * connection drop at once and reconnects to B with its own backoff (ours: the real
+ * @anmei/client state machine; see load/storm-clients.ts). Measured: time from the kill until
+ * each client is open again (distribution; all of them), B's CPU during the storm, and the
+ * survivors' latency during the storm against the window just before it (survivors and their
+ * publishers run in a second generator process, on the same core).
+ */
+import { cpuSeconds } from '../common/proc.ts';
+import type { ClientSpec, RoomPlan, Snapshot, StormStatus, TargetKind } from '../common/types.ts';
+import { type BenchEnv, deploy } from '../harness/deploy.ts';
+import { startGenerator } from '../harness/generator.ts';
+import { sleep } from '../harness/measure.ts';
+import type { Profile } from './profile.ts';
+import { type LatencySummary, Window } from './slow.ts';
+
+export interface StormResult {
+  target: TargetKind;
+  clients: number;
+  survivors: number;
+  /** Clients open again on B (distinct reconnects counted once per client). */
+  reconnected: number;
+  /** ms from the kill until the last client was open again; null = not all within maxMs. */
+  allReconnectedMs: number | null;
+  /** Reconnect time quantiles, ms after the kill. */
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  failedAttempts: number;
+  /** B's CPU, share of one core: mean from the kill until all reconnected, and the busiest 1 s. */
+  serverBUtil: number;
+  serverBPeakUtil: number;
+  /** The storm clients' generator process, share of one core over the same window: near 1 = it was the limit. */
+  generatorUtil: number;
+  survivorsBefore: LatencySummary;
+  survivorsDuring: LatencySummary;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<StormResult> {
+  const p = profile.storm;
+  const stride = p.perRoom + 1; // survivor room r: user C + r*stride publishes, the next perRoom read
+  const plans: RoomPlan[] = Array.from({ length: p.rooms }, (_, r) => ({
+    members: Array.from({ length: stride }, (_, k) => p.clients + r * stride + k),
+  }));
+  const deployment = await deploy(env, kind, 2, p.clients + p.rooms * stride, plans);
+  const generator = await startGenerator({
+    ...(env.generatorCpus !== undefined ? { cpus: env.generatorCpus } : {}),
+    workers: profile.workers,
+  });
+  // The survivors live in a generator process of their own: the storm clients' reconnect work
+  // would otherwise queue in front of their frames and the survivors' p99 would measure the
+  // generator's backlog, not the server's.
+  const watcher = await startGenerator({
+    ...(env.generatorCpus !== undefined ? { cpus: env.generatorCpus } : {}),
+    workers: 1,
+  });
+  try {
+    const [a, b] = [deployment.instances[0]!, deployment.instances[1]!];
+    const storm: ClientSpec[] = Array.from({ length: p.clients }, (_, u) =>
+      deployment.spec(u, 0, { worker: u, storm: true }),
+    );
+    const t0 = performance.now();
+    await generator.connect(storm, 128);
+    env.log(`  ${kind}: ${p.clients} clients on A in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const survivors: ClientSpec[] = [];
+    const publishers: ClientSpec[] = [];
+    for (let r = 0; r < p.rooms; r++) {
+      const room = deployment.rooms[r]!;
+      const first = p.clients + r * stride;
+      for (let k = 1; k <= p.perRoom; k++) survivors.push(deployment.spec(first + k, 1, { worker: k, rooms: [room] }));
+      publishers.push(
+        deployment.spec(first, 1, { worker: r, publishTo: room, publishVia: 'ingress', phase: r / p.rooms }),
+      );
+    }
+    await watcher.connect(survivors);
+    await watcher.connect(publishers);
+    await watcher.start({ mode: 'open', ratePerPublisher: p.rate, window: 0, bodyBytes: 1024 });
+    try {
+      await sleep(1_500);
+      await watcher.reset();
+      await sleep(p.beforeMs);
+      const before = summarize(await watcher.snapshot(), 0);
+      await watcher.reset();
+
+      // The load balancer stops sending to A, then A dies without closing anything.
+      await generator.reroute(a.url, b.url);
+      // --cpu-prof: B's profile covers the storm (A is about to die, so only B is profiled).
+      if (env.profileDir) await b.profileStart();
+      const cpu0 = cpuSeconds(b.pid);
+      const gen0 = cpuSeconds(generator.pid);
+      const killedAt = Date.now();
+      const tKill = performance.now();
+      await a.kill();
+      let status: StormStatus = await generator.stormStatus();
+      let allMs: number | null = null;
+      let peak = 0;
+      let lastCpu = cpu0;
+      let lastT = tKill;
+      while (performance.now() - tKill < p.maxMs) {
+        await sleep(250);
+        status = await generator.stormStatus();
+        const now = performance.now();
+        if (now - lastT >= 1_000) {
+          const c = cpuSeconds(b.pid);
+          peak = Math.max(peak, (c - lastCpu) / ((now - lastT) / 1000));
+          lastCpu = c;
+          lastT = now;
+        }
+        if (status.open === status.clients && status.reopenedAt.length >= status.clients) {
+          allMs = Math.max(...status.reopenedAt) - killedAt;
+          break;
+        }
+      }
+      const stormSeconds = (performance.now() - tKill) / 1000;
+      if (env.profileDir) await b.profileStop(`${env.profileDir}/${b.name}-storm.cpuprofile`);
+      const util = (cpuSeconds(b.pid) - cpu0) / stormSeconds;
+      const generatorUtil = (cpuSeconds(generator.pid) - gen0) / stormSeconds;
+      const during = summarize(await watcher.snapshot(), util);
+      const times = status.reopenedAt.map((t) => t - killedAt).sort((x, y) => x - y);
+      const result: StormResult = {
+        target: kind,
+        clients: p.clients,
+        survivors: survivors.length,
+        reconnected: status.open,
+        allReconnectedMs: allMs,
+        p50Ms: quantile(times, 0.5),
+        p90Ms: quantile(times, 0.9),
+        p99Ms: quantile(times, 0.99),
+        maxMs: times.at(-1) ?? Number.NaN,
+        failedAttempts: status.failedAttempts,
+        serverBUtil: util,
+        serverBPeakUtil: Math.max(peak, util),
+        generatorUtil,
+        survivorsBefore: before,
+        survivorsDuring: during,
+      };
+      env.log(
+        `  ${kind}: ${status.open}/${p.clients} back on B, all after ${allMs === null ? 'n/a' : `${allMs} ms`}, ` +
+          `B CPU ${Math.round(util * 100)} % (peak ${Math.round(result.serverBPeakUtil * 100)} %), generator ${Math.round(generatorUtil * 100)} %, ` +
+          `survivors p99 ${before.p99Ms.toFixed(1)} → ${during.p99Ms.toFixed(1)} ms`,
+      );
+      return result;
+    } finally {
+      await watcher.stop();
+    }
+  } finally {
+    await Promise.all([generator.close().catch(() => undefined), watcher.close().catch(() => undefined)]);
+    await Promise.all([generator.kill(), watcher.kill()]);
+    await deployment.stop();
+  }
+}
+
+/** One snapshot's latency, with the server CPU of the same window. */
+function summarize(s: Snapshot, util: number): LatencySummary {
+  const window = new Window();
+  window.add(s);
+  return window.summary(util);
+}
