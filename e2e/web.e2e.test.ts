@@ -3,7 +3,7 @@
  * production build of apps/web, API as a child process so it can be killed and restarted.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../apps/api/test/support/free-port.ts';
 import {
   DESKTOP,
@@ -54,6 +54,11 @@ beforeAll(async () => {
   [api] = await Promise.all([startApi(`http://127.0.0.1:${webPort}`), buildWeb()]);
   web = await startWeb(webPort, api.wsUrl);
   browser = await launchBrowser();
+});
+
+// A failed test shows what the API said meanwhile (its log is otherwise never printed).
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(() => console.error(`API log (last lines):\n${api?.logTail()}`));
 });
 
 afterAll(async () => {
@@ -333,8 +338,9 @@ describe('web app', () => {
 
   it('/test-websocket connects only on demand and shows raw frames, state and RTT', async () => {
     const tester = await user('customer_456');
-    const before = tester.sockets.length;
     await tester.page.goto('/test-websocket');
+    // Counted once the landing page is gone: its socket may open after sign-in resolves.
+    const before = tester.sockets.length;
     await tester.page
       .getByTestId('ws-state')
       .filter({ hasText: /idle|closed/ })
@@ -370,6 +376,11 @@ describe('web app', () => {
     await api.restart();
     await waitForStatus(customer.page, 'open', 45_000);
     await waitForStatus(consultant.page, 'open', 45_000);
+    // First the sender's side (the queued message was written and acked), then the receiver's:
+    // a failure then says which half of the path lost it.
+    await customer.page
+      .locator('[data-testid="message"]:not([data-status="sending"])', { hasText: during })
+      .waitFor({ timeout: 20_000 });
     await messageWithText(consultant.page, during).waitFor({ timeout: 20_000 });
     const after = `恢复后的消息 ${Date.now()}`;
     await sendText(consultant.page, after);

@@ -55,6 +55,8 @@ export interface ApiServer {
   url: string;
   wsUrl: string;
   pid(): number;
+  /** The last `lines` lines the API printed (all of its runs), to explain a failed test. */
+  logTail(lines?: number): string;
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>;
   /** Start again on the same port with the same data. */
@@ -66,7 +68,9 @@ export async function startApi(allowedOrigin: string): Promise<ApiServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'anmei-e2e-'));
   let child: Child | null = null;
+  const earlierRuns: string[] = [];
   const start = async () => {
+    if (child) earlierRuns.push(...child.output, '--- restarted ---\n');
     child = run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/api/src/main.ts')], {
       cwd: ROOT,
       env: {
@@ -95,6 +99,7 @@ export async function startApi(allowedOrigin: string): Promise<ApiServer> {
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     pid: () => child?.process.pid ?? -1,
+    logTail: (lines = 80) => [...earlierRuns, ...(child?.output ?? [])].join('').split('\n').slice(-lines).join('\n'),
     kill: () => stopChild('SIGKILL'),
     restart: start,
     async stop() {
