@@ -57,6 +57,7 @@ export class ConnectionSession implements LocalConnection {
   alive = true;
   held: Uint8Array[] | null;
   holdTimer: NodeJS.Timeout | undefined = undefined;
+  uncheckedBytes = 0;
   /** Registration (subscribe, presence, `connected`) while it runs; null once it has settled. */
   registering: Promise<void> | null = null;
   /** Set when the socket closed: queued frames are skipped and nothing more is written. */
