@@ -128,54 +128,99 @@ describe('messages.append races on Postgres', () => {
   });
 });
 
+/** Distinct backends (other than the twin) holding a lock on this schema's conversations table. */
+async function backendsOnConversations(): Promise<number> {
+  const { rows } = await twin.query<{ n: number }>(
+    `select count(distinct pid)::int as n from pg_locks
+     where relation = 'conversations'::regclass and pid <> pg_backend_pid()`,
+  );
+  return rows[0]!.n;
+}
+
 describe('pool size (DATABASE_POOL_MAX)', () => {
   // 12 is above the default of 10, so reaching it shows the option is used; 3 of 6 shows the cap.
+  // Conversation events, not messages: message appends of one turn share a statement (below).
   it.each([
-    { poolMax: 3, appends: 6 },
-    { poolMax: 12, appends: 12 },
+    { poolMax: 3, writes: 6 },
+    { poolMax: 12, writes: 12 },
   ])(
-    'lets $poolMax of $appends appends waiting on one conversation into Postgres; all get gap-free seqs',
-    async ({ poolMax, appends }) => {
+    'lets $poolMax of $writes event appends waiting on one conversation into Postgres; all get gap-free positions',
+    async ({ poolMax, writes }) => {
       const small = await openDatabase({ databaseUrl: testSchema.url, schema: testSchema.schema, poolMax });
       try {
         const customer = await make.user('customer');
         const conversation = await make.conversation(customer);
         await twin.query('begin');
-        let appended: ReturnType<typeof small.store.messages.append>[] = [];
+        let appended: Promise<{ position: number }>[] = [];
         try {
           await twin.query('select 1 from conversations where id = $1 for update', [conversation.id]);
-          appended = Array.from({ length: appends }, (_, i) =>
-            small.store.messages.append({
-              conversationId: conversation.id,
-              senderId: customer.id,
-              clientMessageId: null,
-              messageType: 'text',
-              content: `m${i}`,
-            }),
+          appended = Array.from({ length: writes }, (_, i) =>
+            small.store.events.appendToConversation(conversation.id, { kind: 'notice', payload: () => ({ i }) }),
           );
-          // Every append that reached Postgres holds a lock on this schema's conversations table
-          // while it waits for the row; the others wait for a connection in the pool.
+          // Every write that reached Postgres holds a lock on the conversations table while it
+          // waits for the row; the others wait for a connection in the pool.
           const inside = await eventually(
-            async () =>
-              (
-                await twin.query<{ n: number }>(
-                  `select count(distinct pid)::int as n from pg_locks
-                 where relation = 'conversations'::regclass and pid <> pg_backend_pid()`,
-                )
-              ).rows[0]!.n,
+            backendsOnConversations,
             (n) => n >= poolMax,
-            `${poolMax} appends (the pool size) to be inside Postgres`,
+            `${poolMax} writes (the pool size) to be inside Postgres`,
           );
           expect(inside).toBe(poolMax);
         } finally {
           await twin.query('commit');
         }
-        const results = await Promise.all(appended);
-        const seqs = results.map((r) => (r.status === 'created' ? r.message.seq : 0));
-        expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: appends }, (_, i) => i + 1));
+        const positions = (await Promise.all(appended)).map((e) => e.position);
+        expect(positions.sort((a, b) => a - b)).toEqual(Array.from({ length: writes }, (_, i) => i + 1));
       } finally {
         await small.close();
       }
     },
   );
+});
+
+describe('group commit of message appends', () => {
+  it('stores the appends of one event-loop turn with one statement, with consecutive seqs in call order', async () => {
+    const customer = await make.user('customer');
+    const consultant = await make.user('consultant');
+    const conversation = await make.conversation(customer, consultant);
+    const other = await make.conversation(customer);
+    await twin.query('begin');
+    let appended: ReturnType<typeof opened.store.messages.append>[] = [];
+    try {
+      await twin.query('select 1 from conversations where id = $1 for update', [conversation.id]);
+      appended = Array.from({ length: 8 }, (_, i) =>
+        opened.store.messages.append({
+          conversationId: i === 3 ? other.id : conversation.id,
+          senderId: i % 2 === 0 ? customer.id : consultant.id,
+          clientMessageId: `group-${i}`,
+          messageType: 'text',
+          content: `m${i}`,
+        }),
+      );
+      // One statement waits for the locked row: one backend, whatever the pool size (10).
+      await eventually(backendsOnConversations, (n) => n === 1, 'the batch to wait for the locked conversation');
+      // The statement has not finished, so nothing of the batch is visible, not even the message
+      // to the unlocked conversation.
+      const visible = await twin.query<{ n: number }>(
+        'select count(*)::int as n from messages where conversation_id in ($1, $2)',
+        [conversation.id, other.id],
+      );
+      expect(visible.rows[0]!.n).toBe(0);
+    } finally {
+      await twin.query('commit');
+    }
+    const results = await Promise.all(appended);
+    expect(results.every((r) => r.status === 'created')).toBe(true);
+    const stored = results.map((r) => (r.status === 'created' ? r.message : null)!);
+    expect(stored.filter((m) => m.conversationId === conversation.id).map((m) => [m.content, m.seq])).toEqual([
+      ['m0', 1],
+      ['m1', 2],
+      ['m2', 3],
+      ['m4', 4],
+      ['m5', 5],
+      ['m6', 6],
+      ['m7', 7],
+    ]);
+    expect(stored[3]).toMatchObject({ conversationId: other.id, seq: 1 });
+    expect((await opened.store.conversations.findById(conversation.id))!.lastSeq).toBe(7);
+  });
 });

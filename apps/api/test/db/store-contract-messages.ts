@@ -1,6 +1,6 @@
 /** Message behaviour of the Store contract: seq assignment, idempotency, history, unread, read marks. */
 import { describe, expect, it } from 'vitest';
-import type { Store } from '../../src/db/store-types.ts';
+import type { AppendMessageResult, Store } from '../../src/db/store-types.ts';
 import { fixtures } from './fixtures.ts';
 
 export function describeMessageContract(store: () => Store): void {
@@ -191,6 +191,73 @@ export function describeMessageContract(store: () => Store): void {
           content: 'x',
         }),
       ).rejects.toThrow(/does not exist/);
+    });
+
+    it('stores appends made in the same turn each as given, and one bad append fails alone', async () => {
+      const { customer, consultant, conversation } = await chat();
+      const second = await make.conversation(customer, consultant);
+      await make.send(conversation, customer, 'stored before', 'known-key');
+      const append = (input: Partial<Parameters<Store['messages']['append']>[0]>) =>
+        store().messages.append({
+          conversationId: conversation.id,
+          senderId: customer.id,
+          clientMessageId: null,
+          messageType: 'text',
+          content: 'x',
+          ...input,
+        });
+      // Started together: one batch statement; the unknown sender makes it fail as a whole, so
+      // every append is retried alone and only that one is refused.
+      const settled = await Promise.allSettled([
+        append({ content: '一', metadata: { width: 640, nested: { ok: true } }, messageType: 'image' }),
+        append({ conversationId: second.id, senderId: consultant.id, clientMessageId: 'k-2', content: '二' }),
+        append({ clientMessageId: 'known-key', content: 'resend' }),
+        append({ senderId: 'no-such-user', content: 'refused' }),
+        append({ conversationId: crypto.randomUUID(), content: 'nowhere' }),
+        append({ senderId: consultant.id, content: '三', metadata: null }),
+      ]);
+      expect(settled.map((r) => r.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'rejected',
+        'fulfilled',
+      ]);
+      const value = (i: number) => (settled[i] as PromiseFulfilledResult<AppendMessageResult>).value;
+      expect(value(0)).toMatchObject({
+        status: 'created',
+        message: { seq: 2, messageType: 'image', content: '一', metadata: { width: 640, nested: { ok: true } } },
+      });
+      expect(value(1)).toMatchObject({ status: 'created', message: { conversationId: second.id, seq: 1 } });
+      expect(value(2)).toMatchObject({ status: 'duplicate', message: { content: 'stored before', seq: 1 } });
+      expect(value(5)).toMatchObject({ status: 'created', message: { seq: 3, content: '三', metadata: null } });
+      expect((settled[4] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
+      expect((await store().messages.history(conversation.id)).map((m) => m.content)).toEqual([
+        'stored before',
+        '一',
+        '三',
+      ]);
+      expect((await store().conversations.findById(conversation.id))!.lastSeq).toBe(3);
+    });
+
+    it('stores a batch without a failing row in one go: the same turn, every key new', async () => {
+      const { customer, consultant, conversation } = await chat();
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          store().messages.append({
+            conversationId: conversation.id,
+            senderId: i % 2 ? customer.id : consultant.id,
+            clientMessageId: i % 3 ? `batch-${i}` : null,
+            messageType: 'text',
+            content: `#${i}`,
+          }),
+        ),
+      );
+      // Call order is seq order.
+      expect(results.map((r) => (r.status === 'created' ? r.message.seq : -1))).toEqual(
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
     });
 
     it('rejects an append to a conversation that does not exist', async () => {
