@@ -122,6 +122,9 @@ export interface StormStatus {
   lostAt: number[];
   /** Failed attempts (refused, timed out) seen by the storm clients. */
   failedAttempts: number;
+  /** ours only: epoch ms at which a client asked for a ticket, and at which it got one (one entry per request). */
+  ticketRequestedAt: number[];
+  ticketReceivedAt: number[];
 }
 
 export interface Snapshot {

@@ -78,7 +78,15 @@ async function handle(command: GeneratorCommand): Promise<GeneratorReply> {
       return { type: 'snapshot', snapshot: merged };
     }
     case 'storm-status': {
-      const merged: StormStatus = { clients: 0, open: 0, reopenedAt: [], lostAt: [], failedAttempts: 0 };
+      const merged: StormStatus = {
+        clients: 0,
+        open: 0,
+        reopenedAt: [],
+        lostAt: [],
+        failedAttempts: 0,
+        ticketRequestedAt: [],
+        ticketReceivedAt: [],
+      };
       for (const r of await broadcast(command)) {
         if (r.type !== 'storm') continue;
         merged.clients += r.status.clients;
@@ -86,6 +94,8 @@ async function handle(command: GeneratorCommand): Promise<GeneratorReply> {
         merged.failedAttempts += r.status.failedAttempts;
         merged.reopenedAt.push(...r.status.reopenedAt);
         merged.lostAt.push(...r.status.lostAt);
+        merged.ticketRequestedAt.push(...r.status.ticketRequestedAt);
+        merged.ticketReceivedAt.push(...r.status.ticketReceivedAt);
       }
       return { type: 'storm', status: merged };
     }

@@ -23,6 +23,9 @@ export interface StormHooks {
   reopened(): void;
   lost(): void;
   failedAttempt(): void;
+  /** ours only: a ticket request starts, and its answer arrived (ok or not). */
+  ticketRequested(): void;
+  ticketReceived(): void;
 }
 
 export interface StormClient {
@@ -66,8 +69,18 @@ async function connectOursStorm(spec: ClientSpec, hooks: StormHooks): Promise<St
   const client = new WebSocketClient({
     url: toWs(spec.url),
     // The SDK's own HTTP ticket source, pointed at the routed instance: tickets are single-use and per instance.
-    getTicket: (request) =>
-      httpTicketSource({ apiUrl: hooks.route(spec.url), getToken: async () => spec.token!, fetch: fetchLike })(request),
+    getTicket: async (request) => {
+      hooks.ticketRequested();
+      try {
+        return await httpTicketSource({
+          apiUrl: hooks.route(spec.url),
+          getToken: async () => spec.token!,
+          fetch: fetchLike,
+        })(request);
+      } finally {
+        hooks.ticketReceived();
+      }
+    },
     WebSocket: RoutedWebSocket as unknown as WebSocketConstructor,
     deviceType: 'desktop',
     environment: null,

@@ -10,12 +10,16 @@ const clients: StormClient[] = [];
 let reopenedAt: number[] = [];
 let lostAt: number[] = [];
 let failedAttempts = 0;
+let ticketRequestedAt: number[] = [];
+let ticketReceivedAt: number[] = [];
 
 const hooks: StormHooks = {
   route: (url) => routes.get(url) ?? url,
   reopened: () => reopenedAt.push(Date.now()),
   lost: () => lostAt.push(Date.now()),
   failedAttempt: () => failedAttempts++,
+  ticketRequested: () => ticketRequestedAt.push(Date.now()),
+  ticketReceived: () => ticketReceivedAt.push(Date.now()),
 };
 
 export async function addStormClient(spec: ClientSpec): Promise<void> {
@@ -30,7 +34,7 @@ export function reroute(from: string, to: string): void {
 export function stormStatus(): StormStatus {
   let open = 0;
   for (const c of clients) if (c.open) open++;
-  return { clients: clients.length, open, reopenedAt, lostAt, failedAttempts };
+  return { clients: clients.length, open, reopenedAt, lostAt, failedAttempts, ticketRequestedAt, ticketReceivedAt };
 }
 
 export function closeStormClients(): void {
@@ -40,4 +44,6 @@ export function closeStormClients(): void {
   reopenedAt = [];
   lostAt = [];
   failedAttempts = 0;
+  ticketRequestedAt = [];
+  ticketReceivedAt = [];
 }

@@ -142,6 +142,19 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         survivorsBefore: before,
         survivorsDuring: during,
       };
+      // Where the time goes, per phase (ms after the kill): the connection seen lost, a ticket
+      // asked for and received (ours only), open again.
+      const phase = (at: number[]) => {
+        const sorted = at
+          .map((t) => t - killedAt)
+          .filter((ms) => ms >= 0) // the first connects' tickets came before the kill
+          .sort((x, y) => x - y);
+        return sorted.length === 0 ? 'n/a' : `${quantile(sorted, 0.5)}/${quantile(sorted, 0.9)}/${sorted.at(-1)}`;
+      };
+      env.log(
+        `  ${kind}: phases after the kill, p50/p90/max ms: lost ${phase(status.lostAt)}, ticket asked ` +
+          `${phase(status.ticketRequestedAt)}, ticket received ${phase(status.ticketReceivedAt)}, open ${phase(status.reopenedAt)}`,
+      );
       env.log(
         `  ${kind}: ${status.open}/${p.clients} back on B, all after ${allMs === null ? 'n/a' : `${allMs} ms`}, ` +
           `B CPU ${Math.round(util * 100)} % (peak ${Math.round(result.serverBPeakUtil * 100)} %), generator ${Math.round(generatorUtil * 100)} %, ` +
