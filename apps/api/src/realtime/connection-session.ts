@@ -58,6 +58,8 @@ export class ConnectionSession implements LocalConnection {
   held: Uint8Array[] | null;
   holdTimer: NodeJS.Timeout | undefined = undefined;
   uncheckedBytes = 0;
+  writtenInTurn = 0;
+  corked = false;
   /** Registration (subscribe, presence, `connected`) while it runs; null once it has settled. */
   registering: Promise<void> | null = null;
   /** Set when the socket closed: queued frames are skipped and nothing more is written. */

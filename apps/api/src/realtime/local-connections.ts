@@ -20,6 +20,15 @@ export interface LocalConnection {
   holdTimer?: NodeJS.Timeout | undefined;
   /** Bytes written since `bufferedAmount` was last read (see BUFFER_CHECK_BYTES). Starts at 0. */
   uncheckedBytes: number;
+  /** The delivery turn (see LocalConnections) in which it was last written; starts at 0. */
+  writtenInTurn: number;
+  /** True while this turn's further frames to it are held for one write (see `#cork`). Starts false. */
+  corked: boolean;
+}
+
+/** ws keeps the TCP socket here; `cork`/`uncork` on it batch writes (ws itself corks per frame). */
+interface WithTcpSocket {
+  _socket?: { cork(): void; uncork(): void } | null;
 }
 
 /**
@@ -50,6 +59,25 @@ export class LocalConnections {
   readonly #byId = new Map<string, LocalConnection>();
   readonly #byUser = new Map<string, UserSockets>();
   readonly #options: LocalConnectionsOptions;
+  /**
+   * Numbers event-loop turns that deliver anything (1, 2, …): a setImmediate scheduled by the
+   * turn's first write ends it. Connections corked in the turn are uncorked then.
+   */
+  #turn = 1;
+  #turnEnding = false;
+  #corked: LocalConnection[] = [];
+  readonly #endTurn = (): void => {
+    this.#turn++;
+    this.#turnEnding = false;
+    const corked = this.#corked;
+    if (corked.length === 0) return;
+    this.#corked = [];
+    for (let i = 0; i < corked.length; i++) {
+      const connection = corked[i] as LocalConnection;
+      connection.corked = false;
+      (connection.socket as unknown as WithTcpSocket)._socket?.uncork();
+    }
+  };
 
   constructor(options: LocalConnectionsOptions) {
     this.#options = options;
@@ -162,8 +190,30 @@ export class LocalConnections {
         return false;
       }
     }
+    if (!this.#turnEnding) {
+      this.#turnEnding = true;
+      setImmediate(this.#endTurn);
+    }
+    // The second frame to a socket in one turn corks it: the rest of the turn's frames leave
+    // together. A socket written once per turn (the common, open-loop case) pays nothing more.
+    if (connection.writtenInTurn !== this.#turn) connection.writtenInTurn = this.#turn;
+    else if (!connection.corked) this.#cork(connection);
     socket.send(bytes, TEXT);
     return true;
+  }
+
+  /**
+   * Hold the socket's writes until the end of this event-loop turn, so the further frames it
+   * gets in the turn (a burst of broadcasts, plus acks and pings) leave in one `writev` instead
+   * of one each: the system call, not the copying, is most of a small frame's cost
+   * (docs/benchmarks.md, goal 1b). A frame waits at most for the rest of the turn.
+   */
+  #cork(connection: LocalConnection): void {
+    const tcp = (connection.socket as unknown as WithTcpSocket)._socket;
+    if (!tcp) return;
+    tcp.cork();
+    connection.corked = true;
+    this.#corked.push(connection);
   }
 
   #closeSlowConsumer(connection: LocalConnection): void {
