@@ -146,6 +146,36 @@ describe('filters on a user with several sockets', () => {
   });
 });
 
+describe('bursts', () => {
+  it('delivers frames published in one event-loop turn (held for one write per socket) completely and in order', async () => {
+    const { bus } = app.built.ctx;
+    const desktop = await connect('customer_456', 'desktop');
+    const mobile = await connect('customer_456', 'mobile');
+    const other = await connect('consultant_001');
+    const users = [app.userId('customer_456'), app.userId('consultant_001')];
+    const notice = (title: string) =>
+      encodeFrame(
+        serverFrame(ServerAction.systemNotification, { conversation_id: null, title, message: title, type: 'test' }),
+      );
+    // One turn: 40 publishes and a ping answered on one socket in between.
+    const burst = Array.from({ length: 40 }, (_, i) => `burst ${i}`);
+    const published = burst.map((title, i) => {
+      if (i === 20) desktop.send({ action: 'ping', data: { ts: 1 } });
+      return bus.publishToUsers(users, { frame: notice(title), origin: 'test' });
+    });
+    await Promise.all(published);
+    // A later turn: written on its own, after the held frames left.
+    await new Promise((resolve) => setImmediate(resolve));
+    await bus.publishToUsers(users, { frame: notice('after'), origin: 'test' });
+    const titles = (socket: TestSocket) => socket.all('system_notification').map((f) => f.data.title);
+    for (const socket of [desktop, mobile, other]) {
+      await socket.waitFor('system_notification', { where: (f) => f.data.title === 'after' });
+      expect(titles(socket)).toEqual([...burst, 'after']);
+    }
+    expect(await desktop.waitFor('pong')).toHaveLength(1);
+  });
+});
+
 describe('slow consumers', () => {
   it('closes a socket whose unread bytes pass WS_MAX_BUFFERED_BYTES with 4009, and keeps delivering to others', async () => {
     const slow = await connect('customer_456', 'mobile');

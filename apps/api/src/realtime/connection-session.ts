@@ -58,7 +58,6 @@ export class ConnectionSession implements LocalConnection {
   held: Uint8Array[] | null;
   holdTimer: NodeJS.Timeout | undefined = undefined;
   uncheckedBytes = 0;
-  writtenInTurn = 0;
   corked = false;
   /** Registration (subscribe, presence, `connected`) while it runs; null once it has settled. */
   registering: Promise<void> | null = null;
