@@ -199,8 +199,8 @@ export class LocalConnections {
    * busy turn (a burst of broadcasts, plus acks and pings) leave in one `writev` instead of one
    * each: the system call, not the copying, is most of a small frame's cost (docs/benchmarks.md,
    * goal 1b). A frame waits at most for the rest of the turn. Why not from the first envelope:
-   * uncorking is a second pass over every socket written, which cost ~8 % more CPU per delivery
-   * when each turn carries one envelope (the open-loop fan-out).
+   * uncorking is a second pass over every socket written, pure cost in a turn with one envelope
+   * (the open-loop fan-out; measured at +8 % CPU per delivery, within that benchmark's noise).
    */
   #cork(connection: LocalConnection): void {
     const tcp = (connection.socket as unknown as WithTcpSocket)._socket;
