@@ -43,12 +43,24 @@ async function startBus(id: string, logs?: LogCapture): Promise<{ bus: RedisBus;
 }
 
 /** Counts what Redis delivers on an instance's channel, independently of the bus. */
+const watchers = new WeakMap<Buffer[], { ping(): Promise<unknown> }>();
+
 async function watchChannel(instanceId: string): Promise<Buffer[]> {
   const seen: Buffer[] = [];
   const raw = await client('watcher');
   raw.on('messageBuffer', (_channel: Buffer, message: Buffer) => seen.push(message));
   await raw.subscribe(names.instanceChannelPrefix + instanceId);
+  watchers.set(seen, raw);
   return seen;
+}
+
+/**
+ * Resolves once each watcher has received every message published before this call. The bus
+ * under test may read a message before a watcher's connection does; a PING on the watcher's
+ * connection is answered after everything Redis already queued for it.
+ */
+async function caughtUp(...watched: Buffer[][]): Promise<void> {
+  await Promise.all(watched.map((seen) => watchers.get(seen)!.ping()));
 }
 
 async function routesOf(userId: string): Promise<string[]> {
@@ -101,6 +113,7 @@ describe('Redis bus, per-instance routing', () => {
     expect(b.recorder.calls.map((x) => x.targets)).toEqual([['u2', 'u3']]);
     expect(c.recorder.calls.map((x) => x.targets)).toEqual([['u4']]);
     expect(bystander.recorder.frames()).toEqual(['marker']);
+    await caughtUp(onA, onB, onC, onD);
     expect([onA.length, onB.length, onC.length, onD.length]).toEqual([0, 1, 1, 1]);
     expect(a.bus.stats()).toMatchObject({ published: 3, echoes: 0 });
     expect(b.bus.stats()).toMatchObject({ received: 1, subscribedUsers: 2 });
@@ -117,6 +130,7 @@ describe('Redis bus, per-instance routing', () => {
     await b.recorder.waitForCount(600);
     expect(b.recorder.frames()).toEqual(frames);
     // 600 envelopes in one turn: batches of at most 256, so 3 Redis messages instead of 600.
+    await caughtUp(onB);
     expect(onB).toHaveLength(3);
     expect(a.bus.stats().published).toBe(3);
   });
