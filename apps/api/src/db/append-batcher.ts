@@ -55,11 +55,6 @@ export class AppendBatcher {
     });
   }
 
-  /** Appends waiting for a statement (for tests and diagnostics). */
-  get waiting(): number {
-    return this.#waiting.length;
-  }
-
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#maxInFlight) return;
     this.#scheduled = true;
