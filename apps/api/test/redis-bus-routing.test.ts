@@ -65,7 +65,8 @@ async function caughtUp(...watched: Buffer[][]): Promise<void> {
 
 async function routesOf(userId: string): Promise<string[]> {
   const probe = await client('probe');
-  return (await probe.smembers(`${names.routeBase}:route:${userId}`)).sort();
+  const route = await probe.hget(`${names.routeBase}:routes`, userId);
+  return route === null ? [] : route.split(' ').sort();
 }
 
 function envelope(frame: string) {
@@ -152,6 +153,48 @@ describe('Redis bus, per-instance routing', () => {
     ]);
   });
 
+  it('sends each instance only the records of users it holds, in order, and a user on two instances to both', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    const c = await startBus('c');
+    await b.bus.subscribeUser('u1');
+    await c.bus.subscribeUser('u2');
+    await Promise.all([b.bus.subscribeUser('u3'), c.bus.subscribeUser('u3')]);
+    await Promise.all([
+      a.bus.publishToUsers(['u1'], envelope('m1')),
+      a.bus.publishToUsers(['u2'], envelope('m2')),
+      a.bus.publishToUsers(['u1'], envelope('m3')),
+      a.bus.publishToUsers(['u3'], envelope('m4')),
+      a.bus.publishToUsers(['u2', 'u1'], envelope('m5')),
+    ]);
+    await Promise.all([b.recorder.waitForCount(4), c.recorder.waitForCount(3)]);
+    expect(b.recorder.calls.map((x) => [x.envelope.frame, x.targets])).toEqual([
+      ['m1', ['u1']],
+      ['m3', ['u1']],
+      ['m4', ['u3']],
+      ['m5', ['u1']],
+    ]);
+    expect(c.recorder.calls.map((x) => [x.envelope.frame, x.targets])).toEqual([
+      ['m2', ['u2']],
+      ['m4', ['u3']],
+      ['m5', ['u2']],
+    ]);
+  });
+
+  it('routes a publish to more recipients than one Lua unpack() can take', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    const users = Array.from({ length: 9_000 }, (_, i) => `user-${i}`);
+    await Promise.all(users.map((u) => b.bus.subscribeUser(u)));
+    // Only the last one is on b: the lookup must cover every slice of the recipient list.
+    await Promise.all(users.slice(0, -1).map((u) => b.bus.unsubscribeUser(u)));
+    await a.bus.publishToUsers(users, envelope('to many'));
+    await b.recorder.waitForCount(1);
+    expect(b.recorder.calls[0]!.targets).toEqual(['user-8999']);
+  });
+
   it('forgets the routes of a dead instance, so nobody publishes to it any more', async () => {
     fresh();
     const a = await startBus('a');
@@ -173,9 +216,9 @@ describe('Redis bus, per-instance routing', () => {
     await first.bus.subscribeUser('u1');
     for (const c of clients.slice(0, 2)) c.disconnect(); // crashed, routes left behind
     buses.splice(0);
-    expect(await (await client('probe')).smembers(`${names.routeBase}:route:u1`)).toEqual(['api-1']);
+    expect(await routesOf('u1')).toEqual(['api-1']);
     await startBus('api-1');
-    expect(await (await client('probe')).smembers(`${names.routeBase}:route:u1`)).toEqual([]);
+    expect(await routesOf('u1')).toEqual([]);
   });
 
   it('registers every held user again after Redis lost its data', async () => {
@@ -190,7 +233,7 @@ describe('Redis bus, per-instance routing', () => {
     expect(a.bus.stats().published).toBe(0);
 
     await b.bus.resync();
-    expect(await probe.smembers(`${names.routeBase}:route:u1`)).toEqual(['b']);
+    expect(await routesOf('u1')).toEqual(['b']);
     await a.bus.publishToUsers(['u1', 'u2'], envelope('after resync'));
     await b.recorder.waitForFrame('after resync');
     expect(b.recorder.calls.map((x) => x.targets)).toEqual([['u1', 'u2']]);
@@ -202,11 +245,11 @@ describe('Redis bus, per-instance routing', () => {
     const b = await startBus('b');
     await b.bus.subscribeUser('u1');
     const probe = await client('probe');
-    await probe.del(`${names.routeBase}:route:u1`);
+    await probe.hdel(`${names.routeBase}:routes`, 'u1');
     // Drop b's command connection; ioredis reconnects and the bus registers u1 again.
     await probe.client('KILL', 'ID', String(await clients[2]!.client('ID')));
     await eventually(
-      () => probe.smembers(`${names.routeBase}:route:u1`),
+      () => routesOf('u1'),
       (members) => members.length === 1 && members[0] === 'b',
       'u1 routed to b again',
     );

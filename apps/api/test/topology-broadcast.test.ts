@@ -247,7 +247,7 @@ describe('across three instances', () => {
       );
     // Redis routes each user to exactly the instances holding their sockets, and each instance
     // listens on one channel of its own (no per-user channels on a standalone Redis).
-    const routes = async (userId: string) => (await redisCli('SMEMBERS', `ws:bus:route:${userId}`)).sort();
+    const routes = async (userId: string) => (await redisCli('HGET', 'ws:bus:routes', userId))[0]!.split(' ').sort();
     expect(await routes(ids.users.customer_456)).toEqual(['api-1', 'api-2']);
     expect(await routes(ids.users.customer_789)).toEqual(['api-3']);
     expect(await redisCli('PUBSUB', 'NUMSUB', 'ws:instance:api-1', 'ws:instance:api-2', 'ws:instance:api-3')).toEqual([

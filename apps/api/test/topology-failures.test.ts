@@ -50,7 +50,7 @@ describe('failures', () => {
     const clash = startApiProcess('api-2', { ...topo.env, SEED_DEMO_DATA: 'false' });
     await expect(clash).rejects.toThrow('INSTANCE_ID "api-2" is in use by another running instance');
     // The refused process touched nothing of the running one: its bus routes are intact.
-    expect(await redisCli('SMEMBERS', `ws:bus:route:${ids.users.consultant_001}`)).toBe('api-2');
+    expect(await redisCli('HGET', 'ws:bus:routes', ids.users.consultant_001)).toBe('api-2');
   });
 
   it('recovers from a Redis restart without restarting instances: subscriptions and presence come back', async () => {
@@ -86,7 +86,7 @@ describe('failures', () => {
     );
     // Bus routes are registered again too (the restarted Redis has none).
     await eventually(
-      () => redisCli('SMEMBERS', `ws:bus:route:${ids.users.consultant_001}`),
+      () => redisCli('HGET', 'ws:bus:routes', ids.users.consultant_001),
       (out) => out.trim() === 'api-2',
       'consultant routed to its instance again',
     );
@@ -128,7 +128,7 @@ describe('failures', () => {
       (out) => out === '',
       "the dead instance's bus routes to be forgotten",
     );
-    expect(await redisCli('SISMEMBER', `ws:bus:route:${ids.users.customer_789}`, victim!.name)).toBe('0');
+    expect((await redisCli('HGET', 'ws:bus:routes', ids.users.customer_789)).split(' ')).not.toContain(victim!.name);
 
     customer = await connect(topo.front, 'customer_789');
     const now = await devices(ids.users.customer_789);

@@ -4,7 +4,7 @@
  * bytes to sockets untouched (JSON.stringify escapes newlines, so the first `\n` ends the header).
  *
  * A per-instance message (redis-instance-routing.ts) is a sequence of such records whose
- * headers also carry `t` (that instance's target users) and `n` (the frame's length in bytes).
+ * headers also carry `t` (the publish's recipients) and `n` (the frame's length in bytes).
  */
 import { CONNECTION_TYPES, type ConnectionType, DEVICE_TYPES, type DeviceType } from '@anmei/protocol';
 import type { ControlMessage, Envelope } from '../types.ts';
@@ -20,7 +20,7 @@ interface Header {
   x?: string;
   /** Control message (then the frame part is empty). */
   k?: ControlMessage;
-  /** Per-instance records only: target user ids. */
+  /** Per-instance records only: the publish's recipients (a receiver delivers to those it holds). */
   t?: string[];
   /** Per-instance records only: the frame's length in bytes. */
   n?: number;
@@ -48,11 +48,18 @@ export function encodeBusMessage(busId: string, envelope: Envelope): Buffer {
 }
 
 /**
- * The header of a per-instance record without its closing brace: the routing script appends
- * `,"t":[…],"n":<bytes>}` for each target instance.
+ * The header line of a per-instance record, `\n` included: the envelope's header plus `t` (every
+ * recipient of the publish, as a JSON array; each receiving instance delivers to those it holds)
+ * and `n` (the frame's length in bytes). The frame's bytes follow it in the record.
  */
-export function encodeRecordHeaderPrefix(busId: string, envelope: Envelope): string {
-  return JSON.stringify(headerOf(busId, envelope)).slice(0, -1);
+export function encodeRecordHeader(
+  busId: string,
+  envelope: Envelope,
+  targetsJson: string,
+  frameLength: number,
+): string {
+  const head = JSON.stringify(headerOf(busId, envelope));
+  return `${head.slice(0, -1)},"t":${targetsJson},"n":${frameLength}}\n`;
 }
 
 export interface BusRecord {

@@ -1,81 +1,138 @@
 /**
  * Lua scripts of the per-instance routing (redis-instance-routing.ts). Keys, built from the
  * route base passed as ARGV[1] (standalone Redis only; see redis/keys.ts):
- *   <base>:route:<uid>       SET  ids of the instances that hold a socket of the user
+ *   <base>:routes            HASH user id → ids of the instances holding a socket of the user,
+ *                            space-separated (instance ids never contain spaces: config.ts)
  *   <base>:routes_of:<iid>   SET  user ids an instance registered (to forget them in one go)
  *
  * Routing runs inside Redis, in the same serial order as the registrations. So once an
  * instance's registration has returned, every publish that Redis executes afterwards sees it:
  * no window in which a peer's stale copy of the routes would miss the new socket.
+ *
+ * Why one hash rather than a SET per user: a batch's lookup is then ONE `HMGET` for every
+ * recipient of every envelope, instead of one `SMEMBERS` call from Lua per distinct recipient
+ * (measured in docs/benchmarks.md: the script's cost per envelope fell ~4×).
  */
 import { LuaScript } from '../redis/lua-script.ts';
 
+/** Lua helpers that add/remove one instance id in a user's route (the space-separated list). */
+const ROUTE_HELPERS = `
+local function route_add(routes, uid, iid)
+  local cur = redis.call('HGET', routes, uid)
+  if not cur then
+    redis.call('HSET', routes, uid, iid)
+  elseif not string.find(' ' .. cur .. ' ', ' ' .. iid .. ' ', 1, true) then
+    redis.call('HSET', routes, uid, cur .. ' ' .. iid)
+  end
+end
+local function route_remove(routes, uid, iid)
+  local cur = redis.call('HGET', routes, uid)
+  if not cur then return end
+  local kept = {}
+  for other in string.gmatch(cur, '[^ ]+') do
+    if other ~= iid then kept[#kept + 1] = other end
+  end
+  if #kept == 0 then
+    redis.call('HDEL', routes, uid)
+  else
+    redis.call('HSET', routes, uid, table.concat(kept, ' '))
+  end
+end
+`;
+
 /**
- * Publish a batch of envelopes, one PUBLISH per target instance carrying every record for it.
+ * Publish a batch of records, each to the instances (other than the publisher) that hold at
+ * least one of its recipients.
  *
- * ARGV: base, channelPrefix, selfInstanceId, messageCount, then per message:
- *   headerPrefix (the record's JSON header without its closing brace), frame, userCount, userIds…
- * Each record sent is `headerPrefix,"t":[<that instance's user ids>],"n":<frame bytes>}\n<frame>`.
- * The publisher itself is skipped: it delivered its local recipients already.
+ * ARGV: base, channelPrefix, selfInstanceId, blob, index. The blob is every record back to
+ * back, already encoded by the publisher (redis-codec.ts); the index is a JSON array with, per
+ * record, `[its byte length in the blob, [recipient user ids…]]`. (Two arguments instead of one
+ * per recipient: each argument costs the publisher's client a separate write.)
+ * An instance that needs every record gets the blob as is; one that needs some gets one
+ * PUBLISH per run of consecutive records (a substring each: Lua's table.concat of many large
+ * strings costs more than the PUBLISHes it would save). Records keep their order per instance.
  * Returns the number of PUBLISHes.
  */
 export const ROUTE_PUBLISH = new LuaScript(`
-local base, chan, self = ARGV[1], ARGV[2], ARGV[3]
-local routes = {}
-local out = {}
-local order = {}
-local i = 5
-for _ = 1, tonumber(ARGV[4]) do
-  local prefix, frame, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  i = i + 3
-  local per = {}
-  local perOrder = {}
-  for k = i, i + n - 1 do
-    local uid = ARGV[k]
-    local instances = routes[uid]
-    if not instances then
-      instances = redis.call('SMEMBERS', base .. ':route:' .. uid)
-      routes[uid] = instances
-    end
-    for _, iid in ipairs(instances) do
-      if iid ~= self then
-        local list = per[iid]
-        if not list then
-          list = {}
-          per[iid] = list
-          perOrder[#perOrder + 1] = iid
+local base, chan, self, blob = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local index = cjson.decode(ARGV[5])
+local count = #index
+local starts, firsts, uids = {}, {}, {}
+local offset = 1
+for m = 1, count do
+  local record = index[m]
+  starts[m] = offset
+  offset = offset + record[1]
+  firsts[m] = #uids + 1
+  for _, uid in ipairs(record[2]) do uids[#uids + 1] = uid end
+end
+starts[count + 1] = offset
+firsts[count + 1] = #uids + 1
+-- unpack() is limited by Lua's C stack (8000 values): look up in slices.
+local where = {}
+for from = 1, #uids, 4000 do
+  local part = redis.call('HMGET', base .. ':routes', unpack(uids, from, math.min(from + 3999, #uids)))
+  for k = 1, #part do where[from + k - 1] = part[k] end
+end
+local peersOf, stamp, wanted, order = {}, {}, {}, {}
+for m = 1, count do
+  for k = firsts[m], firsts[m + 1] - 1 do
+    local route = where[k]
+    if route then
+      local peers = peersOf[route]
+      if not peers then
+        peers = {}
+        for iid in string.gmatch(route, '[^ ]+') do
+          if iid ~= self then peers[#peers + 1] = iid end
         end
-        list[#list + 1] = cjson.encode(uid)
+        peersOf[route] = peers
+      end
+      for j = 1, #peers do
+        local iid = peers[j]
+        if stamp[iid] ~= m then
+          stamp[iid] = m
+          local records = wanted[iid]
+          if not records then
+            records = {}
+            wanted[iid] = records
+            order[#order + 1] = iid
+          end
+          records[#records + 1] = m
+        end
       end
     end
   end
-  i = i + n
-  for _, iid in ipairs(perOrder) do
-    local records = out[iid]
-    if not records then
-      records = {}
-      out[iid] = records
-      order[#order + 1] = iid
+end
+local published = 0
+for _, iid in ipairs(order) do
+  local records = wanted[iid]
+  if #records == count then
+    redis.call('PUBLISH', chan .. iid, blob)
+    published = published + 1
+  else
+    local r = 1
+    while r <= #records do
+      local e = r
+      while e < #records and records[e + 1] == records[e] + 1 do e = e + 1 end
+      redis.call('PUBLISH', chan .. iid, string.sub(blob, starts[records[r]], starts[records[e] + 1] - 1))
+      published = published + 1
+      r = e + 1
     end
-    records[#records + 1] = prefix .. ',"t":[' .. table.concat(per[iid], ',') .. '],"n":' .. #frame .. '}\\n' .. frame
   end
 end
-for _, iid in ipairs(order) do
-  redis.call('PUBLISH', chan .. iid, table.concat(out[iid]))
-end
-return #order
+return published
 `);
 
 /** ARGV: base, selfInstanceId, addCount, added user ids…, removed user ids…. */
-export const ROUTES_UPDATE = new LuaScript(`
+export const ROUTES_UPDATE = new LuaScript(`${ROUTE_HELPERS}
 local base, self, added = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local mine = base .. ':routes_of:' .. self
+local routes, mine = base .. ':routes', base .. ':routes_of:' .. self
 for k = 4, 3 + added do
-  redis.call('SADD', base .. ':route:' .. ARGV[k], self)
+  route_add(routes, ARGV[k], self)
   redis.call('SADD', mine, ARGV[k])
 end
 for k = 4 + added, #ARGV do
-  redis.call('SREM', base .. ':route:' .. ARGV[k], self)
+  route_remove(routes, ARGV[k], self)
   redis.call('SREM', mine, ARGV[k])
 end
 return 1
@@ -85,16 +142,16 @@ return 1
  * Forget every route of an instance, then register the given users for it (none: just forget).
  * ARGV: base, instanceId, user ids…. Returns how many routes were forgotten.
  */
-export const ROUTES_REPLACE = new LuaScript(`
+export const ROUTES_REPLACE = new LuaScript(`${ROUTE_HELPERS}
 local base, iid = ARGV[1], ARGV[2]
-local mine = base .. ':routes_of:' .. iid
+local routes, mine = base .. ':routes', base .. ':routes_of:' .. iid
 local old = redis.call('SMEMBERS', mine)
 for _, uid in ipairs(old) do
-  redis.call('SREM', base .. ':route:' .. uid, iid)
+  route_remove(routes, uid, iid)
 end
 redis.call('DEL', mine)
 for k = 3, #ARGV do
-  redis.call('SADD', base .. ':route:' .. ARGV[k], iid)
+  route_add(routes, ARGV[k], iid)
   redis.call('SADD', mine, ARGV[k])
 end
 return #old

@@ -6,7 +6,7 @@
  * that touch several of them run on one node; per-user channels carry the user id as their
  * hash tag (`ws:user:{<id>}`) so sharded pub/sub spreads users over all shards.
  * Standalone with classic pub/sub routes per instance instead (see bus/redis-instance-routing.ts):
- * `ws:bus:route:<uid>` (the instances holding a user) and the channel `ws:instance:<iid>`.
+ * `ws:bus:routes` (HASH: user → the instances holding them) and the channel `ws:instance:<iid>`.
  */
 export interface RedisNames {
   /** Per-user delivery channel. */
@@ -19,7 +19,7 @@ export interface RedisNames {
   presenceChannel: string;
   /** Prefix of every presence key; Lua scripts build the rest from it. */
   presenceBase: string;
-  /** Prefix of the bus's routing keys (`<base>:route:<uid>`, `<base>:routes_of:<iid>`); standalone only. */
+  /** Prefix of the bus's routing keys (`<base>:routes`, `<base>:routes_of:<iid>`); standalone only. */
   routeBase: string;
   /** Prefix of the per-instance delivery channels (`<prefix><instance id>`); standalone only. */
   instanceChannelPrefix: string;
