@@ -100,15 +100,19 @@ export class RedisBus implements Bus {
     this.#handler = handler;
   }
 
-  async publishToUsers(userIds: readonly string[], envelope: Envelope): Promise<void> {
-    this.#assertOpen();
+  /**
+   * Not `async` on purpose: it returns the routing's promise (settled once Redis has run the
+   * batch), so no suspended frame of ours keeps the envelope alive meanwhile (GC: see #guard's note).
+   */
+  publishToUsers(userIds: readonly string[], envelope: Envelope): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('bus is closed'));
     const unique = userIds.length === 1 ? userIds : [...new Set(userIds)];
     // Bytes once: the local sockets and Redis get the same Buffer.
     const frame = frameBytes(envelope);
     const sent = frame === envelope.frame ? envelope : { ...envelope, frame };
     const local = unique.filter((u) => this.#desired.has(u));
     if (local.length > 0) this.#deliver(sent, local);
-    await this.#routing.publish(unique, sent, frame);
+    return this.#routing.publish(unique, sent, frame);
   }
 
   async publishToAll(envelope: Envelope): Promise<void> {
