@@ -13,7 +13,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          include: ['packages/*/test/**/*.test.ts', 'apps/api/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+          include: [
+            'packages/*/test/**/*.test.ts',
+            'apps/api/test/**/*.test.ts',
+            'apps/web/test/**/*.test.ts',
+            'bench/test/**/*.test.ts',
+          ],
         },
       },
       {

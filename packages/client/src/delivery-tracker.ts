@@ -60,10 +60,17 @@ export class DeliveryTracker {
     return { ...this.#stats };
   }
 
-  /** Start tracking a conversation from positions the app already has (e.g. from HTTP history). */
+  /**
+   * Start tracking a conversation from positions the app already has (e.g. from HTTP history).
+   * Positions only move forward: a history page fetched while newer frames were being delivered
+   * must not rewind the cursor, or those frames would be taken for a gap's replay and dropped
+   * as duplicates (their ids are remembered) after the app's view had lost them.
+   */
   track(conversationId: string, positions: { lastSeq: number; lastEventSeq?: number }): void {
-    this.#cursor.set(`m:${conversationId}`, positions.lastSeq);
-    this.#cursor.set(`e:${conversationId}`, positions.lastEventSeq ?? this.#cursor.get(`e:${conversationId}`) ?? 0);
+    const m = `m:${conversationId}`;
+    const e = `e:${conversationId}`;
+    this.#cursor.set(m, Math.max(this.#cursor.get(m) ?? 0, positions.lastSeq));
+    this.#cursor.set(e, Math.max(this.#cursor.get(e) ?? 0, positions.lastEventSeq ?? 0));
   }
 
   /** Positions the client has, per conversation (for tests and for a UI's own cache). */

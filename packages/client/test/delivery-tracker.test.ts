@@ -54,6 +54,19 @@ describe('DeliveryTracker', () => {
     expect(tracker.stats()).toMatchObject({ delivered: 1, duplicates: 2 });
   });
 
+  it('never moves a position backwards when the app tracks from an older history page', () => {
+    const { tracker, seqs } = make();
+    tracker.track(C, { lastSeq: 4, lastEventSeq: 3 });
+    expect(seqs(tracker.accept(message(5)))).toEqual([5]);
+    // A history page fetched before message 5 was stored, answered after it was delivered.
+    tracker.track(C, { lastSeq: 4, lastEventSeq: 1 });
+    expect(tracker.positions(C)).toEqual({ lastSeq: 5, lastEventSeq: 3 });
+    expect(seqs(tracker.accept(message(6)))).toEqual([6]);
+    // A newer page moves it forward.
+    tracker.track(C, { lastSeq: 9 });
+    expect(tracker.positions(C)).toEqual({ lastSeq: 9, lastEventSeq: 3 });
+  });
+
   it('holds frames after a gap, asks the server to replay the gap once, then delivers everything in order', () => {
     const { tracker, resumes, seqs } = make();
     tracker.track(C, { lastSeq: 1, lastEventSeq: 2 });

@@ -9,6 +9,7 @@ import {
 } from '@anmei/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
+import { mergeFetchedConversations } from '../lib/conversations.ts';
 import { onRawFrame } from '../lib/frame-log.ts';
 import { fromUi, fromWire, merge, receiptOf, type ViewMessage } from '../lib/messages.ts';
 import type { Session } from '../lib/session.ts';
@@ -41,15 +42,13 @@ export function ChatView({ session }: { session: Session }) {
   const refreshList = useCallback(async () => {
     try {
       const { conversations: fetched } = await api.conversations();
-      // The open conversation is being read right now: a list fetched in the same moment may not know yet.
-      const conversations = fetched.map((c) => (c.id === activeRef.current ? { ...c, unread_count: 0 } : c));
-      setList(conversations);
+      setList((current) => mergeFetchedConversations(current, fetched, activeRef.current));
       setListError(null);
-      for (const c of conversations) {
+      for (const c of fetched) {
         const mine = c.participants.find((p) => p.user_id === me.id);
         if (mine) myReadSeq.current[c.id] = Math.max(myReadSeq.current[c.id] ?? 0, mine.last_read_seq);
       }
-      setActiveId((current) => current ?? conversations[0]?.id ?? null);
+      setActiveId((current) => current ?? fetched[0]?.id ?? null);
     } catch (e) {
       setListError(e instanceof Error ? e.message : String(e));
     }
@@ -75,9 +74,14 @@ export function ChatView({ session }: { session: Session }) {
       try {
         const page = await api.history(id);
         if (activeRef.current !== id) return;
+        // Keep what is shown from the page's first message on (the list holds this conversation's
+        // only: it is emptied on a switch): messages delivered live while the request was in
+        // flight may be newer than the page. Older ones are dropped, so that after a `reload`
+        // notice the view has no silent hole between them and the page.
+        const firstSeq = page.messages[0]?.seq ?? 0;
         setMessages((current) =>
           merge(
-            current.filter((m) => m.pending),
+            current.filter((m) => m.pending || m.seq === null || m.seq >= firstSeq),
             page.messages.map(fromWire),
           ),
         );

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { ConversationSummary } from '../src/lib/api.ts';
+import { mergeFetchedConversations } from '../src/lib/conversations.ts';
+
+function conversation(id: string, lastSeq: number, unread: number, reads: Record<string, number>): ConversationSummary {
+  return {
+    id,
+    title: id,
+    last_seq: lastSeq,
+    unread_count: unread,
+    last_message: null,
+    participants: Object.entries(reads).map(([userId, lastReadSeq]) => ({
+      user_id: userId,
+      role: 'customer',
+      display_name: userId,
+      last_read_seq: lastReadSeq,
+      online: false,
+    })),
+  };
+}
+
+describe('mergeFetchedConversations', () => {
+  it('keeps a read position and a last seq that arrived live while the list was being fetched', () => {
+    const current = [conversation('a', 7, 0, { me: 7, consultant: 7 })];
+    const fetched = [conversation('a', 6, 1, { me: 6, consultant: 5 })];
+    const [a] = mergeFetchedConversations(current, fetched, null);
+    expect(a!.last_seq).toBe(7);
+    expect(a!.participants.map((p) => [p.user_id, p.last_read_seq])).toEqual([
+      ['me', 7],
+      ['consultant', 7],
+    ]);
+  });
+
+  it('takes newer positions, new conversations and unread counts from the response; the open one has none', () => {
+    const current = [conversation('a', 2, 0, { me: 2 })];
+    const fetched = [conversation('a', 5, 3, { me: 4 }), conversation('b', 1, 1, { me: 0 })];
+    const merged = mergeFetchedConversations(current, fetched, 'b');
+    expect(merged.map((c) => [c.id, c.last_seq, c.unread_count, c.participants[0]!.last_read_seq])).toEqual([
+      ['a', 5, 3, 4],
+      ['b', 1, 0, 0],
+    ]);
+    expect(mergeFetchedConversations(null, fetched, null).map((c) => c.id)).toEqual(['a', 'b']);
+  });
+
+  it('drops conversations the response no longer lists', () => {
+    const current = [conversation('a', 1, 0, {}), conversation('gone', 1, 0, {})];
+    expect(mergeFetchedConversations(current, [conversation('a', 1, 0, {})], null).map((c) => c.id)).toEqual(['a']);
+  });
+});
