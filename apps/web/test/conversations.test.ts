@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationSummary } from '../src/lib/api.ts';
-import { mergeFetchedConversations } from '../src/lib/conversations.ts';
+import { mergeFetchedConversations, withReadPosition, withStoredMessage } from '../src/lib/conversations.ts';
+import type { ViewMessage } from '../src/lib/messages.ts';
 
 function conversation(id: string, lastSeq: number, unread: number, reads: Record<string, number>): ConversationSummary {
   return {
@@ -45,5 +46,54 @@ describe('mergeFetchedConversations', () => {
   it('drops conversations the response no longer lists', () => {
     const current = [conversation('a', 1, 0, {}), conversation('gone', 1, 0, {})];
     expect(mergeFetchedConversations(current, [conversation('a', 1, 0, {})], null).map((c) => c.id)).toEqual(['a']);
+  });
+});
+
+function stored(seq: number, senderId: string, at: string): ViewMessage {
+  return {
+    key: `m-${seq}`,
+    id: `m-${seq}`,
+    seq,
+    senderId,
+    type: 'text',
+    content: `#${seq}`,
+    metadata: null,
+    createdAt: new Date(at),
+    clientMessageId: null,
+  };
+}
+
+describe('withStoredMessage', () => {
+  it('makes the message the last one, counts it unread unless open or mine, and sorts newest first', () => {
+    const list = [conversation('a', 1, 0, {}), conversation('b', 1, 0, {})];
+    const afterB = withStoredMessage(list, 'b', stored(2, 'other', '2026-01-02T00:00:00Z'), {
+      activeId: 'a',
+      me: 'me',
+    });
+    expect(afterB.map((c) => [c.id, c.last_seq, c.unread_count, c.last_message?.content ?? null])).toEqual([
+      ['b', 2, 1, '#2'],
+      ['a', 1, 0, null],
+    ]);
+    const open = withStoredMessage(afterB, 'a', stored(3, 'other', '2026-01-03T00:00:00Z'), {
+      activeId: 'a',
+      me: 'me',
+    });
+    const mine = withStoredMessage(open, 'b', stored(4, 'me', '2026-01-04T00:00:00Z'), { activeId: 'a', me: 'me' });
+    expect(mine.map((c) => [c.id, c.unread_count])).toEqual([
+      ['b', 1],
+      ['a', 0],
+    ]);
+  });
+});
+
+describe('withReadPosition', () => {
+  it("raises the reader's position only, and sets my unread count when I am the reader", () => {
+    const list = [conversation('a', 9, 5, { me: 4, consultant: 6 })];
+    const other = withReadPosition(list, 'a', 'consultant', 3, 'me');
+    expect(other[0]!.participants.map((p) => p.last_read_seq)).toEqual([4, 6]);
+    expect(other[0]!.unread_count).toBe(5);
+    const self = withReadPosition(list, 'a', 'me', 7, 'me');
+    expect(self[0]!.participants.map((p) => p.last_read_seq)).toEqual([7, 6]);
+    expect(self[0]!.unread_count).toBe(2);
   });
 });

@@ -9,7 +9,7 @@ import {
 } from '@anmei/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
-import { mergeFetchedConversations } from '../lib/conversations.ts';
+import { mergeFetchedConversations, withReadPosition, withStoredMessage } from '../lib/conversations.ts';
 import { onRawFrame } from '../lib/frame-log.ts';
 import { fromUi, fromWire, merge, receiptOf, type ViewMessage } from '../lib/messages.ts';
 import type { Session } from '../lib/session.ts';
@@ -145,30 +145,7 @@ export function ChatView({ session }: { session: Session }) {
           void refreshList();
           return current;
         }
-        const updated = current.map((c) => {
-          if (c.id !== conversationId) return c;
-          const unread =
-            conversationId === activeRef.current || message.senderId === me.id ? c.unread_count : c.unread_count + 1;
-          return {
-            ...c,
-            last_seq: Math.max(c.last_seq, message.seq ?? 0),
-            unread_count: unread,
-            last_message: {
-              id: message.id ?? '',
-              conversation_id: conversationId,
-              seq: message.seq ?? 0,
-              sender_id: message.senderId,
-              client_message_id: message.clientMessageId,
-              message_type: message.type,
-              content: message.content,
-              metadata: message.metadata,
-              created_at: message.createdAt.toISOString(),
-            },
-          };
-        });
-        return updated.sort((a, b) =>
-          (b.last_message?.created_at ?? '').localeCompare(a.last_message?.created_at ?? ''),
-        );
+        return withStoredMessage(current, conversationId, message, { activeId: activeRef.current, me: me.id });
       });
     },
     [me.id, refreshList],
@@ -201,20 +178,7 @@ export function ChatView({ session }: { session: Session }) {
         if (userId === self) {
           myReadSeq.current[conversationId] = Math.max(myReadSeq.current[conversationId] ?? 0, lastReadSeq);
         }
-        setList(
-          (current) =>
-            current?.map((c) =>
-              c.id !== conversationId
-                ? c
-                : {
-                    ...c,
-                    unread_count: userId === self ? Math.max(0, c.last_seq - lastReadSeq) : c.unread_count,
-                    participants: c.participants.map((p) =>
-                      p.user_id === userId ? { ...p, last_read_seq: Math.max(p.last_read_seq, lastReadSeq) } : p,
-                    ),
-                  },
-            ) ?? null,
-        );
+        setList((current) => current && withReadPosition(current, conversationId, userId, lastReadSeq, self));
       }),
     [],
   );

@@ -1,4 +1,5 @@
 import type { ConversationSummary } from './api.ts';
+import type { ViewMessage } from './messages.ts';
 
 /**
  * The conversation list after a refresh over HTTP. The fetched list is the truth for what it
@@ -26,4 +27,63 @@ export function mergeFetchedConversations(
       })),
     };
   });
+}
+
+/**
+ * The list after a message was stored in one of its conversations: that conversation gets it as
+ * its last message (and one more unread, unless it is open or the message is mine), and the list
+ * is sorted newest first. A conversation not in the list is left to the caller (refresh it).
+ */
+export function withStoredMessage(
+  list: readonly ConversationSummary[],
+  conversationId: string,
+  message: ViewMessage,
+  view: { activeId: string | null; me: string },
+): ConversationSummary[] {
+  const updated = list.map((c) => {
+    if (c.id !== conversationId) return c;
+    const unread =
+      conversationId === view.activeId || message.senderId === view.me ? c.unread_count : c.unread_count + 1;
+    return {
+      ...c,
+      last_seq: Math.max(c.last_seq, message.seq ?? 0),
+      unread_count: unread,
+      last_message: {
+        id: message.id ?? '',
+        conversation_id: conversationId,
+        seq: message.seq ?? 0,
+        sender_id: message.senderId,
+        client_message_id: message.clientMessageId,
+        message_type: message.type,
+        content: message.content,
+        metadata: message.metadata,
+        created_at: message.createdAt.toISOString(),
+      },
+    };
+  });
+  return updated.sort((a, b) => (b.last_message?.created_at ?? '').localeCompare(a.last_message?.created_at ?? ''));
+}
+
+/**
+ * The list after a `read_status`: the reader's read position only grows; when the reader is me,
+ * my unread count follows from it.
+ */
+export function withReadPosition(
+  list: readonly ConversationSummary[],
+  conversationId: string,
+  userId: string,
+  lastReadSeq: number,
+  me: string,
+): ConversationSummary[] {
+  return list.map((c) =>
+    c.id !== conversationId
+      ? c
+      : {
+          ...c,
+          unread_count: userId === me ? Math.max(0, c.last_seq - lastReadSeq) : c.unread_count,
+          participants: c.participants.map((p) =>
+            p.user_id === userId ? { ...p, last_read_seq: Math.max(p.last_read_seq, lastReadSeq) } : p,
+          ),
+        },
+  );
 }

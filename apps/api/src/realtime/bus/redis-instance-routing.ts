@@ -27,6 +27,7 @@ const MAX_BATCH_ENVELOPES = 256;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** …or at this many recipients over all its envelopes (each is one lookup in the script). */
 const MAX_BATCH_RECIPIENTS = 20_000;
+
 interface Batch {
   /** Header lines and frames, in blob order; joined into one Buffer when the batch is sent. */
   parts: (string | Buffer)[];
