@@ -13,6 +13,7 @@ import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
 import { EnvelopeRecorder } from './contract/envelope-recorder.ts';
 import { SHARED_REDIS_URL, uniquePrefix } from './contract/redis-fixtures.ts';
 import { LEVEL, LogCapture } from './support/log-capture.ts';
+import { startRedisServer } from './support/redis-server.ts';
 import { eventually } from './support/wait.ts';
 
 const clients: RedisClient[] = [];
@@ -20,18 +21,22 @@ const buses: RedisBus[] = [];
 let prefix = '';
 let names: RedisNames;
 
-async function client(role: string): Promise<RedisClient> {
-  const c = createRedisClient({ url: SHARED_REDIS_URL, cluster: false, role, logger: pino({ level: 'silent' }) });
+async function client(role: string, url = SHARED_REDIS_URL): Promise<RedisClient> {
+  const c = createRedisClient({ url, cluster: false, role, logger: pino({ level: 'silent' }) });
   clients.push(c);
-  await waitUntilReady(c, SHARED_REDIS_URL, 5_000);
+  await waitUntilReady(c, url, 5_000);
   return c;
 }
 
-async function startBus(id: string, logs?: LogCapture): Promise<{ bus: RedisBus; recorder: EnvelopeRecorder }> {
+async function startBus(
+  id: string,
+  logs?: LogCapture,
+  url = SHARED_REDIS_URL,
+): Promise<{ bus: RedisBus; recorder: EnvelopeRecorder }> {
   const logger = logs ? pino({ level: 'debug' }, logs) : pino({ level: 'silent' });
   const bus = new RedisBus({
-    publisher: await client('command'),
-    subscriber: await client('subscriber'),
+    publisher: await client('command', url),
+    subscriber: await client('subscriber', url),
     names,
     busId: id,
     sharded: false,
@@ -151,6 +156,57 @@ describe('Redis bus, per-instance routing', () => {
       { frame: text, origin: 'a', deviceTypes: ['mobile'], excludeConnectionId: 'c-1' },
       { frame: 'second', origin: 'a', connectionType: 'admin' },
     ]);
+  });
+
+  it('carries a turn of frames much larger than a batch starts with, intact and in order', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    await b.bus.subscribeUser('u1');
+    // 40 frames of 20-60 KiB in one turn: the batch's buffer (16 KiB at first) has to grow several times.
+    const frames = Array.from(
+      { length: 40 },
+      (_, i) => `${i}:${String.fromCharCode(97 + (i % 26)).repeat(20_000 * (1 + (i % 3)))}`,
+    );
+    await Promise.all(frames.map((f) => a.bus.publishToUsers(['u1'], envelope(f))));
+    await b.recorder.waitForCount(40);
+    expect(b.recorder.frames()).toEqual(frames);
+  });
+
+  it('refuses a user id with a space or a line break instead of routing it as other users', async () => {
+    fresh();
+    const a = await startBus('a');
+    const b = await startBus('b');
+    await Promise.all([b.bus.subscribeUser('u1'), b.bus.subscribeUser('u2')]);
+    for (const bad of ['u1 u2', 'u1\nu2', '']) {
+      await expect(a.bus.publishToUsers([bad], envelope('misrouted'))).rejects.toThrow(
+        'is empty or contains a space or a line break',
+      );
+    }
+    await a.bus.publishToUsers(['u2'], envelope('marker'));
+    await b.recorder.waitForCount(1);
+    expect(b.recorder.frames()).toEqual(['marker']);
+  });
+
+  it('loads its script again when Redis forgot it (SCRIPT FLUSH) and delivers the batch', async () => {
+    fresh();
+    // Our own redis-server: SCRIPT FLUSH would touch every other test on the shared one.
+    const redis = await startRedisServer();
+    try {
+      const a = await startBus('a', undefined, redis.url);
+      const b = await startBus('b', undefined, redis.url);
+      await b.bus.subscribeUser('u1');
+      await a.bus.publishToUsers(['u1'], envelope('before'));
+      await b.recorder.waitForCount(1);
+      const admin = await client('admin', redis.url);
+      await admin.script('FLUSH');
+      await Promise.all(['after-1', 'after-2'].map((f) => a.bus.publishToUsers(['u1'], envelope(f))));
+      await b.recorder.waitForCount(3);
+      expect(b.recorder.frames()).toEqual(['before', 'after-1', 'after-2']);
+    } finally {
+      await Promise.allSettled(buses.splice(0).map((bus) => bus.close()));
+      await redis.stop();
+    }
   });
 
   it('sends each instance only the records of users it holds, in order, and a user on two instances to both', async () => {
@@ -273,7 +329,7 @@ describe('Redis bus, per-instance routing', () => {
     await b.bus.subscribeUser('u1');
     const probe = await client('probe');
     await probe.publish(`${names.instanceChannelPrefix}b`, 'not a record');
-    await probe.publish(`${names.instanceChannelPrefix}b`, `{"b":"x","o":"x","t":["u1"],"n":999}\nshort`);
+    await probe.publish(`${names.instanceChannelPrefix}b`, `u1\n{"b":"x","o":"x","n":999}\nshort`);
     await a.bus.publishToUsers(['u1'], envelope(`ok ${randomUUID()}`));
     await b.recorder.waitForCount(1);
     const warnings = logs.records.filter((r) => r.level === LEVEL.warn).map((r) => r.msg);

@@ -3,8 +3,9 @@
  * the publisher serialized it. Receivers parse only the small header and hand the frame
  * bytes to sockets untouched (JSON.stringify escapes newlines, so the first `\n` ends the header).
  *
- * A per-instance message (redis-instance-routing.ts) is a sequence of such records whose
- * headers also carry `t` (the publish's recipients) and `n` (the frame's length in bytes).
+ * A per-instance message (redis-instance-routing.ts) is a sequence of records, each a line of
+ * the publish's recipients (space-separated user ids, read by the routing script too), then
+ * such a header line that also carries `n` (the frame's length in bytes), then the frame.
  */
 import { CONNECTION_TYPES, type ConnectionType, DEVICE_TYPES, type DeviceType } from '@anmei/protocol';
 import type { ControlMessage, Envelope } from '../types.ts';
@@ -20,8 +21,6 @@ interface Header {
   x?: string;
   /** Control message (then the frame part is empty). */
   k?: ControlMessage;
-  /** Per-instance records only: the publish's recipients (a receiver delivers to those it holds). */
-  t?: string[];
   /** Per-instance records only: the frame's length in bytes. */
   n?: number;
 }
@@ -48,18 +47,26 @@ export function encodeBusMessage(busId: string, envelope: Envelope): Buffer {
 }
 
 /**
- * The header line of a per-instance record, `\n` included: the envelope's header plus `t` (every
- * recipient of the publish, as a JSON array; each receiving instance delivers to those it holds)
- * and `n` (the frame's length in bytes). The frame's bytes follow it in the record.
+ * The header line of a per-instance record, without its newline: the envelope's header plus
+ * `n`, the frame's length in bytes.
  */
-export function encodeRecordHeader(
-  busId: string,
-  envelope: Envelope,
-  targetsJson: string,
-  frameLength: number,
-): string {
+export function encodeRecordMeta(busId: string, envelope: Envelope, frameLength: number): string {
   const head = JSON.stringify(headerOf(busId, envelope));
-  return `${head.slice(0, -1)},"t":${targetsJson},"n":${frameLength}}\n`;
+  return `${head.slice(0, -1)},"n":${frameLength}}`;
+}
+
+/**
+ * The recipients line of a per-instance record, without its newline: the user ids separated by
+ * one space (the routing script splits it the same way). An id containing a space or a line
+ * break would be read as other users, so it is refused (ours are UUIDs).
+ */
+export function encodeRecordTargets(userIds: readonly string[]): string {
+  for (const id of userIds) {
+    if (id.length === 0 || id.includes(' ') || id.includes('\n')) {
+      throw new TypeError(`bus: user id ${JSON.stringify(id)} is empty or contains a space or a line break`);
+    }
+  }
+  return userIds.join(' ');
 }
 
 export interface BusRecord {
@@ -69,26 +76,28 @@ export interface BusRecord {
 }
 
 /**
- * Splits a per-instance message into its records. Stops at the first malformed record and
- * reports it (`malformed: true`); the records before it are still returned.
+ * Splits a per-instance message into its records (`<recipients>\n<header>\n<frame>` each).
+ * Stops at the first malformed record and reports it (`malformed: true`); the records before
+ * it are still returned.
  */
 export function decodeRecords(message: Buffer): { records: BusRecord[]; malformed: boolean } {
   const records: BusRecord[] = [];
   let offset = 0;
   while (offset < message.length) {
-    const end = message.indexOf(NEWLINE, offset);
-    if (end < 0) return { records, malformed: true };
-    const h = parseHeader(message.subarray(offset, end));
-    if (!h || !Array.isArray(h.t) || typeof h.n !== 'number' || end + 1 + h.n > message.length) {
+    const targetsEnd = message.indexOf(NEWLINE, offset);
+    const headerEnd = targetsEnd < 0 ? -1 : message.indexOf(NEWLINE, targetsEnd + 1);
+    if (headerEnd < 0) return { records, malformed: true };
+    const h = parseHeader(message.subarray(targetsEnd + 1, headerEnd));
+    if (!h || typeof h.n !== 'number' || !(h.n >= 0) || headerEnd + 1 + h.n > message.length) {
       return { records, malformed: true };
     }
-    const frame = message.subarray(end + 1, end + 1 + h.n);
+    const frame = message.subarray(headerEnd + 1, headerEnd + 1 + h.n);
     records.push({
       busId: h.b,
       envelope: envelopeOf(h, frame),
-      targets: h.t.filter((t) => typeof t === 'string'),
+      targets: targetsEnd === offset ? [] : message.toString('utf8', offset, targetsEnd).split(' '),
     });
-    offset = end + 1 + h.n;
+    offset = headerEnd + 1 + h.n;
   }
   return { records, malformed: false };
 }

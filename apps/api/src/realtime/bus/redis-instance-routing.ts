@@ -11,13 +11,14 @@
  * nothing, and the publisher gets no echo.
  *
  * Batching: publishes of one event-loop turn (until `setImmediate`) share one script call,
- * whose records are encoded here into one blob; an instance that needs all of them gets the
- * blob in one PUBLISH. Order per publisher is kept: batches go out on one connection in order
- * and records keep their order inside a batch.
+ * whose bytes are encoded as the publishes arrive (redis-route-batch.ts); an instance that
+ * needs all of the records gets the blob in one PUBLISH. Order per publisher is kept: batches
+ * go out on one connection in order and records keep their order inside a batch.
  */
-import type { LuaArg } from '../redis/lua-script.ts';
+import type { Redis } from 'ioredis';
 import type { Envelope } from '../types.ts';
-import { decodeRecords, encodeRecordHeader } from './redis-codec.ts';
+import { decodeRecords, encodeRecordMeta } from './redis-codec.ts';
+import { RouteBatch, routeCommandHead } from './redis-route-batch.ts';
 import { ROUTE_PUBLISH, ROUTES_REPLACE, ROUTES_UPDATE } from './redis-route-scripts.ts';
 import type { BusRouting, RoutingContext } from './redis-routing.ts';
 
@@ -29,13 +30,7 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 const MAX_BATCH_RECIPIENTS = 20_000;
 
 interface Batch {
-  /** Header lines and frames, in blob order; joined into one Buffer when the batch is sent. */
-  parts: (string | Buffer)[];
-  /** The script's index: `[record bytes,[recipients…]]` per record, joined with commas when sent. */
-  index: string[];
-  envelopes: number;
-  bytes: number;
-  recipients: number;
+  records: RouteBatch;
   sent: boolean;
   promise: Promise<void>;
   resolve(): void;
@@ -46,11 +41,21 @@ export class PerInstanceRouting implements BusRouting {
   readonly kind = 'per-instance';
   readonly #c: RoutingContext;
   readonly #channel: string;
+  /** The constant start of every batch's script call. */
+  readonly #commandHead: Buffer;
   #batch: Batch | null = null;
+  /** The last batch's size in bytes: the next one starts with room for as much. */
+  #lastBatchBytes = 0;
 
   constructor(context: RoutingContext) {
     this.#c = context;
     this.#channel = context.names.instanceChannelPrefix + context.busId;
+    this.#commandHead = routeCommandHead(
+      ROUTE_PUBLISH.sha,
+      context.names.routeBase,
+      context.names.instanceChannelPrefix,
+      context.busId,
+    );
   }
 
   /** Subscribes our channel and forgets routes a previous process with our id left behind. */
@@ -69,18 +74,16 @@ export class PerInstanceRouting implements BusRouting {
 
   publish(userIds: readonly string[], envelope: Envelope, frame: Buffer): Promise<void> {
     const batch = this.#batch ?? this.#open();
-    const targetsJson = JSON.stringify(userIds);
-    const header = encodeRecordHeader(this.#c.busId, envelope, targetsJson, frame.length);
-    const recordBytes = Buffer.byteLength(header) + frame.length;
-    batch.parts.push(header, frame);
-    batch.index.push(`[${recordBytes},${targetsJson}]`);
-    batch.envelopes++;
-    batch.bytes += recordBytes;
-    batch.recipients += userIds.length;
+    const records = batch.records;
+    try {
+      records.append(userIds, encodeRecordMeta(this.#c.busId, envelope, frame.length), frame);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (
-      batch.envelopes >= MAX_BATCH_ENVELOPES ||
-      batch.bytes >= MAX_BATCH_BYTES ||
-      batch.recipients >= MAX_BATCH_RECIPIENTS
+      records.envelopes >= MAX_BATCH_ENVELOPES ||
+      records.bytes >= MAX_BATCH_BYTES ||
+      records.recipients >= MAX_BATCH_RECIPIENTS
     ) {
       this.#send(batch);
     }
@@ -132,11 +135,7 @@ export class PerInstanceRouting implements BusRouting {
     // Callers await this promise; this handler only keeps a caller that did not from crashing the process.
     promise.catch(() => undefined);
     const batch: Batch = {
-      parts: [],
-      index: [],
-      envelopes: 0,
-      bytes: 0,
-      recipients: 0,
+      records: new RouteBatch(this.#commandHead, this.#lastBatchBytes),
       sent: false,
       promise,
       resolve,
@@ -151,27 +150,16 @@ export class PerInstanceRouting implements BusRouting {
     if (batch.sent) return;
     batch.sent = true;
     if (this.#batch === batch) this.#batch = null;
-    const names = this.#c.names;
-    const args: LuaArg[] = [
-      names.routeBase,
-      names.instanceChannelPrefix,
-      this.#c.busId,
-      joinParts(batch.parts, batch.bytes),
-      `[${batch.index.join(',')}]`,
-    ];
-    ROUTE_PUBLISH.run(this.#c.publisher, [], args).then((published) => {
+    this.#lastBatchBytes = batch.records.bytes;
+    // Every publish of this batch was refused (a bad user id): there is nothing to route.
+    if (batch.records.envelopes === 0) {
+      batch.resolve();
+      return;
+    }
+    // Per-instance routing runs on a standalone Redis only (redis-routing.ts), so this is a Redis.
+    ROUTE_PUBLISH.runEncoded(this.#c.publisher as Redis, batch.records.finish()).then((published) => {
       this.#c.stats.published += Number(published);
       batch.resolve();
     }, batch.reject);
   }
-}
-
-/** Concatenates header lines (UTF-8) and frames into one Buffer of exactly `bytes` bytes. */
-function joinParts(parts: readonly (string | Buffer)[], bytes: number): Buffer {
-  const blob = Buffer.allocUnsafe(bytes);
-  let offset = 0;
-  for (const part of parts) {
-    offset += typeof part === 'string' ? blob.write(part, offset) : part.copy(blob, offset);
-  }
-  return blob;
 }

@@ -45,9 +45,10 @@ end
  * least one of its recipients.
  *
  * ARGV: base, channelPrefix, selfInstanceId, blob, index. The blob is every record back to
- * back, already encoded by the publisher (redis-codec.ts); the index is a JSON array with, per
- * record, `[its byte length in the blob, [recipient user ids…]]`. (Two arguments instead of one
- * per recipient: each argument costs the publisher's client a separate write.)
+ * back, already encoded by the publisher (redis-codec.ts); each record starts with its
+ * recipients, space-separated, on a line of their own. The index is a JSON array with two
+ * numbers per record: its byte length in the blob and the byte length of that recipients line.
+ * (The publisher writes this call's bytes itself, redis-route-batch.ts.)
  * An instance that needs every record gets the blob as is; one that needs some gets one
  * PUBLISH per run of consecutive records (a substring each: Lua's table.concat of many large
  * strings costs more than the PUBLISHes it would save). Records keep their order per instance.
@@ -56,22 +57,27 @@ end
 export const ROUTE_PUBLISH = new LuaScript(`
 local base, chan, self, blob = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local index = cjson.decode(ARGV[5])
-local count = #index
+local count = #index / 2
 local starts, firsts, uids = {}, {}, {}
-local offset = 1
+local offset, n = 1, 0
 for m = 1, count do
-  local record = index[m]
   starts[m] = offset
-  offset = offset + record[1]
-  firsts[m] = #uids + 1
-  for _, uid in ipairs(record[2]) do uids[#uids + 1] = uid end
+  firsts[m] = n + 1
+  local targetsBytes = index[2 * m]
+  if targetsBytes > 0 then
+    for uid in string.gmatch(string.sub(blob, offset, offset + targetsBytes - 1), '[^ ]+') do
+      n = n + 1
+      uids[n] = uid
+    end
+  end
+  offset = offset + index[2 * m - 1]
 end
 starts[count + 1] = offset
-firsts[count + 1] = #uids + 1
+firsts[count + 1] = n + 1
 -- unpack() is limited by Lua's C stack (8000 values): look up in slices.
 local where = {}
-for from = 1, #uids, 4000 do
-  local part = redis.call('HMGET', base .. ':routes', unpack(uids, from, math.min(from + 3999, #uids)))
+for from = 1, n, 4000 do
+  local part = redis.call('HMGET', base .. ':routes', unpack(uids, from, math.min(from + 3999, n)))
   for k = 1, #part do where[from + k - 1] = part[k] end
 end
 local peersOf, stamp, wanted, order = {}, {}, {}, {}
