@@ -1,7 +1,7 @@
 /**
  * Process entry: load config (one clear line per bad key, exit 1), build, listen, print the
- * demo accounts when demo data is seeded (SEED_DEMO_DATA, default on outside production), and
- * shut down gracefully on SIGTERM/SIGINT.
+ * demo accounts when demo data is seeded (SEED_DEMO_DATA, default on outside production),
+ * log (not die of) unhandled promise rejections, and shut down gracefully on SIGTERM/SIGINT.
  */
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -19,6 +19,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const built = await buildApp(config);
+  // A promise rejection nobody handled is a bug, but it does not corrupt state the way a
+  // thrown exception mid-function can: log it loudly and keep serving every other socket
+  // instead of ending the process (Node's default), which would drop all of them.
+  process.on('unhandledRejection', (reason: unknown) => {
+    built.logger.error({ err: reason }, 'unhandled promise rejection (a bug; the process keeps running)');
+  });
   const { url } = await built.listen();
   built.logger.info(
     {

@@ -16,6 +16,12 @@ import { eventually, within } from './support/wait.ts';
 
 const TOTAL = 2000;
 const DROP_EVERY = 150;
+/**
+ * How long any batch of sends may wait for its acks, ms. Devices reconnect within ~2 s
+ * (maxReconnectDelay), so a minute means something hangs; it fires well before the test's
+ * own 300 s timeout, so the failure names the step and carries the diagnosis.
+ */
+const SEND_BUDGET_MS = 60_000;
 
 let topo: Topology;
 
@@ -96,7 +102,30 @@ function makeDevice(username: string, deviceType: 'mobile' | 'desktop' | 'tablet
   return device;
 }
 
+/**
+ * What a failure message needs to be actionable in CI: the chaos so far, every device's state
+ * and every instance's fate and last warnings.
+ */
+function diagnosis(events: readonly string[]): string {
+  const lines = [`chaos so far: ${events.join('; ') || 'none'}`];
+  for (const d of devices) {
+    lines.push(`${d.name}: ${d.client.state.status}, ${d.client.pendingMessages} send(s) pending`);
+  }
+  for (const instance of topo.instances) lines.push(instance.describe());
+  return lines.join('\n');
+}
+
 it('every device ends with exactly the messages of its conversations, once each, in seq order', async () => {
+  const events: string[] = [];
+  try {
+    await chaosRun(events);
+  } catch (error) {
+    if (error instanceof Error) error.message += `\n${diagnosis(events)}`;
+    throw error;
+  }
+}, 300_000);
+
+async function chaosRun(events: string[]): Promise<void> {
   const ids = await demoIds(topo.front);
   const { token: admin } = await topo.front.login('admin');
   // Two more customers with consultations of their own, created through the API.
@@ -160,7 +189,6 @@ it('every device ends with exactly the messages of its conversations, once each,
     ].includes(d.name),
   );
   const convsOf = (d: Device) => Object.keys(conversations).filter((c) => conversations[c]!.includes(d.username));
-  const events: string[] = [];
   let sent = 0;
   const counts = { sendFailures: 0 };
   const failures: string[] = [];
@@ -206,9 +234,9 @@ it('every device ends with exactly the messages of its conversations, once each,
       });
     pending.push(send);
     // Keep at most 64 sends in flight overall.
-    if (pending.length >= 64) await within(Promise.all(pending.splice(0, 32)), 150_000, `sends before #${i}`);
+    if (pending.length >= 64) await within(Promise.all(pending.splice(0, 32)), SEND_BUDGET_MS, `sends before #${i}`);
   }
-  await within(Promise.all(pending), 150_000, 'the last sends');
+  await within(Promise.all(pending), SEND_BUDGET_MS, 'the last sends');
   expect(failures).toEqual([]);
   expect(counts.sendFailures).toBe(0);
   expect(sent).toBe(TOTAL);
@@ -219,7 +247,7 @@ it('every device ends with exactly the messages of its conversations, once each,
   for (const conversationId of Object.keys(conversations)) {
     const ack = await within(
       consultant.client.send(conversationId, 'chaos: final'),
-      150_000,
+      SEND_BUDGET_MS,
       `the final message to ${conversationId}`,
     );
     consultant.see({ id: ack.messageId, conversationId, seq: ack.seq }, false);
@@ -296,4 +324,9 @@ it('every device ends with exactly the messages of its conversations, once each,
   };
   console.log(`chaos run: ${events.join('; ')}\n${JSON.stringify(report, null, 2)}`);
   expect(report.byReplay).toBeGreaterThan(0);
-}, 300_000);
+  // The instance that was neither killed nor drained rode out the Redis restart.
+  expect(topo.instances[2]!.running()).toBe(true);
+  for (const instance of topo.instances) {
+    expect(instance.logs.filter((r) => r.msg.startsWith('unhandled promise rejection'))).toEqual([]);
+  }
+}

@@ -142,6 +142,21 @@ describe('WebSocket upgrade', () => {
     await admin.close();
   });
 
+  it('survives a malformed frame sent on a refused admin connection before its close handshake ends', async () => {
+    const { token } = await app.login('customer_456');
+    const ticket = await app.ticket(token);
+    // Client frames must be masked: this unmasked text frame is a protocol error, sent right
+    // behind the upgrade so it arrives while the 4003 close is under way.
+    const unmasked = Buffer.from([0x81, 0x02, 0x68, 0x69]);
+    const upgrade = upgradeRequest(`/api/v1/ws?connection_type=admin&ticket=${ticket}`);
+    const res = await rawExchange(port, Buffer.concat([Buffer.from(upgrade), unmasked]));
+    expect(res.status).toBe(101);
+    const logged = await app.logs.waitFor((r) => r.msg === 'websocket error', 'the protocol error logged');
+    expect(JSON.stringify(logged.err)).toContain('MASK');
+    // The process is alive and serving.
+    expect((await app.http('GET', '/health')).status).toBe(200);
+  });
+
   it('refuses an unknown device_type with 400 VALIDATION_FAILED naming the allowed values', async () => {
     const res = await rawExchange(
       port,

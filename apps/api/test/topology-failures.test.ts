@@ -56,11 +56,19 @@ describe('failures', () => {
   it('recovers from a Redis restart without restarting instances: subscriptions and presence come back', async () => {
     const customer = await connect(topo.direct[0]!, 'customer_456');
     const consultant = await connect(topo.direct[1]!, 'consultant_001');
+    const leaving = await connect(topo.direct[0]!, 'doctor_001');
 
     await topo.redis.stop({ hard: true });
     // During the outage a send is still stored and answered at once (delivery is repaired by
     // resume), and /health says the instance is degraded.
     await topo.instances[0]!.waitForLog((r) => r.msg === 'redis connection lost; reconnecting', 'outage noticed');
+    // A user's last socket closing now: its presence removal and its bus unsubscription both
+    // fail. That is logged, and must neither end the process nor leave a rejection unhandled.
+    await leaving.close();
+    await topo.instances[0]!.waitForLog(
+      (r) => r.msg === 'connection cleanup failed' && r.userId === ids.users.doctor_001,
+      'the failed cleanup logged',
+    );
     const api1 = topo.direct[0]!;
     const { token } = await api1.login('customer_456');
     const during = await api1.http('POST', `/api/v1/chat/${ids.facial}/send`, {
@@ -97,6 +105,10 @@ describe('failures', () => {
       data: { conversation_id: ids.facial, client_message_id: randomUUID(), content },
     });
     await consultant.waitFor('new_message', { where: (f) => f.data.content === content });
+    for (const instance of topo.instances) {
+      expect(instance.running()).toBe(true);
+      expect(instance.logs.filter((r) => r.msg.startsWith('unhandled promise rejection'))).toEqual([]);
+    }
   });
 
   it('after kill -9 of an instance its presence is gone within 10 s and its clients chat on through nginx', async () => {

@@ -23,7 +23,11 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** Postgres only: most connections this process keeps open (default 10, DATABASE_POOL_MAX). */
   poolMax?: number;
-  logger?: { info(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  logger?: {
+    info(obj: object, msg?: string): void;
+    warn(obj: object, msg?: string): void;
+    error(obj: object, msg?: string): void;
+  };
 }
 
 export interface OpenedDatabase {
@@ -117,6 +121,15 @@ async function openPostgres(
   // Without a listener an idle client's network error would crash the process; the next query
   // on a fresh connection reports the problem instead.
   pool.on('error', (err) => logger?.error({ err: err.message, database: where }, 'postgres idle client error'));
+  // The pool's listener covers idle clients only: it is taken off a client while it is checked
+  // out (a transaction), and a connection lost then (a Postgres restart, failover, a terminated
+  // backend) is an 'error' event on the client itself, which without this would end the process.
+  // The running query rejects on its own, so this only has to log.
+  pool.on('connect', (client) => {
+    client.on('error', (err) =>
+      logger?.warn({ err: err.message, database: where }, 'postgres connection lost while in use'),
+    );
+  });
 
   try {
     let client: pg.PoolClient;

@@ -208,7 +208,12 @@ export class Gateway {
         // Authenticated but not allowed (a non-admin asking for an admin socket): a browser cannot
         // read an HTTP 403 on a failed upgrade, so accept and close with 4003, which clients do not retry.
         this.#deps.logger.warn({ code: error.code }, 'websocket upgrade refused');
-        this.#wss.handleUpgrade(req, socket, head, (ws) => ws.close(CloseCode.forbidden, error.message));
+        this.#wss.handleUpgrade(req, socket, head, (ws) => {
+          // ws reads on until the close handshake ends; a malformed frame meanwhile is an
+          // 'error' event, which without a listener would end the process.
+          ws.on('error', this.#onError);
+          ws.close(CloseCode.forbidden, error.message);
+        });
         return;
       }
       if (error instanceof AppError) {
@@ -326,8 +331,9 @@ export class Gateway {
     // Issue the unsubscribe before any await: a new socket of the same user arriving during the
     // awaits below subscribes AFTER it, so the user never ends up unsubscribed with a live socket.
     const unsubscribed = removed?.lastForUser ? this.#deps.bus.unsubscribeUser(info.userId) : undefined;
-    await this.#deps.presence.remove(info.connectionId);
-    await unsubscribed;
+    // Awaited together: while Redis is down both reject, and awaiting them one after the other
+    // would leave the second rejection unhandled (which ends a Node process).
+    await Promise.all([this.#deps.presence.remove(info.connectionId), unsubscribed]);
     if (removed?.lastForUser) this.#deps.events.emit('presence.changed', { userId: info.userId, online: false });
     this.#deps.events.emit('connection.closed', { connection: info, code, reason });
     this.#deps.logger.info(session.bindings({ code }), 'websocket disconnected');
@@ -357,9 +363,11 @@ function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     timer.unref();
-    void work.finally(() => {
+    const done = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    // Both outcomes end the wait; a rejection must not escape as an unhandled one.
+    work.then(done, done);
   });
 }

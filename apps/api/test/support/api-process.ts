@@ -4,9 +4,10 @@
  * can wait for a log record of one instance.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
-import type { LogRecord } from './log-capture.ts';
+import { LEVEL, type LogRecord } from './log-capture.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = `${ROOT}apps/api/src/main.ts`;
@@ -24,6 +25,11 @@ export interface ApiProcess {
   running(): boolean;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  /**
+   * For a failing test's message: whether the process runs (or how it ended), its last
+   * `lines` log records at warn level or above, and its stderr.
+   */
+  describe(lines?: number): string;
 }
 
 export async function startApiProcess(name: string, env: Record<string, string>): Promise<ApiProcess> {
@@ -63,6 +69,14 @@ export async function startApiProcess(name: string, env: Record<string, string>)
     for (const wake of waiters) wake();
   });
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+  // Debugging aid: TEST_API_LOG_DIR=/some/dir keeps every process's whole output in a file.
+  const logDir = process.env.TEST_API_LOG_DIR;
+  if (logDir) {
+    const file = createWriteStream(`${logDir}/${name}-${child.pid}.log`);
+    child.stdout?.on('data', (chunk: Buffer) => file.write(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => file.write(chunk));
+    child.once('exit', () => file.end());
+  }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const waitForLog: ApiProcess['waitForLog'] = (test, what, timeoutMs = 15_000) => {
@@ -102,5 +116,18 @@ export async function startApiProcess(name: string, env: Record<string, string>)
     },
     running: () => child.exitCode === null && child.signalCode === null,
     exited,
+    describe: (lines = 10) => {
+      const state =
+        child.exitCode === null && child.signalCode === null
+          ? 'running'
+          : `exited (code ${child.exitCode}, signal ${child.signalCode})`;
+      const notable = logs.filter((r) => r.level >= LEVEL.warn).slice(-lines);
+      return [
+        `${name} (pid ${child.pid}): ${state}`,
+        // Cut long records (stacks): the message and the first of the error are what help.
+        ...notable.map((r) => `  ${JSON.stringify(r).slice(0, 400)}`),
+        ...(stderr.length > 0 ? [`  stderr: ${stderr.join('').slice(-4000)}`] : []),
+      ].join('\n');
+    },
   };
 }
