@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../../src/db/open-database.ts';
 import type { AppendMessageInput, ConversationRow, UserRow } from '../../src/db/store-types.ts';
-import { createTestSchema } from '../support/postgres-schema.ts';
+import { createTestSchema, waitUntilOneBlockedBy } from '../support/postgres-schema.ts';
 import { eventually } from '../support/wait.ts';
 import { fixtures } from './fixtures.ts';
 
@@ -45,18 +45,7 @@ async function appendAgainstTwin(
   try {
     await hold();
     const appended = opened.store.messages.append(input);
-    const twinPid = (await twin.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-    await eventually(
-      async () =>
-        (
-          await twin.query<{ n: number }>(
-            'select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
-            [twinPid],
-          )
-        ).rows[0]!.n,
-      (n) => n === 1,
-      'the append to wait for the twin transaction',
-    );
+    await waitUntilOneBlockedBy(twin, 'the append to wait for the twin transaction');
     await commitTwin();
     await twin.query('commit');
     return await appended;

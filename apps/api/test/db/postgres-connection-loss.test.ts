@@ -12,8 +12,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../../src/db/open-database.ts';
 import { LogCapture } from '../support/log-capture.ts';
-import { createTestSchema } from '../support/postgres-schema.ts';
-import { eventually } from '../support/wait.ts';
+import { createTestSchema, waitUntilOneBlockedBy } from '../support/postgres-schema.ts';
 import { fixtures } from './fixtures.ts';
 
 let testSchema: Awaited<ReturnType<typeof createTestSchema>>;
@@ -65,18 +64,7 @@ async function holdRow(conversationId: string): Promise<void> {
 
 /** Waits until a statement of the store waits for the locker's row lock, then cuts the network. */
 async function cutWhileBlocked(): Promise<void> {
-  const lockerPid = (await locker.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-  await eventually(
-    async () =>
-      (
-        await locker.query<{ n: number }>(
-          'select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
-          [lockerPid],
-        )
-      ).rows[0]!.n,
-    (n) => n === 1,
-    'a statement of the store to wait for the row lock',
-  );
+  await waitUntilOneBlockedBy(locker, 'a statement of the store to wait for the row lock');
   for (const socket of relayed) socket.destroy();
 }
 

@@ -1,6 +1,7 @@
 /** A fresh Postgres schema per test run on the machine's database, dropped afterwards. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { eventually } from './wait.ts';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -26,4 +27,20 @@ export async function createTestSchema(): Promise<{ schema: string; url: string;
       await c.end();
     },
   };
+}
+
+/** Resolves once exactly one other backend waits for a lock that `holder`'s transaction holds. */
+export async function waitUntilOneBlockedBy(holder: pg.Client, what: string): Promise<void> {
+  const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  await eventually(
+    async () =>
+      (
+        await holder.query<{ n: number }>(
+          'select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
+          [holderPid],
+        )
+      ).rows[0]!.n,
+    (n) => n === 1,
+    what,
+  );
 }
