@@ -33,7 +33,18 @@ interface Entry {
   reject(error: SendError): void;
   expiry: TimerHandle | undefined;
   requestId: string | null;
+  /** The server's last transient answer to this message (it is being retried), for EXPIRED's text. */
+  lastAnswer: TransientAnswer | undefined;
 }
+
+/**
+ * Server answers that say "not now" rather than "never": the message is written again (same
+ * client message id, so it is stored at most once) after a delay, until its TTL.
+ * RATE_LIMITED: the connection's frame queue was full. INTERNAL: the server failed (e.g. its
+ * database was unreachable), and the message may or may not have been stored.
+ */
+const TRANSIENT_ANSWERS = new Set<ErrorCode>(['RATE_LIMITED', 'INTERNAL']);
+type TransientAnswer = 'RATE_LIMITED' | 'INTERNAL';
 
 /**
  * Writes one message on the open socket: true when written, false when the socket cannot take
@@ -53,6 +64,8 @@ export class Outbox {
   #writer: OutboxWriter | null = null;
   #requestCounter = 0;
   #retryTimer: TimerHandle | undefined;
+  /** Retry rounds since the last ack: the delay doubles with each (see #scheduleRetry). */
+  #transientStreak = 0;
 
   constructor(options: OutboxOptions, deps: { timers: Timers; clock: Clock }) {
     this.#o = options;
@@ -102,10 +115,22 @@ export class Outbox {
       );
     }
     return new Promise((resolve, reject) => {
-      const entry: Entry = { message, bytes, resolve, reject, requestId: null, expiry: undefined };
+      const entry: Entry = {
+        message,
+        bytes,
+        resolve,
+        reject,
+        requestId: null,
+        expiry: undefined,
+        lastAnswer: undefined,
+      };
       entry.expiry = this.#timers.setTimeout(() => {
         const expiredAt = new Date(this.#clock.now()).toISOString();
-        this.#settle(entry, new SendError('EXPIRED', `No ack within ${ttlMs} ms (expired ${expiredAt}).`, id));
+        const last = entry.lastAnswer ? `; the server last answered ${entry.lastAnswer}` : '';
+        this.#settle(
+          entry,
+          new SendError('EXPIRED', `No ack within ${ttlMs} ms (expired ${expiredAt})${last}.`, id, entry.lastAnswer),
+        );
       }, ttlMs);
       this.#entries.set(id, entry);
       this.#bytes += bytes;
@@ -131,6 +156,7 @@ export class Outbox {
   acknowledge(ack: ServerDataOf<'ack'>): boolean {
     const entry = this.#entries.get(ack.client_message_id);
     if (!entry) return false;
+    this.#transientStreak = 0;
     this.#settle(entry, null, ack);
     this.#flush();
     return true;
@@ -140,10 +166,10 @@ export class Outbox {
   fail(requestId: string, code: ErrorCode, message: string): boolean {
     const entry = this.#byRequestId.get(requestId);
     if (!entry) return false;
-    if (code === 'RATE_LIMITED') {
-      // The server's per-connection queue was full: not this message's fault, write it again shortly.
+    if (TRANSIENT_ANSWERS.has(code)) {
       this.#byRequestId.delete(requestId);
       entry.requestId = null;
+      entry.lastAnswer = code as TransientAnswer;
       this.#scheduleRetry();
       return true;
     }
@@ -194,12 +220,19 @@ export class Outbox {
     else if (ack) entry.resolve(ack);
   }
 
+  /**
+   * 1 s after the first transient answer since an ack, then 2, 4, 8, 16 and at most 30 s. Answers
+   * that arrive while a retry is already scheduled (a whole in-flight window failing at once) join
+   * it rather than lengthen the next wait.
+   */
   #scheduleRetry(): void {
     if (this.#retryTimer !== undefined) return;
+    this.#transientStreak++;
+    const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, this.#transientStreak - 1), MAX_RETRY_MS);
     this.#retryTimer = this.#timers.setTimeout(() => {
       this.#retryTimer = undefined;
       this.#flush();
-    }, RATE_LIMIT_RETRY_MS);
+    }, delay);
   }
 
   #clearRetry(): void {
@@ -208,5 +241,7 @@ export class Outbox {
   }
 }
 
-/** Wait before rewriting a message the server refused with RATE_LIMITED, ms. */
-const RATE_LIMIT_RETRY_MS = 1_000;
+/** Wait before rewriting a message after the first transient answer (RATE_LIMITED, INTERNAL), ms. */
+const FIRST_RETRY_MS = 1_000;
+/** Longest wait between rewrites while transient answers continue, ms. */
+const MAX_RETRY_MS = 30_000;

@@ -21,7 +21,10 @@ export class SendError extends Error {
   override name = 'SendError';
   readonly code: SendFailureCode;
   readonly clientMessageId: string;
-  /** Set for SERVER_REJECTED: the protocol error code, e.g. NOT_PARTICIPANT. */
+  /**
+   * For SERVER_REJECTED: the protocol error code, e.g. NOT_PARTICIPANT. For EXPIRED: the server's
+   * last transient answer (RATE_LIMITED or INTERNAL) if it gave one while the message was retried.
+   */
   readonly serverCode: ErrorCode | undefined;
 
   constructor(code: SendFailureCode, message: string, clientMessageId: string, serverCode?: ErrorCode) {

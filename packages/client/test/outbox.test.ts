@@ -145,6 +145,56 @@ describe('outbox', () => {
     expect(written.map((w) => w.id)).toEqual(['a', 'a']);
   });
 
+  it('INTERNAL is retried with the same id, waiting 1, 2, 4 … at most 30 s; an ack resets the wait', async () => {
+    const box = outbox();
+    box.attach(writer());
+    const a = box.enqueue(msg('a'));
+    const waits: number[] = [];
+    for (let attempt = 1; attempt <= 7; attempt++) {
+      box.fail(written.at(-1)!.requestId, 'INTERNAL', 'database unreachable');
+      let waited = 0;
+      while (written.length === attempt) {
+        vi.advanceTimersByTime(1_000);
+        waited += 1_000;
+      }
+      waits.push(waited);
+    }
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    expect(new Set(written.map((w) => w.id))).toEqual(new Set(['a']));
+    expect(box.acknowledge(ack('a'))).toBe(true);
+    await expect(a).resolves.toMatchObject({ client_message_id: 'a' });
+
+    const b = box.enqueue(msg('b'));
+    box.fail(written.at(-1)!.requestId, 'INTERNAL', 'database unreachable');
+    vi.advanceTimersByTime(1_000);
+    expect(written.at(-1)!.id).toBe('b');
+    box.acknowledge(ack('b'));
+    await expect(b).resolves.toMatchObject({ client_message_id: 'b' });
+  });
+
+  it('a whole window failing with INTERNAL at once is one retry round: all are written again after 1 s', () => {
+    const box = outbox();
+    box.attach(writer());
+    for (const id of ['a', 'b', 'c']) void box.enqueue(msg(id));
+    for (const w of [...written]) box.fail(w.requestId, 'INTERNAL', 'database unreachable');
+    vi.advanceTimersByTime(1_000);
+    expect(written.map((w) => w.id)).toEqual(['a', 'b', 'c', 'a', 'b', 'c']);
+  });
+
+  it('a message retried until its TTL expires names the server’s last answer', async () => {
+    const box = outbox();
+    box.attach(writer());
+    const a = box.enqueue(msg('a'), 5_000);
+    box.fail(written[0]!.requestId, 'INTERNAL', 'database unreachable');
+    vi.advanceTimersByTime(5_000);
+    await expect(a).rejects.toMatchObject({
+      code: 'EXPIRED',
+      serverCode: 'INTERNAL',
+      message: expect.stringContaining('the server last answered INTERNAL'),
+    });
+    expect(box.size).toBe(0);
+  });
+
   it('a writer that cannot take a message yet keeps it; one that can never send it rejects it', async () => {
     const box = outbox();
     box.attach(writer(false));

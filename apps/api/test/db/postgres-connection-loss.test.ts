@@ -6,13 +6,13 @@
  * The store reaches the machine's Postgres through a TCP relay owned by this test, so the test
  * can cut every connection at the moment it chooses, as a network failure would.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../../src/db/open-database.ts';
 import { LogCapture } from '../support/log-capture.ts';
 import { createTestSchema, waitUntilOneBlockedBy } from '../support/postgres-schema.ts';
+import { startTcpRelay, type TcpRelay, viaRelay } from '../support/tcp-relay.ts';
 import { fixtures } from './fixtures.ts';
 
 let testSchema: Awaited<ReturnType<typeof createTestSchema>>;
@@ -20,26 +20,14 @@ let opened: OpenedDatabase;
 const logs = new LogCapture();
 /** A direct connection, outside the code under test: it holds the row lock. */
 let locker: pg.Client;
-let relay: Server;
-const relayed = new Set<Socket>();
+let relay: TcpRelay;
 
 beforeAll(async () => {
   testSchema = await createTestSchema();
   const target = new URL(testSchema.url);
-  relay = createServer((downstream) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [downstream, upstream]) {
-      relayed.add(socket);
-      socket.on('close', () => relayed.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    downstream.pipe(upstream).pipe(downstream);
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  const viaRelay = new URL(testSchema.url);
-  viaRelay.port = String((relay.address() as { port: number }).port);
+  relay = await startTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
   opened = await openDatabase({
-    databaseUrl: viaRelay.toString(),
+    databaseUrl: viaRelay(testSchema.url, relay),
     schema: testSchema.schema,
     logger: pino({ level: 'debug' }, logs),
   });
@@ -49,8 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await locker?.end();
   await opened?.close();
-  relay?.close();
-  for (const socket of relayed) socket.destroy();
+  await relay?.close();
   await testSchema?.drop();
 });
 
@@ -65,7 +52,7 @@ async function holdRow(conversationId: string): Promise<void> {
 /** Waits until a statement of the store waits for the locker's row lock, then cuts the network. */
 async function cutWhileBlocked(): Promise<void> {
   await waitUntilOneBlockedBy(locker, 'a statement of the store to wait for the row lock');
-  for (const socket of relayed) socket.destroy();
+  relay.cut();
 }
 
 /** The driver's error under drizzle's wrapper ("Failed query: …", with the driver's error as cause). */
