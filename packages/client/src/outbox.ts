@@ -43,8 +43,10 @@ interface Entry {
  * RATE_LIMITED: the connection's frame queue was full. INTERNAL: the server failed (e.g. its
  * database was unreachable), and the message may or may not have been stored.
  */
-const TRANSIENT_ANSWERS = new Set<ErrorCode>(['RATE_LIMITED', 'INTERNAL']);
-type TransientAnswer = 'RATE_LIMITED' | 'INTERNAL';
+type TransientAnswer = Extract<ErrorCode, 'RATE_LIMITED' | 'INTERNAL'>;
+function isTransient(code: ErrorCode): code is TransientAnswer {
+  return code === 'RATE_LIMITED' || code === 'INTERNAL';
+}
 
 /**
  * Writes one message on the open socket: true when written, false when the socket cannot take
@@ -166,10 +168,10 @@ export class Outbox {
   fail(requestId: string, code: ErrorCode, message: string): boolean {
     const entry = this.#byRequestId.get(requestId);
     if (!entry) return false;
-    if (TRANSIENT_ANSWERS.has(code)) {
+    if (isTransient(code)) {
       this.#byRequestId.delete(requestId);
       entry.requestId = null;
-      entry.lastAnswer = code as TransientAnswer;
+      entry.lastAnswer = code;
       this.#scheduleRetry();
       return true;
     }
