@@ -19,8 +19,7 @@ let app: TestApp;
 
 beforeAll(async () => {
   schema = await createTestSchema();
-  const target = new URL(schema.url);
-  relay = await startTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
+  relay = await startTcpRelay(schema.url);
   app = await startTestApp({ DATABASE_URL: viaRelay(schema.url, relay), DATABASE_SCHEMA: schema.schema });
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@
  * append's own duplicate check cannot have seen it. PGlite has one connection, so it has no such
  * interleaving; the parallel-append tests of the Store contract cover it there.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../../src/db/open-database.ts';
 import type { AppendMessageInput, ConversationRow, UserRow } from '../../src/db/store-types.ts';
@@ -21,8 +21,7 @@ let twin: pg.Client;
 beforeAll(async () => {
   testSchema = await createTestSchema();
   opened = await openDatabase({ databaseUrl: testSchema.url, schema: testSchema.schema });
-  twin = new pg.Client({ connectionString: testSchema.url, options: `-c search_path=${testSchema.schema}` });
-  await twin.connect();
+  twin = await testSchema.connect();
 });
 afterAll(async () => {
   await twin?.end();

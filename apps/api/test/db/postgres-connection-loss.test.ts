@@ -6,7 +6,7 @@
  * The store reaches the machine's Postgres through a TCP relay owned by this test, so the test
  * can cut every connection at the moment it chooses, as a network failure would.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from '../../src/db/open-database.ts';
@@ -24,15 +24,13 @@ let relay: TcpRelay;
 
 beforeAll(async () => {
   testSchema = await createTestSchema();
-  const target = new URL(testSchema.url);
-  relay = await startTcpRelay({ host: target.hostname, port: Number(target.port || 5432) });
+  relay = await startTcpRelay(testSchema.url);
   opened = await openDatabase({
     databaseUrl: viaRelay(testSchema.url, relay),
     schema: testSchema.schema,
     logger: pino({ level: 'debug' }, logs),
   });
-  locker = new pg.Client({ connectionString: testSchema.url, options: `-c search_path=${testSchema.schema}` });
-  await locker.connect();
+  locker = await testSchema.connect();
 });
 afterAll(async () => {
   await locker?.end();

@@ -5,7 +5,15 @@ import { eventually } from './wait.ts';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-export async function createTestSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
+export interface TestSchema {
+  schema: string;
+  url: string;
+  /** A connected client of its own on this schema (search_path set), outside the code under test. */
+  connect(): Promise<pg.Client>;
+  drop(): Promise<void>;
+}
+
+export async function createTestSchema(): Promise<TestSchema> {
   const schema = `test_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   try {
@@ -20,6 +28,11 @@ export async function createTestSchema(): Promise<{ schema: string; url: string;
   return {
     schema,
     url: TEST_DATABASE_URL,
+    async connect() {
+      const own = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` });
+      await own.connect();
+      return own;
+    },
     async drop() {
       const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await c.connect();

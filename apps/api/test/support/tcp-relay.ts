@@ -17,10 +17,13 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-export async function startTcpRelay(target: { host: string; port: number }): Promise<TcpRelay> {
+/** Relays to the host and port of `targetUrl` (a postgres:// URL; port 5432 when it names none). */
+export async function startTcpRelay(targetUrl: string): Promise<TcpRelay> {
+  const target = new URL(targetUrl);
+  const targetPort = Number(target.port || 5432);
   const relayed = new Set<Socket>();
   const server: Server = createServer((downstream) => {
-    const upstream = connect(target.port, target.host);
+    const upstream = connect(targetPort, target.hostname);
     for (const socket of [downstream, upstream]) {
       relayed.add(socket);
       socket.on('close', () => relayed.delete(socket));
