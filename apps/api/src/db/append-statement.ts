@@ -7,18 +7,22 @@
  *                   set last_seq = last_seq + 1, activity_seq = nextval('conversation_activity_seq')
  *                   where id = :conversation and not exists (select 1 from dup)
  *                   returning last_seq)
- *   insert into messages (...) select :id, :conversation, bumped.last_seq, ... from bumped
- *   returning *
+ *        inserted as (insert into messages (...) select :id, :conversation, bumped.last_seq, ... from bumped
+ *                     returning *),
+ *        queued as (insert into push_jobs (...) select 'message:' || id, 'decide', ... from inserted
+ *                   where :push is not null)
+ *   select * from inserted
  *
- * One statement is one implicit transaction: if the INSERT fails (e.g. the unique constraint on
+ * One statement is one implicit transaction, so a staff reply and its push decision (the durable
+ * push queue's row, docs/architecture.md) are stored together or not at all: if the INSERT fails (e.g. the unique constraint on
  * (sender_id, client_message_id) against a twin that committed meanwhile) the bump rolls back
  * with it, so no seq is ever burned. The UPDATE's row lock serialises appends to a conversation;
  * under READ COMMITTED a waiting UPDATE re-reads the row it was blocked on, so seq is gap-free.
  * No row back means: a duplicate key (dup found), or no such conversation.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from './db-common.ts';
-import { conversations, messages } from './schema.ts';
+import { conversations, messages, pushJobs } from './schema.ts';
 import type { AppendMessageInput, MessageRow } from './store-types.ts';
 
 /** pg caches a named statement per connection; PGlite ignores the name (it is in-process). */
@@ -59,16 +63,24 @@ export function prepareAppendStatements(db: Db): AppendStatements {
         returning ${conversations.lastSeq}`,
   );
   // drizzle lists every insertable column of `messages` in table order; this select matches it.
-  const insert = db
-    .with(dup, bumped)
-    .insert(messages)
-    .select(
-      sql`select ${p('id')}, ${p('conversationId')}, ${bumped.lastSeq}, ${p('senderId')}, ${p('clientMessageId')},
-                 ${p('messageType')}, ${p('content')}, ${p('metadata')}::jsonb, now()
-          from ${bumped}`,
-    )
-    .returning()
-    .prepare(APPEND_STATEMENT_NAME);
+  const inserted = db.$with('inserted', getTableColumns(messages)).as(
+    sql`insert into ${messages} (id, conversation_id, seq, sender_id, client_message_id, message_type, content,
+                                    metadata, created_at)
+        select ${p('id')}, ${p('conversationId')}, ${bumped.lastSeq}, ${p('senderId')}, ${p('clientMessageId')},
+               ${p('messageType')}, ${p('content')}, ${p('metadata')}::jsonb, now()
+        from ${bumped}
+        returning *`,
+  );
+  // The push decision, if any, is stored by the same statement: a stored message never lacks it.
+  const queued = db.$with('queued', { id: pushJobs.id }).as(
+    sql`insert into ${pushJobs} (id, kind, reason, conversation_id, exclude_user_id, notification)
+        select 'message:' || i.id, 'decide', q.push->>'reason', i.conversation_id, q.push->>'excludeUserId',
+               q.push->'notification'
+        from ${inserted} i, (select ${p('push')}::jsonb as push) q
+        where q.push is not null
+        returning id`,
+  );
+  const insert = db.with(dup, bumped, inserted, queued).select().from(inserted).prepare(APPEND_STATEMENT_NAME);
 
   const insertMany = appendManyStatement(db);
 
@@ -91,6 +103,7 @@ export function prepareAppendStatements(db: Db): AppendStatements {
         content: input.content,
         // The jsonb column's own encoding (drizzle's PgJsonb.mapToDriverValue); null stays SQL NULL.
         metadata: input.metadata == null ? null : JSON.stringify(input.metadata),
+        push: input.push ? JSON.stringify(input.push) : null,
       });
       return row ?? null;
     },
@@ -104,6 +117,7 @@ export function prepareAppendStatements(db: Db): AppendStatements {
         message_type: input.messageType,
         content: input.content,
         metadata: input.metadata ?? null,
+        push: input.push ?? null,
       }));
       const inserted = await insertMany.execute({ rows: JSON.stringify(rows) });
       const byId = new Map(inserted.map((row) => [row.id, row]));
@@ -143,7 +157,7 @@ function appendManyStatement(db: Db) {
     sql`select b.*, row_number() over (partition by b.conversation_id order by b.ord) as k,
                count(*) over (partition by b.conversation_id) as n
         from jsonb_to_recordset(${p('rows')}::jsonb) as b(ord int, id text, conversation_id text, sender_id text,
-             client_message_id text, message_type text, content text, metadata jsonb)
+             client_message_id text, message_type text, content text, metadata jsonb, push jsonb)
         left join lateral (
           select m.id from ${messages} m
           where m.sender_id = b.sender_id and m.client_message_id = b.client_message_id limit 1) dup on true
@@ -157,14 +171,22 @@ function appendManyStatement(db: Db) {
         where c.id = x.conversation_id
         returning c.id, c.last_seq, x.n`,
   );
-  return db
-    .with(numbered, bumped)
-    .insert(messages)
-    .select(
-      sql`select nb.id, nb.conversation_id, bumped.last_seq - bumped.n + nb.k, nb.sender_id, nb.client_message_id,
-                 nb.message_type, nb.content, nb.metadata, now()
-          from numbered nb join bumped on bumped.id = nb.conversation_id`,
-    )
-    .returning()
-    .prepare(APPEND_MANY_STATEMENT_NAME);
+  const inserted = db.$with('inserted', getTableColumns(messages)).as(
+    sql`insert into ${messages} (id, conversation_id, seq, sender_id, client_message_id, message_type, content,
+                                    metadata, created_at)
+        select nb.id, nb.conversation_id, bumped.last_seq - bumped.n + nb.k, nb.sender_id, nb.client_message_id,
+               nb.message_type, nb.content, nb.metadata, now()
+        from numbered nb join bumped on bumped.id = nb.conversation_id
+        returning *`,
+  );
+  // Push decisions of the batch's staff replies, in the same statement (see the single append).
+  const queued = db.$with('queued', { id: pushJobs.id }).as(
+    sql`insert into ${pushJobs} (id, kind, reason, conversation_id, exclude_user_id, notification)
+        select 'message:' || i.id, 'decide', nb.push->>'reason', i.conversation_id, nb.push->>'excludeUserId',
+               nb.push->'notification'
+        from ${inserted} i join numbered nb on nb.id = i.id
+        where nb.push is not null
+        returning id`,
+  );
+  return db.with(numbered, bumped, inserted, queued).select().from(inserted).prepare(APPEND_MANY_STATEMENT_NAME);
 }

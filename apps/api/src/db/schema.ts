@@ -176,3 +176,46 @@ export const attachments = pgTable(
   },
   (t) => [index('attachments_conversation_idx').on(t.conversationId)],
 );
+
+/**
+ * The durable push queue (a transactional outbox; docs/architecture.md "Push queue"). A `decide`
+ * row is written in the same statement or transaction that stores the event it is about, so a
+ * stored event can never lose its pushes to a crash; a worker later expands it into one `send`
+ * row per offline recipient. `id` is the idempotency key: `<event key>` for a decision,
+ * `<event key>:<user id>` for a send, so running a decision twice creates each send once.
+ */
+export const pushJobs = pgTable(
+  'push_jobs',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').$type<'decide' | 'send'>().notNull(),
+    /** Why the push exists, which also says who is "offline": consultation_reply | mobile_notification | direct_message. */
+    reason: text('reason').notNull(),
+    conversationId: text('conversation_id'),
+    /** send: the recipient. decide: the one target of a direct message (null otherwise). */
+    userId: text('user_id'),
+    /** decide: the sender, who never gets a push for their own message. */
+    excludeUserId: text('exclude_user_id'),
+    /** `{title, content, priority, deviceType, data?}` as the provider gets it. */
+    notification: jsonb('notification').$type<Record<string, unknown>>().notNull(),
+    /** pending, then (sends only) delivered | failed | expired. Finished decisions are deleted. */
+    state: text('state').notNull().default('pending'),
+    /** Claims so far; a claim's attempt number also fences its result (see PushQueue.finish). */
+    attempts: integer('attempts').notNull().default(0),
+    /** When the job may be claimed next (database clock); while it is claimed, the end of the lease. */
+    runAt: timestamp('run_at', { withTimezone: true }).notNull().defaultNow(),
+    /** When the event was stored; the maximum age counts from here. */
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** Outcome of the latest attempt: success | retryable | permanent | expired. */
+    lastOutcome: text('last_outcome'),
+    /** The provider's reason for the latest failure (never a credential). */
+    lastError: text('last_error'),
+  },
+  (t) => [
+    index('push_jobs_due_idx').on(t.runAt).where(sql`${t.state} = 'pending'`),
+    index('push_jobs_finished_idx').on(t.finishedAt).where(sql`${t.state} <> 'pending'`),
+    check('push_jobs_kind_check', sql`${t.kind} in ('decide', 'send')`),
+    check('push_jobs_state_check', sql`${t.state} in ('pending', 'delivered', 'failed', 'expired')`),
+  ],
+);

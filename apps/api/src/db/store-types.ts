@@ -3,7 +3,7 @@
  * either PGlite (embedded default) or node-postgres (DATABASE_URL); both pass one suite.
  * Rows use camelCase; HTTP/WS code maps them to the snake_case wire payloads.
  */
-import type { DeviceType, MessageType, Role } from '@anmei/protocol';
+import type { DeviceType, MessageType, PushPriority, Role } from '@anmei/protocol';
 
 export interface UserRow {
   id: string;
@@ -61,6 +61,8 @@ export interface AppendMessageInput {
   messageType: MessageType;
   content: string;
   metadata?: Record<string, unknown> | null;
+  /** Queue a push decision for this message in the same statement that stores it (staff replies). */
+  push?: PushDecisionInput | null;
 }
 
 export type AppendMessageResult =
@@ -97,6 +99,66 @@ export interface NewEvent {
   kind: string;
   /** Builds the stored payload once the position and id are known (they go inside it). */
   payload: (position: number, id: string) => Record<string, unknown>;
+  /** Queue a push decision in the same transaction as the event (conversation and user streams). */
+  push?: PushDecisionInput;
+}
+
+/** Why a push may be owed; each reason has its own rule for who counts as offline (push-decider.ts). */
+export type PushReason = 'consultation_reply' | 'mobile_notification' | 'direct_message';
+
+/** The notification as a provider gets it (minus the recipient, chosen by the decision). */
+export interface PushNotificationSpec {
+  title: string;
+  content: string;
+  priority: PushPriority;
+  deviceType: DeviceType;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * A push decision queued together with the event it is about (same statement or transaction).
+ * The event's conversation (or user, for a direct message) is filled in by the store.
+ */
+export interface PushDecisionInput {
+  reason: PushReason;
+  notification: PushNotificationSpec;
+  /** Never pushed to (the sender of a message). */
+  excludeUserId?: string | null;
+}
+
+export interface PushJobRow {
+  /** Idempotency key: `message:<id>` / `event:<id>` for a decision, `<that>:<user id>` for a send. */
+  id: string;
+  kind: 'decide' | 'send';
+  reason: PushReason;
+  conversationId: string | null;
+  userId: string | null;
+  excludeUserId: string | null;
+  notification: PushNotificationSpec;
+  state: PushJobState;
+  /** Claims so far, this one included (the fence for finish/complete). */
+  attempts: number;
+  createdAt: Date;
+  lastOutcome: PushAttemptOutcome | null;
+  lastError: string | null;
+}
+
+export type PushJobState = 'pending' | 'delivered' | 'failed' | 'expired';
+export type PushAttemptOutcome = 'success' | 'retryable' | 'permanent' | 'expired';
+
+/** How a claimed job ends or waits; applied only if the job was not claimed again meanwhile. */
+export type PushJobResult =
+  | { state: 'delivered' | 'failed' | 'expired'; outcome: PushAttemptOutcome; error?: string | null }
+  | { state: 'pending'; outcome: 'retryable'; retryInMs: number; error?: string | null };
+
+export interface PushQueueCounts {
+  pending: number;
+  /** Age in ms of the oldest pending job (database clock), null when none is pending. */
+  oldestPendingAgeMs: number | null;
+  /** Sends finished and still retained (PUSH_RETENTION), by final state. */
+  delivered: number;
+  failed: number;
+  expired: number;
 }
 
 export interface AttachmentRow {
@@ -156,6 +218,29 @@ export interface Store {
     globalAfter(after: number, limit: number): Promise<StoredEvent[]>;
     /** Current end of the user's stream and of the global stream (0 when empty). */
     heads(userId: string): Promise<{ userSeq: number; globalSeq: number }>;
+  };
+  /**
+   * The durable push queue (docs/architecture.md, "Push queue"). Jobs are claimed with a lease:
+   * a claimed job is invisible to other claims until `leaseMs` pass, so an instance that dies
+   * mid-job leaves it to be claimed again. Every result is fenced by the claim's `attempts`: a
+   * worker whose lease ran out and whose job was claimed again changes nothing.
+   */
+  pushJobs: {
+    /** Up to `limit` due pending jobs, oldest due first, each leased for `leaseMs` (attempts + 1). */
+    claim(limit: number, leaseMs: number): Promise<PushJobRow[]>;
+    /** A decision ran: store its sends (existing ids are kept as they are) and delete it, atomically. */
+    completeDecision(
+      decision: Pick<PushJobRow, 'id' | 'attempts'>,
+      sends: ReadonlyArray<{ userId: string; notification: PushNotificationSpec }>,
+    ): Promise<boolean>;
+    /** A decision could not run (e.g. presence unreachable): due again in `retryInMs`. */
+    postponeDecision(decision: Pick<PushJobRow, 'id' | 'attempts'>, retryInMs: number, error: string): Promise<boolean>;
+    /** Record a send's attempt: finished, or pending again in `retryInMs`. False if fenced off. */
+    finish(job: Pick<PushJobRow, 'id' | 'attempts'>, result: PushJobResult): Promise<boolean>;
+    find(id: string): Promise<PushJobRow | null>;
+    counts(): Promise<PushQueueCounts>;
+    /** Deletes finished sends older than `olderThanMs`; returns how many. */
+    prune(olderThanMs: number): Promise<number>;
   };
   attachments: {
     create(input: Omit<AttachmentRow, 'createdAt'>): Promise<AttachmentRow>;

@@ -5,6 +5,7 @@ import { createConversationsRepo } from './conversations-repo.ts';
 import type { Db } from './db-common.ts';
 import { createEventsRepo } from './events-repo.ts';
 import { createMessagesRepo } from './messages-repo.ts';
+import { createPushJobsRepo } from './push-jobs-repo.ts';
 import type { Store } from './store-types.ts';
 import { createUsersRepo } from './users-repo.ts';
 
@@ -19,6 +20,7 @@ export function createStore(db: Db, close: () => Promise<void>): Store {
     conversations: createConversationsRepo(db),
     messages: createMessagesRepo(db),
     events: createEventsRepo(db),
+    pushJobs: createPushJobsRepo(db),
     attachments: createAttachmentsRepo(db),
     async ping() {
       await db.execute(sql`select 1`);

@@ -10,6 +10,7 @@ import type { Store } from '../../src/db/store-types.ts';
 import { fixtures, uniqueName } from './fixtures.ts';
 import { describeEventsContract } from './store-contract-events.ts';
 import { describeMessageContract } from './store-contract-messages.ts';
+import { describePushQueueContract } from './store-contract-push.ts';
 import { describeInboxContract } from './store-contract-reads.ts';
 
 export function describeStoreContract(name: string, open: () => Promise<OpenedDatabase>): void {
@@ -131,6 +132,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedDa
     describeMessageContract(store);
     describeInboxContract(store);
     describeEventsContract(store);
+    describePushQueueContract(store);
 
     describe('seedDemoData', () => {
       it('creates the demo users and conversations once, then returns them without writing', async () => {

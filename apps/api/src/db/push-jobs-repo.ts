@@ -1,0 +1,171 @@
+/**
+ * The push queue's rows (see Store['pushJobs'] and docs/architecture.md, "Push queue"). Claims use
+ * `FOR UPDATE SKIP LOCKED`, so instances sharing one Postgres never take the same due job, and a
+ * lease (`run_at` moved into the future) instead of a held transaction, so a provider call never
+ * holds a database connection. All times are the database's clock, the one every instance shares.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from './db-common.ts';
+import { pushJobs } from './schema.ts';
+import type { PushJobRow, PushNotificationSpec, Store } from './store-types.ts';
+
+const ms = (value: number) => sql`(${Math.max(0, Math.round(value))} * interval '1 millisecond')`;
+
+/** Longest failure reason kept on a job: enough to read, not a whole HTML error page. */
+const MAX_ERROR_CHARS = 500;
+
+/** Most finished rows one prune deletes, so a long backlog never becomes one huge transaction. */
+const PRUNE_BATCH = 10_000;
+
+type Row = typeof pushJobs.$inferSelect;
+
+function toJob(row: Row): PushJobRow {
+  return {
+    id: row.id,
+    kind: row.kind,
+    reason: row.reason as PushJobRow['reason'],
+    conversationId: row.conversationId,
+    userId: row.userId,
+    excludeUserId: row.excludeUserId,
+    notification: row.notification as unknown as PushNotificationSpec,
+    state: row.state as PushJobRow['state'],
+    attempts: row.attempts,
+    createdAt: row.createdAt,
+    lastOutcome: row.lastOutcome as PushJobRow['lastOutcome'],
+    lastError: row.lastError,
+  };
+}
+
+const clip = (error: string | null | undefined) => (error == null ? null : error.slice(0, MAX_ERROR_CHARS));
+
+export function createPushJobsRepo(db: Db): Store['pushJobs'] {
+  /** Due pending jobs, locked for this claim only; SKIP LOCKED lets concurrent claims take others. */
+  const claimStatement = (limit: number, leaseMs: number) => {
+    const due = db.$with('due', { id: pushJobs.id }).as(
+      sql`select ${pushJobs.id} from ${pushJobs}
+          where ${pushJobs.state} = 'pending' and ${pushJobs.runAt} <= now()
+          order by ${pushJobs.runAt}
+          limit ${limit}
+          for update skip locked`,
+    );
+    return db
+      .with(due)
+      .update(pushJobs)
+      .set({ attempts: sql`${pushJobs.attempts} + 1`, runAt: sql`now() + ${ms(leaseMs)}` })
+      .from(due)
+      .where(eq(pushJobs.id, due.id))
+      .returning();
+  };
+
+  return {
+    async claim(limit, leaseMs) {
+      const rows = await claimStatement(limit, leaseMs);
+      // UPDATE … RETURNING has no order; oldest events first.
+      return rows.map(toJob).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    },
+
+    async completeDecision(decision, sends) {
+      return db.transaction(async (tx) => {
+        // The fence: if our lease ran out and another instance claimed the decision, it does the work.
+        const [gone] = await tx
+          .delete(pushJobs)
+          .where(and(eq(pushJobs.id, decision.id), eq(pushJobs.attempts, decision.attempts)))
+          .returning({
+            createdAt: pushJobs.createdAt,
+            reason: pushJobs.reason,
+            conversationId: pushJobs.conversationId,
+          });
+        if (!gone) return false;
+        if (sends.length > 0) {
+          await tx
+            .insert(pushJobs)
+            .values(
+              sends.map((send) => ({
+                id: `${decision.id}:${send.userId}`,
+                kind: 'send' as const,
+                reason: gone.reason,
+                conversationId: gone.conversationId,
+                userId: send.userId,
+                notification: { ...send.notification },
+                // The event's age, not the decision's: the maximum age counts from when it was stored.
+                createdAt: gone.createdAt,
+              })),
+            )
+            .onConflictDoNothing({ target: pushJobs.id });
+        }
+        return true;
+      });
+    },
+
+    async postponeDecision(decision, retryInMs, error) {
+      const rows = await db
+        .update(pushJobs)
+        .set({ runAt: sql`now() + ${ms(retryInMs)}`, lastOutcome: 'retryable', lastError: clip(error) })
+        .where(
+          and(eq(pushJobs.id, decision.id), eq(pushJobs.attempts, decision.attempts), eq(pushJobs.state, 'pending')),
+        )
+        .returning({ id: pushJobs.id });
+      return rows.length > 0;
+    },
+
+    async finish(job, result) {
+      const rows = await db
+        .update(pushJobs)
+        .set(
+          result.state === 'pending'
+            ? {
+                runAt: sql`now() + ${ms(result.retryInMs)}`,
+                lastOutcome: result.outcome,
+                lastError: clip(result.error),
+              }
+            : {
+                state: result.state,
+                finishedAt: sql`now()`,
+                lastOutcome: result.outcome,
+                lastError: clip(result.error),
+              },
+        )
+        .where(and(eq(pushJobs.id, job.id), eq(pushJobs.attempts, job.attempts), eq(pushJobs.state, 'pending')))
+        .returning({ id: pushJobs.id });
+      return rows.length > 0;
+    },
+
+    async find(id) {
+      const [row] = await db.select().from(pushJobs).where(eq(pushJobs.id, id)).limit(1);
+      return row ? toJob(row) : null;
+    },
+
+    async counts() {
+      const [row] = await db
+        .select({
+          pending: sql<string>`count(*) filter (where ${pushJobs.state} = 'pending')`,
+          oldestMs: sql<
+            string | null
+          >`(extract(epoch from now() - min(${pushJobs.createdAt}) filter (where ${pushJobs.state} = 'pending')) * 1000)::int8`,
+          delivered: sql<string>`count(*) filter (where ${pushJobs.state} = 'delivered')`,
+          failed: sql<string>`count(*) filter (where ${pushJobs.state} = 'failed')`,
+          expired: sql<string>`count(*) filter (where ${pushJobs.state} = 'expired')`,
+        })
+        .from(pushJobs);
+      return {
+        pending: Number(row?.pending ?? 0),
+        oldestPendingAgeMs: row?.oldestMs == null ? null : Math.max(0, Number(row.oldestMs)),
+        delivered: Number(row?.delivered ?? 0),
+        failed: Number(row?.failed ?? 0),
+        expired: Number(row?.expired ?? 0),
+      };
+    },
+
+    async prune(olderThanMs) {
+      const rows = await db
+        .delete(pushJobs)
+        .where(
+          sql`${pushJobs.id} in (select ${pushJobs.id} from ${pushJobs}
+               where ${pushJobs.state} <> 'pending' and ${pushJobs.finishedAt} < now() - ${ms(olderThanMs)}
+               limit ${PRUNE_BATCH})`,
+        )
+        .returning({ id: pushJobs.id });
+      return rows.length;
+    },
+  };
+}
