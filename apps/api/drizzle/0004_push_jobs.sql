@@ -5,7 +5,7 @@ CREATE TABLE "push_jobs" (
 	"conversation_id" text,
 	"user_id" text,
 	"exclude_user_id" text,
-	"notification" jsonb NOT NULL,
+	"notification" json NOT NULL,
 	"state" text DEFAULT 'pending' NOT NULL,
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"run_at" timestamp with time zone DEFAULT now() NOT NULL,

@@ -8,6 +8,7 @@ import type { ChatService } from './chat/chat-service.ts';
 import type { Config } from './config.ts';
 import type { Store } from './db/store-types.ts';
 import type { AppEvents } from './events.ts';
+import type { PushWorker } from './notifications/push-worker.ts';
 import type { NotificationService } from './notifications/service.ts';
 import type { Bus } from './realtime/bus/bus.ts';
 import type { LocalConnections } from './realtime/local-connections.ts';
@@ -27,6 +28,8 @@ export interface AppContext {
   local: LocalConnections;
   participants: ParticipantDirectory;
   notifications: NotificationService;
+  /** The push queue's worker: this instance's attempt figures, and `nudge()` after storing a decision. */
+  pushes: PushWorker;
   broadcasting: BroadcastingService;
   chat: ChatService;
   attachments: AttachmentService;

@@ -28,7 +28,11 @@ import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { createNotificationProvider } from './notifications/factory.ts';
+import { PushDecider } from './notifications/push-decider.ts';
+import { PushWorker } from './notifications/push-worker.ts';
+import { RetryPolicy } from './notifications/retry-policy.ts';
 import { NotificationService } from './notifications/service.ts';
+import type { NotificationProvider } from './notifications/types.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { InstanceMetrics } from './observability/metrics.ts';
 import { Gateway } from './realtime/gateway.ts';
@@ -42,6 +46,8 @@ export interface BuildOptions {
   logDestination?: DestinationStream;
   /** Postgres schema to use (tests isolate runs with `test_<random>`). */
   databaseSchema?: string;
+  /** Push provider to use instead of the one NOTIFICATION_PROVIDER names (tests hand in a double). */
+  notificationProvider?: NotificationProvider;
 }
 
 export interface BuiltApp {
@@ -83,12 +89,38 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const realtime = await createRealtimeInfrastructure(config, logger);
   const { bus, presence, tickets } = realtime;
-  const provider = createNotificationProvider(
-    { provider: config.notificationProvider, redactContent: config.env === 'production' },
-    logger,
-  );
-  const notifications = new NotificationService({ provider, logger });
+  const provider =
+    options.notificationProvider ??
+    createNotificationProvider(
+      {
+        provider: config.notificationProvider,
+        redactContent: config.env === 'production',
+        webhook: config.push.webhook,
+      },
+      logger,
+    );
+  const notifications = new NotificationService({ provider, logger, sendTimeoutMs: config.push.sendTimeoutMs });
   const participants = new ParticipantDirectory(store);
+  // The durable push queue: stored decisions → offline recipients → provider, off every sender's path.
+  const pushes = new PushWorker(
+    {
+      store,
+      decider: new PushDecider({ participants, presence }),
+      notifications,
+      policy: new RetryPolicy({
+        baseDelayMs: config.push.retryBaseMs,
+        maxDelayMs: config.push.retryMaxDelayMs,
+        maxAgeMs: config.push.maxAgeMs,
+      }),
+      logger,
+    },
+    {
+      pollIntervalMs: config.push.pollIntervalMs,
+      concurrency: config.push.concurrency,
+      leaseMs: config.push.leaseMs,
+      retentionMs: config.push.retentionMs,
+    },
+  );
   const local = new LocalConnections({
     maxBufferedBytes: config.ws.maxBufferedBytes,
     onSlowConsumer: (c) =>
@@ -99,12 +131,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bus,
     presence,
     participants,
-    notifications,
+    pushes,
     events,
     instanceId: config.instanceId,
     logger,
   });
-  const chat = new ChatService({ store, participants, events });
+  const chat = new ChatService({ store, participants, events, broadcasting });
   const attachments = new AttachmentService({
     store,
     storage: new LocalDiskStorage(config.attachments.dir),
@@ -130,6 +162,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     local,
     participants,
     notifications,
+    pushes,
     broadcasting,
     chat,
     attachments,
@@ -201,12 +234,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     { tokens, tickets, local, bus, presence, events, chat, broadcasting, resume, participants, logger },
   );
   gateway.attach(app.server);
+  pushes.start();
   const metrics = new InstanceMetrics(events);
   const stats = new StatsPublisher({
     local,
     presence,
     metrics,
-    notifications,
+    pushes,
     instanceId: config.instanceId,
     intervalMs: config.ws.statsIntervalMs,
     logger,
@@ -220,6 +254,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       metrics.close();
       await gateway.close({ spreadMs: config.shutdown.drainSpreadMs, timeoutMs: config.shutdown.timeoutMs });
       await app.close();
+      // Attempts in flight may finish (they need presence and the database); the rest keep their
+      // lease and are run again by another instance, or by this one after a restart.
+      await pushes.close(config.shutdown.timeoutMs);
       await Promise.allSettled([realtime.close(), notifications.close()]);
       await database.close();
     })();

@@ -62,8 +62,28 @@ const EnvSchema = z.object({
   WS_DRAIN_SPREAD: int(0, 600_000).default(5_000),
   /** ms graceful shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT: int(1_000, 600_000).default(15_000),
-  NOTIFICATION_PROVIDER: z.enum(['logging', 'firebase', 'apns', 'webpush']).default('logging'),
+  NOTIFICATION_PROVIDER: z.enum(['logging', 'webhook', 'firebase', 'apns', 'webpush']).default('logging'),
   FIREBASE_CREDENTIALS_PATH: z.string().optional(),
+  /** NOTIFICATION_PROVIDER=webhook: where each push is POSTed as JSON (a clinic's own push gateway). */
+  PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Sent as `Authorization: Bearer <token>` to PUSH_WEBHOOK_URL when set; never logged. */
+  PUSH_WEBHOOK_TOKEN: z.string().min(1).max(4096).optional(),
+  /** ms between looks at the push queue when nothing nudged the worker (jobs left by a crash, retries). */
+  PUSH_POLL_INTERVAL: int(10, 600_000).default(1_000),
+  /** Push jobs one instance runs at once. */
+  PUSH_CONCURRENCY: int(1, 1_000).default(16),
+  /** ms one provider call may take; longer counts as a retryable failure. */
+  PUSH_SEND_TIMEOUT: int(100, 600_000).default(10_000),
+  /** ms a claimed push job stays invisible to other instances; a crashed instance's job runs again after it. */
+  PUSH_LEASE: int(200, 3_600_000).default(60_000),
+  /** ms ceiling of the first retry's delay (doubling per attempt, full jitter). */
+  PUSH_RETRY_BASE: int(1, 3_600_000).default(1_000),
+  /** ms: the largest retry delay ceiling. */
+  PUSH_RETRY_MAX_DELAY: int(1, 86_400_000).default(300_000),
+  /** ms after its event was stored that a push is dropped as expired instead of sent. */
+  PUSH_MAX_AGE: int(1_000, 30 * 86_400_000).default(3_600_000),
+  /** ms finished push jobs are kept for the admin figures before they are deleted. */
+  PUSH_RETENTION: int(0, 365 * 86_400_000).default(7 * 86_400_000),
   /** ms between server pings; a peer that has not answered by the next ping is terminated. */
   WS_HEARTBEAT_INTERVAL: int(100, 600_000).default(45_000),
   /** ms a TCP connection may take to complete its HTTP/WebSocket handshake. */
@@ -107,6 +127,17 @@ export interface Config {
   shutdown: { drainSpreadMs: number; timeoutMs: number };
   notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
   firebaseCredentialsPath: string | undefined;
+  push: {
+    webhook: { url: string; token: string | undefined } | undefined;
+    pollIntervalMs: number;
+    concurrency: number;
+    sendTimeoutMs: number;
+    leaseMs: number;
+    retryBaseMs: number;
+    retryMaxDelayMs: number;
+    maxAgeMs: number;
+    retentionMs: number;
+  };
   ws: {
     heartbeatIntervalMs: number;
     connectionTimeoutMs: number;
@@ -143,6 +174,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (production && e.SEED_DEMO_DATA === true) {
     throw new ConfigError('invalid configuration: SEED_DEMO_DATA=true is not allowed when NODE_ENV=production');
   }
+  if (e.NOTIFICATION_PROVIDER === 'webhook' && !e.PUSH_WEBHOOK_URL) {
+    throw new ConfigError(
+      'invalid configuration: NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL (the http(s) URL pushes are POSTed to)',
+    );
+  }
+  // A live attempt must end (PUSH_SEND_TIMEOUT) well before its lease does, or a slow provider
+  // call could be claimed and sent again by another instance while it is still running.
+  if (e.PUSH_LEASE < 2 * e.PUSH_SEND_TIMEOUT) {
+    throw new ConfigError(
+      `invalid configuration: PUSH_LEASE=${e.PUSH_LEASE} must be at least twice PUSH_SEND_TIMEOUT=${e.PUSH_SEND_TIMEOUT} (ms)`,
+    );
+  }
   const origins = e.ALLOWED_ORIGINS.split(',')
     .map((o) => o.trim())
     .filter(Boolean);
@@ -174,6 +217,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdown: { drainSpreadMs: e.WS_DRAIN_SPREAD, timeoutMs: e.SHUTDOWN_TIMEOUT },
     notificationProvider: e.NOTIFICATION_PROVIDER,
     firebaseCredentialsPath: e.FIREBASE_CREDENTIALS_PATH,
+    push: {
+      webhook: e.PUSH_WEBHOOK_URL ? { url: e.PUSH_WEBHOOK_URL, token: e.PUSH_WEBHOOK_TOKEN } : undefined,
+      pollIntervalMs: e.PUSH_POLL_INTERVAL,
+      concurrency: e.PUSH_CONCURRENCY,
+      sendTimeoutMs: e.PUSH_SEND_TIMEOUT,
+      leaseMs: e.PUSH_LEASE,
+      retryBaseMs: e.PUSH_RETRY_BASE,
+      retryMaxDelayMs: e.PUSH_RETRY_MAX_DELAY,
+      maxAgeMs: e.PUSH_MAX_AGE,
+      retentionMs: e.PUSH_RETENTION,
+    },
     ws: {
       heartbeatIntervalMs: e.WS_HEARTBEAT_INTERVAL,
       connectionTimeoutMs: e.WS_CONNECTION_TIMEOUT,
@@ -192,7 +246,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function redactIfSecret(key: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (/SECRET|PASSWORD/.test(key)) return '[redacted]';
+  if (/SECRET|PASSWORD|TOKEN$/.test(key)) return '[redacted]';
   if (/_URL$/.test(key)) return redactUrlCredentials(value);
   return value;
 }

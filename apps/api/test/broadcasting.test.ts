@@ -8,8 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BroadcastingService } from '../src/broadcasting/broadcasting-service.ts';
 import { ParticipantDirectory } from '../src/broadcasting/participant-directory.ts';
 import { type AppEventMap, TypedEvents } from '../src/events.ts';
-import { LoggingProvider } from '../src/notifications/providers/logging.ts';
-import { NotificationService } from '../src/notifications/service.ts';
 import { MemoryBusHub } from '../src/realtime/bus/memory.ts';
 import { MemoryPresenceStore } from '../src/realtime/presence/memory.ts';
 import { barrier, businessFrames } from './support/barrier.ts';
@@ -148,7 +146,7 @@ describe('sendMobileOnlyNotification', () => {
       body: { conversation_id: conversationId, title, content: '您的预约将在30分钟后开始', action: 'open_appointment' },
     });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, delivered: 2, pushed: 1 });
+    expect(res.body).toEqual({ ok: true, delivered: 3, push_queued: true });
 
     for (const socket of [customerMobile, doctorMobile]) {
       const [frame] = await socket.waitFor('mobile_notification');
@@ -274,7 +272,7 @@ describe('sendDirectMessage', () => {
       content: '您的会员等级已升级',
       type: 'membership_upgrade',
     });
-    expect(outcome).toEqual({ ok: true, delivered: 1, pushed: 0 });
+    expect(outcome).toEqual({ ok: true, delivered: 1, pushQueued: true });
     for (const socket of [mobile, desktop]) {
       const [frame] = await socket.waitFor('direct_message');
       expect(frame?.data).toMatchObject({ user_id: app.userId('customer_456'), content: '您的会员等级已升级' });
@@ -287,7 +285,7 @@ describe('sendDirectMessage', () => {
     const userId = app.userId('customer_789');
     const content = `会员到期提醒 ${randomUUID()}`;
     const outcome = await app.built.ctx.broadcasting.sendDirectMessage(userId, { title: '个人通知', content });
-    expect(outcome).toEqual({ ok: true, delivered: 0, pushed: 1 });
+    expect(outcome).toEqual({ ok: true, delivered: 1, pushQueued: true });
     await app.logs.waitFor(
       (r) =>
         r.msg ===
@@ -329,10 +327,7 @@ describe('service errors', () => {
       bus,
       presence: new MemoryPresenceStore().createPresence(),
       participants: new ParticipantDirectory(app.built.ctx.store),
-      notifications: new NotificationService({
-        provider: new LoggingProvider({ logger: app.built.logger, redactContent: false }),
-        logger: app.built.logger,
-      }),
+      pushes: app.built.ctx.pushes,
       events,
       instanceId: 'broken-instance',
       logger: app.built.logger,
@@ -352,7 +347,7 @@ describe('service errors', () => {
     await expect(service.broadcastMessage(conversationId, message)).resolves.toEqual({
       ok: false,
       delivered: 0,
-      pushed: 0,
+      pushQueued: false,
     });
     const logged = await app.logs.waitFor(
       (r) => r.msg === 'broadcast failed' && r.kind === 'message',

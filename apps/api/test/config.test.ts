@@ -37,6 +37,17 @@ describe('defaults', () => {
       shutdown: { drainSpreadMs: 5_000, timeoutMs: 15_000 },
       notificationProvider: 'logging',
       firebaseCredentialsPath: undefined,
+      push: {
+        webhook: undefined,
+        pollIntervalMs: 1_000,
+        concurrency: 16,
+        sendTimeoutMs: 10_000,
+        leaseMs: 60_000,
+        retryBaseMs: 1_000,
+        retryMaxDelayMs: 300_000,
+        maxAgeMs: 3_600_000,
+        retentionMs: 7 * 86_400_000,
+      },
       ws: {
         heartbeatIntervalMs: 45_000,
         connectionTimeoutMs: 20_000,
@@ -102,6 +113,16 @@ describe('every key is parsed', () => {
       SHUTDOWN_TIMEOUT: '1000',
       NOTIFICATION_PROVIDER: 'firebase',
       FIREBASE_CREDENTIALS_PATH: '/etc/firebase.json',
+      PUSH_WEBHOOK_URL: 'https://push.clinic.example/v1/send',
+      PUSH_WEBHOOK_TOKEN: 'gateway-token',
+      PUSH_POLL_INTERVAL: '250',
+      PUSH_CONCURRENCY: '4',
+      PUSH_SEND_TIMEOUT: '2000',
+      PUSH_LEASE: '5000',
+      PUSH_RETRY_BASE: '100',
+      PUSH_RETRY_MAX_DELAY: '60000',
+      PUSH_MAX_AGE: '600000',
+      PUSH_RETENTION: '86400000',
       WS_HEARTBEAT_INTERVAL: '1000',
       WS_CONNECTION_TIMEOUT: '2500',
       WS_MAX_RECONNECT_ATTEMPTS: '0',
@@ -132,6 +153,17 @@ describe('every key is parsed', () => {
       shutdown: { drainSpreadMs: 0, timeoutMs: 1_000 },
       notificationProvider: 'firebase',
       firebaseCredentialsPath: '/etc/firebase.json',
+      push: {
+        webhook: { url: 'https://push.clinic.example/v1/send', token: 'gateway-token' },
+        pollIntervalMs: 250,
+        concurrency: 4,
+        sendTimeoutMs: 2_000,
+        leaseMs: 5_000,
+        retryBaseMs: 100,
+        retryMaxDelayMs: 60_000,
+        maxAgeMs: 600_000,
+        retentionMs: 86_400_000,
+      },
       ws: {
         heartbeatIntervalMs: 1000,
         connectionTimeoutMs: 2500,
@@ -159,6 +191,27 @@ describe('every key is parsed', () => {
 
   it.each([['logging'], ['firebase'], ['apns'], ['webpush']] as const)('NOTIFICATION_PROVIDER=%s', (provider) => {
     expect(loadConfig({ NOTIFICATION_PROVIDER: provider }).notificationProvider).toBe(provider);
+  });
+
+  it('NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL, and says so', () => {
+    expect(configError({ NOTIFICATION_PROVIDER: 'webhook' }).message).toBe(
+      'invalid configuration: NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL (the http(s) URL pushes are POSTed to)',
+    );
+    expect(
+      loadConfig({ NOTIFICATION_PROVIDER: 'webhook', PUSH_WEBHOOK_URL: 'http://127.0.0.1:9/push' }).push.webhook,
+    ).toEqual({ url: 'http://127.0.0.1:9/push', token: undefined });
+  });
+
+  it('refuses a push lease shorter than twice the send timeout (a live attempt could be run twice)', () => {
+    expect(configError({ PUSH_SEND_TIMEOUT: '10000', PUSH_LEASE: '15000' }).message).toBe(
+      'invalid configuration: PUSH_LEASE=15000 must be at least twice PUSH_SEND_TIMEOUT=10000 (ms)',
+    );
+  });
+
+  it('never echoes PUSH_WEBHOOK_TOKEN in a configuration error', () => {
+    expect(configError({ PUSH_WEBHOOK_TOKEN: ''.padEnd(5000, 'x') }).message).toBe(
+      'invalid configuration: PUSH_WEBHOOK_TOKEN="[redacted]": Too big: expected string to have <=4096 characters',
+    );
   });
 
   it('REDIS_CLUSTER=true implies sharded pub/sub', () => {
@@ -225,6 +278,10 @@ describe('wrong values', () => {
     ['STATS_INTERVAL', '99'],
     ['SHUTDOWN_TIMEOUT', '10'],
     ['REDIS_URL', 'http://cache:6379'],
+    ['PUSH_WEBHOOK_URL', 'ftp://push.example'],
+    ['PUSH_CONCURRENCY', '0'],
+    ['PUSH_POLL_INTERVAL', '9'],
+    ['PUSH_MAX_AGE', '999'],
   ])('%s=%s is refused with exactly one line naming it', (key, value) => {
     const lines = configError({ [key]: value }).message.split('\n');
     expect(lines).toHaveLength(1);

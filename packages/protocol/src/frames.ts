@@ -224,7 +224,18 @@ export const StatsFrame = serverFrame(
     instance_id: z.string(),
     messages_per_second: z.number().nonnegative(),
     broadcast_latency_ms: z.object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() }),
-    push: z.object({ sent: z.number().int(), failed: z.number().int(), success_rate: z.number().nullable() }),
+    /**
+     * This instance's push attempts since it started: delivered (`sent`), failed (retryable or
+     * permanent), success_rate = sent ÷ (sent + failed); `expired` jobs dropped at PUSH_MAX_AGE and
+     * `queued` sends its decisions created (optional: older servers do not send them).
+     */
+    push: z.object({
+      sent: z.number().int(),
+      failed: z.number().int(),
+      success_rate: z.number().nullable(),
+      expired: z.number().int().optional(),
+      queued: z.number().int().optional(),
+    }),
   }),
 );
 

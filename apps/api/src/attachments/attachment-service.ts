@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ChatService, Sender, SendResult } from '../chat/chat-service.ts';
 import type { AttachmentRow, Store } from '../db/store-types.ts';
 import { AppError } from '../errors.ts';
@@ -38,7 +37,7 @@ export class AttachmentService {
     this.#maxBytes = deps.maxBytes;
   }
 
-  async upload(sender: Sender, input: UploadInput, broadcasting: BroadcastingService): Promise<SendResult> {
+  async upload(sender: Sender, input: UploadInput): Promise<SendResult> {
     await this.#chat.assertParticipant(input.conversationId, sender.userId);
     const messageType = messageTypeFor(input.mimeType);
     if (!messageType) {
@@ -86,24 +85,20 @@ export class AttachmentService {
       sizeBytes,
       storageKey,
     });
-    const result = await this.#chat.send(
-      sender,
-      {
-        conversationId: input.conversationId,
-        clientMessageId: input.clientMessageId,
-        content: input.caption ?? fileName,
-        messageType,
-        metadata: {
-          attachment_id: row.id,
-          file_name: fileName,
-          mime_type: row.mimeType,
-          size_bytes: sizeBytes,
-          url: `/api/v1/chat/${input.conversationId}/attachments/${row.id}`,
-          ...(input.durationMs !== null ? { duration_ms: input.durationMs } : {}),
-        },
+    const result = await this.#chat.send(sender, {
+      conversationId: input.conversationId,
+      clientMessageId: input.clientMessageId,
+      content: input.caption ?? fileName,
+      messageType,
+      metadata: {
+        attachment_id: row.id,
+        file_name: fileName,
+        mime_type: row.mimeType,
+        size_bytes: sizeBytes,
+        url: `/api/v1/chat/${input.conversationId}/attachments/${row.id}`,
+        ...(input.durationMs !== null ? { duration_ms: input.durationMs } : {}),
       },
-      broadcasting,
-    );
+    });
     if (result.duplicate) {
       // A retried upload: the first copy is the one the message points at.
       await this.#store.attachments.delete(row.id);

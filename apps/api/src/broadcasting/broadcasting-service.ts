@@ -2,8 +2,11 @@
  * The seed's BroadcastingService: the one API business code calls to reach users.
  *
  * Every method serializes its frame ONCE and hands the bytes to the Bus, which routes them
- * to the instances holding the recipients' sockets. Errors are logged and reported in the
- * returned outcome; they never throw into the caller's request (seed: "the service records
+ * to the instances holding the recipients' sockets. Pushes to offline users are never made
+ * here: a method that owes pushes stores a push decision with its event (same transaction) and
+ * nudges the push queue's worker, which decides who is offline and calls the provider after the
+ * caller has its answer (docs/architecture.md, "Push queue"). Errors are logged and reported in
+ * the returned outcome; they never throw into the caller's request (seed: "the service records
  * the error and keeps running").
  */
 import {
@@ -14,7 +17,6 @@ import {
   encodeFrame,
   type MessagePayload,
   type MobileNotificationPayload,
-  type PushPriority,
   type ReadStatusPayload,
   ServerAction,
   type SystemNotificationPayload,
@@ -22,18 +24,23 @@ import {
 } from '@anmei/protocol';
 import type { Store } from '../db/store-types.ts';
 import type { AppEvents } from '../events.ts';
-import type { NotificationService } from '../notifications/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import type { ParticipantDirectory } from './participant-directory.ts';
+import { consultationReplyPush, directMessagePush, mobileNotificationPush } from './push-decisions.ts';
 
 export interface BroadcastOutcome {
   ok: boolean;
-  /** Users the frame was published to (live delivery). */
+  /** Users the live frame was handed to the bus for; only their connected devices receive it. */
   delivered: number;
-  /** Users who got a push notification instead (offline). */
-  pushed: number;
+  /** A push decision was stored: the push queue will notify whichever recipients are offline. */
+  pushQueued: boolean;
+}
+
+/** What BroadcastingService needs of the push queue: to be told that a decision was stored. */
+export interface PushScheduler {
+  nudge(): void;
 }
 
 export interface BroadcastingDeps {
@@ -42,7 +49,7 @@ export interface BroadcastingDeps {
   bus: Bus;
   presence: Presence;
   participants: ParticipantDirectory;
-  notifications: NotificationService;
+  pushes: PushScheduler;
   events: AppEvents;
   instanceId: string;
   logger: Logger;
@@ -53,20 +60,15 @@ type MobileNotificationInput = Omit<MobileNotificationPayload, 'conversation_id'
 type ConsultationReplyInput = Omit<ConsultationReplyPayload, 'conversation_id' | 'consultant_id'>;
 type DirectMessageInput = Omit<DirectMessagePayload, 'user_id'>;
 
-const FAILED: BroadcastOutcome = { ok: false, delivered: 0, pushed: 0 };
+const FAILED: BroadcastOutcome = { ok: false, delivered: 0, pushQueued: false };
 
 export class BroadcastingService {
   readonly #deps: BroadcastingDeps;
   readonly #log: Logger;
 
-  constructor(deps: BroadcastingDeps, logger: Logger = deps.logger) {
+  constructor(deps: BroadcastingDeps) {
     this.#deps = deps;
-    this.#log = logger;
-  }
-
-  /** Same shared resources, logging through `logger` (e.g. a request's child logger). Cheap. */
-  withLogger(logger: Logger): BroadcastingService {
-    return new BroadcastingService(this.#deps, logger);
+    this.#log = deps.logger;
   }
 
   /** A chat message to every participant (all devices, all instances) except `excludeUserId`. */
@@ -96,58 +98,57 @@ export class BroadcastingService {
         origin: this.#deps.instanceId,
         ...(sentFromConnectionId ? { excludeConnectionId: sentFromConnectionId } : {}),
       });
-      return { ok: true, delivered: 1, pushed: 0 };
+      return { ok: true, delivered: 1, pushQueued: false };
     });
   }
 
   /**
-   * A consultant's reply: online participants get it live, offline ones a high-priority
-   * mobile push ("顾问回复") that opens the conversation.
+   * A consultant's reply: every other participant's connected devices get it live; those with no
+   * connection get a high-priority mobile push ("顾问回复") that opens the conversation, sent by
+   * the push queue after this returns. `pushStored`: the caller already stored the push decision
+   * together with the message (ChatService does, so a crash cannot separate them); otherwise it
+   * is stored here, keyed by the reply's message id so a repeated call queues it once.
    */
   broadcastConsultationReply(
     conversationId: string,
     reply: ConsultationReplyInput,
     consultantId: string,
+    options: { pushStored?: boolean } = {},
   ): Promise<BroadcastOutcome> {
     return this.#guard('consultation_reply', conversationId, async () => {
       const recipients = await this.#recipients(conversationId, consultantId);
-      const online = await this.#deps.presence.onlineAmong(recipients);
-      const live = recipients.filter((u) => online.has(u));
-      const offline = recipients.filter((u) => !online.has(u));
       const payload = { ...reply, conversation_id: conversationId, consultant_id: consultantId };
-      await this.#publish(live, encodeFrame(serverFrame(ServerAction.consultationReply, payload)));
-      await this.#pushAll(offline, 'mobile', 'high', '顾问回复', reply.content, {
-        conversation_id: conversationId,
-        action: 'open_conversation',
-      });
-      return { ok: true, delivered: live.length, pushed: offline.length };
+      await this.#publish(recipients, encodeFrame(serverFrame(ServerAction.consultationReply, payload)));
+      if (!options.pushStored) {
+        const key = reply.message?.id ? `message:${reply.message.id}` : `reply:${crypto.randomUUID()}`;
+        await this.#deps.store.pushJobs.enqueue(key, {
+          ...consultationReplyPush(conversationId, reply.content, consultantId),
+          conversationId,
+        });
+      }
+      this.#deps.pushes.nudge();
+      return { ok: true, delivered: recipients.length, pushQueued: true };
     });
   }
 
   /**
    * Important notices (e.g. appointment reminders) for mobile devices only: live to every
    * connected mobile socket of each participant; a participant with no mobile socket online
-   * gets a mobile push instead.
+   * gets a mobile push instead (decided and sent by the push queue after this returns).
    */
   sendMobileOnlyNotification(conversationId: string, notice: MobileNotificationInput): Promise<BroadcastOutcome> {
     return this.#guard('mobile_notification', conversationId, async () => {
       const recipients = await this.#recipients(conversationId);
-      const devices = await Promise.all(recipients.map((u) => this.#deps.presence.devicesOf(u)));
-      const withMobile = recipients.filter((_, i) => devices[i]?.some((d) => d.deviceType === 'mobile'));
-      const withoutMobile = recipients.filter((_, i) => !devices[i]?.some((d) => d.deviceType === 'mobile'));
       const stored = await this.#deps.store.events.appendToConversation(conversationId, {
         kind: ServerAction.mobileNotification,
         payload: (event_seq, event_id) => ({ ...notice, conversation_id: conversationId, event_seq, event_id }),
         deviceTypes: ['mobile'],
+        push: mobileNotificationPush(conversationId, notice),
       });
       const frame = serverFrame(ServerAction.mobileNotification, stored.payload as MobileNotificationPayload);
-      await this.#publish(withMobile, encodeFrame(frame), ['mobile']);
-      await this.#pushAll(withoutMobile, 'mobile', notice.priority ?? 'high', notice.title, notice.content, {
-        conversation_id: conversationId,
-        ...(notice.action ? { action: notice.action } : {}),
-        ...notice.data,
-      });
-      return { ok: true, delivered: withMobile.length, pushed: withoutMobile.length };
+      await this.#publish(recipients, encodeFrame(frame), ['mobile']);
+      this.#deps.pushes.nudge();
+      return { ok: true, delivered: recipients.length, pushQueued: true };
     });
   }
 
@@ -161,7 +162,7 @@ export class BroadcastingService {
         is_typing: isTyping,
       });
       await this.#publish(recipients, encodeFrame(frame));
-      return { ok: true, delivered: recipients.length, pushed: 0 };
+      return { ok: true, delivered: recipients.length, pushQueued: false };
     });
   }
 
@@ -188,7 +189,7 @@ export class BroadcastingService {
       });
       const frame = serverFrame(ServerAction.readStatus, stored.payload as ReadStatusPayload);
       await this.#publish(recipients, encodeFrame(frame));
-      return { ok: true, delivered: recipients.length, pushed: 0 };
+      return { ok: true, delivered: recipients.length, pushQueued: false };
     });
   }
 
@@ -202,7 +203,7 @@ export class BroadcastingService {
       });
       const frame = serverFrame(ServerAction.systemNotification, stored.payload as SystemNotificationPayload);
       await this.#publish(recipients, encodeFrame(frame));
-      return { ok: true, delivered: recipients.length, pushed: 0 };
+      return { ok: true, delivered: recipients.length, pushQueued: false };
     });
   }
 
@@ -215,25 +216,23 @@ export class BroadcastingService {
       });
       const frame = serverFrame(ServerAction.systemNotification, stored.payload as SystemNotificationPayload);
       await this.#deps.bus.publishToAll({ frame: encodeFrame(frame), origin: this.#deps.instanceId });
-      return { ok: true, delivered: -1, pushed: 0 };
+      return { ok: true, delivered: -1, pushQueued: false };
     });
   }
 
-  /** A message to one user on all their devices; if they are offline, a normal-priority push. */
+  /** A message to one user on all their devices; if they have none connected, a normal-priority push. */
   sendDirectMessage(userId: string, message: DirectMessageInput): Promise<BroadcastOutcome> {
     return this.#guard('direct_message', null, async () => {
-      // Stored first, so a device that is offline now gets it on its next resume.
+      // Stored first (with its push decision), so a device that is offline now gets it on its next resume.
       const stored = await this.#deps.store.events.appendToUser(userId, {
         kind: ServerAction.directMessage,
         payload: (user_seq, event_id) => ({ ...message, user_id: userId, user_seq, event_id }),
+        push: directMessagePush(message),
       });
-      if (await this.#deps.presence.isOnline(userId)) {
-        const frame = serverFrame(ServerAction.directMessage, stored.payload as DirectMessagePayload);
-        await this.#publish([userId], encodeFrame(frame));
-        return { ok: true, delivered: 1, pushed: 0 };
-      }
-      await this.#pushAll([userId], 'mobile', 'normal', message.title ?? '新消息', message.content, message.data);
-      return { ok: true, delivered: 0, pushed: 1 };
+      const frame = serverFrame(ServerAction.directMessage, stored.payload as DirectMessagePayload);
+      await this.#publish([userId], encodeFrame(frame));
+      this.#deps.pushes.nudge();
+      return { ok: true, delivered: 1, pushQueued: true };
     });
   }
 
@@ -286,7 +285,7 @@ export class BroadcastingService {
    */
   #publishCounted(userIds: readonly string[], frame: string): Promise<BroadcastOutcome> {
     const delivered = userIds.length;
-    return this.#publish(userIds, frame).then(() => ({ ok: true, delivered, pushed: 0 }));
+    return this.#publish(userIds, frame).then(() => ({ ok: true, delivered, pushQueued: false }));
   }
 
   /** Not `async`: returns the bus's promise (see #publishCounted). */
@@ -298,21 +297,6 @@ export class BroadcastingService {
       origin: this.#deps.instanceId,
       ...(deviceTypes ? { deviceTypes } : {}),
     });
-  }
-
-  async #pushAll(
-    userIds: readonly string[],
-    deviceType: DeviceType,
-    priority: PushPriority,
-    title: string,
-    content: string,
-    data?: Record<string, unknown>,
-  ): Promise<void> {
-    await Promise.all(
-      userIds.map((userId) =>
-        this.#deps.notifications.notify({ userId, deviceType, priority, title, content, ...(data ? { data } : {}) }),
-      ),
-    );
   }
 
   /**
@@ -346,7 +330,7 @@ export class BroadcastingService {
     // Typing and the sender's device sync are chatty: DEBUG, not the seed's INFO "broadcast done".
     const level = kind === 'typing_status' || kind === 'sender_sync' ? 'debug' : 'info';
     this.#log[level](
-      { kind, conversationId, recipients: outcome.delivered, pushed: outcome.pushed, durationMs },
+      { kind, conversationId, recipients: outcome.delivered, pushQueued: outcome.pushQueued, durationMs },
       'broadcast done',
     );
     return outcome;

@@ -1,11 +1,15 @@
 /**
  * Chat use cases shared by the HTTP routes and the WebSocket gateway: authorize, persist,
- * then broadcast. Persistence errors propagate (the caller must know the message was not
- * stored); broadcast errors do not (the message is stored; the service logged the failure).
+ * then hand the live frame to the bus; the caller is answered then. A staff reply's push
+ * decision is stored by the same statement as the message, and the push queue sends it later,
+ * so no provider is ever on a sender's path. Persistence errors propagate (the caller must know
+ * the message was not stored); broadcast errors do not (the message is stored; the service
+ * logged the failure).
  */
 import { type MessageType, type Role, STAFF_ROLES } from '@anmei/protocol';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
+import { consultationReplyPush } from '../broadcasting/push-decisions.ts';
 import type { MessageRow, Store } from '../db/store-types.ts';
 import { AppError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
@@ -36,11 +40,18 @@ export class ChatService {
   readonly #store: Store;
   readonly #participants: ParticipantDirectory;
   readonly #events: AppEvents;
+  readonly #broadcasting: BroadcastingService;
 
-  constructor(deps: { store: Store; participants: ParticipantDirectory; events: AppEvents }) {
+  constructor(deps: {
+    store: Store;
+    participants: ParticipantDirectory;
+    events: AppEvents;
+    broadcasting: BroadcastingService;
+  }) {
     this.#store = deps.store;
     this.#participants = deps.participants;
     this.#events = deps.events;
+    this.#broadcasting = deps.broadcasting;
   }
 
   /** Throws CONVERSATION_NOT_FOUND or NOT_PARTICIPANT. Admins may read/notify but are not participants. */
@@ -53,11 +64,13 @@ export class ChatService {
 
   /**
    * Store, then broadcast to the other participants (the sender's user excluded, as in the seed):
-   * a consultant's or doctor's message as a consultation reply, so offline customers get a push;
-   * others as a plain new_message. Then sync the sender's other devices (not the sending socket).
+   * a consultant's or doctor's message as a consultation reply, whose push decision for offline
+   * participants is stored with it; others as a plain new_message. Then sync the sender's other
+   * devices (not the sending socket). Returns once the frames are handed to the bus.
    */
-  async send(sender: Sender, input: SendInput, broadcasting: BroadcastingService): Promise<SendResult> {
+  async send(sender: Sender, input: SendInput): Promise<SendResult> {
     await this.assertParticipant(input.conversationId, sender.userId);
+    const staff = STAFF_ROLES.has(sender.role);
     const result = await this.#store.messages.append({
       conversationId: input.conversationId,
       senderId: sender.userId,
@@ -65,6 +78,7 @@ export class ChatService {
       messageType: input.messageType ?? 'text',
       content: input.content,
       metadata: input.metadata ?? null,
+      push: staff ? consultationReplyPush(input.conversationId, input.content, sender.userId) : null,
     });
     if (result.status === 'conflict') throw new AppError('CLIENT_MESSAGE_ID_CONFLICT');
     if (result.status === 'duplicate') return { message: result.message, duplicate: true };
@@ -73,11 +87,13 @@ export class ChatService {
     this.#events.emit('message.created', { message });
     const wire = { ...messageToWire(message), sender_role: sender.role };
     // Both at once: they reach different sockets, and on Redis they then share one routed publish.
-    const toOthers = STAFF_ROLES.has(sender.role)
+    const broadcasting = this.#broadcasting;
+    const toOthers = staff
       ? broadcasting.broadcastConsultationReply(
           input.conversationId,
           { content: message.content, reply_type: 'consultation', message: wire },
           sender.userId,
+          { pushStored: true },
         )
       : broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
     await Promise.all([toOthers, broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId)]);
@@ -92,7 +108,6 @@ export class ChatService {
     reader: Sender,
     conversationId: string,
     messageIds: readonly string[],
-    broadcasting: BroadcastingService,
   ): Promise<{ lastReadSeq: number; messageIds: string[] }> {
     await this.assertParticipant(conversationId, reader.userId);
     const found = await this.#store.messages.findByIds(conversationId, messageIds);
@@ -103,7 +118,7 @@ export class ChatService {
     const upTo = Math.max(...found.map((m) => m.seq));
     const lastReadSeq = await this.#store.messages.markRead(conversationId, reader.userId, upTo);
     const ids = found.map((m) => m.id);
-    await broadcasting.broadcastReadStatus(conversationId, reader.userId, ids, lastReadSeq);
+    await this.#broadcasting.broadcastReadStatus(conversationId, reader.userId, ids, lastReadSeq);
     return { lastReadSeq, messageIds: ids };
   }
 
@@ -116,7 +131,6 @@ export class ChatService {
     actor: Sender,
     conversationId: string,
     userId: string,
-    broadcasting: BroadcastingService,
   ): Promise<{ added: boolean; user: { id: string; role: Role; displayName: string } }> {
     if (actor.role !== 'admin') {
       if (!STAFF_ROLES.has(actor.role)) {
@@ -131,8 +145,8 @@ export class ChatService {
     const summary = { id: user.id, role: user.role, displayName: user.displayName };
     if (await this.#store.conversations.isParticipant(conversationId, userId)) return { added: false, user: summary };
     await this.#store.conversations.addParticipant(conversationId, userId, user.role);
-    await broadcasting.announceParticipantsChanged(conversationId);
-    await broadcasting.broadcastSystemNotification(conversationId, {
+    await this.#broadcasting.announceParticipantsChanged(conversationId);
+    await this.#broadcasting.broadcastSystemNotification(conversationId, {
       title: '新成员加入',
       message: `${user.displayName} 加入了会话`,
       type: 'participant_added',
@@ -141,13 +155,8 @@ export class ChatService {
     return { added: true, user: summary };
   }
 
-  async typing(
-    user: Sender,
-    conversationId: string,
-    isTyping: boolean,
-    broadcasting: BroadcastingService,
-  ): Promise<void> {
+  async typing(user: Sender, conversationId: string, isTyping: boolean): Promise<void> {
     await this.assertParticipant(conversationId, user.userId);
-    await broadcasting.broadcastTypingStatus(conversationId, user.userId, isTyping);
+    await this.#broadcasting.broadcastTypingStatus(conversationId, user.userId, isTyping);
   }
 }

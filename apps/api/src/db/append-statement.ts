@@ -76,7 +76,7 @@ export function prepareAppendStatements(db: Db): AppendStatements {
     sql`insert into ${pushJobs} (id, kind, reason, conversation_id, exclude_user_id, notification)
         select 'message:' || i.id, 'decide', q.push->>'reason', i.conversation_id, q.push->>'excludeUserId',
                q.push->'notification'
-        from ${inserted} i, (select ${p('push')}::jsonb as push) q
+        from ${inserted} i, (select ${p('push')}::json as push) q
         where q.push is not null
         returning id`,
   );
@@ -156,8 +156,8 @@ function appendManyStatement(db: Db) {
   const numbered = db.$with('numbered', { id: messages.id }).as(
     sql`select b.*, row_number() over (partition by b.conversation_id order by b.ord) as k,
                count(*) over (partition by b.conversation_id) as n
-        from jsonb_to_recordset(${p('rows')}::jsonb) as b(ord int, id text, conversation_id text, sender_id text,
-             client_message_id text, message_type text, content text, metadata jsonb, push jsonb)
+        from json_to_recordset(${p('rows')}::json) as b(ord int, id text, conversation_id text, sender_id text,
+             client_message_id text, message_type text, content text, metadata jsonb, push json)
         left join lateral (
           select m.id from ${messages} m
           where m.sender_id = b.sender_id and m.client_message_id = b.client_message_id limit 1) dup on true

@@ -58,6 +58,23 @@ export function createPushJobsRepo(db: Db): Store['pushJobs'] {
   };
 
   return {
+    async enqueue(id, decision) {
+      const rows = await db
+        .insert(pushJobs)
+        .values({
+          id,
+          kind: 'decide',
+          reason: decision.reason,
+          conversationId: decision.conversationId ?? null,
+          userId: decision.userId ?? null,
+          excludeUserId: decision.excludeUserId ?? null,
+          notification: { ...decision.notification },
+        })
+        .onConflictDoNothing({ target: pushJobs.id })
+        .returning({ id: pushJobs.id });
+      return rows.length > 0;
+    },
+
     async claim(limit, leaseMs) {
       const rows = await claimStatement(limit, leaseMs);
       // UPDATE … RETURNING has no order; oldest events first.

@@ -12,6 +12,7 @@ import {
   check,
   index,
   integer,
+  json,
   jsonb,
   pgSequence,
   pgTable,
@@ -196,8 +197,11 @@ export const pushJobs = pgTable(
     userId: text('user_id'),
     /** decide: the sender, who never gets a push for their own message. */
     excludeUserId: text('exclude_user_id'),
-    /** `{title, content, priority, deviceType, data?}` as the provider gets it. */
-    notification: jsonb('notification').$type<Record<string, unknown>>().notNull(),
+    /**
+     * `{title, content, priority, deviceType, data?}` as the provider gets it. `json`, not `jsonb`:
+     * the text is kept as written, so `data` keeps its key order (the seed's log format shows it).
+     */
+    notification: json('notification').$type<Record<string, unknown>>().notNull(),
     /** pending, then (sends only) delivered | failed | expired. Finished decisions are deleted. */
     state: text('state').notNull().default('pending'),
     /** Claims so far; a claim's attempt number also fences its result (see PushQueue.finish). */

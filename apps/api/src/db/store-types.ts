@@ -226,6 +226,14 @@ export interface Store {
    * worker whose lease ran out and whose job was claimed again changes nothing.
    */
   pushJobs: {
+    /**
+     * Queue a decision on its own, for an event stored by someone else (prefer storing it with the
+     * event: `messages.append({push})`, `events.append*({push})`). An existing id is kept: false.
+     */
+    enqueue(
+      id: string,
+      decision: PushDecisionInput & { conversationId?: string | null; userId?: string | null },
+    ): Promise<boolean>;
     /** Up to `limit` due pending jobs, oldest due first, each leased for `leaseMs` (attempts + 1). */
     claim(limit: number, leaseMs: number): Promise<PushJobRow[]>;
     /** A decision ran: store its sends (existing ids are kept as they are) and delete it, atomically. */

@@ -4,16 +4,19 @@
  */
 import type { Logger } from 'pino';
 import { LoggingProvider } from './providers/logging.ts';
+import { WebhookProvider } from './providers/webhook.ts';
 import type { NotificationProvider } from './types.ts';
 
-export const NOTIFICATION_PROVIDERS = ['logging', 'firebase', 'apns', 'webpush'] as const;
+export const NOTIFICATION_PROVIDERS = ['logging', 'webhook', 'firebase', 'apns', 'webpush'] as const;
 export type NotificationProviderName = (typeof NOTIFICATION_PROVIDERS)[number];
 
 export interface NotificationProviderConfig {
-  /** Default in config: 'logging' (the only provider in this build). */
+  /** Default in config: 'logging'. */
   provider: NotificationProviderName;
   /** Log content length instead of content; see LoggingProvider. */
   redactContent: boolean;
+  /** Required for 'webhook' (config PUSH_WEBHOOK_URL, PUSH_WEBHOOK_TOKEN). */
+  webhook?: { url: string; token?: string | undefined } | undefined;
 }
 
 /** Throws at startup for a provider this build lacks, so a misconfiguration cannot go unnoticed. */
@@ -21,11 +24,14 @@ export function createNotificationProvider(config: NotificationProviderConfig, l
   switch (config.provider) {
     case 'logging':
       return new LoggingProvider({ logger, redactContent: config.redactContent });
+    case 'webhook':
+      if (!config.webhook) throw new Error('NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL');
+      return new WebhookProvider(config.webhook);
     case 'firebase':
     case 'apns':
     case 'webpush':
       throw new Error(
-        `NOTIFICATION_PROVIDER=${config.provider} is not available in this build yet; use NOTIFICATION_PROVIDER=logging`,
+        `NOTIFICATION_PROVIDER=${config.provider} is not available in this build yet; use NOTIFICATION_PROVIDER=logging or webhook`,
       );
   }
 }

@@ -144,16 +144,12 @@ export class ConnectionSession implements LocalConnection {
     const user = { userId: info.userId, role: info.role };
     switch (frame.action) {
       case ClientAction.sendMessage: {
-        const { message, duplicate } = await this.#ctx.chat.send(
-          user,
-          {
-            conversationId: frame.data.conversation_id,
-            clientMessageId: frame.data.client_message_id,
-            content: frame.data.content,
-            sentFromConnectionId: info.connectionId,
-          },
-          this.#ctx.broadcasting,
-        );
+        const { message, duplicate } = await this.#ctx.chat.send(user, {
+          conversationId: frame.data.conversation_id,
+          clientMessageId: frame.data.client_message_id,
+          content: frame.data.content,
+          sentFromConnectionId: info.connectionId,
+        });
         this.#send(
           encodeFrame(
             serverFrame(ServerAction.ack, {
@@ -170,10 +166,10 @@ export class ConnectionSession implements LocalConnection {
         return;
       }
       case ClientAction.typing:
-        await this.#ctx.chat.typing(user, frame.data.conversation_id, frame.data.is_typing, this.#ctx.broadcasting);
+        await this.#ctx.chat.typing(user, frame.data.conversation_id, frame.data.is_typing);
         return;
       case ClientAction.read:
-        await this.#ctx.chat.markRead(user, frame.data.conversation_id, frame.data.message_ids, this.#ctx.broadcasting);
+        await this.#ctx.chat.markRead(user, frame.data.conversation_id, frame.data.message_ids);
         return;
       case ClientAction.resume: {
         // Live frames wait while the gap is replayed, then follow it minus what it already carried.

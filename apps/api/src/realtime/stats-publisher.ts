@@ -4,7 +4,7 @@
  * them. Serialized once; sent only to local admin connections (each instance serves its own).
  */
 import { encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
-import type { NotificationService } from '../notifications/service.ts';
+import type { PushWorker } from '../notifications/push-worker.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { InstanceMetrics } from '../observability/metrics.ts';
 import type { LocalConnections } from './local-connections.ts';
@@ -14,7 +14,7 @@ export interface StatsPublisherDeps {
   local: LocalConnections;
   presence: Presence;
   metrics: InstanceMetrics;
-  notifications: NotificationService;
+  pushes: PushWorker;
   instanceId: string;
   intervalMs: number;
   logger: Logger;
@@ -39,7 +39,7 @@ export class StatsPublisher {
     try {
       const presence = await this.deps.presence.stats();
       const figures = this.deps.metrics.take();
-      const push = this.deps.notifications.stats();
+      const push = this.deps.pushes.stats();
       const frame = serverFrame(ServerAction.stats, {
         online_users: presence.users,
         connections: presence.connections,
@@ -49,7 +49,13 @@ export class StatsPublisher {
         instance_id: this.deps.instanceId,
         messages_per_second: figures.messagesPerSecond,
         broadcast_latency_ms: figures.latency,
-        push: { sent: push.sent, failed: push.failed, success_rate: push.successRate },
+        push: {
+          sent: push.attempts.success,
+          failed: push.attempts.retryable + push.attempts.permanent,
+          success_rate: push.successRate,
+          expired: push.attempts.expired,
+          queued: push.queued,
+        },
       });
       return local.deliver({ frame: encodeFrame(frame), origin: this.deps.instanceId, connectionType: 'admin' }, 'all');
     } catch (error) {

@@ -16,13 +16,16 @@ const push: PushNotification = {
 class ScriptedProvider implements NotificationProvider {
   readonly name = 'scripted';
   closed = 0;
-  constructor(private readonly outcomes: Array<PushResult | Error>) {}
+  signals: Array<AbortSignal | undefined> = [];
+  constructor(private readonly outcomes: Array<PushResult | Error | 'never'>) {}
 
-  async send(): Promise<PushResult> {
+  send(_notification: PushNotification, signal?: AbortSignal): Promise<PushResult> {
+    this.signals.push(signal);
     const next = this.outcomes.shift();
-    if (next === undefined) throw new Error('scripted provider ran out of outcomes');
-    if (next instanceof Error) throw next;
-    return next;
+    if (next === undefined) return Promise.reject(new Error('scripted provider ran out of outcomes'));
+    if (next === 'never') return new Promise(() => {});
+    if (next instanceof Error) return Promise.reject(next);
+    return Promise.resolve(next);
   }
 
   async close(): Promise<void> {
@@ -31,19 +34,19 @@ class ScriptedProvider implements NotificationProvider {
 }
 
 describe('NotificationService', () => {
-  it('counts successful sends and reports no success rate before any attempt', async () => {
-    const { logger } = captureLogs();
+  it('passes a successful attempt through and logs nothing of its own', async () => {
+    const { logger, records } = captureLogs();
     const service = new NotificationService({ provider: new LoggingProvider({ logger, redactContent: true }), logger });
-    expect(service.stats()).toEqual({ sent: 0, failed: 0, successRate: null });
-    await expect(service.notify(push)).resolves.toEqual({ ok: true });
-    expect(service.stats()).toEqual({ sent: 1, failed: 0, successRate: 1 });
+    await expect(service.attempt(push)).resolves.toEqual({ ok: true });
+    expect(records.filter((r) => r.level >= LEVEL.warn)).toEqual([]);
+    expect(service.providerName).toBe('logging');
   });
 
-  it('turns a provider that throws into a failed result and a WARN record, never an exception', async () => {
+  it('turns a provider that throws into a permanent failure and a WARN record, never an exception', async () => {
     const { logger, records } = captureLogs();
     const provider = new ScriptedProvider([new Error('FCM unreachable')]);
     const service = new NotificationService({ provider, logger });
-    await expect(service.notify(push)).resolves.toEqual({ ok: false, error: 'FCM unreachable', retryable: false });
+    await expect(service.attempt(push)).resolves.toEqual({ ok: false, error: 'FCM unreachable', retryable: false });
     expect(records).toEqual([
       expect.objectContaining({
         level: LEVEL.warn,
@@ -51,37 +54,61 @@ describe('NotificationService', () => {
         provider: 'scripted',
         userId: 'customer_456',
         reason: 'FCM unreachable',
+        retryable: false,
       }),
     ]);
-    expect(service.stats()).toEqual({ sent: 0, failed: 1, successRate: 0 });
   });
 
-  it('counts an ok:false answer as failed and logs its reason at WARN', async () => {
+  it("passes a provider's ok:false answer through with its retry hint and logs it at WARN", async () => {
     const { logger, records } = captureLogs();
-    const rejected: PushResult = { ok: false, error: 'device token expired', retryable: false };
-    const provider = new ScriptedProvider([{ ok: true }, rejected, { ok: true }, { ok: true }]);
-    const service = new NotificationService({ provider, logger });
-    const results = [];
-    for (let i = 0; i < 4; i += 1) results.push(await service.notify(push));
-    expect(results[1]).toEqual(rejected);
-    expect(records.filter((r) => r.level === LEVEL.warn).map((r) => [r.msg, r.reason, r.retryable])).toEqual([
-      ['push notification failed', 'device token expired', false],
+    const rejected: PushResult = { ok: false, error: 'rate limited', retryable: true, retryAfterMs: 30_000 };
+    const service = new NotificationService({ provider: new ScriptedProvider([rejected]), logger });
+    await expect(service.attempt(push)).resolves.toEqual(rejected);
+    expect(records.map((r) => [r.msg, r.reason, r.retryable, r.retryAfterMs])).toEqual([
+      ['push notification failed', 'rate limited', true, 30_000],
     ]);
-    expect(service.stats()).toEqual({ sent: 3, failed: 1, successRate: 0.75 });
   });
 
-  it('closes the provider once, and fails later sends without calling it', async () => {
+  it('abandons a provider call that does not answer within the send timeout as retryable, and aborts it', async () => {
+    const { logger } = captureLogs();
+    const provider = new ScriptedProvider(['never']);
+    const service = new NotificationService({ provider, logger, sendTimeoutMs: 50 });
+    await expect(service.attempt(push)).resolves.toEqual({
+      ok: false,
+      error: 'no answer from the provider within 50 ms',
+      retryable: true,
+    });
+    expect(provider.signals[0]?.aborted).toBe(true);
+  });
+
+  it('treats a provider that returns nothing as a permanent failure', async () => {
+    const { logger } = captureLogs();
+    const broken: NotificationProvider = {
+      name: 'broken',
+      send: async () => undefined as unknown as PushResult,
+      close: async () => {},
+    };
+    const service = new NotificationService({ provider: broken, logger });
+    await expect(service.attempt(push)).resolves.toEqual({
+      ok: false,
+      error: 'provider returned no result',
+      retryable: false,
+    });
+  });
+
+  it('closes the provider once, and fails later attempts as retryable without calling it', async () => {
     const { logger, records } = captureLogs();
     const provider = new ScriptedProvider([]);
     const service = new NotificationService({ provider, logger });
     await service.close();
     await service.close();
     expect(provider.closed).toBe(1);
-    await expect(service.notify(push)).resolves.toEqual({
+    await expect(service.attempt(push)).resolves.toEqual({
       ok: false,
       error: 'notification service is closed',
-      retryable: false,
+      retryable: true,
     });
+    expect(provider.signals).toEqual([]);
     expect(records.map((r) => r.reason)).toEqual(['notification service is closed']);
   });
 });

@@ -2,7 +2,7 @@
  * Starts the real API in-process on 127.0.0.1:0 with an in-memory PGlite and seeded demo
  * data, and gives tests small, honest helpers: log in, get a ticket, open a real WebSocket.
  */
-import { type BuiltApp, buildApp } from '../../src/app.ts';
+import { type BuildOptions, type BuiltApp, buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ApiClient, type ConnectOptions, type HttpResult } from './api-client.ts';
 import { LogCapture } from './log-capture.ts';
@@ -27,7 +27,10 @@ export interface TestApp {
 
 export type { HttpResult };
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: Pick<BuildOptions, 'notificationProvider'> = {},
+): Promise<TestApp> {
   const logs = new LogCapture();
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -38,7 +41,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     SEED_DEMO_DATA: 'true',
     ...env,
   });
-  const built = await buildApp(config, { logDestination: logs });
+  const built = await buildApp(config, { ...options, logDestination: logs });
   const { url } = await built.listen();
   const seed = built.seed;
   if (!seed) throw new Error('test app expected demo data to be seeded');

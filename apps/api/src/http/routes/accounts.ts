@@ -5,7 +5,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { hashPassword } from '../../auth/passwords.ts';
-import { broadcastingFor } from '../../broadcasting/factory.ts';
 import { UsernameTakenError } from '../../db/store.ts';
 import type { UserRow } from '../../db/store-types.ts';
 import { AppError } from '../../errors.ts';
@@ -112,7 +111,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
         participants: [customer, consultant].map((u) => ({ userId: u.id, role: u.role })),
       });
       // Both sides' lists change: a durable notice they receive live (or on resume).
-      await broadcastingFor(ctx.broadcasting, request).broadcastSystemNotification(conversation.id, {
+      await ctx.broadcasting.broadcastSystemNotification(conversation.id, {
         title: '新咨询',
         message: `${customer.displayName} 与 ${consultant.displayName} 的咨询已开始`,
         type: 'conversation_started',

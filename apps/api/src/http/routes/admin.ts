@@ -4,13 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
-import { broadcastingFor } from '../../broadcasting/factory.ts';
+import type { BroadcastOutcome } from '../../broadcasting/broadcasting-service.ts';
 import { AppError } from '../../errors.ts';
 import { authenticate, requireAuth, requireRole } from '../auth-guard.ts';
 import { CommonProblems } from '../schemas.ts';
 
 const problems = CommonProblems;
-const Outcome = z.object({ ok: z.boolean(), delivered: z.number(), pushed: z.number() });
+/** `push_queued`: a push decision was stored; the push queue notifies whoever is offline, after this answer. */
+const Outcome = z.object({ ok: z.boolean(), delivered: z.number(), push_queued: z.boolean() });
+const outcome = (o: BroadcastOutcome) => ({ ok: o.ok, delivered: o.delivered, push_queued: o.pushQueued });
 const Data = z.record(z.string(), z.unknown()).optional();
 
 export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -46,10 +48,10 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request) => {
       await asAdmin(request);
       const { conversation_id, ...notice } = request.body;
-      const service = broadcastingFor(ctx.broadcasting, request);
-      if (conversation_id === null) return service.broadcastSystemNotificationToAll(notice);
+      const service = ctx.broadcasting;
+      if (conversation_id === null) return outcome(await service.broadcastSystemNotificationToAll(notice));
       await assertConversation(conversation_id);
-      return service.broadcastSystemNotification(conversation_id, notice);
+      return outcome(await service.broadcastSystemNotification(conversation_id, notice));
     },
   );
 
@@ -75,7 +77,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       await asAdmin(request);
       const { conversation_id, ...notice } = request.body;
       await assertConversation(conversation_id);
-      return broadcastingFor(ctx.broadcasting, request).sendMobileOnlyNotification(conversation_id, notice);
+      return outcome(await ctx.broadcasting.sendMobileOnlyNotification(conversation_id, notice));
     },
   );
 
@@ -100,7 +102,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       await asAdmin(request);
       const { user_id, ...message } = request.body;
       if (!(await ctx.store.users.findById(user_id))) throw new AppError('USER_NOT_FOUND');
-      return broadcastingFor(ctx.broadcasting, request).sendDirectMessage(user_id, message);
+      return outcome(await ctx.broadcasting.sendDirectMessage(user_id, message));
     },
   );
 
@@ -141,14 +143,35 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     { onRequest, schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
     async (request) => {
       await asAdmin(request);
-      const presence = await ctx.presence.stats();
+      const [presence, queue] = await Promise.all([ctx.presence.stats(), ctx.store.pushJobs.counts()]);
+      const instance = ctx.pushes.stats();
+      const finished = queue.delivered + queue.failed + queue.expired;
       return {
         online_users: presence.users,
         connections: presence.connections,
         by_device_type: presence.byDeviceType,
         by_role: presence.byRole,
         by_instance: presence.byInstance,
-        push: ctx.notifications.stats(),
+        push: {
+          provider: ctx.notifications.providerName,
+          // Cluster-wide, over the finished pushes still retained (PUSH_RETENTION): delivered ÷ attempted.
+          success_rate: finished === 0 ? null : queue.delivered / finished,
+          queue: {
+            pending: queue.pending,
+            oldest_pending_age_seconds: queue.oldestPendingAgeMs === null ? null : queue.oldestPendingAgeMs / 1000,
+            delivered: queue.delivered,
+            failed: queue.failed,
+            expired: queue.expired,
+          },
+          // This instance since it started: every provider attempt's outcome.
+          instance: {
+            instance_id: ctx.config.instanceId,
+            attempts: instance.attempts,
+            decisions: instance.decisions,
+            queued: instance.queued,
+            success_rate: instance.successRate,
+          },
+        },
       };
     },
   );

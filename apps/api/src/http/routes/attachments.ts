@@ -4,7 +4,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { ALLOWED_MIME_TYPES } from '../../attachments/policy.ts';
-import { broadcastingFor } from '../../broadcasting/factory.ts';
 import { AppError } from '../../errors.ts';
 import { authenticate, requireAuth } from '../auth-guard.ts';
 import { CommonProblems, ConversationIdParams, ProblemSchema, SentSchema, sentBody } from '../schemas.ts';
@@ -54,20 +53,16 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
         part.file.resume();
         throw new AppError('VALIDATION_FAILED', 'client_message_id must be at most 64 characters.');
       }
-      const { message, duplicate } = await ctx.attachments.upload(
-        user,
-        {
-          conversationId: request.params.conversation_id,
-          fileName: part.filename,
-          mimeType: part.mimetype,
-          stream: part.file,
-          truncated: () => part.file.truncated,
-          clientMessageId,
-          caption: field(part.fields, 'caption')?.slice(0, 2000) ?? null,
-          durationMs: duration === null ? null : Number(duration),
-        },
-        broadcastingFor(ctx.broadcasting, request),
-      );
+      const { message, duplicate } = await ctx.attachments.upload(user, {
+        conversationId: request.params.conversation_id,
+        fileName: part.filename,
+        mimeType: part.mimetype,
+        stream: part.file,
+        truncated: () => part.file.truncated,
+        clientMessageId,
+        caption: field(part.fields, 'caption')?.slice(0, 2000) ?? null,
+        durationMs: duration === null ? null : Number(duration),
+      });
       return sentBody(message, duplicate);
     },
   );

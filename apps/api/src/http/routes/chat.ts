@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
-import { broadcastingFor } from '../../broadcasting/factory.ts';
 import { messageToWire } from '../../chat/wire.ts';
 import { authenticate, requireAuth } from '../auth-guard.ts';
 import {
@@ -142,15 +141,11 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const user = await authenticate(request, ctx.tokens);
-      const { message, duplicate } = await ctx.chat.send(
-        user,
-        {
-          conversationId: request.params.conversation_id,
-          clientMessageId: request.body.client_message_id ?? null,
-          content: request.body.content,
-        },
-        broadcastingFor(ctx.broadcasting, request),
-      );
+      const { message, duplicate } = await ctx.chat.send(user, {
+        conversationId: request.params.conversation_id,
+        clientMessageId: request.body.client_message_id ?? null,
+        content: request.body.content,
+      });
       return sentBody(message, duplicate);
     },
   );
@@ -169,12 +164,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const user = await authenticate(request, ctx.tokens);
-      const result = await ctx.chat.markRead(
-        user,
-        request.params.conversation_id,
-        request.body.message_ids,
-        broadcastingFor(ctx.broadcasting, request),
-      );
+      const result = await ctx.chat.markRead(user, request.params.conversation_id, request.body.message_ids);
       return { last_read_seq: result.lastReadSeq, message_ids: result.messageIds };
     },
   );
@@ -199,12 +189,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const user = await authenticate(request, ctx.tokens);
-      const result = await ctx.chat.addParticipant(
-        user,
-        request.params.conversation_id,
-        request.body.user_id,
-        broadcastingFor(ctx.broadcasting, request),
-      );
+      const result = await ctx.chat.addParticipant(user, request.params.conversation_id, request.body.user_id);
       return {
         added: result.added,
         user: { id: result.user.id, role: result.user.role, display_name: result.user.displayName },

@@ -1,0 +1,114 @@
+/**
+ * NOTIFICATION_PROVIDER=webhook: each push is one HTTP POST of JSON to PUSH_WEBHOOK_URL, for a
+ * clinic that already runs its own push gateway (the seed's "third-party providers"). The body:
+ *
+ *   {"idempotency_key": "message:<id>:<user>", "user_id": "…", "device_type": "mobile",
+ *    "priority": "high", "title": "顾问回复", "content": "…", "data": {…}}
+ *
+ * with headers `Idempotency-Key` (the same value; a gateway de-duplicates repeats with it) and,
+ * when PUSH_WEBHOOK_TOKEN is set, `Authorization: Bearer <token>`. The answer decides the
+ * outcome: 2xx delivered; 408, 425, 429 and 5xx retryable (honouring `Retry-After`); any other
+ * status permanent; a network error or a timeout retryable. One attempt per call: retries belong
+ * to the push queue's retry policy.
+ */
+import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
+
+export interface WebhookProviderOptions {
+  url: string;
+  /** Bearer token for the gateway (else the URL's user:password as Basic auth); never logged or put in an error text. */
+  token?: string | undefined;
+}
+
+/** Statuses a later attempt may get past: timeouts, "too early", rate limits, server errors. */
+const RETRYABLE_STATUSES = new Set([408, 425, 429]);
+
+/** Longest Retry-After honoured (ms): a gateway asking for more is treated as asking for this. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * `Retry-After` in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined when absent
+ * or unreadable, so the policy's own backoff applies.
+ */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d{1,10}$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
+}
+
+export class WebhookProvider implements NotificationProvider {
+  readonly name = 'webhook';
+  readonly #url: string;
+  readonly #token: string | undefined;
+  /** What error texts name: the host only (the URL may carry credentials or a key in its query). */
+  readonly #where: string;
+
+  readonly #basic: string | undefined;
+
+  constructor(options: WebhookProviderOptions) {
+    // fetch refuses URLs with credentials; `https://user:pass@host/…` becomes Basic auth instead.
+    const url = new URL(options.url);
+    this.#basic =
+      url.username || url.password
+        ? Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')
+        : undefined;
+    url.username = '';
+    url.password = '';
+    this.#url = url.toString();
+    this.#token = options.token;
+    this.#where = url.host;
+  }
+
+  async send(notification: PushNotification, signal?: AbortSignal): Promise<PushResult> {
+    const body = JSON.stringify({
+      idempotency_key: notification.idempotencyKey ?? null,
+      user_id: notification.userId,
+      device_type: notification.deviceType,
+      priority: notification.priority,
+      title: notification.title,
+      content: notification.content,
+      ...(notification.data !== undefined ? { data: notification.data } : {}),
+    });
+    let response: Response;
+    try {
+      response = await fetch(this.#url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(notification.idempotencyKey ? { 'idempotency-key': notification.idempotencyKey } : {}),
+          ...(this.#token
+            ? { authorization: `Bearer ${this.#token}` }
+            : this.#basic
+              ? { authorization: `Basic ${this.#basic}` }
+              : {}),
+        },
+        body,
+        ...(signal ? { signal } : {}),
+        redirect: 'error',
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+      const reason = signal?.aborted
+        ? 'the attempt was abandoned (timeout or shutdown)'
+        : String(cause ?? 'network error');
+      return { ok: false, error: `could not reach the push webhook at ${this.#where}: ${reason}`, retryable: true };
+    }
+    // The body is not used, but must be read (or cancelled) so the connection can be reused.
+    await response.body?.cancel().catch(() => {});
+    if (response.ok) return { ok: true };
+    const retryable = RETRYABLE_STATUSES.has(response.status) || response.status >= 500;
+    const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+    return {
+      ok: false,
+      error: `the push webhook at ${this.#where} answered ${response.status}`,
+      retryable,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    // fetch's connection pool is the process's; nothing of ours stays open.
+  }
+}

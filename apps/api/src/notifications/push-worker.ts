@@ -1,0 +1,236 @@
+/**
+ * Runs the durable push queue (docs/architecture.md, "Push queue"): claims due jobs from the
+ * database, turns each decision into sends for the users who are offline (push-decider.ts) and
+ * makes one provider attempt per claimed send, then records what the retry policy says. Every
+ * instance runs one; they share the work through the database's SKIP LOCKED claims, so a job
+ * stored by an instance that crashed is run by a restarted one or by any other.
+ *
+ * It never runs on a sender's path: a stored decision `nudge()`s the worker of the instance
+ * that stored it (next turn), and every worker also polls, so a job left by a crash or due for
+ * a retry is picked up within `pollIntervalMs` of becoming due.
+ */
+import type { PushAttemptOutcome, PushJobResult, PushJobRow, Store } from '../db/store-types.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { PushDecider } from './push-decider.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import type { NotificationService } from './service.ts';
+
+export interface PushWorkerOptions {
+  /** ms between looks at the queue when nothing nudged this worker (PUSH_POLL_INTERVAL, default 1 000). */
+  pollIntervalMs: number;
+  /** Jobs this instance runs at once (PUSH_CONCURRENCY, default 16). */
+  concurrency: number;
+  /**
+   * ms a claimed job stays invisible to other claims (PUSH_LEASE, default 60 000). If this
+   * instance dies mid-job, the job is run again this long after it was claimed; must exceed the
+   * provider timeout so a slow but live attempt is not run twice.
+   */
+  leaseMs: number;
+  /** Finished sends are kept this many ms for the admin figures, then deleted (PUSH_RETENTION, default 7 days). */
+  retentionMs: number;
+}
+
+export interface PushWorkerDeps {
+  store: Store;
+  decider: PushDecider;
+  notifications: NotificationService;
+  policy: RetryPolicy;
+  logger: Logger;
+}
+
+/** This instance's push figures since it started (GET /api/v1/admin/stats, `stats` frames). */
+export interface PushAttemptStats {
+  /** Provider attempts by outcome; `expired` counts jobs dropped at PUSH_MAX_AGE. */
+  attempts: Record<PushAttemptOutcome, number>;
+  /** Decisions run, and the sends they queued (one per offline recipient). */
+  decisions: number;
+  queued: number;
+  /** success ÷ (success + retryable + permanent); null before the first attempt. */
+  successRate: number | null;
+}
+
+/** How often finished sends older than the retention are deleted (ms). */
+const PRUNE_INTERVAL_MS = 10 * 60_000;
+
+export class PushWorker {
+  readonly #deps: PushWorkerDeps;
+  readonly #options: PushWorkerOptions;
+  readonly #attempts: Record<PushAttemptOutcome, number> = { success: 0, retryable: 0, permanent: 0, expired: 0 };
+  #decisions = 0;
+  #queued = 0;
+  #inFlight = 0;
+  /** A claim is running (one at a time, so two never race for the same free slots). */
+  #claiming = false;
+  /** Something may be due that the running claim did not see: claim again when it ends. */
+  #again = false;
+  #scheduled = false;
+  #closed = false;
+  #poll: NodeJS.Timeout | undefined;
+  #prune: NodeJS.Timeout | undefined;
+  readonly #idle = new Set<() => void>();
+
+  constructor(deps: PushWorkerDeps, options: PushWorkerOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  start(): void {
+    if (this.#poll || this.#closed) return;
+    this.#poll = setInterval(() => this.#pump(), this.#options.pollIntervalMs);
+    this.#poll.unref();
+    this.#prune = setInterval(() => void this.#pruneFinished(), PRUNE_INTERVAL_MS);
+    this.#prune.unref();
+    this.nudge();
+  }
+
+  /** A job was just stored (or became due): look at the queue on the next turn, not at the next poll. */
+  nudge(): void {
+    if (this.#scheduled || this.#closed || !this.#poll) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
+  stats(): PushAttemptStats {
+    const { success, retryable, permanent } = this.#attempts;
+    const attempted = success + retryable + permanent;
+    return {
+      attempts: { ...this.#attempts },
+      decisions: this.#decisions,
+      queued: this.#queued,
+      successRate: attempted === 0 ? null : success / attempted,
+    };
+  }
+
+  /**
+   * Stops claiming and waits up to `timeoutMs` for the jobs in flight. A job still running then
+   * keeps its lease and is run again by another instance (or this one restarted) when it ends.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#poll);
+    clearInterval(this.#prune);
+    if (this.#inFlight === 0 && !this.#claiming) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#idle.add(done);
+    });
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    if (this.#claiming) {
+      this.#again = true;
+      return;
+    }
+    const free = this.#options.concurrency - this.#inFlight;
+    if (free <= 0) {
+      // A finishing job pumps again.
+      this.#again = true;
+      return;
+    }
+    this.#claiming = true;
+    this.#again = false;
+    this.#deps.store.pushJobs
+      .claim(free, this.#options.leaseMs)
+      .then(
+        (jobs) => {
+          for (const job of jobs) this.#start(job);
+          // A full claim suggests more are due.
+          if (jobs.length === free) this.#again = true;
+        },
+        (error: unknown) => {
+          this.#deps.logger.warn({ err: error }, 'push queue: could not claim jobs; will try at the next poll');
+        },
+      )
+      .finally(() => {
+        this.#claiming = false;
+        if (this.#again && !this.#closed) this.#pump();
+        this.#settleIfIdle();
+      });
+  }
+
+  #start(job: PushJobRow): void {
+    this.#inFlight++;
+    const run = job.kind === 'decide' ? this.#decide(job) : this.#send(job);
+    run
+      .catch((error: unknown) => {
+        // Only the store's own failure gets here; the lease makes the job due again.
+        this.#deps.logger.warn({ err: error, jobId: job.id }, 'push queue: job failed; it is retried after its lease');
+      })
+      .finally(() => {
+        this.#inFlight--;
+        if (this.#again) this.#pump();
+        this.#settleIfIdle();
+      });
+  }
+
+  async #decide(decision: PushJobRow): Promise<void> {
+    let users: string[];
+    try {
+      users = await this.#deps.decider.recipients(decision);
+    } catch (error) {
+      const retryInMs = this.#deps.policy.backoffMs(decision.attempts);
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#deps.logger.warn(
+        { jobId: decision.id, reason, retryInMs },
+        'push decision postponed: presence unavailable',
+      );
+      await this.#deps.store.pushJobs.postponeDecision(decision, retryInMs, reason);
+      return;
+    }
+    const sends = users.map((userId) => ({ userId, notification: decision.notification }));
+    if (!(await this.#deps.store.pushJobs.completeDecision(decision, sends))) return;
+    this.#decisions++;
+    this.#queued += sends.length;
+    this.#deps.logger.debug({ jobId: decision.id, reason: decision.reason, offline: sends.length }, 'push decided');
+    if (sends.length > 0) this.#again = true;
+  }
+
+  async #send(job: PushJobRow): Promise<void> {
+    const { policy, notifications, store, logger } = this.#deps;
+    const ageMs = Date.now() - job.createdAt.getTime();
+    let result: PushJobResult;
+    if (policy.isExpired(ageMs)) {
+      result = { state: 'expired', outcome: 'expired', error: 'older than PUSH_MAX_AGE before it could be sent' };
+    } else {
+      const attempt = await notifications.attempt({
+        ...job.notification,
+        userId: job.userId ?? '',
+        idempotencyKey: job.id,
+      });
+      this.#attempts[attempt.ok ? 'success' : attempt.retryable ? 'retryable' : 'permanent']++;
+      result = policy.after(attempt, job.attempts, Date.now() - job.createdAt.getTime());
+    }
+    if (result.state === 'expired') {
+      this.#attempts.expired++;
+      logger.warn({ jobId: job.id, userId: job.userId, attempts: job.attempts, reason: result.error }, 'push expired');
+    }
+    if (!(await store.pushJobs.finish(job, result))) {
+      // Our lease had ended and another claim owns the job now; its result counts, not ours.
+      logger.debug({ jobId: job.id }, 'push result discarded: the job was claimed again');
+    }
+  }
+
+  async #pruneFinished(): Promise<void> {
+    try {
+      const deleted = await this.#deps.store.pushJobs.prune(this.#options.retentionMs);
+      if (deleted > 0) this.#deps.logger.debug({ deleted }, 'push queue: pruned finished jobs');
+    } catch (error) {
+      this.#deps.logger.warn({ err: error }, 'push queue: could not prune finished jobs');
+    }
+  }
+
+  #settleIfIdle(): void {
+    if (this.#inFlight > 0 || this.#claiming) return;
+    for (const done of this.#idle) done();
+    this.#idle.clear();
+  }
+}
