@@ -21,7 +21,15 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
-export async function startTopology(count: number, env: Record<string, string> = {}): Promise<Topology> {
+/**
+ * `env` goes to every instance; `perInstance(name)` adds settings of one instance (e.g. a
+ * webhook URL naming it).
+ */
+export async function startTopology(
+  count: number,
+  env: Record<string, string> = {},
+  perInstance: (name: string) => Record<string, string> = () => ({}),
+): Promise<Topology> {
   const redis = await startRedisServer();
   const db = await createTestSchema();
   const instances: ApiProcess[] = [];
@@ -35,10 +43,10 @@ export async function startTopology(count: number, env: Record<string, string> =
   let nginx: Awaited<ReturnType<typeof startNginx>>;
   try {
     // The first instance migrates and seeds; the others start after it so they find the data.
-    instances.push(await startApiProcess('api-1', { ...common, SEED_DEMO_DATA: 'true' }));
+    instances.push(await startApiProcess('api-1', { ...common, ...perInstance('api-1'), SEED_DEMO_DATA: 'true' }));
     const rest = await Promise.allSettled(
       Array.from({ length: count - 1 }, (_, i) =>
-        startApiProcess(`api-${i + 2}`, { ...common, SEED_DEMO_DATA: 'false' }),
+        startApiProcess(`api-${i + 2}`, { ...common, ...perInstance(`api-${i + 2}`), SEED_DEMO_DATA: 'false' }),
       ),
     );
     // Keep the ones that started, so a failure below still stops them.
