@@ -20,6 +20,7 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/open-database.ts';
 import { type SeedResult, seedDemoData } from './db/seed.ts';
 import { type AppEventMap, TypedEvents } from './events.ts';
+import { decorateUser } from './http/auth-guard.ts';
 import { installProblemHandlers } from './http/problem-handler.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { adminRoutes } from './http/routes/admin.ts';
@@ -196,6 +197,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
+  decorateUser(app);
   await app.register(fastifySwagger, {
     openapi: {
       info: {

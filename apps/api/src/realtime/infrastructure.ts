@@ -97,7 +97,7 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
     kind: 'redis',
     bus,
     presence,
-    tickets: new RedisTicketStore(command, names),
+    tickets: new RedisTicketStore(command, names.ticket),
     busStats: () => ({ routing: bus.routing, ...bus.stats() }),
     healthy: () => command.status === 'ready' && subscriber.status === 'ready',
     async close() {

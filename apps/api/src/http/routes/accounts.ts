@@ -8,7 +8,7 @@ import { hashPassword } from '../../auth/passwords.ts';
 import { UsernameTakenError } from '../../db/store.ts';
 import type { UserRow } from '../../db/store-types.ts';
 import { AppError } from '../../errors.ts';
-import { authenticate, requireAuth } from '../auth-guard.ts';
+import { requireAuth, signedIn } from '../auth-guard.ts';
 import { CommonProblems, ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
 
 const Username = z.string().regex(/^[a-z0-9_]{3,32}$/, 'use 3-32 lower-case letters, digits or _');
@@ -89,7 +89,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const auth = await authenticate(request, ctx.tokens);
+      const auth = signedIn(request);
       const me = await ctx.store.users.findById(auth.userId);
       if (!me) throw new AppError('TOKEN_INVALID', 'The user of this token no longer exists.');
       const pick = async (id: string | undefined, role: UserRow['role']): Promise<UserRow> => {

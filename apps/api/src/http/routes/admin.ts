@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import type { BroadcastOutcome } from '../../broadcasting/broadcasting-service.ts';
 import { AppError } from '../../errors.ts';
-import { authenticate, requireAuth, requireRole } from '../auth-guard.ts';
+import { requireAuth } from '../auth-guard.ts';
 import { CommonProblems } from '../schemas.ts';
 
 const problems = CommonProblems;
@@ -17,13 +17,8 @@ const Data = z.record(z.string(), z.unknown()).optional();
 
 export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  // Checked again in each handler (cheap: the verified user is remembered per request).
+  // Every route here is admin-only; the hook checks it once, before the body is read.
   const onRequest = requireAuth(ctx.tokens, 'admin');
-  const asAdmin = async (request: Parameters<typeof authenticate>[0]) => {
-    const user = await authenticate(request, ctx.tokens);
-    requireRole(user, 'admin');
-    return user;
-  };
   const assertConversation = async (id: string) => {
     if (!(await ctx.store.conversations.findById(id))) throw new AppError('CONVERSATION_NOT_FOUND');
   };
@@ -46,7 +41,6 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      await asAdmin(request);
       const { conversation_id, ...notice } = request.body;
       const service = ctx.broadcasting;
       if (conversation_id === null) return outcome(await service.broadcastSystemNotificationToAll(notice));
@@ -74,7 +68,6 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      await asAdmin(request);
       const { conversation_id, ...notice } = request.body;
       await assertConversation(conversation_id);
       return outcome(await ctx.broadcasting.sendMobileOnlyNotification(conversation_id, notice));
@@ -99,7 +92,6 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      await asAdmin(request);
       const { user_id, ...message } = request.body;
       if (!(await ctx.store.users.findById(user_id))) throw new AppError('USER_NOT_FOUND');
       return outcome(await ctx.broadcasting.sendDirectMessage(user_id, message));
@@ -131,7 +123,6 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      await asAdmin(request);
       const userId = request.params.user_id;
       if (!(await ctx.store.users.findById(userId))) throw new AppError('USER_NOT_FOUND');
       return { user_id: userId, devices: await ctx.broadcasting.getUserDeviceInfo(userId) };
@@ -142,7 +133,6 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/api/v1/admin/stats',
     { onRequest, schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
     async (request) => {
-      await asAdmin(request);
       const [presence, queue] = await Promise.all([ctx.presence.stats(), ctx.store.pushJobs.counts()]);
       const instance = ctx.pushes.stats();
       const finished = queue.delivered + queue.failed + queue.expired;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { ALLOWED_MIME_TYPES } from '../../attachments/policy.ts';
 import { AppError } from '../../errors.ts';
-import { authenticate, requireAuth } from '../auth-guard.ts';
+import { requireAuth, signedIn } from '../auth-guard.ts';
 import { CommonProblems, ConversationIdParams, ProblemSchema, SentSchema, sentBody } from '../schemas.ts';
 
 const problems = CommonProblems;
@@ -36,7 +36,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const user = await authenticate(request, ctx.tokens);
+      const user = signedIn(request);
       if (!request.isMultipart())
         throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data with a "file" field.');
       const part = await request.file();
@@ -78,7 +78,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const user = await authenticate(request, ctx.tokens);
+      const user = signedIn(request);
       const { row, stream } = await ctx.attachments.open(
         user,
         request.params.conversation_id,

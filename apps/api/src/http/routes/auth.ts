@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { dummyPasswordHash, verifyPassword } from '../../auth/passwords.ts';
 import { AppError } from '../../errors.ts';
-import { authenticate, requireAuth } from '../auth-guard.ts';
+import { requireAuth, signedIn } from '../auth-guard.ts';
 import { ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
 
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -52,7 +52,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: UserSchema, 401: ProblemSchema } },
     },
     async (request) => {
-      const auth = await authenticate(request, ctx.tokens);
+      const auth = signedIn(request);
       const user = await ctx.store.users.findById(auth.userId);
       if (!user) throw new AppError('TOKEN_INVALID', 'The user of this token no longer exists.');
       return userToWire(user);
@@ -78,7 +78,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const auth = await authenticate(request, ctx.tokens);
+      const auth = signedIn(request);
       return {
         ticket: await ctx.tokens.issueTicket(auth),
         expires_in: ctx.tokens.ticketTtlSeconds,

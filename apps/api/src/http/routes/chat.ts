@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { messageToWire } from '../../chat/wire.ts';
-import { authenticate, requireAuth } from '../auth-guard.ts';
+import { requireAuth, signedIn } from '../auth-guard.ts';
 import {
   CommonProblems,
   ConversationIdParams,
@@ -56,7 +56,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const user = await authenticate(request, ctx.tokens);
+      const user = signedIn(request);
       const summaries = await ctx.store.conversations.listForUser(user.userId);
       const everyone = [...new Set(summaries.flatMap((s) => s.participants.map((p) => p.userId)))];
       const online = await ctx.presence.onlineAmong(everyone);
@@ -97,7 +97,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const user = await authenticate(request, ctx.tokens);
+      const user = signedIn(request);
       const { conversation_id: conversationId } = request.params;
       await ctx.chat.assertParticipant(conversationId, user.userId);
       const { before_seq, after_seq, limit } = request.query;
@@ -140,7 +140,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const user = await authenticate(request, ctx.tokens);
+      const user = signedIn(request);
       const { message, duplicate } = await ctx.chat.send(user, {
         conversationId: request.params.conversation_id,
         clientMessageId: request.body.client_message_id ?? null,
@@ -163,7 +163,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const user = await authenticate(request, ctx.tokens);
+      const user = signedIn(request);
       const result = await ctx.chat.markRead(user, request.params.conversation_id, request.body.message_ids);
       return { last_read_seq: result.lastReadSeq, message_ids: result.messageIds };
     },
@@ -188,7 +188,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const user = await authenticate(request, ctx.tokens);
+      const user = signedIn(request);
       const result = await ctx.chat.addParticipant(user, request.params.conversation_id, request.body.user_id);
       return {
         added: result.added,
