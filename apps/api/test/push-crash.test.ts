@@ -46,7 +46,21 @@ async function replyWhileEveryoneIsOffline(client: ApiClient, double: WebhookDou
   return { keys, ids };
 }
 
-function report(name: string, double: WebhookDouble, keys: string[]) {
+/** Nothing else is scheduled: no pending job is left that could send again. */
+async function expectQueueSettled(url: string, delivered: number) {
+  const admin = new ApiClient(url);
+  const { token } = await admin.login('admin');
+  const stats = await admin.http('GET', '/api/v1/admin/stats', { token });
+  expect(stats.body.push.queue).toMatchObject({ pending: 0, delivered, failed: 0, expired: 0 });
+}
+
+/** Waits until every push was delivered by some instance, then prints and returns the counts. */
+async function deliveredOnce(name: string, double: WebhookDouble, keys: string[]) {
+  await double.until(
+    (requests) => keys.every((k) => requests.some((r) => r.key === k && r.state === 'delivered')),
+    'every push delivered by a restarted or surviving instance',
+    60_000,
+  );
   const summary = double.summary();
   // The acceptance asks for the counts in the output.
   console.log(`[push-crash:${name}] ${JSON.stringify(Object.fromEntries(keys.map((k) => [k, summary[k]])))}`);
@@ -78,13 +92,7 @@ describe('embedded default (PGlite on disk, one instance)', () => {
     await first.exited;
     const second = await startApiProcess('api-solo', { ...env, SEED_DEMO_DATA: 'false' });
     processes.push(second);
-    await double.until(
-      (requests) => keys.every((k) => requests.some((r) => r.key === k && r.state === 'delivered')),
-      'both pushes delivered by the restarted instance',
-      60_000,
-    );
-
-    const summary = report('pglite', double, keys);
+    const summary = await deliveredOnce('pglite', double, keys);
     for (const key of keys) {
       expect(summary[key]).toEqual({
         requests: 2,
@@ -92,11 +100,7 @@ describe('embedded default (PGlite on disk, one instance)', () => {
         paths: ['/push/api-solo:cut', '/push/api-solo:delivered'],
       });
     }
-    // Nothing else is scheduled: the queue has no pending job left that could send again.
-    const admin = new ApiClient(second.url);
-    const { token } = await admin.login('admin');
-    const stats = await admin.http('GET', '/api/v1/admin/stats', { token });
-    expect(stats.body.push.queue).toMatchObject({ pending: 0, delivered: 2, failed: 0, expired: 0 });
+    await expectQueueSettled(second.url, 2);
   });
 });
 
@@ -128,22 +132,13 @@ describe('Postgres and Redis, two instances', () => {
       // Both were mid-attempt: bring one back on the same database and Redis.
       restarted.push(await startApiProcess('api-1', { ...topo.env, PUSH_WEBHOOK_URL: `${double.url}/push/api-1` }));
     }
-    await double.until(
-      (requests) => keys.every((k) => requests.some((r) => r.key === k && r.state === 'delivered')),
-      'both pushes delivered by a surviving or restarted instance',
-      60_000,
-    );
-
-    const summary = report('postgres', double, keys);
+    const summary = await deliveredOnce('postgres', double, keys);
     for (const key of keys) {
       expect(summary[key]?.delivered).toBe(1);
       expect(summary[key]?.requests).toBe(2);
       expect(summary[key]?.paths[0]).toMatch(/:cut$/);
     }
     const alive = [...topo.instances.filter((i) => i.running()), ...restarted][0] as ApiProcess;
-    const admin = new ApiClient(alive.url);
-    const { token } = await admin.login('admin');
-    const stats = await admin.http('GET', '/api/v1/admin/stats', { token });
-    expect(stats.body.push.queue).toMatchObject({ pending: 0, delivered: 2, failed: 0, expired: 0 });
+    await expectQueueSettled(alive.url, 2);
   });
 });

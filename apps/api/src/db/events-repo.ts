@@ -5,8 +5,9 @@
  */
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from './db-common.ts';
+import { decisionRow } from './push-jobs-repo.ts';
 import { conversationEvents, conversations, globalEvents, pushJobs, userEvents, users } from './schema.ts';
-import type { PushDecisionInput, Store, StoredEvent } from './store-types.ts';
+import type { Store, StoredEvent } from './store-types.ts';
 
 const newId = () => crypto.randomUUID();
 
@@ -58,7 +59,8 @@ export function createEventsRepo(db: Db): Store['events'] {
             excludeUserId: event.excludeUserId ?? null,
           })
           .returning();
-        if (event.push) await tx.insert(pushJobs).values(decisionRow(id, event.push, { conversationId }));
+        // The push decision, keyed by the event, in the event's own transaction.
+        if (event.push) await tx.insert(pushJobs).values(decisionRow(`event:${id}`, { ...event.push, conversationId }));
         return toStored(row!, row!.eventSeq);
       });
     },
@@ -86,7 +88,7 @@ export function createEventsRepo(db: Db): Store['events'] {
           .insert(userEvents)
           .values({ id, userId, seq: bumped.seq, kind: event.kind, payload: event.payload(bumped.seq, id) })
           .returning();
-        if (event.push) await tx.insert(pushJobs).values(decisionRow(id, event.push, { userId }));
+        if (event.push) await tx.insert(pushJobs).values(decisionRow(`event:${id}`, { ...event.push, userId }));
         return toStored(row!, row!.seq);
       });
     },
@@ -123,23 +125,6 @@ export function createEventsRepo(db: Db): Store['events'] {
       const rows = await globalAfterStatement.execute({ after, limit });
       return rows.map((r) => toStored(r, r.seq));
     },
-  };
-}
-
-/** The push decision stored in the event's own transaction; its id is the event's idempotency key. */
-function decisionRow(
-  eventId: string,
-  push: PushDecisionInput,
-  target: { conversationId?: string; userId?: string },
-): typeof pushJobs.$inferInsert {
-  return {
-    id: `event:${eventId}`,
-    kind: 'decide',
-    reason: push.reason,
-    conversationId: target.conversationId ?? null,
-    userId: target.userId ?? null,
-    excludeUserId: push.excludeUserId ?? null,
-    notification: { ...push.notification },
   };
 }
 

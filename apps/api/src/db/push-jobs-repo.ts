@@ -7,7 +7,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from './db-common.ts';
 import { pushJobs } from './schema.ts';
-import type { PushJobRow, PushNotificationSpec, Store } from './store-types.ts';
+import type { PushDecisionInput, PushJobRow, PushNotificationSpec, Store } from './store-types.ts';
 
 const ms = (value: number) => sql`(${Math.max(0, Math.round(value))} * interval '1 millisecond')`;
 
@@ -36,6 +36,22 @@ function toJob(row: Row): PushJobRow {
   };
 }
 
+/** The `decide` row of a push decision (stored with its event, or on its own by `enqueue`). */
+export function decisionRow(
+  id: string,
+  decision: PushDecisionInput & { conversationId?: string | null; userId?: string | null },
+): typeof pushJobs.$inferInsert {
+  return {
+    id,
+    kind: 'decide',
+    reason: decision.reason,
+    conversationId: decision.conversationId ?? null,
+    userId: decision.userId ?? null,
+    excludeUserId: decision.excludeUserId ?? null,
+    notification: { ...decision.notification },
+  };
+}
+
 const clip = (error: string | null | undefined) => (error == null ? null : error.slice(0, MAX_ERROR_CHARS));
 
 export function createPushJobsRepo(db: Db): Store['pushJobs'] {
@@ -61,15 +77,7 @@ export function createPushJobsRepo(db: Db): Store['pushJobs'] {
     async enqueue(id, decision) {
       const rows = await db
         .insert(pushJobs)
-        .values({
-          id,
-          kind: 'decide',
-          reason: decision.reason,
-          conversationId: decision.conversationId ?? null,
-          userId: decision.userId ?? null,
-          excludeUserId: decision.excludeUserId ?? null,
-          notification: { ...decision.notification },
-        })
+        .values(decisionRow(id, decision))
         .onConflictDoNothing({ target: pushJobs.id })
         .returning({ id: pushJobs.id });
       return rows.length > 0;

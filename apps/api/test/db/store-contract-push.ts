@@ -26,6 +26,15 @@ export function describePushQueueContract(store: () => Store): void {
     return claimed.filter((job) => ids.includes(job.id));
   };
 
+  /** Claims the job as soon as it is due again (its lease ended, or its retry came). */
+  const claimOnceDue = async (id: string, what: string): Promise<PushJobRow> =>
+    (await eventually(
+      async () => (await claimOwn([id]))[0],
+      (job) => job !== undefined,
+      what,
+      5_000,
+    )) as PushJobRow;
+
   const staffReply = async () => {
     const customer = await make.user('customer');
     const consultant = await make.user('consultant');
@@ -131,12 +140,7 @@ export function describePushQueueContract(store: () => Store): void {
       const [first] = await claimOwn([decisionId], 300);
       expect(first?.attempts).toBe(1);
       expect(await claimOwn([decisionId], 300)).toEqual([]);
-      const second = (await eventually(
-        async () => (await claimOwn([decisionId]))[0],
-        (job) => job !== undefined,
-        'the decision to be claimable again after its 300 ms lease',
-        5_000,
-      )) as PushJobRow;
+      const second = await claimOnceDue(decisionId, 'the decision to be claimable again after its 300 ms lease');
       expect(second.attempts).toBe(2);
     });
 
@@ -163,12 +167,7 @@ export function describePushQueueContract(store: () => Store): void {
       const sendId = `${decisionId}:${customer.id}`;
       const [stale] = await claimOwn([sendId], 1);
       if (!stale) throw new Error('send not claimed');
-      const current = (await eventually(
-        async () => (await claimOwn([sendId]))[0],
-        (job) => job !== undefined,
-        'the send to be claimable again after a 1 ms lease',
-        5_000,
-      )) as PushJobRow;
+      const current = await claimOnceDue(sendId, 'the send to be claimable again after a 1 ms lease');
       expect(await store().pushJobs.finish(stale, { state: 'failed', outcome: 'permanent', error: 'stale' })).toBe(
         false,
       );
@@ -193,12 +192,7 @@ export function describePushQueueContract(store: () => Store): void {
         lastOutcome: 'retryable',
         lastError: 'presence unavailable',
       });
-      const again = (await eventually(
-        async () => (await claimOwn([decisionId]))[0],
-        (job) => job !== undefined,
-        'the postponed decision to be due again',
-        5_000,
-      )) as PushJobRow;
+      const again = await claimOnceDue(decisionId, 'the postponed decision to be due again');
       expect(again.attempts).toBe(2);
     });
 
