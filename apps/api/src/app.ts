@@ -29,7 +29,7 @@ import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { createNotificationProvider } from './notifications/factory.ts';
-import { PushDecider } from './notifications/push-decider.ts';
+import { PushDecider } from './notifications/push-rules.ts';
 import { PushWorker } from './notifications/push-worker.ts';
 import { RetryPolicy } from './notifications/retry-policy.ts';
 import { NotificationService } from './notifications/service.ts';

@@ -24,11 +24,11 @@ import {
 } from '@anmei/protocol';
 import type { Store } from '../db/store-types.ts';
 import type { AppEvents } from '../events.ts';
+import { consultationReplyPush, directMessagePush, mobileNotificationPush } from '../notifications/push-rules.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import type { ParticipantDirectory } from './participant-directory.ts';
-import { consultationReplyPush, directMessagePush, mobileNotificationPush } from './push-decisions.ts';
 
 export interface BroadcastOutcome {
   ok: boolean;

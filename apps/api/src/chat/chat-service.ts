@@ -9,10 +9,10 @@
 import { type MessageType, type Role, STAFF_ROLES } from '@anmei/protocol';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
-import { consultationReplyPush } from '../broadcasting/push-decisions.ts';
 import type { MessageRow, Store } from '../db/store-types.ts';
 import { AppError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
+import { consultationReplyPush } from '../notifications/push-rules.ts';
 import { messageToWire } from './wire.ts';
 
 export interface Sender {

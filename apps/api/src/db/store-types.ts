@@ -103,7 +103,7 @@ export interface NewEvent {
   push?: PushDecisionInput;
 }
 
-/** Why a push may be owed; each reason has its own rule for who counts as offline (push-decider.ts). */
+/** Why a push may be owed; each reason has its own rule for who counts as offline (push-rules.ts). */
 export type PushReason = 'consultation_reply' | 'mobile_notification' | 'direct_message';
 
 /** The notification as a provider gets it (minus the recipient, chosen by the decision). */

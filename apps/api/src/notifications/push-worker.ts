@@ -11,7 +11,7 @@
  */
 import type { PushAttemptOutcome, PushJobResult, PushJobRow, Store } from '../db/store-types.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { PushDecider } from './push-decider.ts';
+import type { PushDecider } from './push-rules.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { NotificationService } from './service.ts';
 

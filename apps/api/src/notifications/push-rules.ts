@@ -1,0 +1,109 @@
+/**
+ * The push rules, in one place: what each kind of event owes its offline recipients (the
+ * builders below, used by ChatService, which stores the decision with the message, and by
+ * BroadcastingService, which stores it with a notice or direct message), and who is offline
+ * (PushDecider, run by the push queue's worker after the sender's answer, never on the ack path).
+ * Who counts as offline depends on why the push exists:
+ * - consultation_reply: participants other than the sender who have no connection anywhere;
+ * - mobile_notification: participants with no MOBILE connection (a desktop session does not put
+ *   the notice on the phone);
+ * - direct_message: the one user, if they have no connection.
+ */
+import type { PushPriority } from '@anmei/protocol';
+import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
+import type { PushDecisionInput, PushJobRow } from '../db/store-types.ts';
+import type { Presence } from '../realtime/presence/presence.ts';
+
+export interface PushDeciderDeps {
+  participants: ParticipantDirectory;
+  presence: Presence;
+}
+
+export class PushDecider {
+  readonly #deps: PushDeciderDeps;
+
+  constructor(deps: PushDeciderDeps) {
+    this.#deps = deps;
+  }
+
+  /** The users to push to; throws when presence cannot be asked (the decision is retried). */
+  async recipients(decision: PushJobRow): Promise<string[]> {
+    switch (decision.reason) {
+      case 'direct_message': {
+        const userId = decision.userId;
+        if (!userId) return [];
+        return (await this.#deps.presence.isOnline(userId)) ? [] : [userId];
+      }
+      case 'consultation_reply': {
+        const users = await this.#participants(decision);
+        const online = await this.#deps.presence.onlineAmong(users);
+        return users.filter((u) => !online.has(u));
+      }
+      case 'mobile_notification': {
+        const users = await this.#participants(decision);
+        const devices = await Promise.all(users.map((u) => this.#deps.presence.devicesOf(u)));
+        return users.filter((_, i) => !devices[i]?.some((d) => d.deviceType === 'mobile'));
+      }
+    }
+  }
+
+  async #participants(decision: PushJobRow): Promise<string[]> {
+    if (!decision.conversationId) return [];
+    const participants = await this.#deps.participants.of(decision.conversationId);
+    return participants.map((p) => p.userId).filter((u) => u !== decision.excludeUserId);
+  }
+}
+
+/** The seed's consultation reply push: "顾问回复", high priority, opens the conversation. */
+export function consultationReplyPush(
+  conversationId: string,
+  content: string,
+  consultantId: string,
+): PushDecisionInput {
+  return {
+    reason: 'consultation_reply',
+    excludeUserId: consultantId,
+    notification: {
+      title: '顾问回复',
+      content,
+      priority: 'high',
+      deviceType: 'mobile',
+      data: { conversation_id: conversationId, action: 'open_conversation' },
+    },
+  };
+}
+
+/** A mobile-only notice (e.g. an appointment reminder) for participants without a mobile socket. */
+export function mobileNotificationPush(
+  conversationId: string,
+  notice: { title: string; content: string; priority?: PushPriority; action?: string; data?: Record<string, unknown> },
+): PushDecisionInput {
+  return {
+    reason: 'mobile_notification',
+    notification: {
+      title: notice.title,
+      content: notice.content,
+      priority: notice.priority ?? 'high',
+      deviceType: 'mobile',
+      data: { conversation_id: conversationId, ...(notice.action ? { action: notice.action } : {}), ...notice.data },
+    },
+  };
+}
+
+/** A direct message for a user with no connection: normal priority, "新消息" unless titled. */
+export function directMessagePush(message: {
+  title?: string;
+  content: string;
+  data?: Record<string, unknown>;
+}): PushDecisionInput {
+  return {
+    reason: 'direct_message',
+    notification: {
+      title: message.title ?? '新消息',
+      content: message.content,
+      priority: 'normal',
+      deviceType: 'mobile',
+      ...(message.data ? { data: message.data } : {}),
+    },
+  };
+}
