@@ -254,11 +254,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       draining = true;
       stats.close();
       metrics.close();
+      // One deadline for the whole drain (main.ts exits 5 s after SHUTDOWN_TIMEOUT regardless).
+      const deadline = Date.now() + config.shutdown.timeoutMs;
       await gateway.close({ spreadMs: config.shutdown.drainSpreadMs, timeoutMs: config.shutdown.timeoutMs });
       await app.close();
       // Attempts in flight may finish (they need presence and the database); the rest keep their
       // lease and are run again by another instance, or by this one after a restart.
-      await pushes.close(config.shutdown.timeoutMs);
+      await pushes.close(Math.max(0, deadline - Date.now()));
       await Promise.allSettled([realtime.close(), notifications.close()]);
       await database.close();
     })();

@@ -99,6 +99,16 @@ describe('WebhookProvider', () => {
     });
   });
 
+  it('does not follow a redirect and reports it as permanent, saying what to change', async () => {
+    answer = (res) => res.writeHead(301, { location: 'http://example.invalid/elsewhere' }).end();
+    const result = await new WebhookProvider({ url: `${base}/old` }).send(push);
+    expect(result).toEqual({
+      ok: false,
+      error: `the push webhook at ${new URL(base).host} answered 301 (a redirect, not followed): set PUSH_WEBHOOK_URL to the final URL`,
+      retryable: false,
+    });
+  });
+
   it('reports an unreachable gateway as retryable, naming the host but no credentials or path', async () => {
     const port = await freePort();
     const provider = new WebhookProvider({ url: `http://user:pw@127.0.0.1:${port}/secret-path?key=k`, token: 't0k' });

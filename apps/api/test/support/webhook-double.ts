@@ -85,7 +85,8 @@ export class WebhookDouble {
   summary(): Record<string, { requests: number; delivered: number; paths: string[] }> {
     const out: Record<string, { requests: number; delivered: number; paths: string[] }> = {};
     for (const r of this.requests) {
-      const entry = (out[r.key] ??= { requests: 0, delivered: 0, paths: [] });
+      const entry = out[r.key] ?? { requests: 0, delivered: 0, paths: [] };
+      out[r.key] = entry;
       entry.requests++;
       if (r.state === 'delivered') entry.delivered++;
       entry.paths.push(`${r.path}:${r.state}`);

@@ -132,7 +132,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.get(
     '/api/v1/admin/stats',
     { onRequest, schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
-    async (request) => {
+    async () => {
       const [presence, queue] = await Promise.all([ctx.presence.stats(), ctx.store.pushJobs.counts()]);
       const instance = ctx.pushes.stats();
       const finished = queue.delivered + queue.failed + queue.expired;

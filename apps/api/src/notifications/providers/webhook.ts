@@ -8,7 +8,7 @@
  * with headers `Idempotency-Key` (the same value; a gateway de-duplicates repeats with it) and,
  * when PUSH_WEBHOOK_TOKEN is set, `Authorization: Bearer <token>`. The answer decides the
  * outcome: 2xx delivered; 408, 425, 429 and 5xx retryable (honouring `Retry-After`); any other
- * status permanent; a network error or a timeout retryable. One attempt per call: retries belong
+ * status (a 3xx redirect included: it is not followed) permanent; a network error or a timeout retryable. One attempt per call: retries belong
  * to the push queue's retry policy.
  */
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
@@ -86,7 +86,8 @@ export class WebhookProvider implements NotificationProvider {
         },
         body,
         ...(signal ? { signal } : {}),
-        redirect: 'error',
+        // A redirect is answered as permanent below: following it could send the push elsewhere.
+        redirect: 'manual',
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: unknown } }).cause?.code;
@@ -98,6 +99,13 @@ export class WebhookProvider implements NotificationProvider {
     // The body is not used, but must be read (or cancelled) so the connection can be reused.
     await response.body?.cancel().catch(() => {});
     if (response.ok) return { ok: true };
+    if (response.status >= 300 && response.status < 400) {
+      return {
+        ok: false,
+        error: `the push webhook at ${this.#where} answered ${response.status} (a redirect, not followed): set PUSH_WEBHOOK_URL to the final URL`,
+        retryable: false,
+      };
+    }
     const retryable = RETRYABLE_STATUSES.has(response.status) || response.status >= 500;
     const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
     return {
