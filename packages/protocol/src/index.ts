@@ -3,3 +3,4 @@ export * from './codes.ts';
 export * from './domain.ts';
 export * from './frames.ts';
 export * from './payloads.ts';
+export * from './streams.ts';
