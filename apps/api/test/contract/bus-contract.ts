@@ -125,6 +125,20 @@ export function describeBusContract(name: string, factory: () => Promise<BusFixt
       expect(rb.frames()).toEqual(frames);
     });
 
+    it("hands the publisher's own recipients over in a microtask: never inside the publish call, before any timer", async () => {
+      await a.subscribeUser('u1');
+      const toUser = a.publishToUsers(['u1'], envelope('own'));
+      const toAll = a.publishToAll(envelope('own-all'));
+      // Synchronous delivery would have recorded both by now.
+      const afterTheCalls = ra.frames();
+      // One microtask later (no timer and no I/O has run), both must be there, in publish order.
+      await Promise.resolve();
+      const oneMicrotaskLater = ra.frames();
+      await Promise.all([toUser, toAll]);
+      expect(afterTheCalls).toEqual([]);
+      expect(oneMicrotaskLater).toEqual(['own', 'own-all']);
+    });
+
     it('carries device and connection-type filters and the frame bytes intact', async () => {
       await b.subscribeUser('u1');
       const frame = JSON.stringify({ action: 'new_message', data: { content: '顾问回复 ✓ "quoted" \\ \n 😀' } });

@@ -14,6 +14,11 @@ import type { Envelope } from '../types.ts';
  *   (routing by recipient: no instance pays for traffic it does not deliver).
  * - `publishToAll(env)` reaches every instance (the seed's `ws:broadcast`), `targets` = 'all'.
  * - Publishes from one publisher to one user arrive in publish order.
+ * - Delivery to the publishing instance's own subscribers is never synchronous: the handler is
+ *   not called inside `publishToUsers`/`publishToAll` but in a microtask the publish queues
+ *   (before any timer or I/O callback; microtasks run in order, which keeps publish order). So
+ *   every bus shows callers one order: the code after a publish call runs before the handler
+ *   sees that publish.
  * - `subscribeUser`/`unsubscribeUser` are reference counted by the caller (call once per
  *   user, on first local socket / after last); they resolve once the subscription is live.
  * - After `unsubscribeUser(u)` resolves, no further envelope is delivered for u alone.

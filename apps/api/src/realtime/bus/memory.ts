@@ -150,8 +150,8 @@ export class MemoryBus implements Bus {
   }
 
   /**
-   * Asynchronous like a network hop, so callers cannot depend on synchronous delivery that
-   * Redis would not give them; microtasks run FIFO, which keeps publish order.
+   * In a microtask, as the Bus contract says for every bus (the Redis bus hands its own
+   * recipients over the same way); microtasks run FIFO, which keeps publish order.
    */
   #enqueue(envelope: Envelope, targets: readonly string[] | 'all'): void {
     queueMicrotask(() => {

@@ -5,7 +5,8 @@
  * user with sharded pub/sub (REDIS_SHARDED_PUBSUB, always on a Redis Cluster).
  * Instance-wide notices use the seed's `ws:broadcast`.
  *
- * Own recipients are handed to the local handler directly (no Redis round trip).
+ * Own recipients are handed to the local handler directly (no Redis round trip), in a microtask
+ * as the Bus contract says.
  */
 import type { Logger } from '../../observability/logger.ts';
 import type { RedisClient } from '../redis/clients.ts';
@@ -111,13 +112,13 @@ export class RedisBus implements Bus {
     const frame = frameBytes(envelope);
     const sent = frame === envelope.frame ? envelope : { ...envelope, frame };
     const local = unique.filter((u) => this.#desired.has(u));
-    if (local.length > 0) this.#deliver(sent, local);
+    if (local.length > 0) this.#deliverOwn(sent, local);
     return this.#routing.publish(unique, sent, frame);
   }
 
   async publishToAll(envelope: Envelope): Promise<void> {
     this.#assertOpen();
-    this.#deliver(envelope, 'all');
+    this.#deliverOwn(envelope, 'all');
     this.#stats.published += 1;
     const channel = this.#o.names.broadcastChannel;
     const payload = encodeBusMessage(this.#o.busId, envelope);
@@ -232,6 +233,13 @@ export class RedisBus implements Bus {
     if (!this.#routing.receive(channel, message)) {
       this.#o.logger.warn({ channel }, 'ignoring a message on a channel the bus does not use');
     }
+  }
+
+  /** This instance's own recipients of its publish: in a microtask (Bus contract), skipped if the bus closed meanwhile. */
+  #deliverOwn(envelope: Envelope, targets: readonly string[] | 'all'): void {
+    queueMicrotask(() => {
+      if (!this.#closed) this.#deliver(envelope, targets);
+    });
   }
 
   #deliver(envelope: Envelope, targets: readonly string[] | 'all'): void {
