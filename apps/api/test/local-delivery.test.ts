@@ -219,6 +219,67 @@ describe('slow consumers', () => {
     expect(last?.data.content).toBe(content);
   });
 
+  /**
+   * Stops the client reading, then queues frames on the server side of its socket past the
+   * writer (as an earlier burst would have) until more than MAX_BUFFERED_BYTES wait there.
+   */
+  function fillPastTheCap(socket: TestSocket): void {
+    (socket.ws as unknown as { _socket: Socket })._socket.pause();
+    const server = app.built.ctx.local.get(connectionIdOf(socket))?.socket;
+    if (!server) throw new Error('the server holds no socket for this connection');
+    const filler = encodeFrame(
+      serverFrame(ServerAction.systemNotification, {
+        conversation_id: null,
+        title: 'filler',
+        message: 'x'.repeat(64 * 1024),
+        type: 'test',
+      }),
+    );
+    for (let frames = 0; server.bufferedAmount <= MAX_BUFFERED_BYTES; frames++) {
+      if (frames > 2_000) throw new Error('the server socket still took every byte after 128 MiB');
+      server.send(filler);
+    }
+  }
+
+  /** Waits for the server's slow-consumer warning, lets the client read again, and returns its close. */
+  async function closedAsSlowConsumer(socket: TestSocket): Promise<{ code: number }> {
+    const connectionId = connectionIdOf(socket);
+    await app.logs.waitFor(
+      (r) => r.msg === 'closing slow consumer' && r.connectionId === connectionId,
+      'the slow consumer warning',
+    );
+    (socket.ws as unknown as { _socket: Socket })._socket.resume();
+    return socket.waitForClose(20_000);
+  }
+
+  it('closes a socket over WS_MAX_BUFFERED_BYTES with 4009 instead of writing its pong', async () => {
+    const socket = await connect('customer_456');
+    fillPastTheCap(socket);
+    socket.send({ action: 'ping', data: { ts: 1 } });
+    expect(await closedAsSlowConsumer(socket)).toMatchObject({ code: CloseCode.slowConsumer });
+    expect(socket.all('pong')).toEqual([]);
+  });
+
+  it('closes a socket over WS_MAX_BUFFERED_BYTES with 4009 instead of writing an error frame', async () => {
+    const socket = await connect('customer_456');
+    fillPastTheCap(socket);
+    socket.send('{ not json');
+    expect(await closedAsSlowConsumer(socket)).toMatchObject({ code: CloseCode.slowConsumer });
+    expect(socket.all('error')).toEqual([]);
+  });
+
+  it('closes a socket over WS_MAX_BUFFERED_BYTES with 4009 instead of writing the ack of its message', async () => {
+    const socket = await connect('customer_456');
+    fillPastTheCap(socket);
+    socket.send({
+      action: 'send_message',
+      request_id: 'r1',
+      data: { conversation_id: app.conversationId(FACIAL), client_message_id: randomUUID(), content: '慢' },
+    });
+    expect(await closedAsSlowConsumer(socket)).toMatchObject({ code: CloseCode.slowConsumer });
+    expect(socket.all('ack')).toEqual([]);
+  });
+
   it('closes a resuming socket with 4009 once it holds MAX_HELD_FRAMES frames', async () => {
     const { token } = await app.login('customer_789');
     const ticket = await app.ticket(token);

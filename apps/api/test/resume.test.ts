@@ -144,6 +144,56 @@ describe('resume', () => {
     await socket.close();
   });
 
+  it('drops held frames of every stream (messages, events, direct, global) that the replay carried; later ones arrive once', async () => {
+    const conversationId = await conversationOf('customer_789', 'doctor_001');
+    const mine = await send('customer_789', conversationId, '医生您好');
+    const socket = await openResuming('customer_789');
+    const { connection_id: connectionId, user_seq, global_seq } = socket.all('connected')[0]!.data;
+    const userId = app.userId('customer_789');
+    const { token: doctorToken } = await app.login('doctor_001');
+    const notice = `全员 ${randomUUID()}`;
+    // Held (resume=1, no resume frame yet): one or two frames of each durable stream. A doctor's
+    // message goes out live as `consultation_reply` (its stored message inside) and is replayed as `new_message`.
+    await send('doctor_001', conversationId, 'held 1');
+    await send('doctor_001', conversationId, 'held 2');
+    await app.http('POST', `/api/v1/chat/${conversationId}/read`, {
+      token: doctorToken,
+      body: { message_ids: [mine.message_id] },
+    });
+    await app.built.ctx.broadcasting.sendDirectMessage(userId, { content: 'held direct' });
+    await app.built.ctx.broadcasting.broadcastSystemNotificationToAll({ title: notice, message: notice, type: 'x' });
+
+    socket.send({
+      action: 'resume',
+      data: {
+        conversations: [{ conversation_id: conversationId, last_seq: mine.seq, last_event_seq: 0 }],
+        user_seq,
+        global_seq,
+      },
+    });
+    await socket.waitFor('resumed');
+    // Live again: one more message and direct message, written at once.
+    await send('doctor_001', conversationId, 'live');
+    await app.built.ctx.broadcasting.sendDirectMessage(userId, { content: 'live direct' });
+    await socket.waitFor('direct_message', { where: (f) => f.data.content === 'live direct' });
+    await socket.waitFor('consultation_reply', { where: (f) => f.data.message?.seq === 4 });
+
+    const dropped = await app.logs.waitFor(
+      (r) => r.msg === 'dropped live frames already replayed' && r.connectionId === connectionId,
+      'held duplicates dropped',
+    );
+    expect(dropped.skipped).toBe(5);
+    expect(seqsOf(socket, conversationId)).toEqual([2, 3]);
+    expect(socket.all('consultation_reply').map((f) => f.data.message?.seq)).toEqual([4]);
+    expect(socket.all('read_status').map((f) => f.data.event_seq)).toEqual([1]);
+    expect(socket.all('direct_message').map((f) => [f.data.content, f.data.user_seq])).toEqual([
+      ['held direct', user_seq + 1],
+      ['live direct', user_seq + 2],
+    ]);
+    expect(socket.all('system_notification').filter((f) => f.data.title === notice)).toHaveLength(1);
+    await socket.close();
+  });
+
   it('answers reload, replaying nothing, when the gap is larger than RESUME_WINDOW; history then has everything', async () => {
     const conversationId = await conversationOf('customer_456', 'customer_789');
     for (let i = 1; i <= 60; i++) await send('customer_789', conversationId, `flood ${i}`);

@@ -1,7 +1,8 @@
 /**
- * One authenticated socket: the record LocalConnections writes to, and its inbound side:
- * decode each frame, run it, answer with an ack, a pong or a catalogued error frame. A
- * handler never throws to the socket. Registration and cleanup are the gateway's.
+ * One authenticated socket: the record the socket writer writes to, and its inbound side:
+ * decode each frame, run it, answer with an ack, a pong or a catalogued error frame (written
+ * through the socket writer, like every frame). A handler never throws to the socket.
+ * Registration and cleanup are the gateway's.
  *
  * Frames of one connection run one after another (a client's two sends are stored in the
  * order it sent them); at most `maxQueuedFrames` may wait, more are refused with
@@ -23,9 +24,9 @@ import type { BroadcastingService } from '../broadcasting/broadcasting-service.t
 import type { ChatService } from '../chat/chat-service.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { hold, release } from './held-frames.ts';
 import type { LocalConnection } from './local-connections.ts';
 import type { ResumeService } from './resume-service.ts';
+import type { SocketWriter } from './socket-writer.ts';
 import type { FrozenConnectionInfo } from './types.ts';
 
 /** What every session of one gateway shares: built once, never per connection. */
@@ -33,6 +34,8 @@ export interface SessionContext {
   chat: ChatService;
   broadcasting: BroadcastingService;
   resume: ResumeService;
+  /** Writes every frame a session sends (answers, replays), with the slow-consumer cap and the resume hold. */
+  writer: SocketWriter;
   /** The shared logger; sessions add `{ connectionId, userId }` at each call site. */
   logger: Logger;
   /** Frames allowed to wait for their turn. */
@@ -173,10 +176,13 @@ export class ConnectionSession implements LocalConnection {
         return;
       case ClientAction.resume: {
         // Live frames wait while the gap is replayed, then follow it minus what it already carried.
-        hold(this);
+        const { writer } = this.#ctx;
+        writer.hold(this);
         let replayedUpTo = new Map<string, number>();
         try {
-          const outcome = await this.#ctx.resume.replay(this, frame.data);
+          const outcome = await this.#ctx.resume.replay(this.info, frame.data, (replayed) =>
+            writer.writeDirect(this, replayed),
+          );
           replayedUpTo = outcome.replayedUpTo;
           this.#send(
             encodeFrame(
@@ -189,7 +195,7 @@ export class ConnectionSession implements LocalConnection {
             ),
           );
         } finally {
-          const skipped = release(this, replayedUpTo);
+          const skipped = writer.release(this, replayedUpTo);
           if (skipped > 0) this.#ctx.logger.debug(this.bindings({ skipped }), 'dropped live frames already replayed');
         }
         return;
@@ -240,8 +246,7 @@ export class ConnectionSession implements LocalConnection {
   }
 
   #send(text: string): void {
-    if (this.#closed) return;
-    this.socket.send(text);
+    this.#ctx.writer.writeDirect(this, text);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The WebSocket endpoint `/api/v1/ws`: authenticates the upgrade, registers each socket
  * locally, with the bus (per-user subscription) and in presence, runs the heartbeat, and
- * delivers envelopes from the bus to local sockets.
+ * delivers envelopes from the bus to local sockets. Its own frames (`connected`, the drain's
+ * `reconnect`) go through the socket writer like every other.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
@@ -18,10 +19,10 @@ import type { AppEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from './bus/bus.ts';
 import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connection-session.ts';
-import { release } from './held-frames.ts';
 import type { LocalConnections } from './local-connections.ts';
 import type { Presence } from './presence/presence.ts';
 import type { ResumeService } from './resume-service.ts';
+import type { SocketWriter } from './socket-writer.ts';
 import { FrozenConnectionInfo } from './types.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
 
@@ -88,6 +89,7 @@ export interface GatewayDeps {
 export class Gateway {
   readonly #opts: GatewayOptions;
   readonly #deps: GatewayDeps;
+  readonly #writer: SocketWriter;
   readonly #wss: WsServer<typeof SessionSocket>;
   readonly #sessionContext: SessionContext;
   /** Sessions whose socket closed and whose cleanup has not finished (drained on shutdown). */
@@ -98,6 +100,9 @@ export class Gateway {
   /** Shared by every socket (`this` is the socket); bound to this gateway once. */
   readonly #onClose: (this: WebSocket, code: number, reason: Buffer) => void;
   readonly #onError: (this: WebSocket, error: Error) => void;
+  /** RESUME_HOLD_MS after a `?resume=1` connection opened without sending `resume`: its held frames go out as they are. */
+  readonly #releaseUnclaimedHold = (session: ConnectionSession): number =>
+    this.#writer.release(session, NOTHING_REPLAYED);
   #heartbeat: NodeJS.Timeout | undefined;
   #server: Server | undefined;
   #accepting = true;
@@ -107,6 +112,7 @@ export class Gateway {
   constructor(options: GatewayOptions, deps: GatewayDeps) {
     this.#opts = options;
     this.#deps = deps;
+    this.#writer = deps.local.writer;
     const gateway = this;
     this.#onClose = function onClose(code, reason) {
       gateway.#closed(this, code, reason);
@@ -118,6 +124,7 @@ export class Gateway {
       chat: deps.chat,
       broadcasting: deps.broadcasting,
       resume: deps.resume,
+      writer: this.#writer,
       logger: deps.logger,
       ...SESSION_LIMITS,
     };
@@ -159,7 +166,8 @@ export class Gateway {
     clearInterval(this.#heartbeat);
     const open = [...this.#deps.local.all()].filter((c) => c instanceof ConnectionSession);
     for (const connection of open) {
-      connection.socket.send(
+      this.#writer.writeDirect(
+        connection,
         encodeFrame(
           serverFrame(ServerAction.reconnect, {
             reason: 'server_draining',
@@ -249,8 +257,8 @@ export class Gateway {
     this.#unsettled++;
     if (session.held) {
       // A client that asked to resume but never sends `resume` still gets its live frames.
-      // The first `resume` clears this timer (held-frames.ts hold()); so does the socket's close.
-      session.holdTimer = setTimeout(release, RESUME_HOLD_MS, session, NOTHING_REPLAYED);
+      // The first `resume` clears this timer (SocketWriter.hold); so does the socket's close.
+      session.holdTimer = setTimeout(this.#releaseUnclaimedHold, RESUME_HOLD_MS, session);
       session.holdTimer.unref();
     }
     socket.on('error', this.#onError);
@@ -281,7 +289,8 @@ export class Gateway {
         session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
         'websocket connected',
       );
-      socket.send(
+      this.#writer.writeDirect(
+        session,
         encodeFrame(
           serverFrame(ServerAction.connected, {
             connection_id: info.connectionId,

@@ -1,71 +1,28 @@
 /**
- * While a connection resumes, its live frames are held instead of written, then released
- * after the replay minus those the replay already carried. `positionOf` reads the stream and
- * position of a held frame (only held frames are parsed, and only during a resume).
+ * Frames held while a connection resumes (SocketWriter holds and releases them): how many one
+ * connection may hold, and which of them the replay already carried. Only held frames are parsed,
+ * only when the replay carried something; which action sits in which stream is the protocol's
+ * table (`streamPositionOf`), not decided here.
  */
-import type { LocalConnection } from './local-connections.ts';
-
-/** A stream key (`m:<conv>`, `e:<conv>`, `u`, `g`) and the frame's position in it. */
-export function positionOf(bytes: Uint8Array): { stream: string; position: number } | null {
-  let frame: { action?: string; data?: Record<string, unknown> };
-  try {
-    frame = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    return null;
-  }
-  const d = frame.data ?? {};
-  const num = (v: unknown) => (typeof v === 'number' ? v : null);
-  switch (frame.action) {
-    case 'new_message': {
-      const seq = num(d.seq);
-      return seq === null ? null : { stream: `m:${d.conversation_id}`, position: seq };
-    }
-    case 'consultation_reply': {
-      const seq = num((d.message as Record<string, unknown> | undefined)?.seq);
-      return seq === null ? null : { stream: `m:${d.conversation_id}`, position: seq };
-    }
-    case 'read_status':
-    case 'mobile_notification':
-    case 'system_notification': {
-      const global = num(d.global_seq);
-      if (global !== null) return { stream: 'g', position: global };
-      const seq = num(d.event_seq);
-      return seq === null ? null : { stream: `e:${d.conversation_id}`, position: seq };
-    }
-    case 'direct_message': {
-      const seq = num(d.user_seq);
-      return seq === null ? null : { stream: 'u', position: seq };
-    }
-    default:
-      return null;
-  }
-}
+import { type ServerFrame, streamPositionOf } from '@anmei/protocol';
 
 /** Most frames one connection may hold during a resume before it counts as a slow consumer. */
 export const MAX_HELD_FRAMES = 10_000;
 
-export function hold(connection: LocalConnection): void {
-  clearTimeout(connection.holdTimer);
-  connection.held ??= [];
-}
+const utf8 = new TextDecoder();
 
-/**
- * Write the held frames in arrival order, skipping any whose position is at or below what the
- * replay delivered for its stream; then resume writing live.
- */
-export function release(connection: LocalConnection, replayedUpTo: ReadonlyMap<string, number>): number {
-  const held = connection.held;
-  connection.held = null;
-  if (!held) return 0;
-  let skipped = 0;
-  for (const bytes of held) {
-    const at = positionOf(bytes);
-    const upTo = at ? replayedUpTo.get(at.stream) : undefined;
-    if (at && upTo !== undefined && at.position <= upTo) {
-      skipped++;
-      continue;
-    }
-    if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(bytes, { binary: false });
+/** True when the replay carried this frame: its position is at or below what was replayed for its stream. */
+export function wasReplayed(bytes: Uint8Array, replayedUpTo: ReadonlyMap<string, number>): boolean {
+  if (replayedUpTo.size === 0) return false;
+  let at: ReturnType<typeof streamPositionOf>;
+  try {
+    // Bytes this server encoded itself (never a client's), so they are read without validation;
+    // anything unreadable is not a replayed frame and is written as it is.
+    at = streamPositionOf(JSON.parse(utf8.decode(bytes)) as ServerFrame);
+  } catch {
+    return false;
   }
-  return skipped;
+  if (at === null) return false;
+  const upTo = replayedUpTo.get(at.stream);
+  return upTo !== undefined && at.position <= upTo;
 }

@@ -1,47 +1,19 @@
 /**
- * This instance's sockets, indexed by connection id and by user id, and the one place that
- * writes broadcast bytes to them. Hot path: the envelope's frame is turned into a Buffer once
- * per envelope and the same Buffer goes to every matching socket; no await per recipient and
- * no allocation per recipient (no iterator, no options object).
+ * This instance's sockets, indexed by connection id and by user id, and the delivery of a
+ * broadcast to the matching ones through the socket writer (socket-writer.ts: slow-consumer cap,
+ * resume hold, corking). Hot path: the envelope's frame is turned into a Buffer once per
+ * envelope and the same Buffer goes to every matching socket; no await per recipient and no
+ * allocation per recipient (no iterator, no options object).
  */
-import { CloseCode, ErrorCodes } from '@anmei/protocol';
-import { WebSocket } from 'ws';
-import { MAX_HELD_FRAMES } from './held-frames.ts';
+import { type OutboundSocket, SocketWriter, type SocketWriterOptions } from './socket-writer.ts';
 import type { ConnectionInfo, Envelope } from './types.ts';
 
-export interface LocalConnection {
-  readonly info: ConnectionInfo;
-  readonly socket: WebSocket;
+export interface LocalConnection extends OutboundSocket {
   /** Set false when a ping goes out, true on any pong or inbound frame. */
   alive: boolean;
-  /** Non-null while a resume replays: live frames wait here (see held-frames.ts). */
-  held: Uint8Array[] | null;
-  /** Releases the hold of a `?resume=1` connection that never sends `resume`. */
-  holdTimer?: NodeJS.Timeout | undefined;
-  /** Bytes written since `bufferedAmount` was last read (see BUFFER_CHECK_BYTES). Starts at 0. */
-  uncheckedBytes: number;
-  /** True while this event-loop turn's frames to it are held for one write (see `#cork`). Starts false. */
-  corked: boolean;
 }
 
-/** ws keeps the TCP socket here; `cork`/`uncork` on it batch writes (ws itself corks per frame). */
-interface WithTcpSocket {
-  _socket?: { cork(): void; uncork(): void } | null;
-}
-
-/**
- * Bytes a socket may be written between two reads of its `bufferedAmount`, the slow-consumer
- * check. Reading it on every send touched each socket's stream state once more per delivery
- * (4 % of the fan-out's CPU, docs/benchmarks.md); reading it every 64 KiB lets a socket pass
- * maxBufferedBytes by at most this much plus one frame, and a fast socket's check is a sum.
- */
-export const BUFFER_CHECK_BYTES = 64 * 1024;
-
-export interface LocalConnectionsOptions {
-  /** A socket with more than this many bytes queued is closed as a slow consumer (checked every BUFFER_CHECK_BYTES written). */
-  maxBufferedBytes: number;
-  onSlowConsumer?: (connection: LocalConnection) => void;
-}
+export type LocalConnectionsOptions = SocketWriterOptions;
 
 /**
  * A user's sockets here: the connection itself while they have one (almost every user), an
@@ -50,31 +22,14 @@ export interface LocalConnectionsOptions {
  */
 type UserSockets = LocalConnection | readonly LocalConnection[];
 
-/** ws copies its options per send; one shared object spares an allocation per socket. */
-const TEXT: { binary: false } = { binary: false };
-
 export class LocalConnections {
+  /** The one writer of this instance's sockets; the gateway and sessions write their own frames through it too. */
+  readonly writer: SocketWriter;
   readonly #byId = new Map<string, LocalConnection>();
   readonly #byUser = new Map<string, UserSockets>();
-  readonly #options: LocalConnectionsOptions;
-  /** Envelopes delivered in this event-loop turn; a setImmediate scheduled by the first ends the turn. */
-  #envelopesThisTurn = 0;
-  /** Connections corked in this turn (see `#cork`); uncorked when it ends. */
-  #corked: LocalConnection[] = [];
-  readonly #endTurn = (): void => {
-    this.#envelopesThisTurn = 0;
-    const corked = this.#corked;
-    if (corked.length === 0) return;
-    this.#corked = [];
-    for (let i = 0; i < corked.length; i++) {
-      const connection = corked[i] as LocalConnection;
-      connection.corked = false;
-      (connection.socket as unknown as WithTcpSocket)._socket?.uncork();
-    }
-  };
 
   constructor(options: LocalConnectionsOptions) {
-    this.#options = options;
+    this.writer = new SocketWriter(options);
   }
 
   get size(): number {
@@ -139,16 +94,13 @@ export class LocalConnections {
       envelope.deviceTypes !== undefined ||
       envelope.connectionType !== undefined ||
       envelope.excludeConnectionId !== undefined;
-    // A turn's first envelope is written at once; from its second on, each socket is corked so
-    // the rest of the turn's frames leave together (see `#cork`). A quiet server (one envelope
-    // per turn) never corks.
-    if (this.#envelopesThisTurn++ === 0) setImmediate(this.#endTurn);
-    const cork = this.#envelopesThisTurn > 1;
+    const writer = this.writer;
+    const cork = writer.startEnvelope();
     let written = 0;
     if (targets === 'all') {
       for (const connection of this.#byId.values()) {
         if (filtered && !matches(connection.info, envelope)) continue;
-        if (this.#write(connection, bytes, cork)) written++;
+        if (writer.writeBroadcast(connection, bytes, cork)) written++;
       }
       return written;
     }
@@ -157,62 +109,16 @@ export class LocalConnections {
       if (sockets === undefined) continue;
       if (!isMany(sockets)) {
         if (filtered && !matches(sockets.info, envelope)) continue;
-        if (this.#write(sockets, bytes, cork)) written++;
+        if (writer.writeBroadcast(sockets, bytes, cork)) written++;
         continue;
       }
       for (let s = 0; s < sockets.length; s++) {
         const connection = sockets[s] as LocalConnection;
         if (filtered && !matches(connection.info, envelope)) continue;
-        if (this.#write(connection, bytes, cork)) written++;
+        if (writer.writeBroadcast(connection, bytes, cork)) written++;
       }
     }
     return written;
-  }
-
-  #write(connection: LocalConnection, bytes: Uint8Array, cork: boolean): boolean {
-    const { socket } = connection;
-    if (socket.readyState !== WebSocket.OPEN) return false;
-    if (connection.held !== null) {
-      if (connection.held.length >= MAX_HELD_FRAMES) {
-        this.#closeSlowConsumer(connection);
-        return false;
-      }
-      connection.held.push(bytes);
-      return true;
-    }
-    connection.uncheckedBytes += bytes.length;
-    if (connection.uncheckedBytes >= BUFFER_CHECK_BYTES) {
-      connection.uncheckedBytes = 0;
-      if (socket.bufferedAmount > this.#options.maxBufferedBytes) {
-        // Keep memory bounded: a consumer this far behind is closed rather than buffered forever.
-        this.#closeSlowConsumer(connection);
-        return false;
-      }
-    }
-    if (cork && !connection.corked) this.#cork(connection);
-    socket.send(bytes, TEXT);
-    return true;
-  }
-
-  /**
-   * Hold the socket's writes until the end of this event-loop turn, so the frames it gets in a
-   * busy turn (a burst of broadcasts, plus acks and pings) leave in one `writev` instead of one
-   * each: the system call, not the copying, is most of a small frame's cost (docs/benchmarks.md,
-   * goal 1b). A frame waits at most for the rest of the turn. Why not from the first envelope:
-   * uncorking is a second pass over every socket written, pure cost in a turn with one envelope
-   * (the open-loop fan-out; measured at +8 % CPU per delivery, within that benchmark's noise).
-   */
-  #cork(connection: LocalConnection): void {
-    const tcp = (connection.socket as unknown as WithTcpSocket)._socket;
-    if (!tcp) return;
-    tcp.cork();
-    connection.corked = true;
-    this.#corked.push(connection);
-  }
-
-  #closeSlowConsumer(connection: LocalConnection): void {
-    this.#options.onSlowConsumer?.(connection);
-    connection.socket.close(CloseCode.slowConsumer, ErrorCodes.SLOW_CONSUMER.message);
   }
 }
 

@@ -3,12 +3,20 @@
  * frames continue (see docs/delivery.md). Per conversation: messages after `last_seq`, then
  * conversation events after `last_event_seq`; then the user's direct messages; then global
  * notices. A stream whose gap exceeds the window is not replayed: the answer says `reload`.
+ * It writes nothing itself: each replayed frame goes to the caller's `write` (the socket writer).
  */
-import { ServerAction as Action, encodeFrame, type ResumeFrame, type ServerAction, serverFrame } from '@anmei/protocol';
+import {
+  ServerAction as Action,
+  encodeFrame,
+  type ResumeFrame,
+  type ServerAction,
+  StreamKey,
+  serverFrame,
+} from '@anmei/protocol';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
 import { messageToWire } from '../chat/wire.ts';
 import type { Store, StoredEvent } from '../db/store-types.ts';
-import type { LocalConnection } from './local-connections.ts';
+import type { ConnectionInfo } from './types.ts';
 
 type ResumeData = ResumeFrame['data'];
 type Status = 'recovered' | 'reload';
@@ -22,7 +30,7 @@ export interface ResumeOutcome {
   }>;
   user?: { status: Status; replayed: number };
   global?: { status: Status; replayed: number };
-  /** Highest position replayed per stream key (see held-frames.ts), to drop held duplicates. */
+  /** Highest position replayed per stream (keys: the protocol's StreamKey), to drop held duplicates. */
   replayedUpTo: Map<string, number>;
 }
 
@@ -42,12 +50,13 @@ export class ResumeService {
     return this.#store.events.heads(userId);
   }
 
-  /** Writes the replayed frames to the socket (bypassing the hold) and returns what it did. */
-  async replay(connection: LocalConnection, data: ResumeData): Promise<ResumeOutcome> {
-    const { info } = connection;
+  /**
+   * Hands the replayed frames of `info`'s connection to `write` in order (the caller writes them
+   * past its hold on live frames) and returns what it did.
+   */
+  async replay(info: ConnectionInfo, data: ResumeData, write: (frame: string) => void): Promise<ResumeOutcome> {
     const send = (action: ServerAction, payload: unknown, at: Date) => {
-      const frame = serverFrame(action, payload as never, at);
-      if (connection.socket.readyState === connection.socket.OPEN) connection.socket.send(encodeFrame(frame));
+      write(encodeFrame(serverFrame(action, payload as never, at)));
     };
     const outcome: ResumeOutcome = { conversations: [], replayedUpTo: new Map() };
 
@@ -73,8 +82,8 @@ export class ResumeService {
         (e) => e.excludeUserId !== info.userId && (!e.deviceTypes || e.deviceTypes.includes(info.deviceType)),
       );
       for (const e of visible) send(e.kind as ServerAction, e.payload, e.createdAt);
-      outcome.replayedUpTo.set(`m:${id}`, messages.at(-1)?.seq ?? c.last_seq);
-      outcome.replayedUpTo.set(`e:${id}`, events.at(-1)?.position ?? c.last_event_seq);
+      outcome.replayedUpTo.set(StreamKey.messages(id), messages.at(-1)?.seq ?? c.last_seq);
+      outcome.replayedUpTo.set(StreamKey.events(id), events.at(-1)?.position ?? c.last_event_seq);
       outcome.conversations.push({
         conversation_id: id,
         status: 'recovered',
@@ -85,11 +94,11 @@ export class ResumeService {
 
     if (data.user_seq !== undefined) {
       const events = await this.#store.events.userAfter(info.userId, data.user_seq, this.#window + 1);
-      outcome.user = this.#replayStream(events, 'u', data.user_seq, outcome.replayedUpTo, send);
+      outcome.user = this.#replayStream(events, StreamKey.user, data.user_seq, outcome.replayedUpTo, send);
     }
     if (data.global_seq !== undefined) {
       const events = await this.#store.events.globalAfter(data.global_seq, this.#window + 1);
-      outcome.global = this.#replayStream(events, 'g', data.global_seq, outcome.replayedUpTo, send);
+      outcome.global = this.#replayStream(events, StreamKey.global, data.global_seq, outcome.replayedUpTo, send);
     }
     return outcome;
   }
