@@ -11,8 +11,8 @@ import type { AppEvents } from './events.ts';
 import type { PushWorker } from './notifications/push-worker.ts';
 import type { NotificationService } from './notifications/service.ts';
 import type { Bus } from './realtime/bus/bus.ts';
-import type { LocalConnections } from './realtime/local-connections.ts';
 import type { Presence } from './realtime/presence/presence.ts';
+import type { LocalConnections } from './ws/local-connections.ts';
 
 export interface AppContext {
   config: Config;

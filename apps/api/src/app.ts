@@ -36,11 +36,11 @@ import { NotificationService } from './notifications/service.ts';
 import type { NotificationProvider } from './notifications/types.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { InstanceMetrics } from './observability/metrics.ts';
-import { Gateway } from './realtime/gateway.ts';
 import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
-import { LocalConnections } from './realtime/local-connections.ts';
-import { ResumeService } from './realtime/resume-service.ts';
-import { StatsPublisher } from './realtime/stats-publisher.ts';
+import { ResumeService } from './resume/resume-service.ts';
+import { Gateway } from './ws/gateway.ts';
+import { LocalConnections } from './ws/local-connections.ts';
+import { StatsPublisher } from './ws/stats-publisher.ts';
 
 export interface BuildOptions {
   /** Where logs go (default stdout). Tests pass a stream to assert on log lines. */

@@ -7,8 +7,8 @@ import { encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
 import type { PushWorker } from '../notifications/push-worker.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { InstanceMetrics } from '../observability/metrics.ts';
+import type { Presence } from '../realtime/presence/presence.ts';
 import type { LocalConnections } from './local-connections.ts';
-import type { Presence } from './presence/presence.ts';
 
 export interface StatsPublisherDeps {
   local: LocalConnections;

@@ -10,8 +10,8 @@
  */
 import { CloseCode, ErrorCodes } from '@anmei/protocol';
 import { WebSocket } from 'ws';
-import { MAX_HELD_FRAMES, wasReplayed } from './held-frames.ts';
-import type { ConnectionInfo } from './types.ts';
+import type { ConnectionInfo } from '../realtime/types.ts';
+import { MAX_HELD_FRAMES, wasReplayed } from '../resume/held-frames.ts';
 
 /** What the writer keeps per socket. The fields live on the connection object, so an idle connection costs one object. */
 export interface OutboundSocket {

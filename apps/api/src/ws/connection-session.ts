@@ -24,10 +24,10 @@ import type { BroadcastingService } from '../broadcasting/broadcasting-service.t
 import type { ChatService } from '../chat/chat-service.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { FrozenConnectionInfo } from '../realtime/types.ts';
+import type { ResumeService } from '../resume/resume-service.ts';
 import type { LocalConnection } from './local-connections.ts';
-import type { ResumeService } from './resume-service.ts';
 import type { SocketWriter } from './socket-writer.ts';
-import type { FrozenConnectionInfo } from './types.ts';
 
 /** What every session of one gateway shares: built once, never per connection. */
 export interface SessionContext {

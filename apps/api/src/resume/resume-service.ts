@@ -16,7 +16,7 @@ import {
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
 import { messageToWire } from '../chat/wire.ts';
 import type { Store, StoredEvent } from '../db/store-types.ts';
-import type { ConnectionInfo } from './types.ts';
+import type { ConnectionInfo } from '../realtime/types.ts';
 
 type ResumeData = ResumeFrame['data'];
 type Status = 'recovered' | 'reload';

@@ -5,8 +5,9 @@
  * envelope and the same Buffer goes to every matching socket; no await per recipient and no
  * allocation per recipient (no iterator, no options object).
  */
+
+import type { ConnectionInfo, Envelope } from '../realtime/types.ts';
 import { type OutboundSocket, SocketWriter, type SocketWriterOptions } from './socket-writer.ts';
-import type { ConnectionInfo, Envelope } from './types.ts';
 
 export interface LocalConnection extends OutboundSocket {
   /** Set false when a ping goes out, true on any pong or inbound frame. */

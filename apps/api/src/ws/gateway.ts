@@ -17,13 +17,13 @@ import type { ChatService } from '../chat/chat-service.ts';
 import { AppError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Bus } from './bus/bus.ts';
+import type { Bus } from '../realtime/bus/bus.ts';
+import type { Presence } from '../realtime/presence/presence.ts';
+import { FrozenConnectionInfo } from '../realtime/types.ts';
+import type { ResumeService } from '../resume/resume-service.ts';
 import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connection-session.ts';
 import type { LocalConnections } from './local-connections.ts';
-import type { Presence } from './presence/presence.ts';
-import type { ResumeService } from './resume-service.ts';
 import type { SocketWriter } from './socket-writer.ts';
-import { FrozenConnectionInfo } from './types.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
 
 /** ms a peer that missed its heartbeat has to answer our close frame before the TCP connection is cut. */
