@@ -1,12 +1,16 @@
 /**
- * The statement behind `messages.append`, built once per Store and prepared by name, so the hot
- * path neither rebuilds SQL nor holds a pool connection for more than one round trip.
+ * How a message is stored: two statements prepared once per Store (so the hot path neither
+ * rebuilds SQL nor holds a pool connection for more than one round trip), and the group commit
+ * that lets the appends of one event-loop turn share one of them. `createMessageAppender` is
+ * what `Store.messages.append` runs.
+ *
+ * The single append:
  *
  *   with dup as (select id from messages where sender_id = :sender and client_message_id = :key),
  *        bumped as (update conversations
  *                   set last_seq = last_seq + 1, activity_seq = nextval('conversation_activity_seq')
  *                   where id = :conversation and not exists (select 1 from dup)
- *                   returning last_seq)
+ *                   returning last_seq),
  *        inserted as (insert into messages (...) select :id, :conversation, bumped.last_seq, ... from bumped
  *                     returning *),
  *        queued as (insert into push_jobs (...) select 'message:' || id, 'decide', ... from inserted
@@ -14,16 +18,28 @@
  *   select * from inserted
  *
  * One statement is one implicit transaction, so a staff reply and its push decision (the durable
- * push queue's row, docs/architecture.md) are stored together or not at all: if the INSERT fails (e.g. the unique constraint on
- * (sender_id, client_message_id) against a twin that committed meanwhile) the bump rolls back
- * with it, so no seq is ever burned. The UPDATE's row lock serialises appends to a conversation;
- * under READ COMMITTED a waiting UPDATE re-reads the row it was blocked on, so seq is gap-free.
- * No row back means: a duplicate key (dup found), or no such conversation.
+ * push queue's row, docs/architecture.md "Push queue") are stored together or not at all, and if
+ * the INSERT fails (e.g. the unique constraint on (sender_id, client_message_id) against a twin
+ * that committed meanwhile) the bump rolls back with it, so no seq is ever burned. The UPDATE's
+ * row lock serialises appends to a conversation; under READ COMMITTED a waiting UPDATE re-reads
+ * the row it was blocked on, so seq is gap-free. No row back means: a duplicate key (dup found),
+ * or no such conversation.
+ *
+ * Group commit (AppendBatcher): the appends that arrive in one event-loop turn are stored by one
+ * statement (appendManyStatement), so under load many messages share a round trip, a
+ * transaction and a WAL flush, while `synchronous_commit` stays on (an ack still means the
+ * message is on disk). At most `maxInFlight` statements run at once; appends arriving meanwhile
+ * wait and form the next, larger batch. A lone append takes the single-row statement, so a
+ * quiet server pays one `setImmediate` of latency and nothing else. Within a batch, a
+ * conversation's inputs get consecutive seqs in arrival order; batches running at once take row
+ * locks in whatever order Postgres receives them, as separate appends did. Nothing needs more:
+ * one connection's frames run one after another, so a client's own messages are never in flight
+ * together, and messages from different senders have no order before they are stored.
  */
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
-import type { Db } from './db-common.ts';
+import { type Db, pgErrorCode, UNIQUE_VIOLATION } from './db-common.ts';
 import { conversations, messages, pushJobs } from './schema.ts';
-import type { AppendMessageInput, MessageRow } from './store-types.ts';
+import type { AppendMessageInput, AppendMessageResult, MessageRow } from './store-types.ts';
 
 /** pg caches a named statement per connection; PGlite ignores the name (it is in-process). */
 const APPEND_STATEMENT_NAME = 'anmei_messages_append';
@@ -46,7 +62,7 @@ export interface AppendStatements {
   conversationExists(conversationId: string): Promise<boolean>;
 }
 
-export function prepareAppendStatements(db: Db): AppendStatements {
+function prepareAppendStatements(db: Db): AppendStatements {
   const dup = db.$with('dup').as(
     db
       .select({ id: messages.id })
@@ -189,4 +205,156 @@ function appendManyStatement(db: Db) {
         returning id`,
   );
   return db.with(numbered, bumped, inserted, queued).select().from(inserted).prepare(APPEND_MANY_STATEMENT_NAME);
+}
+
+function classify(original: MessageRow, input: AppendMessageInput): AppendMessageResult {
+  return original.conversationId === input.conversationId
+    ? { status: 'duplicate', message: original }
+    : { status: 'conflict', existingConversationId: original.conversationId };
+}
+
+/**
+ * One append through the single-row prepared statement, one round trip in the common case (see
+ * above): skip if the idempotency key is already stored, else bump
+ * conversations.last_seq and insert with the new seq. Only when nothing was inserted does a
+ * second query find out why.
+ */
+async function appendOne(statements: AppendStatements, input: AppendMessageInput): Promise<AppendMessageResult> {
+  const { conversationId, senderId, clientMessageId } = input;
+  let inserted: MessageRow | null;
+  try {
+    inserted = await statements.insert(input);
+  } catch (err) {
+    // A twin with the same key committed after this statement's snapshot: in this conversation
+    // (it held the row lock we waited for) or in another one (a different lock, no
+    // serialisation). The unique (sender_id, client_message_id) constraint rejected us and the
+    // bump rolled back with the statement; report the winner.
+    if (clientMessageId !== null && pgErrorCode(err) === UNIQUE_VIOLATION) {
+      const original = await statements.findByClientId(senderId, clientMessageId);
+      if (original) return classify(original, input);
+    }
+    throw err;
+  }
+  if (inserted) return { status: 'created', message: inserted };
+
+  // Nothing inserted: the key was already stored, or the conversation does not exist.
+  const original = clientMessageId === null ? null : await statements.findByClientId(senderId, clientMessageId);
+  // A key stored in another conversation is a conflict only if this conversation exists
+  // (the statement skipped the conversation entirely, so that is still unknown).
+  if (
+    original &&
+    (original.conversationId === conversationId || (await statements.conversationExists(conversationId)))
+  ) {
+    return classify(original, input);
+  }
+  throw new Error(`conversation ${conversationId} does not exist`);
+}
+
+export interface AppendBatcherOptions {
+  /** Most appends in one statement. Default 100. */
+  maxBatch?: number;
+  /** Statements running at once (each holds a pool connection). Default 4. */
+  maxInFlight?: number;
+}
+
+export interface BatchStatements {
+  /** Row i is the message stored for input i, or null when it was not stored (see `appendOne`). */
+  insertMany(inputs: readonly AppendMessageInput[]): Promise<Array<MessageRow | null>>;
+  /** The full single append: stores, or classifies a duplicate / conflict, or throws. */
+  appendOne(input: AppendMessageInput): Promise<AppendMessageResult>;
+}
+
+interface Waiting {
+  input: AppendMessageInput;
+  resolve(result: AppendMessageResult): void;
+  reject(error: unknown): void;
+}
+
+export class AppendBatcher {
+  readonly #statements: BatchStatements;
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  #waiting: Waiting[] = [];
+  #scheduled = false;
+  #inFlight = 0;
+
+  constructor(statements: BatchStatements, options: AppendBatcherOptions = {}) {
+    this.#statements = statements;
+    this.#maxBatch = options.maxBatch ?? 100;
+    this.#maxInFlight = options.maxInFlight ?? 4;
+  }
+
+  append(input: AppendMessageInput): Promise<AppendMessageResult> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ input, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight) return;
+    this.#scheduled = true;
+    // setImmediate, not a microtask: it runs after this turn's I/O callbacks, so every frame read
+    // in this turn has queued its append.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#start();
+    });
+  }
+
+  #start(): void {
+    while (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) {
+      const batch = this.#waiting.splice(0, this.#maxBatch);
+      this.#inFlight++;
+      void this.#run(batch).finally(() => {
+        this.#inFlight--;
+        if (this.#waiting.length > 0) this.#schedule();
+      });
+    }
+  }
+
+  async #run(batch: Waiting[]): Promise<void> {
+    if (batch.length === 1) return this.#one(batch[0] as Waiting);
+    let rows: Array<MessageRow | null>;
+    try {
+      rows = await this.#statements.insertMany(batch.map((w) => w.input));
+    } catch {
+      // Nothing was stored (one statement). One input failed it: a key twice in the batch, a
+      // sender that does not exist, a deadlock. Each goes alone, in order, and fails alone.
+      for (const waiting of batch) await this.#one(waiting);
+      return;
+    }
+    const leftOver: Waiting[] = [];
+    batch.forEach((waiting, i) => {
+      const message = rows[i];
+      if (message) waiting.resolve({ status: 'created', message });
+      else leftOver.push(waiting);
+    });
+    // Not stored: a duplicate key or no such conversation; the single append tells which.
+    for (const waiting of leftOver) await this.#one(waiting);
+  }
+
+  async #one(waiting: Waiting): Promise<void> {
+    try {
+      waiting.resolve(await this.#statements.appendOne(waiting.input));
+    } catch (error) {
+      waiting.reject(error);
+    }
+  }
+}
+
+/** `Store.messages.append`: group-committed appends over the prepared statements of `db`. */
+export function createMessageAppender(
+  db: Db,
+  options: AppendBatcherOptions = {},
+): (input: AppendMessageInput) => Promise<AppendMessageResult> {
+  const statements = prepareAppendStatements(db);
+  const batcher = new AppendBatcher(
+    {
+      insertMany: (inputs) => statements.insertMany(inputs),
+      appendOne: (input) => appendOne(statements, input),
+    },
+    options,
+  );
+  return (input) => batcher.append(input);
 }
