@@ -1,6 +1,19 @@
 import type { DeviceType, PushPriority } from '@anmei/protocol';
 
-/** One push notification for one user. */
+/** A Web Push subscription as the browser's PushManager gives it (RFC 8030 endpoint, RFC 8291 keys). */
+export interface WebPushSubscription {
+  endpoint: string;
+  /** base64url: the browser's P-256 public key and the 16-byte auth secret. */
+  keys: { p256dh: string; auth: string };
+}
+
+/** One registered device to push to, and which provider reaches it. */
+export type PushTarget =
+  | { provider: 'fcm'; token: string }
+  | { provider: 'apns'; token: string }
+  | { provider: 'webpush'; subscription: WebPushSubscription };
+
+/** One push notification for one user (and, for device providers, one of their devices). */
 export interface PushNotification {
   userId: string;
   title: string;
@@ -15,6 +28,15 @@ export interface PushNotification {
    * providers that can de-duplicate forward it (webhook: `Idempotency-Key`).
    */
   idempotencyKey?: string;
+  /** The device (FCM, APNs, Web Push). Absent for providers that address a user (logging, webhook). */
+  target?: PushTarget;
+  /**
+   * Pushes with the same key replace each other on the device instead of piling up (one per
+   * conversation): FCM `collapse_key` / `tag`, APNs `apns-collapse-id`, Web Push `Topic`.
+   */
+  collapseKey?: string;
+  /** Seconds after which the push is worthless and may be dropped by the push service (default: provider's). */
+  ttlSeconds?: number;
 }
 
 export type PushResult =
@@ -27,6 +49,11 @@ export type PushResult =
       retryable: boolean;
       /** The provider asked to wait this long before retrying (e.g. from `Retry-After`), in ms. */
       retryAfterMs?: number;
+      /**
+       * The target is gone for good (FCM UNREGISTERED, APNs 410 / BadDeviceToken, Web Push 404/410):
+       * the device is deleted from the registry. Implies `retryable: false`.
+       */
+      targetGone?: boolean;
     };
 
 /**
