@@ -28,7 +28,7 @@ import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { createNotificationProvider } from './notifications/factory.ts';
+import { createNotificationProviders } from './notifications/factory.ts';
 import { PushDecider } from './notifications/push-rules.ts';
 import { PushWorker } from './notifications/push-worker.ts';
 import { RetryPolicy } from './notifications/retry-policy.ts';
@@ -90,23 +90,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const realtime = await createRealtimeInfrastructure(config, logger);
   const { bus, presence, tickets } = realtime;
-  const provider =
-    options.notificationProvider ??
-    createNotificationProvider(
-      {
-        provider: config.notificationProvider,
-        redactContent: config.env === 'production',
-        webhook: config.push.webhook,
-      },
-      logger,
-    );
-  const notifications = new NotificationService({ provider, logger, sendTimeoutMs: config.push.sendTimeoutMs });
+  const providers = options.notificationProvider
+    ? [options.notificationProvider]
+    : createNotificationProviders(
+        config.notificationProviders,
+        { redactContent: config.env === 'production', webhook: config.push.webhook },
+        logger,
+      );
+  const notifications = new NotificationService({ providers, logger, sendTimeoutMs: config.push.sendTimeoutMs });
   const participants = new ParticipantDirectory(store);
   // The durable push queue: stored decisions → offline recipients → provider, off every sender's path.
   const pushes = new PushWorker(
     {
       store,
-      decider: new PushDecider({ participants, presence }),
+      decider: new PushDecider({
+        participants,
+        presence,
+        devices: store.devices,
+        userProvider: notifications.userProvider?.name,
+        deviceProviders: notifications.deviceProviders,
+      }),
       notifications,
       policy: new RetryPolicy({
         baseDelayMs: config.push.retryBaseMs,

@@ -62,7 +62,16 @@ const EnvSchema = z.object({
   WS_DRAIN_SPREAD: int(0, 600_000).default(5_000),
   /** ms graceful shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT: int(1_000, 600_000).default(15_000),
-  NOTIFICATION_PROVIDER: z.enum(['logging', 'webhook', 'firebase', 'apns', 'webpush']).default('logging'),
+  /** The seed's single provider; `firebase` is FCM. Ignored when NOTIFICATION_PROVIDERS is set. */
+  NOTIFICATION_PROVIDER: z.enum(['logging', 'webhook', 'firebase', 'fcm', 'apns', 'webpush']).default('logging'),
+  /** Several providers at once, e.g. `logging,fcm,apns,webpush`: at most one of logging / webhook. */
+  NOTIFICATION_PROVIDERS: z
+    .string()
+    .regex(
+      /^(logging|webhook|firebase|fcm|apns|webpush)(,(logging|webhook|firebase|fcm|apns|webpush))*$/,
+      'a comma-separated list of logging, webhook, fcm (or firebase), apns, webpush',
+    )
+    .optional(),
   FIREBASE_CREDENTIALS_PATH: z.string().optional(),
   /** NOTIFICATION_PROVIDER=webhook: where each push is POSTed as JSON (a clinic's own push gateway). */
   PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -126,6 +135,8 @@ export interface Config {
   attachments: { dir: string; maxBytes: number };
   shutdown: { drainSpreadMs: number; timeoutMs: number };
   notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
+  /** The enabled providers (NOTIFICATION_PROVIDERS, else NOTIFICATION_PROVIDER), `firebase` read as `fcm`. */
+  notificationProviders: Array<'logging' | 'webhook' | 'fcm' | 'apns' | 'webpush'>;
   firebaseCredentialsPath: string | undefined;
   push: {
     webhook: { url: string; token: string | undefined } | undefined;
@@ -174,7 +185,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (production && e.SEED_DEMO_DATA === true) {
     throw new ConfigError('invalid configuration: SEED_DEMO_DATA=true is not allowed when NODE_ENV=production');
   }
-  if (e.NOTIFICATION_PROVIDER === 'webhook' && !e.PUSH_WEBHOOK_URL) {
+  const providers = [
+    ...new Set(
+      (e.NOTIFICATION_PROVIDERS?.split(',') ?? [e.NOTIFICATION_PROVIDER]).map((p) => (p === 'firebase' ? 'fcm' : p)),
+    ),
+  ] as Config['notificationProviders'];
+  if (providers.includes('logging') && providers.includes('webhook')) {
+    throw new ConfigError(
+      'invalid configuration: NOTIFICATION_PROVIDERS may name logging or webhook, not both (each pushes once per user)',
+    );
+  }
+  if (providers.includes('webhook') && !e.PUSH_WEBHOOK_URL) {
     throw new ConfigError(
       'invalid configuration: NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL (the http(s) URL pushes are POSTed to)',
     );
@@ -216,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shutdown: { drainSpreadMs: e.WS_DRAIN_SPREAD, timeoutMs: e.SHUTDOWN_TIMEOUT },
     notificationProvider: e.NOTIFICATION_PROVIDER,
+    notificationProviders: providers,
     firebaseCredentialsPath: e.FIREBASE_CREDENTIALS_PATH,
     push: {
       webhook: e.PUSH_WEBHOOK_URL ? { url: e.PUSH_WEBHOOK_URL, token: e.PUSH_WEBHOOK_TOKEN } : undefined,

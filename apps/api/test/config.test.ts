@@ -36,6 +36,7 @@ describe('defaults', () => {
       attachments: { dir: 'data/attachments', maxBytes: 10 * 1024 * 1024 },
       shutdown: { drainSpreadMs: 5_000, timeoutMs: 15_000 },
       notificationProvider: 'logging',
+      notificationProviders: ['logging'],
       firebaseCredentialsPath: undefined,
       push: {
         webhook: undefined,
@@ -152,6 +153,7 @@ describe('every key is parsed', () => {
       attachments: { dir: '/var/lib/anmei/attachments', maxBytes: 10 * 1024 * 1024 },
       shutdown: { drainSpreadMs: 0, timeoutMs: 1_000 },
       notificationProvider: 'firebase',
+      notificationProviders: ['fcm'],
       firebaseCredentialsPath: '/etc/firebase.json',
       push: {
         webhook: { url: 'https://push.clinic.example/v1/send', token: 'gateway-token' },
@@ -191,6 +193,22 @@ describe('every key is parsed', () => {
 
   it.each([['logging'], ['firebase'], ['apns'], ['webpush']] as const)('NOTIFICATION_PROVIDER=%s', (provider) => {
     expect(loadConfig({ NOTIFICATION_PROVIDER: provider }).notificationProvider).toBe(provider);
+  });
+
+  it('NOTIFICATION_PROVIDERS enables several providers, reads firebase as fcm, and refuses logging with webhook', () => {
+    expect(loadConfig({ NOTIFICATION_PROVIDERS: 'logging,firebase,apns,webpush,fcm' }).notificationProviders).toEqual([
+      'logging',
+      'fcm',
+      'apns',
+      'webpush',
+    ]);
+    expect(loadConfig({ NOTIFICATION_PROVIDER: 'webpush' }).notificationProviders).toEqual(['webpush']);
+    expect(configError({ NOTIFICATION_PROVIDERS: 'logging,webhook', PUSH_WEBHOOK_URL: 'http://h/p' }).message).toBe(
+      'invalid configuration: NOTIFICATION_PROVIDERS may name logging or webhook, not both (each pushes once per user)',
+    );
+    expect(configError({ NOTIFICATION_PROVIDERS: 'fcm,sms' }).message).toMatch(
+      /^invalid configuration: NOTIFICATION_PROVIDERS="fcm,sms": a comma-separated list of/,
+    );
   });
 
   it('NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL, and says so', () => {

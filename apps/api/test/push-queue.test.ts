@@ -139,12 +139,14 @@ describe('retry policy, against a provider double', () => {
     const res = await app.http('GET', '/api/v1/admin/stats', { token });
     expect(res.status).toBe(200);
     const { push } = res.body;
-    expect(push.provider).toBe('double');
+    expect(push.providers).toEqual(['double']);
     // From the tests above: 2 delivered (one after a retry), 1 failed, 1 expired; nothing pending.
     expect(push.queue).toMatchObject({ pending: 0, oldest_pending_age_seconds: null, delivered: 2, failed: 1 });
     expect(push.queue.expired).toBe(1);
     expect(push.success_rate).toBeCloseTo(2 / 4);
     expect(push.instance.attempts).toEqual({ success: 2, retryable: 2, permanent: 1, expired: 1 });
+    expect(push.instance.by_provider).toEqual({ double: { success: 2, retryable: 2, permanent: 1, expired: 1 } });
+    expect(push.by_provider.double).toMatchObject({ delivered: 2, failed: 1, expired: 1 });
     // Per attempt on this instance: 2 delivered of 5 provider attempts.
     expect(push.instance.success_rate).toBeCloseTo(2 / 5);
   });

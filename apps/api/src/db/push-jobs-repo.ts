@@ -27,6 +27,8 @@ function toJob(row: Row): PushJobRow {
     conversationId: row.conversationId,
     userId: row.userId,
     excludeUserId: row.excludeUserId,
+    deviceId: row.deviceId,
+    provider: row.provider,
     notification: row.notification as unknown as PushNotificationSpec,
     state: row.state as PushJobRow['state'],
     attempts: row.attempts,
@@ -106,11 +108,13 @@ export function createPushJobsRepo(db: Db): Store['pushJobs'] {
             .insert(pushJobs)
             .values(
               sends.map((send) => ({
-                id: `${decision.id}:${send.userId}`,
+                id: send.deviceId ? `${decision.id}:${send.userId}:${send.deviceId}` : `${decision.id}:${send.userId}`,
                 kind: 'send' as const,
                 reason: gone.reason,
                 conversationId: gone.conversationId,
                 userId: send.userId,
+                deviceId: send.deviceId,
+                provider: send.provider,
                 notification: { ...send.notification },
                 // The event's age, not the decision's: the maximum age counts from when it was stored.
                 createdAt: gone.createdAt,
@@ -179,6 +183,26 @@ export function createPushJobsRepo(db: Db): Store['pushJobs'] {
         failed: Number(row?.failed ?? 0),
         expired: Number(row?.expired ?? 0),
       };
+    },
+
+    async countsByProvider() {
+      const rows = await db
+        .select({
+          provider: sql<string>`coalesce(${pushJobs.provider}, 'unknown')`,
+          delivered: sql<string>`count(*) filter (where ${pushJobs.state} = 'delivered')`,
+          failed: sql<string>`count(*) filter (where ${pushJobs.state} = 'failed')`,
+          expired: sql<string>`count(*) filter (where ${pushJobs.state} = 'expired')`,
+        })
+        .from(pushJobs)
+        .where(sql`${pushJobs.kind} = 'send' and ${pushJobs.state} <> 'pending'`)
+        .groupBy(sql`1`)
+        .orderBy(sql`1`);
+      return rows.map((r) => ({
+        provider: r.provider,
+        delivered: Number(r.delivered),
+        failed: Number(r.failed),
+        expired: Number(r.expired),
+      }));
     },
 
     async prune(olderThanMs) {

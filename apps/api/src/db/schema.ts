@@ -211,6 +211,10 @@ export const pushJobs = pgTable(
     /** When the event was stored; the maximum age counts from here. */
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** send to a registered device (FCM, APNs, Web Push): the device; null for a user-level provider (logging, webhook). */
+    deviceId: text('device_id'),
+    /** send: the provider that makes the attempt (fcm | apns | webpush | logging | webhook), for per-provider figures. */
+    provider: text('provider'),
     /** Outcome of the latest attempt: success | retryable | permanent | expired. */
     lastOutcome: text('last_outcome'),
     /** The provider's reason for the latest failure (never a credential). */
@@ -221,5 +225,37 @@ export const pushJobs = pgTable(
     index('push_jobs_finished_idx').on(t.finishedAt).where(sql`${t.state} <> 'pending'`),
     check('push_jobs_kind_check', sql`${t.kind} in ('decide', 'send')`),
     check('push_jobs_state_check', sql`${t.state} in ('pending', 'delivered', 'failed', 'expired')`),
+  ],
+);
+
+/**
+ * Devices a user registered for push (POST /api/v1/devices). `token` is what identifies the
+ * device to its push service (an FCM registration token, an APNs device token, or a Web Push
+ * endpoint) and is unique: registering it again updates the row, and a token registered by
+ * another user moves to that user (a shared or resold phone). Deleted when the push service says
+ * the token is gone (FCM UNREGISTERED, APNs 410, Web Push 404/410) or by the user.
+ */
+export const pushDevices = pgTable(
+  'push_devices',
+  {
+    id: text('id').primaryKey().$defaultFn(newId),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    platform: text('platform').$type<'android' | 'ios' | 'web'>().notNull(),
+    deviceType: text('device_type').$type<DeviceType>().notNull(),
+    /** Which provider reaches the device: fcm | apns | webpush. */
+    provider: text('provider').$type<'fcm' | 'apns' | 'webpush'>().notNull(),
+    token: text('token').notNull().unique('push_devices_token_unique'),
+    /** Web Push only: `{endpoint, keys: {p256dh, auth}}`. */
+    subscription: jsonb('subscription').$type<{ endpoint: string; keys: { p256dh: string; auth: string } }>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Last time the device registered (apps register on every start). */
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('push_devices_user_idx').on(t.userId),
+    check('push_devices_platform_check', sql`${t.platform} in ('android', 'ios', 'web')`),
+    check('push_devices_provider_check', sql`${t.provider} in ('fcm', 'apns', 'webpush')`),
   ],
 );

@@ -113,6 +113,10 @@ export interface PushNotificationSpec {
   priority: PushPriority;
   deviceType: DeviceType;
   data?: Record<string, unknown>;
+  /** Pushes with the same key replace each other on a device (one per conversation). */
+  collapseKey?: string;
+  /** Only to the user's mobile devices (mobile-only notices); the user-level provider still gets it. */
+  onlyMobile?: boolean;
 }
 
 /**
@@ -126,6 +130,36 @@ export interface PushDecisionInput {
   excludeUserId?: string | null;
 }
 
+export type PushDevicePlatform = 'android' | 'ios' | 'web';
+export type PushDeviceProvider = 'fcm' | 'apns' | 'webpush';
+
+export interface PushDeviceRow {
+  id: string;
+  userId: string;
+  platform: PushDevicePlatform;
+  deviceType: DeviceType;
+  provider: PushDeviceProvider;
+  /** FCM registration token, APNs device token, or the Web Push endpoint: unique. */
+  token: string;
+  /** Web Push only. */
+  subscription: { endpoint: string; keys: { p256dh: string; auth: string } } | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type RegisterDeviceInput = Pick<PushDeviceRow, 'userId' | 'platform' | 'deviceType' | 'provider' | 'token'> & {
+  subscription?: PushDeviceRow['subscription'];
+};
+
+/** One send a decision creates: to a user (user-level provider) or to one of their devices. */
+export interface PushSendInput {
+  userId: string;
+  /** The device, for a device provider; null for logging / webhook. */
+  deviceId: string | null;
+  provider: string;
+  notification: PushNotificationSpec;
+}
+
 export interface PushJobRow {
   /** Idempotency key: `message:<id>` / `event:<id>` for a decision, `<that>:<user id>` for a send. */
   id: string;
@@ -134,6 +168,10 @@ export interface PushJobRow {
   conversationId: string | null;
   userId: string | null;
   excludeUserId: string | null;
+  /** send: the device (device providers) or null; decide: null. */
+  deviceId: string | null;
+  /** send: the provider making the attempt; decide: null. */
+  provider: string | null;
   notification: PushNotificationSpec;
   state: PushJobState;
   /** Claims so far, this one included (the fence for finish/complete). */
@@ -237,9 +275,13 @@ export interface Store {
     /** Up to `limit` due pending jobs, oldest due first, each leased for `leaseMs` (attempts + 1). */
     claim(limit: number, leaseMs: number): Promise<PushJobRow[]>;
     /** A decision ran: store its sends (existing ids are kept as they are) and delete it, atomically. */
+    /**
+     * A decision ran: store its sends (id `<decision>:<user>`, or `<decision>:<user>:<device>` for a
+     * device; existing ids are kept as they are) and delete it, atomically.
+     */
     completeDecision(
       decision: Pick<PushJobRow, 'id' | 'attempts'>,
-      sends: ReadonlyArray<{ userId: string; notification: PushNotificationSpec }>,
+      sends: ReadonlyArray<PushSendInput>,
     ): Promise<boolean>;
     /** A decision could not run (e.g. presence unreachable): due again in `retryInMs`. */
     postponeDecision(decision: Pick<PushJobRow, 'id' | 'attempts'>, retryInMs: number, error: string): Promise<boolean>;
@@ -247,8 +289,21 @@ export interface Store {
     finish(job: Pick<PushJobRow, 'id' | 'attempts'>, result: PushJobResult): Promise<boolean>;
     find(id: string): Promise<PushJobRow | null>;
     counts(): Promise<PushQueueCounts>;
+    /** Finished sends still retained, by provider and final state (admin figures per provider). */
+    countsByProvider(): Promise<Array<{ provider: string; delivered: number; failed: number; expired: number }>>;
     /** Deletes finished sends older than `olderThanMs`; returns how many. */
     prune(olderThanMs: number): Promise<number>;
+  };
+  /** Push targets users registered (POST /api/v1/devices). */
+  devices: {
+    /** Upsert by token: a known token is updated and moves to `userId`. `created` is false then. */
+    register(input: RegisterDeviceInput): Promise<{ device: PushDeviceRow; created: boolean }>;
+    listForUser(userId: string): Promise<PushDeviceRow[]>;
+    /** The devices of several users, for one decision (one query). */
+    listForUsers(userIds: readonly string[]): Promise<PushDeviceRow[]>;
+    find(id: string): Promise<PushDeviceRow | null>;
+    /** Deletes the device; with `userId`, only if it is theirs. Returns whether a row went. */
+    delete(id: string, userId?: string): Promise<boolean>;
   };
   attachments: {
     create(input: Omit<AttachmentRow, 'createdAt'>): Promise<AttachmentRow>;

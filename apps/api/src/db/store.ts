@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { createAttachmentsRepo } from './attachments-repo.ts';
 import { createConversationsRepo } from './conversations-repo.ts';
 import type { Db } from './db-common.ts';
+import { createDevicesRepo } from './devices-repo.ts';
 import { createEventsRepo } from './events-repo.ts';
 import { createMessagesRepo } from './messages-repo.ts';
 import { createPushJobsRepo } from './push-jobs-repo.ts';
@@ -21,6 +22,7 @@ export function createStore(db: Db, close: () => Promise<void>): Store {
     messages: createMessagesRepo(db),
     events: createEventsRepo(db),
     pushJobs: createPushJobsRepo(db),
+    devices: createDevicesRepo(db),
     attachments: createAttachmentsRepo(db),
     async ping() {
       await db.execute(sql`select 1`);

@@ -7,7 +7,7 @@ import { LoggingProvider } from './providers/logging.ts';
 import { WebhookProvider } from './providers/webhook.ts';
 import type { NotificationProvider } from './types.ts';
 
-export const NOTIFICATION_PROVIDERS = ['logging', 'webhook', 'firebase', 'apns', 'webpush'] as const;
+export const NOTIFICATION_PROVIDERS = ['logging', 'webhook', 'firebase', 'fcm', 'apns', 'webpush'] as const;
 export type NotificationProviderName = (typeof NOTIFICATION_PROVIDERS)[number];
 
 export interface NotificationProviderConfig {
@@ -28,10 +28,20 @@ export function createNotificationProvider(config: NotificationProviderConfig, l
       if (!config.webhook) throw new Error('NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL');
       return new WebhookProvider(config.webhook);
     case 'firebase':
+    case 'fcm':
     case 'apns':
     case 'webpush':
       throw new Error(
         `NOTIFICATION_PROVIDER=${config.provider} is not available in this build yet; use NOTIFICATION_PROVIDER=logging or webhook`,
       );
   }
+}
+
+/** Every provider config.notificationProviders names (NOTIFICATION_PROVIDERS), built once at start. */
+export function createNotificationProviders(
+  names: readonly NotificationProviderName[],
+  config: Omit<NotificationProviderConfig, 'provider'>,
+  logger: Logger,
+): NotificationProvider[] {
+  return names.map((provider) => createNotificationProvider({ ...config, provider }, logger));
 }

@@ -11,12 +11,18 @@
  */
 import type { PushPriority } from '@anmei/protocol';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
-import type { PushDecisionInput, PushJobRow } from '../db/store-types.ts';
+import type { PushDecisionInput, PushJobRow, PushSendInput, Store } from '../db/store-types.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 
 export interface PushDeciderDeps {
   participants: ParticipantDirectory;
   presence: Presence;
+  /** The registry, for device providers (FCM, APNs, Web Push). */
+  devices: Store['devices'];
+  /** The enabled provider that addresses users (logging, webhook), if any. */
+  userProvider: string | undefined;
+  /** The enabled device providers. */
+  deviceProviders: ReadonlySet<string>;
 }
 
 export class PushDecider {
@@ -24,6 +30,29 @@ export class PushDecider {
 
   constructor(deps: PushDeciderDeps) {
     this.#deps = deps;
+  }
+
+  /**
+   * The sends a decision creates: one per offline user for the user-level provider, and one per
+   * registered device of an offline user whose provider is enabled (a mobile-only notice: only
+   * the user's mobile devices). Throws when presence cannot be asked (the decision is retried).
+   */
+  async sends(decision: PushJobRow): Promise<PushSendInput[]> {
+    const users = await this.recipients(decision);
+    if (users.length === 0) return [];
+    const { notification } = decision;
+    const sends: PushSendInput[] = [];
+    const userProvider = this.#deps.userProvider;
+    if (userProvider)
+      for (const userId of users) sends.push({ userId, deviceId: null, provider: userProvider, notification });
+    if (this.#deps.deviceProviders.size > 0) {
+      for (const device of await this.#deps.devices.listForUsers(users)) {
+        if (!this.#deps.deviceProviders.has(device.provider)) continue;
+        if (notification.onlyMobile && device.deviceType !== 'mobile') continue;
+        sends.push({ userId: device.userId, deviceId: device.id, provider: device.provider, notification });
+      }
+    }
+    return sends;
   }
 
   /** The users to push to; throws when presence cannot be asked (the decision is retried). */
@@ -69,6 +98,8 @@ export function consultationReplyPush(
       priority: 'high',
       deviceType: 'mobile',
       data: { conversation_id: conversationId, action: 'open_conversation' },
+      // A burst of replies in one conversation is one notification that updates, not ten.
+      collapseKey: `conversation:${conversationId}`,
     },
   };
 }
@@ -86,6 +117,7 @@ export function mobileNotificationPush(
       priority: notice.priority ?? 'high',
       deviceType: 'mobile',
       data: { conversation_id: conversationId, ...(notice.action ? { action: notice.action } : {}), ...notice.data },
+      onlyMobile: true,
     },
   };
 }

@@ -9,11 +9,19 @@
  * that stored it (next turn), and every worker also polls, so a job left by a crash or due for
  * a retry is picked up within `pollIntervalMs` of becoming due.
  */
-import type { PushAttemptOutcome, PushJobResult, PushJobRow, Store } from '../db/store-types.ts';
+import type {
+  PushAttemptOutcome,
+  PushDeviceRow,
+  PushJobResult,
+  PushJobRow,
+  PushSendInput,
+  Store,
+} from '../db/store-types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PushDecider } from './push-rules.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { NotificationService } from './service.ts';
+import type { PushResult, PushTarget } from './types.ts';
 
 export interface PushWorkerOptions {
   /** ms between looks at the queue when nothing nudged this worker (PUSH_POLL_INTERVAL, default 1 000). */
@@ -42,6 +50,8 @@ export interface PushWorkerDeps {
 export interface PushAttemptStats {
   /** Provider attempts by outcome; `expired` counts jobs dropped at PUSH_MAX_AGE. */
   attempts: Record<PushAttemptOutcome, number>;
+  /** The same, per provider (fcm, apns, webpush, logging, webhook). */
+  byProvider: Record<string, Record<PushAttemptOutcome, number>>;
   /** Decisions run, and the sends they queued (one per offline recipient). */
   decisions: number;
   queued: number;
@@ -56,6 +66,7 @@ export class PushWorker {
   readonly #deps: PushWorkerDeps;
   readonly #options: PushWorkerOptions;
   readonly #attempts: Record<PushAttemptOutcome, number> = { success: 0, retryable: 0, permanent: 0, expired: 0 };
+  readonly #byProvider = new Map<string, Record<PushAttemptOutcome, number>>();
   #decisions = 0;
   #queued = 0;
   #inFlight = 0;
@@ -98,6 +109,7 @@ export class PushWorker {
     const attempted = success + retryable + permanent;
     return {
       attempts: { ...this.#attempts },
+      byProvider: Object.fromEntries([...this.#byProvider].map(([name, counts]) => [name, { ...counts }])),
       decisions: this.#decisions,
       queued: this.#queued,
       successRate: attempted === 0 ? null : success / attempted,
@@ -173,9 +185,9 @@ export class PushWorker {
   }
 
   async #decide(decision: PushJobRow): Promise<void> {
-    let users: string[];
+    let sends: PushSendInput[];
     try {
-      users = await this.#deps.decider.recipients(decision);
+      sends = await this.#deps.decider.sends(decision);
     } catch (error) {
       const retryInMs = this.#deps.policy.backoffMs(decision.attempts);
       const reason = error instanceof Error ? error.message : String(error);
@@ -186,7 +198,6 @@ export class PushWorker {
       await this.#deps.store.pushJobs.postponeDecision(decision, retryInMs, reason);
       return;
     }
-    const sends = users.map((userId) => ({ userId, notification: decision.notification }));
     if (!(await this.#deps.store.pushJobs.completeDecision(decision, sends))) return;
     this.#decisions++;
     this.#queued += sends.length;
@@ -195,28 +206,48 @@ export class PushWorker {
   }
 
   async #send(job: PushJobRow): Promise<void> {
-    const { policy, notifications, store, logger } = this.#deps;
+    const { policy, store, logger } = this.#deps;
     const ageMs = Date.now() - job.createdAt.getTime();
     let result: PushJobResult;
     if (policy.isExpired(ageMs)) {
       result = { state: 'expired', outcome: 'expired', error: 'older than PUSH_MAX_AGE before it could be sent' };
     } else {
-      const attempt = await notifications.attempt({
-        ...job.notification,
-        userId: job.userId ?? '',
-        idempotencyKey: job.id,
-      });
-      this.#attempts[attempt.ok ? 'success' : attempt.retryable ? 'retryable' : 'permanent']++;
+      const attempt = await this.#attempt(job);
+      this.#count(job.provider, attempt.ok ? 'success' : attempt.retryable ? 'retryable' : 'permanent');
       result = policy.after(attempt, job.attempts, Date.now() - job.createdAt.getTime());
     }
     if (result.state === 'expired') {
-      this.#attempts.expired++;
+      this.#count(job.provider, 'expired');
       logger.warn({ jobId: job.id, userId: job.userId, attempts: job.attempts, reason: result.error }, 'push expired');
     }
     if (!(await store.pushJobs.finish(job, result))) {
       // Our lease had ended and another claim owns the job now; its result counts, not ours.
       logger.debug({ jobId: job.id }, 'push result discarded: the job was claimed again');
     }
+  }
+
+  /** One provider attempt: to the job's device (looked up now: it may have gone) or to its user. */
+  async #attempt(job: PushJobRow): Promise<PushResult> {
+    const { notifications, store, logger } = this.#deps;
+    const { onlyMobile: _onlyMobile, ...spec } = job.notification;
+    const base = { ...spec, userId: job.userId ?? '', idempotencyKey: job.id };
+    if (!job.deviceId) return notifications.attempt(base, job.provider ?? undefined);
+    const device = await store.devices.find(job.deviceId);
+    if (!device) return { ok: false, error: 'the device was removed before the push was sent', retryable: false };
+    const result = await notifications.attempt({ ...base, target: targetOf(device) }, device.provider);
+    if (!result.ok && result.targetGone && (await store.devices.delete(device.id))) {
+      // The push service says the token is dead for good: forget the device (it registers again on next start).
+      logger.info({ deviceId: device.id, userId: device.userId, provider: device.provider }, 'push device removed');
+    }
+    return result;
+  }
+
+  #count(provider: string | null, outcome: PushAttemptOutcome): void {
+    this.#attempts[outcome]++;
+    const name = provider ?? 'unknown';
+    const perProvider = this.#byProvider.get(name) ?? { success: 0, retryable: 0, permanent: 0, expired: 0 };
+    perProvider[outcome]++;
+    this.#byProvider.set(name, perProvider);
   }
 
   async #pruneFinished(): Promise<void> {
@@ -233,4 +264,10 @@ export class PushWorker {
     for (const done of this.#idle) done();
     this.#idle.clear();
   }
+}
+
+function targetOf(device: PushDeviceRow): PushTarget {
+  if (device.provider === 'webpush' && device.subscription)
+    return { provider: 'webpush', subscription: device.subscription };
+  return { provider: device.provider === 'apns' ? 'apns' : 'fcm', token: device.token };
 }

@@ -66,7 +66,13 @@ export type PushResult =
  * (retry-policy.ts) decides them, so a provider makes exactly one attempt per call.
  */
 export interface NotificationProvider {
+  /** For a device provider, the `provider` of the devices it reaches: fcm | apns | webpush. */
   readonly name: string;
+  /**
+   * 'users' (default): one push per user, no target (logging, webhook). 'devices': one push per
+   * registered device of the provider's name, with `target` set.
+   */
+  readonly addresses?: 'users' | 'devices';
   send(notification: PushNotification, signal?: AbortSignal): Promise<PushResult>;
   close(): Promise<void>;
 }

@@ -57,6 +57,7 @@ describe('Postgres opening', () => {
       'global_events',
       'messages',
       'participants',
+      'push_devices',
       'push_jobs',
       'user_events',
       'users',

@@ -148,7 +148,7 @@ export function describePushQueueContract(store: () => Store): void {
       const { customer, decisionId } = await staffReply();
       const [decision] = await claimOwn([decisionId]);
       if (!decision) throw new Error('decision not claimed');
-      const sends = [{ userId: customer.id, notification: decision.notification }];
+      const sends = [{ userId: customer.id, deviceId: null, provider: 'logging', notification: decision.notification }];
       expect(await store().pushJobs.completeDecision(decision, sends)).toBe(true);
       // A second run (e.g. by an instance whose lease had ended) changes nothing.
       expect(await store().pushJobs.completeDecision(decision, sends)).toBe(false);
@@ -163,7 +163,9 @@ export function describePushQueueContract(store: () => Store): void {
       const { customer, decisionId } = await staffReply();
       const [decision] = await claimOwn([decisionId]);
       if (!decision) throw new Error('decision not claimed');
-      await store().pushJobs.completeDecision(decision, [{ userId: customer.id, notification: decision.notification }]);
+      await store().pushJobs.completeDecision(decision, [
+        { userId: customer.id, deviceId: null, provider: 'logging', notification: decision.notification },
+      ]);
       const sendId = `${decisionId}:${customer.id}`;
       const [stale] = await claimOwn([sendId], 1);
       if (!stale) throw new Error('send not claimed');
@@ -205,12 +207,63 @@ export function describePushQueueContract(store: () => Store): void {
       await claimOwn(ids);
     });
 
+    it('gives a send to a device its own id and keeps its provider', async () => {
+      const { customer, decisionId } = await staffReply();
+      const { device } = await store().devices.register({
+        userId: customer.id,
+        platform: 'android',
+        deviceType: 'mobile',
+        provider: 'fcm',
+        token: `fcm-${crypto.randomUUID()}`,
+      });
+      const [decision] = await claimOwn([decisionId]);
+      if (!decision) throw new Error('decision not claimed');
+      await store().pushJobs.completeDecision(decision, [
+        { userId: customer.id, deviceId: device.id, provider: 'fcm', notification: decision.notification },
+      ]);
+      const send = await store().pushJobs.find(`${decisionId}:${customer.id}:${device.id}`);
+      expect(send).toMatchObject({ kind: 'send', deviceId: device.id, provider: 'fcm', userId: customer.id });
+      await claimOwn([`${decisionId}:${customer.id}:${device.id}`]);
+    });
+
+    it('registers a device once per token, moves it to the user who registers it next, and deletes only your own', async () => {
+      const alice = await make.user('customer');
+      const bob = await make.user('customer');
+      const token = `apns-${crypto.randomUUID()}`;
+      const first = await store().devices.register({
+        userId: alice.id,
+        platform: 'ios',
+        deviceType: 'mobile',
+        provider: 'apns',
+        token,
+      });
+      expect(first.created).toBe(true);
+      const again = await store().devices.register({
+        userId: bob.id,
+        platform: 'ios',
+        deviceType: 'tablet',
+        provider: 'apns',
+        token,
+      });
+      expect(again).toMatchObject({
+        created: false,
+        device: { id: first.device.id, userId: bob.id, deviceType: 'tablet' },
+      });
+      expect(await store().devices.listForUser(alice.id)).toEqual([]);
+      expect((await store().devices.listForUsers([alice.id, bob.id])).map((d) => d.id)).toEqual([first.device.id]);
+      expect(await store().devices.delete(first.device.id, alice.id)).toBe(false);
+      expect(await store().devices.delete(first.device.id, bob.id)).toBe(true);
+      expect(await store().devices.find(first.device.id)).toBeNull();
+    });
+
     it('counts pending and finished jobs and prunes finished ones', async () => {
       const { customer, decisionId } = await staffReply();
       const before = await store().pushJobs.counts();
       const [decision] = await claimOwn([decisionId]);
       if (!decision) throw new Error('decision not claimed');
-      await store().pushJobs.completeDecision(decision, [{ userId: customer.id, notification: decision.notification }]);
+      await store().pushJobs.completeDecision(decision, [
+        { userId: customer.id, deviceId: null, provider: 'logging', notification: decision.notification },
+      ]);
       const [send] = await claimOwn([`${decisionId}:${customer.id}`]);
       if (!send) throw new Error('send not claimed');
       await store().pushJobs.finish(send, { state: 'expired', outcome: 'expired' });

@@ -36,16 +36,19 @@ class ScriptedProvider implements NotificationProvider {
 describe('NotificationService', () => {
   it('passes a successful attempt through and logs nothing of its own', async () => {
     const { logger, records } = captureLogs();
-    const service = new NotificationService({ provider: new LoggingProvider({ logger, redactContent: true }), logger });
+    const service = new NotificationService({
+      providers: [new LoggingProvider({ logger, redactContent: true })],
+      logger,
+    });
     await expect(service.attempt(push)).resolves.toEqual({ ok: true });
     expect(records.filter((r) => r.level >= LEVEL.warn)).toEqual([]);
-    expect(service.providerName).toBe('logging');
+    expect(service.providerNames).toEqual(['logging']);
   });
 
   it('turns a provider that throws into a permanent failure and a WARN record, never an exception', async () => {
     const { logger, records } = captureLogs();
     const provider = new ScriptedProvider([new Error('FCM unreachable')]);
-    const service = new NotificationService({ provider, logger });
+    const service = new NotificationService({ providers: [provider], logger });
     await expect(service.attempt(push)).resolves.toEqual({ ok: false, error: 'FCM unreachable', retryable: false });
     expect(records).toEqual([
       expect.objectContaining({
@@ -62,7 +65,7 @@ describe('NotificationService', () => {
   it("passes a provider's ok:false answer through with its retry hint and logs it at WARN", async () => {
     const { logger, records } = captureLogs();
     const rejected: PushResult = { ok: false, error: 'rate limited', retryable: true, retryAfterMs: 30_000 };
-    const service = new NotificationService({ provider: new ScriptedProvider([rejected]), logger });
+    const service = new NotificationService({ providers: [new ScriptedProvider([rejected])], logger });
     await expect(service.attempt(push)).resolves.toEqual(rejected);
     expect(records.map((r) => [r.msg, r.reason, r.retryable, r.retryAfterMs])).toEqual([
       ['push notification failed', 'rate limited', true, 30_000],
@@ -72,7 +75,7 @@ describe('NotificationService', () => {
   it('abandons a provider call that does not answer within the send timeout as retryable, and aborts it', async () => {
     const { logger } = captureLogs();
     const provider = new ScriptedProvider(['never']);
-    const service = new NotificationService({ provider, logger, sendTimeoutMs: 50 });
+    const service = new NotificationService({ providers: [provider], logger, sendTimeoutMs: 50 });
     await expect(service.attempt(push)).resolves.toEqual({
       ok: false,
       error: 'no answer from the provider within 50 ms',
@@ -88,7 +91,7 @@ describe('NotificationService', () => {
       send: async () => undefined as unknown as PushResult,
       close: async () => {},
     };
-    const service = new NotificationService({ provider: broken, logger });
+    const service = new NotificationService({ providers: [broken], logger });
     await expect(service.attempt(push)).resolves.toEqual({
       ok: false,
       error: 'provider returned no result',
@@ -99,7 +102,7 @@ describe('NotificationService', () => {
   it('closes the provider once, and fails later attempts as retryable without calling it', async () => {
     const { logger, records } = captureLogs();
     const provider = new ScriptedProvider([]);
-    const service = new NotificationService({ provider, logger });
+    const service = new NotificationService({ providers: [provider], logger });
     await service.close();
     await service.close();
     expect(provider.closed).toBe(1);

@@ -133,7 +133,11 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/api/v1/admin/stats',
     { onRequest, schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
     async () => {
-      const [presence, queue] = await Promise.all([ctx.presence.stats(), ctx.store.pushJobs.counts()]);
+      const [presence, queue, byProvider] = await Promise.all([
+        ctx.presence.stats(),
+        ctx.store.pushJobs.counts(),
+        ctx.store.pushJobs.countsByProvider(),
+      ]);
       const instance = ctx.pushes.stats();
       const finished = queue.delivered + queue.failed + queue.expired;
       return {
@@ -143,7 +147,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
         by_role: presence.byRole,
         by_instance: presence.byInstance,
         push: {
-          provider: ctx.notifications.providerName,
+          providers: ctx.notifications.providerNames,
           // Cluster-wide, over the finished pushes still retained (PUSH_RETENTION): delivered ÷ attempted.
           success_rate: finished === 0 ? null : queue.delivered / finished,
           queue: {
@@ -153,10 +157,18 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
             failed: queue.failed,
             expired: queue.expired,
           },
+          // Cluster-wide per provider: delivered ÷ (delivered + failed + expired) of the retained sends.
+          by_provider: Object.fromEntries(
+            byProvider.map(({ provider, ...counts }) => {
+              const done = counts.delivered + counts.failed + counts.expired;
+              return [provider, { ...counts, success_rate: done === 0 ? null : counts.delivered / done }];
+            }),
+          ),
           // This instance since it started: every provider attempt's outcome.
           instance: {
             instance_id: ctx.config.instanceId,
             attempts: instance.attempts,
+            by_provider: instance.byProvider,
             decisions: instance.decisions,
             queued: instance.queued,
             success_rate: instance.successRate,
