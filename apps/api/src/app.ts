@@ -27,6 +27,7 @@ import { adminRoutes } from './http/routes/admin.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
+import { deviceRoutes } from './http/routes/devices.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { createNotificationProviders } from './notifications/factory.ts';
 import { PushDecider } from './notifications/push-rules.ts';
@@ -226,6 +227,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   adminRoutes(app, ctx);
   attachmentRoutes(app, ctx);
   accountRoutes(app, ctx);
+  deviceRoutes(app, ctx);
   await app.ready();
 
   const gateway = new Gateway(

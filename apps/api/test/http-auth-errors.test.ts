@@ -343,6 +343,9 @@ describe('operations', () => {
         'POST /api/v1/admin/direct-messages',
         'GET /api/v1/admin/users/{user_id}/devices',
         'GET /api/v1/admin/stats',
+        'GET /api/v1/devices',
+        'POST /api/v1/devices',
+        'DELETE /api/v1/devices/{device_id}',
         'GET /health',
       ]),
     );

@@ -95,6 +95,7 @@ export const ErrorCodes = {
   NOT_FOUND: { status: 404, closeCode: null, message: 'No such route.' },
   CONVERSATION_NOT_FOUND: { status: 404, closeCode: null, message: 'The conversation does not exist.' },
   USER_NOT_FOUND: { status: 404, closeCode: null, message: 'The user does not exist.' },
+  DEVICE_NOT_FOUND: { status: 404, closeCode: null, message: 'You have no registered device with this id.' },
   USERNAME_TAKEN: { status: 409, closeCode: null, message: 'That username is already taken.' },
   CLIENT_MESSAGE_ID_CONFLICT: {
     status: 409,

@@ -1,5 +1,6 @@
 export * from './codec.ts';
 export * from './codes.ts';
+export * from './devices.ts';
 export * from './domain.ts';
 export * from './frames.ts';
 export * from './payloads.ts';

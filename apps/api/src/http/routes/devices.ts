@@ -1,0 +1,100 @@
+/**
+ * The signed-in user's push devices: register (idempotent per token; a token registered by
+ * another user moves to this one), list, remove. The token is stored, never shown back or logged.
+ */
+import { DeviceRegistrationBody, DeviceSchema } from '@anmei/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../../app-context.ts';
+import type { PushDeviceRow, RegisterDeviceInput } from '../../db/store-types.ts';
+import { AppError } from '../../errors.ts';
+import { requireAuth, signedIn } from '../auth-guard.ts';
+import { CommonProblems } from '../schemas.ts';
+
+function deviceToWire(d: PushDeviceRow): z.infer<typeof DeviceSchema> {
+  return {
+    id: d.id,
+    platform: d.platform,
+    device_type: d.deviceType,
+    provider: d.provider,
+    token_hint: d.token.slice(-6),
+    created_at: d.createdAt.toISOString(),
+    updated_at: d.updatedAt.toISOString(),
+  };
+}
+
+export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const onRequest = requireAuth(ctx.tokens);
+
+  r.get(
+    '/api/v1/devices',
+    {
+      onRequest,
+      schema: {
+        tags: ['devices'],
+        summary: 'My registered push devices',
+        response: { 200: z.object({ devices: z.array(DeviceSchema) }), 401: CommonProblems[401] },
+      },
+    },
+    async (request) => {
+      const devices = await ctx.store.devices.listForUser(signedIn(request).userId);
+      return { devices: devices.map(deviceToWire) };
+    },
+  );
+
+  r.post(
+    '/api/v1/devices',
+    {
+      onRequest,
+      schema: {
+        tags: ['devices'],
+        summary: 'Register a push target (201 new, 200 already known: updated and now yours)',
+        body: DeviceRegistrationBody,
+        response: {
+          200: z.object({ device: DeviceSchema }),
+          201: z.object({ device: DeviceSchema }),
+          ...CommonProblems,
+        },
+      },
+    },
+    async (request, reply) => {
+      const user = signedIn(request);
+      const body = request.body;
+      const base = { userId: user.userId, platform: body.platform, deviceType: body.device_type };
+      let input: RegisterDeviceInput;
+      if (body.web_push) {
+        input = { ...base, provider: 'webpush', token: body.web_push.endpoint, subscription: body.web_push };
+      } else if (body.apns_token) {
+        // APNs tokens are hex; one case, so the same device is one row however the app spells it.
+        input = { ...base, provider: 'apns', token: body.apns_token.toLowerCase() };
+      } else {
+        input = { ...base, provider: 'fcm', token: body.fcm_token ?? '' };
+      }
+      const { device, created } = await ctx.store.devices.register(input);
+      reply.code(created ? 201 : 200);
+      return { device: deviceToWire(device) };
+    },
+  );
+
+  r.delete(
+    '/api/v1/devices/:device_id',
+    {
+      onRequest,
+      schema: {
+        tags: ['devices'],
+        summary: 'Remove one of my push devices (e.g. on logout)',
+        params: z.object({ device_id: z.string().min(1).max(64) }),
+        response: { 204: z.null(), ...CommonProblems },
+      },
+    },
+    async (request, reply) => {
+      if (!(await ctx.store.devices.delete(request.params.device_id, signedIn(request).userId))) {
+        throw new AppError('DEVICE_NOT_FOUND');
+      }
+      reply.code(204);
+      return null;
+    },
+  );
+}
