@@ -1,0 +1,415 @@
+/**
+ * NOTIFICATION_PROVIDER=firebase: each push is one `POST /v1/projects/<project>/messages:send` to
+ * Firebase Cloud Messaging (HTTP v1 API) for one device's registration token.
+ *
+ * Auth is OAuth2 with the service account of FIREBASE_CREDENTIALS_PATH: a JWT signed with its
+ * private key is exchanged at its `token_uri` for an access token (RFC 7523 JWT-bearer grant);
+ * the access token is cached until 60 s before it expires and shared by concurrent sends.
+ *
+ * Outcomes: 200 delivered (`providerMessageId` = FCM's message name); UNREGISTERED, or a 400 saying
+ * the registration token is invalid, means the device is gone; 401 drops the cached access token
+ * and is retryable; 429 and 5xx retryable (honouring `Retry-After`); any other status permanent; a
+ * network error or an abort retryable. One attempt per call: retries belong to the push queue.
+ * Error texts name hosts and FCM's codes, never the access token, the key or the device token.
+ */
+import { createHash, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, request } from 'node:https';
+import { text } from 'node:stream/consumers';
+import { rootCertificates } from 'node:tls';
+import { importPKCS8, SignJWT } from 'jose';
+import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
+import { parseRetryAfter } from './webhook.ts';
+
+/** The fields of a Google service-account key JSON this provider uses. */
+export interface ServiceAccount {
+  project_id: string;
+  client_email: string;
+  /** PEM (PKCS#8) RSA private key; never logged or put in an error text. */
+  private_key: string;
+  /** Where the JWT grant goes (Google's: https://oauth2.googleapis.com/token); also the JWT's `aud`. */
+  token_uri: string;
+  /** Sent as the JWT's `kid` when present, so the token endpoint picks the right public key. */
+  private_key_id?: string | undefined;
+}
+
+export interface FcmProviderOptions {
+  credentials: ServiceAccount;
+  /** FCM's origin (config FCM_BASE_URL) [default https://fcm.googleapis.com]. */
+  baseUrl?: string | undefined;
+  /**
+   * A CA certificate (PEM) trusted in addition to Node's bundled roots, for the test double only.
+   * Certificate checks are never turned off.
+   */
+  ca?: string | Buffer | undefined;
+  /** Clock in ms since the epoch [default Date.now]: JWT `iat`, access-token expiry, HTTP-date Retry-After. */
+  now?: (() => number) | undefined;
+}
+
+const DEFAULT_BASE_URL = 'https://fcm.googleapis.com';
+const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
+const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** FCM keeps a message at most 28 days (in s); a longer `ttl` is refused with INVALID_ARGUMENT. */
+const MAX_TTL_S = 28 * 24 * 3600;
+/** Lifetime of the signed grant JWT, in s: Google accepts at most 3600. */
+const GRANT_LIFETIME_S = 3600;
+/** An access token is replaced this long (ms) before its `expires_in`, so no send races its expiry. */
+const REFRESH_MARGIN_MS = 60_000;
+/** The token request is shared by every waiting send, so no caller's signal may end it; it has its own deadline (ms). */
+const TOKEN_TIMEOUT_MS = 30_000;
+const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
+const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
+
+const NEW_KEY_HINT =
+  'download a new key in the Firebase console (Project settings → Service accounts → Generate new private key)';
+
+/**
+ * Reads and checks the service-account key JSON at `path` (config FIREBASE_CREDENTIALS_PATH).
+ * Throws at startup with the variable, the path and the missing or bad field named.
+ */
+export function loadServiceAccount(path: string): ServiceAccount {
+  const where = `FIREBASE_CREDENTIALS_PATH=${path}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code
+        ? `${where} cannot be read (${code}): point it at the Firebase service-account key JSON`
+        : `${where} is not JSON: point it at the Firebase service-account key JSON; ${NEW_KEY_HINT}`,
+    );
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new Error(`${where} is not a JSON object: ${NEW_KEY_HINT}`);
+  }
+  const record = json as Record<string, unknown>;
+  if ('project_info' in record) {
+    throw new Error(`${where} is an app's google-services.json, not a service-account key: ${NEW_KEY_HINT}`);
+  }
+  for (const field of ['project_id', 'client_email', 'private_key', 'token_uri'] as const) {
+    if (typeof record[field] !== 'string' || record[field] === '') {
+      throw new Error(`${where}: the service-account JSON has no "${field}" (a non-empty string): ${NEW_KEY_HINT}`);
+    }
+  }
+  const { project_id, client_email, private_key, token_uri } = record as unknown as ServiceAccount;
+  if (!URL.canParse(token_uri) || new URL(token_uri).protocol !== 'https:') {
+    throw new Error(`${where}: "token_uri" must be an https URL (Google's is https://oauth2.googleapis.com/token)`);
+  }
+  if (keyTypeOf(private_key) !== 'rsa') {
+    throw new Error(`${where}: "private_key" is not a PEM RSA private key: ${NEW_KEY_HINT}`);
+  }
+  const kid = typeof record.private_key_id === 'string' ? record.private_key_id : undefined;
+  return { project_id, client_email, private_key, token_uri, ...(kid ? { private_key_id: kid } : {}) };
+}
+
+type Failure = Extract<PushResult, { ok: false }>;
+function failed(error: string, retryable: boolean, more?: { retryAfterMs?: number; targetGone?: true }): Failure {
+  return { ok: false, error, retryable, ...more };
+}
+type TokenOutcome = { ok: true; token: string } | Failure;
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+type Posted = { answer: Answer } | { failure: string };
+
+export class FcmProvider implements NotificationProvider {
+  readonly name = 'fcm';
+  readonly #account: ServiceAccount;
+  readonly #sendUrl: URL;
+  readonly #tokenUrl: URL;
+  readonly #now: () => number;
+  /** One keep-alive pool for FCM and the token endpoint: a send reuses a warm TLS connection. */
+  readonly #agent: Agent;
+  #key: Promise<CryptoKey> | undefined;
+  #token: { value: string; expiresAt: number } | undefined;
+  /** The token request in flight; every send that needs a token waits for this one. */
+  #exchanging: Promise<TokenOutcome> | undefined;
+  #closed = false;
+
+  constructor(options: FcmProviderOptions) {
+    this.#account = options.credentials;
+    const base = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.#sendUrl = new URL(`${base}/v1/projects/${encodeURIComponent(this.#account.project_id)}/messages:send`);
+    this.#tokenUrl = new URL(this.#account.token_uri);
+    this.#now = options.now ?? Date.now;
+    // `ca` on an Agent replaces the default roots; keep them so FCM itself stays reachable.
+    const ca = options.ca === undefined ? undefined : [...rootCertificates, options.ca.toString()];
+    this.#agent = new Agent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  }
+
+  async send(notification: PushNotification, signal?: AbortSignal): Promise<PushResult> {
+    const target = notification.target;
+    if (target?.provider !== 'fcm') {
+      const has = `target: ${target?.provider ?? 'none'}`;
+      return failed(
+        `the push has no FCM token (${has}); the fcm provider sends only to FCM registration tokens`,
+        false,
+      );
+    }
+    if (this.#closed) return failed('the FCM provider is closed (shutdown)', true);
+    if (signal?.aborted) return abandoned(this.#sendUrl);
+    const token = await raceAbort(this.#accessToken(), signal);
+    if (token === 'aborted') return abandoned(this.#tokenUrl);
+    if (!token.ok) return token;
+    const body = JSON.stringify({ message: this.#message(notification, target.token) });
+    const posted = await this.#post(
+      this.#sendUrl,
+      { authorization: `Bearer ${token.token}`, 'content-type': 'application/json; charset=utf-8' },
+      body,
+      signal,
+    );
+    if ('failure' in posted) {
+      return signal?.aborted ? abandoned(this.#sendUrl) : unreachable(this.#sendUrl, posted.failure);
+    }
+    return this.#outcome(posted.answer, token.token, target.token);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#agent.destroy();
+  }
+
+  /** The FCM v1 `Message` for one registration token (fields as documented for projects.messages). */
+  #message(n: PushNotification, token: string): Record<string, unknown> {
+    const high = n.priority === 'high';
+    const collapse = n.collapseKey;
+    const ttl = n.ttlSeconds === undefined ? undefined : Math.min(Math.max(0, Math.floor(n.ttlSeconds)), MAX_TTL_S);
+    return {
+      token,
+      notification: { title: n.title, body: n.content },
+      ...(n.data ? { data: stringValues(n.data) } : {}),
+      android: {
+        priority: high ? 'high' : 'normal',
+        ...(collapse !== undefined ? { collapse_key: collapse } : {}),
+        ...(ttl !== undefined ? { ttl: `${ttl}s` } : {}),
+        ...(collapse !== undefined ? { notification: { tag: collapse } } : {}),
+      },
+      apns: {
+        headers: {
+          'apns-priority': high ? '10' : '5',
+          // APNs refuses a collapse id over 64 bytes.
+          ...(collapse !== undefined ? { 'apns-collapse-id': fitKey(collapse, 64) } : {}),
+          // Epoch seconds after which APNs stops trying.
+          ...(ttl !== undefined ? { 'apns-expiration': String(Math.floor(this.#now() / 1000) + ttl) } : {}),
+        },
+      },
+      webpush: {
+        headers: {
+          Urgency: high ? 'high' : 'normal',
+          // RFC 8030 §5.4: a Topic is at most 32 characters of the URL-safe base64 alphabet.
+          ...(collapse !== undefined ? { Topic: fitKey(collapse, 32, /^[A-Za-z0-9_-]+$/) } : {}),
+          ...(ttl !== undefined ? { TTL: String(ttl) } : {}),
+        },
+      },
+    };
+  }
+
+  #outcome(answer: Answer, accessToken: string, deviceToken: string): PushResult {
+    if (answer.status === 200) {
+      const name = (parseJson(answer.body) as { name?: unknown } | undefined)?.name;
+      return { ok: true, ...(typeof name === 'string' ? { providerMessageId: name } : {}) };
+    }
+    const fcm = readGoogleError(answer.body);
+    const said = `FCM at ${this.#sendUrl.host} answered ${answer.status} ${fcm.codes[0] ?? fcm.status ?? ''}`.trimEnd();
+    const why = fcm.message ? ` (${redact(fcm.message, [accessToken, deviceToken])})` : '';
+    const invalidToken =
+      answer.status === 400 &&
+      (fcm.fields.includes('message.token') || /registration token/i.test(fcm.message ?? '')) &&
+      (fcm.codes.includes('INVALID_ARGUMENT') || fcm.status === 'INVALID_ARGUMENT');
+    if (fcm.codes.includes('UNREGISTERED') || invalidToken) {
+      const gone = 'the registration token is not (or no longer) valid: app uninstalled, token rotated or mangled';
+      return failed(`${said}${why}: ${gone}`, false, { targetGone: true });
+    }
+    if (answer.status === 401 && fcm.codes.includes('THIRD_PARTY_AUTH_ERROR')) {
+      const fix = 'the APNs key/certificate or Web Push credentials in the Firebase project are missing or invalid';
+      return failed(`${said}${why}: ${fix}`, false);
+    }
+    if (answer.status === 401) {
+      // The access token was revoked or expired early: the next attempt exchanges a new one.
+      if (this.#token?.value === accessToken) this.#token = undefined;
+      return failed(`${said}${why}: the access token was refused; a new one is fetched`, true);
+    }
+    return this.#failure(said + why, answer);
+  }
+
+  /** 429 and 5xx retryable (with the answer's Retry-After), anything else permanent. */
+  #failure(error: string, answer: Answer): Failure {
+    const retryable = answer.status === 429 || answer.status >= 500;
+    const retryAfterMs = retryable ? parseRetryAfter(answer.headers['retry-after'] ?? null, this.#now()) : undefined;
+    return failed(error, retryable, retryAfterMs !== undefined ? { retryAfterMs } : {});
+  }
+
+  /** The cached access token while it has more than REFRESH_MARGIN_MS left, else the (shared) exchange's. */
+  async #accessToken(): Promise<TokenOutcome> {
+    const cached = this.#token;
+    if (cached && this.#now() < cached.expiresAt - REFRESH_MARGIN_MS) return { ok: true, token: cached.value };
+    this.#exchanging ??= this.#exchange().finally(() => {
+      this.#exchanging = undefined;
+    });
+    return this.#exchanging;
+  }
+
+  /** The JWT-bearer grant (RFC 7523 §2.1) at the service account's `token_uri`. */
+  async #exchange(): Promise<TokenOutcome> {
+    const account = this.#account;
+    let assertion: string;
+    try {
+      this.#key ??= importPKCS8(account.private_key, 'RS256');
+      const iat = Math.floor(this.#now() / 1000);
+      assertion = await new SignJWT({ scope: FCM_SCOPE })
+        .setProtectedHeader({
+          alg: 'RS256',
+          typ: 'JWT',
+          ...(account.private_key_id ? { kid: account.private_key_id } : {}),
+        })
+        .setIssuer(account.client_email)
+        .setAudience(account.token_uri)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + GRANT_LIFETIME_S)
+        .sign(await this.#key);
+    } catch {
+      const who = `the private_key of the Firebase service account ${account.client_email}`;
+      return failed(`${who} cannot sign RS256 JWTs: ${NEW_KEY_HINT} and set FIREBASE_CREDENTIALS_PATH to it`, false);
+    }
+    const form = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
+    const deadline = AbortSignal.timeout(TOKEN_TIMEOUT_MS);
+    const formType = { 'content-type': 'application/x-www-form-urlencoded' };
+    const posted = await this.#post(this.#tokenUrl, formType, form, deadline);
+    if ('failure' in posted) {
+      return unreachable(this.#tokenUrl, deadline.aborted ? `no answer within ${TOKEN_TIMEOUT_MS} ms` : posted.failure);
+    }
+    const { answer } = posted;
+    const json = parseJson(answer.body) as Record<string, unknown> | undefined;
+    if (answer.status === 200 && typeof json?.access_token === 'string') {
+      const expiresInS = typeof json.expires_in === 'number' ? json.expires_in : GRANT_LIFETIME_S;
+      this.#token = { value: json.access_token, expiresAt: this.#now() + expiresInS * 1000 };
+      return { ok: true, token: json.access_token };
+    }
+    const code = typeof json?.error === 'string' ? ` ${json.error}` : '';
+    const description = typeof json?.error_description === 'string' ? ` (${json.error_description.slice(0, 200)})` : '';
+    const said = `the token endpoint ${this.#tokenUrl.host} answered ${answer.status}${code}${description}`;
+    if (answer.status === 400 || answer.status === 401) {
+      const clock = `an "Invalid JWT" about iat/exp means this server's clock is off`;
+      const fix = `${NEW_KEY_HINT} and set FIREBASE_CREDENTIALS_PATH to it (${clock})`;
+      return failed(
+        `${said} for the service account ${account.client_email}: the credentials are wrong; ${fix}`,
+        false,
+      );
+    }
+    if (answer.status === 200) return failed(`${said} without an access_token`, true);
+    return this.#failure(said, answer);
+  }
+
+  /**
+   * One POST on the keep-alive agent. The answer is read to its end, so the connection goes back
+   * to the pool; a network error, an abort or a request() that throws (a header it cannot send)
+   * becomes `{failure}` with the error's code.
+   */
+  #post(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal | undefined): Promise<Posted> {
+    const length = String(Buffer.byteLength(body));
+    return new Promise<Posted>((resolve, reject) => {
+      const options = { method: 'POST', agent: this.#agent, headers: { ...headers, 'content-length': length } };
+      const req = request(url, { ...options, ...(signal ? { signal } : {}) }, (res) => {
+        text(res).then(
+          (answered) => resolve({ answer: { status: res.statusCode ?? 0, headers: res.headers, body: answered } }),
+          reject,
+        );
+      });
+      req.on('error', reject);
+      req.end(body);
+    }).catch((error: NodeJS.ErrnoException) => ({ failure: error.code ?? error.message }));
+  }
+}
+
+const unreachable = (url: URL, reason: string) => failed(`could not reach ${url.host}: ${reason}`, true);
+const abandoned = (url: URL) => failed(`the attempt to reach ${url.host} was abandoned (timeout or shutdown)`, true);
+
+/** FCM `data` is a map of strings: strings pass as they are, anything else as JSON. */
+function stringValues(data: Record<string, unknown>): Record<string, string> {
+  const defined = Object.entries(data).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(defined.map(([key, value]) => [key, typeof value === 'string' ? value : toJson(value)]));
+}
+
+function toJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    // A BigInt or a circular object: `send` must not throw.
+    return String(value);
+  }
+}
+
+/** `key` when it fits the limit, else a stable 32-character digest of it (equal keys still collapse). */
+function fitKey(key: string, maxBytes: number, alphabet?: RegExp): string {
+  if (Buffer.byteLength(key) <= maxBytes && (!alphabet || alphabet.test(key))) return key;
+  return createHash('sha256').update(key).digest('base64url').slice(0, 32);
+}
+
+/** A google.rpc.Status error body: `status`, FcmError `errorCode`s, BadRequest field names. */
+interface GoogleError {
+  status?: string;
+  message?: string;
+  codes: string[];
+  fields: string[];
+}
+
+/** Untrusted JSON, narrowed to what the outcome depends on. */
+function readGoogleError(body: string): GoogleError {
+  const error = (parseJson(body) as { error?: unknown } | undefined)?.error;
+  const out: GoogleError = { codes: [], fields: [] };
+  if (typeof error !== 'object' || error === null) return out;
+  const { status, message, details } = error as Record<string, unknown>;
+  if (typeof status === 'string') out.status = status;
+  if (typeof message === 'string') out.message = message.slice(0, 200);
+  for (const detail of Array.isArray(details) ? details : []) {
+    if (typeof detail !== 'object' || detail === null) continue;
+    const d = detail as Record<string, unknown>;
+    if (d['@type'] === FCM_ERROR_TYPE && typeof d.errorCode === 'string') out.codes.push(d.errorCode);
+    if (d['@type'] === BAD_REQUEST_TYPE && Array.isArray(d.fieldViolations)) {
+      for (const v of d.fieldViolations) {
+        const field = (v as { field?: unknown } | null)?.field;
+        if (typeof field === 'string') out.fields.push(field);
+      }
+    }
+  }
+  return out;
+}
+
+function keyTypeOf(pem: string): string | undefined {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * FCM's own message could echo what we sent; no token may reach an error text. Real tokens are
+ * 100+ characters; a short one (a test's) would only garble the text.
+ */
+function redact(text: string, secrets: string[]): string {
+  return secrets.reduce((out, secret) => (secret.length >= 16 ? out.split(secret).join('<redacted>') : out), text);
+}
+
+/** `work`'s result, or 'aborted' as soon as `signal` aborts (the shared work itself goes on). */
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | 'aborted'> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve) => {
+    const onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, () => resolve('aborted')).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
