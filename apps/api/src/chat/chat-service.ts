@@ -12,7 +12,7 @@ import type { ParticipantDirectory } from '../broadcasting/participant-directory
 import type { MessageRow, Store } from '../db/store-types.ts';
 import { AppError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
-import { consultationReplyPush } from '../notifications/push-rules.ts';
+import { consultationReplyPush, customerMessagePush } from '../notifications/push-rules.ts';
 import { messageToWire } from './wire.ts';
 
 export interface Sender {
@@ -78,7 +78,11 @@ export class ChatService {
       messageType: input.messageType ?? 'text',
       content: input.content,
       metadata: input.metadata ?? null,
-      push: staff ? consultationReplyPush(input.conversationId, input.content, sender.userId) : null,
+      push: staff
+        ? consultationReplyPush(input.conversationId, input.content, sender.userId)
+        : (await this.#hasStaff(input.conversationId))
+          ? customerMessagePush(input.conversationId, input.content, sender.userId)
+          : null,
     });
     if (result.status === 'conflict') throw new AppError('CLIENT_MESSAGE_ID_CONFLICT');
     if (result.status === 'duplicate') return { message: result.message, duplicate: true };
@@ -98,6 +102,12 @@ export class ChatService {
       : broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
     await Promise.all([toOthers, broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId)]);
     return { message, duplicate: false };
+  }
+
+  /** A conversation with staff owes them a push for a customer's message when none is online (cached). */
+  async #hasStaff(conversationId: string): Promise<boolean> {
+    const participants = await this.#participants.of(conversationId);
+    return participants.some((p) => STAFF_ROLES.has(p.role));
   }
 
   /**

@@ -36,7 +36,7 @@
  * one connection's frames run one after another, so a client's own messages are never in flight
  * together, and messages from different senders have no order before they are stored.
  */
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
 import { type Db, pgErrorCode, UNIQUE_VIOLATION } from './db-common.ts';
 import { conversations, messages, pushJobs } from './schema.ts';
 import type { AppendMessageInput, AppendMessageResult, MessageRow } from './store-types.ts';
@@ -47,6 +47,18 @@ const APPEND_MANY_STATEMENT_NAME = 'anmei_messages_append_many';
 const FIND_BY_CLIENT_ID_NAME = 'anmei_messages_find_by_client_id';
 
 const p = sql.placeholder;
+
+/**
+ * The decision's id: `message:<message id>`, or for a decision keyed by conversation
+ * (`push.key = 'conversation'`, a customer's messages to offline staff) `burst:<conversation id>`,
+ * so the messages of one burst share one pending decision (`on conflict do nothing`).
+ */
+const decisionKey = (push: SQL, message: SQL) =>
+  sql`case when ${push}->>'key' = 'conversation' then 'burst:' || ${message}.conversation_id
+           else 'message:' || ${message}.id end`;
+
+/** When the decision is due: now, or `push.delayMs` later (a burst's window). */
+const decisionRunAt = (push: SQL) => sql`now() + coalesce((${push}->>'delayMs')::int, 0) * interval '1 millisecond'`;
 
 export interface AppendStatements {
   /** The inserted message, or null when nothing was inserted (duplicate key or no such conversation). */
@@ -89,11 +101,12 @@ function prepareAppendStatements(db: Db): AppendStatements {
   );
   // The push decision, if any, is stored by the same statement: a stored message never lacks it.
   const queued = db.$with('queued', { id: pushJobs.id }).as(
-    sql`insert into ${pushJobs} (id, kind, reason, conversation_id, exclude_user_id, notification)
-        select 'message:' || i.id, 'decide', q.push->>'reason', i.conversation_id, q.push->>'excludeUserId',
-               q.push->'notification'
+    sql`insert into ${pushJobs} (id, kind, reason, conversation_id, exclude_user_id, notification, run_at)
+        select ${decisionKey(sql`q.push`, sql`i`)}, 'decide', q.push->>'reason', i.conversation_id,
+               q.push->>'excludeUserId', q.push->'notification', ${decisionRunAt(sql`q.push`)}
         from ${inserted} i, (select ${p('push')}::json as push) q
         where q.push is not null
+        on conflict (id) do nothing
         returning id`,
   );
   const insert = db.with(dup, bumped, inserted, queued).select().from(inserted).prepare(APPEND_STATEMENT_NAME);
@@ -197,11 +210,12 @@ function appendManyStatement(db: Db) {
   );
   // Push decisions of the batch's staff replies, in the same statement (see the single append).
   const queued = db.$with('queued', { id: pushJobs.id }).as(
-    sql`insert into ${pushJobs} (id, kind, reason, conversation_id, exclude_user_id, notification)
-        select 'message:' || i.id, 'decide', nb.push->>'reason', i.conversation_id, nb.push->>'excludeUserId',
-               nb.push->'notification'
+    sql`insert into ${pushJobs} (id, kind, reason, conversation_id, exclude_user_id, notification, run_at)
+        select ${decisionKey(sql`nb.push`, sql`i`)}, 'decide', nb.push->>'reason', i.conversation_id,
+               nb.push->>'excludeUserId', nb.push->'notification', ${decisionRunAt(sql`nb.push`)}
         from ${inserted} i join numbered nb on nb.id = i.id
         where nb.push is not null
+        on conflict (id) do nothing
         returning id`,
   );
   return db.with(numbered, bumped, inserted, queued).select().from(inserted).prepare(APPEND_MANY_STATEMENT_NAME);

@@ -54,6 +54,13 @@ export function decisionRow(
   };
 }
 
+/**
+ * A `burst:<conversation>` decision is reused by the next burst once this one is done, so its
+ * sends carry the burst's start (`@<ms>`) to stay distinct from the last burst's retained sends.
+ */
+const burstId = (decisionId: string, createdAt: Date) =>
+  decisionId.startsWith('burst:') ? `${decisionId}@${createdAt.getTime()}` : decisionId;
+
 const clip = (error: string | null | undefined) => (error == null ? null : error.slice(0, MAX_ERROR_CHARS));
 
 export function createPushJobsRepo(db: Db): Store['pushJobs'] {
@@ -108,7 +115,7 @@ export function createPushJobsRepo(db: Db): Store['pushJobs'] {
             .insert(pushJobs)
             .values(
               sends.map((send) => ({
-                id: send.deviceId ? `${decision.id}:${send.userId}:${send.deviceId}` : `${decision.id}:${send.userId}`,
+                id: `${burstId(decision.id, gone.createdAt)}:${send.userId}${send.deviceId ? `:${send.deviceId}` : ''}`,
                 kind: 'send' as const,
                 reason: gone.reason,
                 conversationId: gone.conversationId,

@@ -104,7 +104,7 @@ export interface NewEvent {
 }
 
 /** Why a push may be owed; each reason has its own rule for who counts as offline (push-rules.ts). */
-export type PushReason = 'consultation_reply' | 'mobile_notification' | 'direct_message';
+export type PushReason = 'consultation_reply' | 'customer_message' | 'mobile_notification' | 'direct_message';
 
 /** The notification as a provider gets it (minus the recipient, chosen by the decision). */
 export interface PushNotificationSpec {
@@ -128,6 +128,13 @@ export interface PushDecisionInput {
   notification: PushNotificationSpec;
   /** Never pushed to (the sender of a message). */
   excludeUserId?: string | null;
+  /**
+   * Messages only: 'message' (default) gives each message its own decision; 'conversation' lets
+   * the messages of a burst share one pending decision per conversation (`burst:<id>`).
+   */
+  key?: 'message' | 'conversation';
+  /** Messages only: the decision is due this many ms after the message (a burst's window). Default 0. */
+  delayMs?: number;
 }
 
 export type PushDevicePlatform = 'android' | 'ios' | 'web';

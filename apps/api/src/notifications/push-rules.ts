@@ -5,11 +5,12 @@
  * (PushDecider, run by the push queue's worker after the sender's answer, never on the ack path).
  * Who counts as offline depends on why the push exists:
  * - consultation_reply: participants other than the sender who have no connection anywhere;
+ * - customer_message: the conversation's staff, and only when none of them has a connection;
  * - mobile_notification: participants with no MOBILE connection (a desktop session does not put
  *   the notice on the phone);
  * - direct_message: the one user, if they have no connection.
  */
-import type { PushPriority } from '@anmei/protocol';
+import { type PushPriority, type Role, STAFF_ROLES } from '@anmei/protocol';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
 import type { PushDecisionInput, PushJobRow, PushSendInput, Store } from '../db/store-types.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
@@ -73,13 +74,20 @@ export class PushDecider {
         const devices = await Promise.all(users.map((u) => this.#deps.presence.devicesOf(u)));
         return users.filter((_, i) => !devices[i]?.some((d) => d.deviceType === 'mobile'));
       }
+      case 'customer_message': {
+        // Staff who are online will answer from the app; only when none of them is there do the
+        // others learn of the message from their phones.
+        const staff = await this.#participants(decision, (role) => STAFF_ROLES.has(role));
+        const online = await this.#deps.presence.onlineAmong(staff);
+        return online.size > 0 ? [] : staff;
+      }
     }
   }
 
-  async #participants(decision: PushJobRow): Promise<string[]> {
+  async #participants(decision: PushJobRow, roleFits: (role: Role) => boolean = () => true): Promise<string[]> {
     if (!decision.conversationId) return [];
     const participants = await this.#deps.participants.of(decision.conversationId);
-    return participants.map((p) => p.userId).filter((u) => u !== decision.excludeUserId);
+    return participants.filter((p) => p.userId !== decision.excludeUserId && roleFits(p.role)).map((p) => p.userId);
   }
 }
 
@@ -99,6 +107,31 @@ export function consultationReplyPush(
       deviceType: 'mobile',
       data: { conversation_id: conversationId, action: 'open_conversation' },
       // A burst of replies in one conversation is one notification that updates, not ten.
+      collapseKey: `conversation:${conversationId}`,
+    },
+  };
+}
+
+/** How long the messages of a customer's burst wait for one decision (ms): one push for the burst. */
+export const CUSTOMER_BURST_WINDOW_MS = 2_000;
+
+/**
+ * A customer's message, for the conversation's staff when none of them is online: one pending
+ * decision per conversation (messages within CUSTOMER_BURST_WINDOW_MS share it), and one
+ * notification per conversation on each device, which later messages replace.
+ */
+export function customerMessagePush(conversationId: string, content: string, customerId: string): PushDecisionInput {
+  return {
+    reason: 'customer_message',
+    excludeUserId: customerId,
+    key: 'conversation',
+    delayMs: CUSTOMER_BURST_WINDOW_MS,
+    notification: {
+      title: '客户消息',
+      content,
+      priority: 'high',
+      deviceType: 'mobile',
+      data: { conversation_id: conversationId, action: 'open_conversation' },
       collapseKey: `conversation:${conversationId}`,
     },
   };
