@@ -93,9 +93,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { bus, presence, tickets } = realtime;
   const providers = options.notificationProvider
     ? [options.notificationProvider]
-    : createNotificationProviders(
+    : await createNotificationProviders(
         config.notificationProviders,
-        { redactContent: config.env === 'production', webhook: config.push.webhook },
+        {
+          redactContent: config.env === 'production',
+          webhook: config.push.webhook,
+          fcm: { credentialsPath: config.firebaseCredentialsPath, baseUrl: config.fcm.baseUrl },
+          apns: config.apns,
+          vapid: config.vapid,
+          dataDir: config.dataDir,
+        },
         logger,
       );
   const notifications = new NotificationService({ providers, logger, sendTimeoutMs: config.push.sendTimeoutMs });

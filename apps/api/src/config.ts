@@ -72,7 +72,30 @@ const EnvSchema = z.object({
       'a comma-separated list of logging, webhook, fcm (or firebase), apns, webpush',
     )
     .optional(),
+  /** fcm: the Firebase service-account key JSON (Project settings → Service accounts → Generate new private key). */
   FIREBASE_CREDENTIALS_PATH: z.string().optional(),
+  /** fcm: the FCM origin (tests point it at a double). */
+  FCM_BASE_URL: z.url({ protocol: /^https$/ }).default('https://fcm.googleapis.com'),
+  /** apns: the `.p8` token-signing key, its 10-character key id, the team id and the app's bundle id. */
+  APNS_KEY_PATH: z.string().optional(),
+  APNS_KEY_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, '10 capital letters or digits')
+    .optional(),
+  APNS_TEAM_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, '10 capital letters or digits')
+    .optional(),
+  APNS_TOPIC: z.string().min(1).max(255).optional(),
+  /** apns: https://api.push.apple.com (production builds) or https://api.sandbox.push.apple.com (development builds). */
+  APNS_HOST: z.url({ protocol: /^https$/ }).default('https://api.push.apple.com'),
+  /** webpush: the VAPID key pair (base64url) and contact; unset → a pair generated once into DATA_DIR/vapid.json. */
+  VAPID_PUBLIC_KEY: z.string().min(1).optional(),
+  VAPID_PRIVATE_KEY: z.string().min(1).optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/, 'a mailto: or https: URL')
+    .optional(),
   /** NOTIFICATION_PROVIDER=webhook: where each push is POSTed as JSON (a clinic's own push gateway). */
   PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Sent as `Authorization: Bearer <token>` to PUSH_WEBHOOK_URL when set; never logged. */
@@ -138,6 +161,10 @@ export interface Config {
   /** The enabled providers (NOTIFICATION_PROVIDERS, else NOTIFICATION_PROVIDER), `firebase` read as `fcm`. */
   notificationProviders: Array<'logging' | 'webhook' | 'fcm' | 'apns' | 'webpush'>;
   firebaseCredentialsPath: string | undefined;
+  fcm: { baseUrl: string };
+  apns: { keyPath: string; keyId: string; teamId: string; topic: string; host: string } | undefined;
+  /** Configured VAPID keys; undefined → generated into the data folder when webpush is enabled. */
+  vapid: { publicKey: string; privateKey: string; subject: string | undefined } | undefined;
   push: {
     webhook: { url: string; token: string | undefined } | undefined;
     pollIntervalMs: number;
@@ -195,6 +222,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'invalid configuration: NOTIFICATION_PROVIDERS may name logging or webhook, not both (each pushes once per user)',
     );
   }
+  if (providers.includes('fcm') && !e.FIREBASE_CREDENTIALS_PATH) {
+    throw new ConfigError(
+      'invalid configuration: the fcm provider needs FIREBASE_CREDENTIALS_PATH (the service-account key JSON from the Firebase console)',
+    );
+  }
+  const apnsMissing = (['APNS_KEY_PATH', 'APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_TOPIC'] as const).filter((k) => !e[k]);
+  if (providers.includes('apns') && apnsMissing.length > 0) {
+    throw new ConfigError(`invalid configuration: the apns provider needs ${apnsMissing.join(', ')}`);
+  }
+  if (Boolean(e.VAPID_PUBLIC_KEY) !== Boolean(e.VAPID_PRIVATE_KEY)) {
+    throw new ConfigError(
+      'invalid configuration: set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither (a pair is then generated into DATA_DIR)',
+    );
+  }
   if (providers.includes('webhook') && !e.PUSH_WEBHOOK_URL) {
     throw new ConfigError(
       'invalid configuration: NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL (the http(s) URL pushes are POSTed to)',
@@ -239,6 +280,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     notificationProvider: e.NOTIFICATION_PROVIDER,
     notificationProviders: providers,
     firebaseCredentialsPath: e.FIREBASE_CREDENTIALS_PATH,
+    fcm: { baseUrl: e.FCM_BASE_URL },
+    apns:
+      e.APNS_KEY_PATH && e.APNS_KEY_ID && e.APNS_TEAM_ID && e.APNS_TOPIC
+        ? {
+            keyPath: e.APNS_KEY_PATH,
+            keyId: e.APNS_KEY_ID,
+            teamId: e.APNS_TEAM_ID,
+            topic: e.APNS_TOPIC,
+            host: e.APNS_HOST,
+          }
+        : undefined,
+    vapid:
+      e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY
+        ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT }
+        : undefined,
     push: {
       webhook: e.PUSH_WEBHOOK_URL ? { url: e.PUSH_WEBHOOK_URL, token: e.PUSH_WEBHOOK_TOKEN } : undefined,
       pollIntervalMs: e.PUSH_POLL_INTERVAL,
@@ -268,7 +324,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function redactIfSecret(key: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (/SECRET|PASSWORD|TOKEN$/.test(key)) return '[redacted]';
+  if (/SECRET|PASSWORD|TOKEN$|PRIVATE_KEY/.test(key)) return '[redacted]';
   if (/_URL$/.test(key)) return redactUrlCredentials(value);
   return value;
 }

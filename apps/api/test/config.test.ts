@@ -38,6 +38,9 @@ describe('defaults', () => {
       notificationProvider: 'logging',
       notificationProviders: ['logging'],
       firebaseCredentialsPath: undefined,
+      fcm: { baseUrl: 'https://fcm.googleapis.com' },
+      apns: undefined,
+      vapid: undefined,
       push: {
         webhook: undefined,
         pollIntervalMs: 1_000,
@@ -155,6 +158,9 @@ describe('every key is parsed', () => {
       notificationProvider: 'firebase',
       notificationProviders: ['fcm'],
       firebaseCredentialsPath: '/etc/firebase.json',
+      fcm: { baseUrl: 'https://fcm.googleapis.com' },
+      apns: undefined,
+      vapid: undefined,
       push: {
         webhook: { url: 'https://push.clinic.example/v1/send', token: 'gateway-token' },
         pollIntervalMs: 250,
@@ -191,17 +197,16 @@ describe('every key is parsed', () => {
     expect(loadConfig({ SEED_DEMO_DATA: value }).seedDemoData).toBe(expected);
   });
 
-  it.each([['logging'], ['firebase'], ['apns'], ['webpush']] as const)('NOTIFICATION_PROVIDER=%s', (provider) => {
+  it.each([['logging'], ['webpush']] as const)('NOTIFICATION_PROVIDER=%s', (provider) => {
     expect(loadConfig({ NOTIFICATION_PROVIDER: provider }).notificationProvider).toBe(provider);
   });
 
   it('NOTIFICATION_PROVIDERS enables several providers, reads firebase as fcm, and refuses logging with webhook', () => {
-    expect(loadConfig({ NOTIFICATION_PROVIDERS: 'logging,firebase,apns,webpush,fcm' }).notificationProviders).toEqual([
-      'logging',
-      'fcm',
-      'apns',
-      'webpush',
-    ]);
+    const apns = { APNS_KEY_PATH: '/k.p8', APNS_KEY_ID: 'ABCDEFGHIJ', APNS_TEAM_ID: 'KLMNOPQRST', APNS_TOPIC: 'com.a' };
+    const all = { ...apns, FIREBASE_CREDENTIALS_PATH: '/f.json' };
+    expect(
+      loadConfig({ ...all, NOTIFICATION_PROVIDERS: 'logging,firebase,apns,webpush,fcm' }).notificationProviders,
+    ).toEqual(['logging', 'fcm', 'apns', 'webpush']);
     expect(loadConfig({ NOTIFICATION_PROVIDER: 'webpush' }).notificationProviders).toEqual(['webpush']);
     expect(configError({ NOTIFICATION_PROVIDERS: 'logging,webhook', PUSH_WEBHOOK_URL: 'http://h/p' }).message).toBe(
       'invalid configuration: NOTIFICATION_PROVIDERS may name logging or webhook, not both (each pushes once per user)',
@@ -209,6 +214,48 @@ describe('every key is parsed', () => {
     expect(configError({ NOTIFICATION_PROVIDERS: 'fcm,sms' }).message).toMatch(
       /^invalid configuration: NOTIFICATION_PROVIDERS="fcm,sms": a comma-separated list of/,
     );
+  });
+
+  it('refuses a device provider without its credentials, naming what is missing', () => {
+    expect(configError({ NOTIFICATION_PROVIDERS: 'logging,fcm' }).message).toBe(
+      'invalid configuration: the fcm provider needs FIREBASE_CREDENTIALS_PATH (the service-account key JSON from the Firebase console)',
+    );
+    expect(configError({ NOTIFICATION_PROVIDERS: 'apns', APNS_KEY_ID: 'ABCDEFGHIJ' }).message).toBe(
+      'invalid configuration: the apns provider needs APNS_KEY_PATH, APNS_TEAM_ID, APNS_TOPIC',
+    );
+    expect(configError({ VAPID_PUBLIC_KEY: 'abc' }).message).toBe(
+      'invalid configuration: set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither (a pair is then generated into DATA_DIR)',
+    );
+    expect(configError({ VAPID_PRIVATE_KEY: 'x', VAPID_SUBJECT: 'admin@clinic' }).message).toBe(
+      'invalid configuration: VAPID_SUBJECT="admin@clinic": a mailto: or https: URL',
+    );
+  });
+
+  it("reads the device providers' settings", () => {
+    const config = loadConfig({
+      NOTIFICATION_PROVIDERS: 'fcm,apns,webpush',
+      FIREBASE_CREDENTIALS_PATH: '/etc/anmei/firebase.json',
+      APNS_KEY_PATH: '/etc/anmei/AuthKey.p8',
+      APNS_KEY_ID: 'ABCDEFGHIJ',
+      APNS_TEAM_ID: 'KLMNOPQRST',
+      APNS_TOPIC: 'com.anmei.app',
+      APNS_HOST: 'https://api.sandbox.push.apple.com',
+      VAPID_PUBLIC_KEY: 'pub',
+      VAPID_PRIVATE_KEY: 'priv',
+      VAPID_SUBJECT: 'mailto:ops@clinic.example',
+    });
+    expect(config).toMatchObject({
+      notificationProviders: ['fcm', 'apns', 'webpush'],
+      fcm: { baseUrl: 'https://fcm.googleapis.com' },
+      apns: {
+        keyPath: '/etc/anmei/AuthKey.p8',
+        keyId: 'ABCDEFGHIJ',
+        teamId: 'KLMNOPQRST',
+        topic: 'com.anmei.app',
+        host: 'https://api.sandbox.push.apple.com',
+      },
+      vapid: { publicKey: 'pub', privateKey: 'priv', subject: 'mailto:ops@clinic.example' },
+    });
   });
 
   it('NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL, and says so', () => {

@@ -1,47 +1,74 @@
 /**
- * Picks the push provider named by config NOTIFICATION_PROVIDER. Business code depends only
- * on NotificationProvider, so adding FCM/APNs/web-push later changes this file and nothing else.
+ * Builds the push providers NOTIFICATION_PROVIDERS names (NOTIFICATION_PROVIDER when it is not
+ * set), once at start. Business code depends only on NotificationProvider. A provider whose
+ * credentials cannot be read stops start-up with what to fix, instead of failing every push.
  */
 import type { Logger } from 'pino';
+import { ApnsProvider, loadApnsKey } from './providers/apns.ts';
+import { FcmProvider, loadServiceAccount } from './providers/fcm.ts';
 import { LoggingProvider } from './providers/logging.ts';
 import { WebhookProvider } from './providers/webhook.ts';
+import { DEFAULT_VAPID_SUBJECT, loadOrCreateVapidKeys, WebPushProvider } from './providers/webpush.ts';
 import type { NotificationProvider } from './types.ts';
 
-export const NOTIFICATION_PROVIDERS = ['logging', 'webhook', 'firebase', 'fcm', 'apns', 'webpush'] as const;
-export type NotificationProviderName = (typeof NOTIFICATION_PROVIDERS)[number];
+export type NotificationProviderName = 'logging' | 'webhook' | 'fcm' | 'apns' | 'webpush';
 
-export interface NotificationProviderConfig {
-  /** Default in config: 'logging'. */
-  provider: NotificationProviderName;
-  /** Log content length instead of content; see LoggingProvider. */
+export interface NotificationProvidersConfig {
+  /** Log content length instead of content; see LoggingProvider (on in production). */
   redactContent: boolean;
-  /** Required for 'webhook' (config PUSH_WEBHOOK_URL, PUSH_WEBHOOK_TOKEN). */
+  /** webhook: config PUSH_WEBHOOK_URL, PUSH_WEBHOOK_TOKEN. */
   webhook?: { url: string; token?: string | undefined } | undefined;
+  /** fcm: FIREBASE_CREDENTIALS_PATH, FCM_BASE_URL. */
+  fcm?: { credentialsPath: string | undefined; baseUrl: string } | undefined;
+  /** apns: APNS_KEY_PATH, APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC, APNS_HOST. */
+  apns?: { keyPath: string; keyId: string; teamId: string; topic: string; host: string } | undefined;
+  /** webpush: configured VAPID keys, else a pair kept in `dataDir` (vapid.json). */
+  vapid?: { publicKey: string; privateKey: string; subject: string | undefined } | undefined;
+  dataDir: string;
 }
 
-/** Throws at startup for a provider this build lacks, so a misconfiguration cannot go unnoticed. */
-export function createNotificationProvider(config: NotificationProviderConfig, logger: Logger): NotificationProvider {
-  switch (config.provider) {
+export async function createNotificationProviders(
+  names: readonly NotificationProviderName[],
+  config: NotificationProvidersConfig,
+  logger: Logger,
+): Promise<NotificationProvider[]> {
+  const providers: NotificationProvider[] = [];
+  for (const name of names) providers.push(await createProvider(name, config, logger));
+  return providers;
+}
+
+async function createProvider(
+  name: NotificationProviderName,
+  config: NotificationProvidersConfig,
+  logger: Logger,
+): Promise<NotificationProvider> {
+  switch (name) {
     case 'logging':
       return new LoggingProvider({ logger, redactContent: config.redactContent });
     case 'webhook':
       if (!config.webhook) throw new Error('NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL');
       return new WebhookProvider(config.webhook);
-    case 'firebase':
     case 'fcm':
+      if (!config.fcm?.credentialsPath) throw new Error('the fcm provider needs FIREBASE_CREDENTIALS_PATH');
+      return new FcmProvider({
+        credentials: loadServiceAccount(config.fcm.credentialsPath),
+        baseUrl: config.fcm.baseUrl,
+      });
     case 'apns':
-    case 'webpush':
-      throw new Error(
-        `NOTIFICATION_PROVIDER=${config.provider} is not available in this build yet; use NOTIFICATION_PROVIDER=logging or webhook`,
-      );
+      if (!config.apns) throw new Error('the apns provider needs APNS_KEY_PATH, APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC');
+      return new ApnsProvider({
+        key: loadApnsKey(config.apns.keyPath),
+        keyId: config.apns.keyId,
+        teamId: config.apns.teamId,
+        topic: config.apns.topic,
+        host: config.apns.host,
+      });
+    case 'webpush': {
+      const vapid = config.vapid
+        ? { ...config.vapid, subject: config.vapid.subject ?? DEFAULT_VAPID_SUBJECT }
+        : await loadOrCreateVapidKeys(config.dataDir);
+      if (!config.vapid) logger.info({ publicKey: vapid.publicKey }, 'web push: using the VAPID key pair in DATA_DIR');
+      return new WebPushProvider({ vapid });
+    }
   }
-}
-
-/** Every provider config.notificationProviders names (NOTIFICATION_PROVIDERS), built once at start. */
-export function createNotificationProviders(
-  names: readonly NotificationProviderName[],
-  config: Omit<NotificationProviderConfig, 'provider'>,
-  logger: Logger,
-): NotificationProvider[] {
-  return names.map((provider) => createNotificationProvider({ ...config, provider }, logger));
 }

@@ -46,6 +46,12 @@ export class NotificationService {
     this.#timeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
   }
 
+  /** The VAPID public key browsers subscribe with, when the webpush provider is enabled. */
+  get webPushPublicKey(): string | undefined {
+    const provider = this.#providers.get('webpush') as { publicKey?: unknown } | undefined;
+    return typeof provider?.publicKey === 'string' ? provider.publicKey : undefined;
+  }
+
   /** The enabled providers' names, in configuration order. */
   get providerNames(): string[] {
     return [...this.#providers.keys()];

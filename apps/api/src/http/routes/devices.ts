@@ -44,6 +44,27 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
+  r.get(
+    '/api/v1/devices/web-push-key',
+    {
+      onRequest,
+      schema: {
+        tags: ['devices'],
+        summary: "The VAPID public key a browser subscribes with (PushManager.subscribe's applicationServerKey)",
+        response: { 200: z.object({ public_key: z.string() }), ...CommonProblems },
+      },
+    },
+    async () => {
+      const key = ctx.notifications.webPushPublicKey;
+      if (!key)
+        throw new AppError(
+          'NOT_FOUND',
+          'Web Push is not enabled on this server (NOTIFICATION_PROVIDERS has no webpush).',
+        );
+      return { public_key: key };
+    },
+  );
+
   r.post(
     '/api/v1/devices',
     {

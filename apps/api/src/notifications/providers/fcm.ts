@@ -118,6 +118,8 @@ type Posted = { answer: Answer } | { failure: string };
 
 export class FcmProvider implements NotificationProvider {
   readonly name = 'fcm';
+  // One push per registered device (target.token), not per user.
+  readonly addresses = 'devices' as const;
   readonly #account: ServiceAccount;
   readonly #sendUrl: URL;
   readonly #tokenUrl: URL;

@@ -9,7 +9,8 @@
  * Headers: `TTL` (the push's ttlSeconds, else defaultTtlSeconds), `Urgency` (high | normal from the
  * priority), `Topic` (a hash of the collapse key: a newer push of one conversation replaces an
  * undelivered older one at the push service). Answers: 2xx delivered; 404/410 the subscription is
- * gone (the registry deletes it); 429 and 5xx retryable (honouring `Retry-After`); any other status
+ * gone (the registry deletes it); 408, 425, 429 and 5xx retryable (honouring `Retry-After`), as for
+ * every provider; any other status
  * permanent; a network error or a timeout retryable. One attempt per call: retries belong to the
  * push queue's retry policy.
  *
@@ -183,6 +184,11 @@ export class WebPushProvider implements NotificationProvider {
   /** Keep-alive pool for the push services' hosts; `close` destroys it. */
   readonly #agent: Agent;
 
+  /** The VAPID public key (base64url) a browser subscribes with (`applicationServerKey`). */
+  get publicKey(): string {
+    return this.#vapid.publicKey;
+  }
+
   constructor(options: WebPushProviderOptions) {
     const ttl = options.defaultTtlSeconds ?? DEFAULT_TTL_SECONDS;
     if (!Number.isInteger(ttl) || ttl < 0) {
@@ -326,7 +332,7 @@ function outcome(status: number, retryAfter: string | null, where: string): Push
       targetGone: true,
     };
   }
-  if (status === 429 || status >= 500) {
+  if (status === 408 || status === 425 || status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(retryAfter);
     return { ok: false, error: answered, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
