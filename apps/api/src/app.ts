@@ -50,6 +50,8 @@ export interface BuildOptions {
   databaseSchema?: string;
   /** Push provider to use instead of the one NOTIFICATION_PROVIDER names (tests hand in a double). */
   notificationProvider?: NotificationProvider;
+  /** Push providers to use instead of those NOTIFICATION_PROVIDERS names (tests: real providers trusting a test CA). */
+  notificationProviders?: NotificationProvider[];
 }
 
 export interface BuiltApp {
@@ -91,20 +93,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const realtime = await createRealtimeInfrastructure(config, logger);
   const { bus, presence, tickets } = realtime;
-  const providers = options.notificationProvider
-    ? [options.notificationProvider]
-    : await createNotificationProviders(
-        config.notificationProviders,
-        {
-          redactContent: config.env === 'production',
-          webhook: config.push.webhook,
-          fcm: { credentialsPath: config.firebaseCredentialsPath, baseUrl: config.fcm.baseUrl },
-          apns: config.apns,
-          vapid: config.vapid,
-          dataDir: config.dataDir,
-        },
-        logger,
-      );
+  const providers = options.notificationProviders
+    ? options.notificationProviders
+    : options.notificationProvider
+      ? [options.notificationProvider]
+      : await createNotificationProviders(
+          config.notificationProviders,
+          {
+            redactContent: config.env === 'production',
+            webhook: config.push.webhook,
+            fcm: { credentialsPath: config.firebaseCredentialsPath, baseUrl: config.fcm.baseUrl },
+            apns: config.apns,
+            vapid: config.vapid,
+            dataDir: config.dataDir,
+          },
+          logger,
+        );
   const notifications = new NotificationService({ providers, logger, sendTimeoutMs: config.push.sendTimeoutMs });
   const participants = new ParticipantDirectory(store);
   // The durable push queue: stored decisions → offline recipients → provider, off every sender's path.

@@ -49,6 +49,8 @@ export interface ReceivedMessage {
   accessToken: string;
   /** The `message` object of the request body. */
   message: Record<string, any>;
+  /** When the double read it (ms since the epoch), to check a retry's delay. */
+  receivedAt: number;
 }
 
 const FCM_ERROR = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
@@ -220,7 +222,7 @@ export class FcmDouble {
       return answer(403, fcmError(403, 'PERMISSION_DENIED', message));
     }
     const message = (JSON.parse(body) as { message: Record<string, any> }).message;
-    this.messages.push({ path, accessToken, message });
+    this.messages.push({ path, accessToken, message, receivedAt: Date.now() });
     const retry = { 'retry-after': this.retryAfter };
     switch (this.#scripts.get(String(message.token)) ?? 'ok') {
       case 'ok':

@@ -29,7 +29,7 @@ export type { HttpResult };
 
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: Pick<BuildOptions, 'notificationProvider'> = {},
+  options: Pick<BuildOptions, 'notificationProvider' | 'notificationProviders'> = {},
 ): Promise<TestApp> {
   const logs = new LogCapture();
   const config = loadConfig({
