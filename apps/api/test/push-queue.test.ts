@@ -150,4 +150,16 @@ describe('retry policy, against a provider double', () => {
     // Per attempt on this instance: 2 delivered of 5 provider attempts.
     expect(push.instance.success_rate).toBeCloseTo(2 / 5);
   });
+  it("carries this instance's attempts per provider in the admin stats frames", async () => {
+    const admin = await app.connect('admin', { connectionType: 'admin' });
+    expect(await app.built.publishStats()).toBe(1);
+    const [frame] = await admin.waitFor('stats');
+    expect(frame?.data.push).toMatchObject({
+      sent: 2,
+      failed: 3,
+      expired: 1,
+      by_provider: { double: { sent: 2, failed: 3, success_rate: 2 / 5 } },
+    });
+    await admin.close();
+  });
 });

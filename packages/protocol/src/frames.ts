@@ -235,6 +235,13 @@ export const StatsFrame = serverFrame(
       success_rate: z.number().nullable(),
       expired: z.number().int().optional(),
       queued: z.number().int().optional(),
+      /** The same per provider (fcm, apns, webpush, logging, webhook): attempts since start. */
+      by_provider: z
+        .record(
+          z.string(),
+          z.object({ sent: z.number().int(), failed: z.number().int(), success_rate: z.number().nullable() }),
+        )
+        .optional(),
     }),
   }),
 );

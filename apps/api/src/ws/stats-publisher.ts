@@ -55,6 +55,19 @@ export class StatsPublisher {
           success_rate: push.successRate,
           expired: push.attempts.expired,
           queued: push.queued,
+          by_provider: Object.fromEntries(
+            Object.entries(push.byProvider).map(([name, a]) => {
+              const failed = a.retryable + a.permanent;
+              return [
+                name,
+                {
+                  sent: a.success,
+                  failed,
+                  success_rate: a.success + failed === 0 ? null : a.success / (a.success + failed),
+                },
+              ];
+            }),
+          ),
         },
       });
       return local.deliver({ frame: encodeFrame(frame), origin: this.deps.instanceId, connectionType: 'admin' }, 'all');
