@@ -5,7 +5,8 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +84,12 @@ export async function startApi(allowedOrigin: string): Promise<ApiServer> {
         STATS_INTERVAL: '500',
         ALLOWED_ORIGINS: allowedOrigin,
         INSTANCE_ID: 'e2e-api',
+        // Web Push on (the web app's "消息通知" switch needs its VAPID key); logging stays so the
+        // seed's log lines remain. Browsers here cannot reach a real push service: a push the
+        // server sends fails fast and is dropped after PUSH_MAX_AGE ms instead of retried for an hour.
+        NOTIFICATION_PROVIDERS: 'logging,webpush',
+        PUSH_MAX_AGE: '10000',
+        PUSH_SEND_TIMEOUT: '2000',
       },
     });
     await waitForOutput(child, /"msg":"api listening"/, 'the API', 60_000);
@@ -109,15 +116,80 @@ export async function startApi(allowedOrigin: string): Promise<ApiServer> {
   };
 }
 
+// The e2e files of one Vitest run may start at the same time in two workers: one builds, the
+// other waits for that build (a lock directory) and reuses it (a marker naming the run).
+const BUILD_TAG = createHash('sha256').update(WEB_DIR).digest('hex').slice(0, 12);
+const BUILD_LOCK = join(tmpdir(), `anmei-e2e-build-${BUILD_TAG}.lock`);
+const BUILD_MARKER = join(tmpdir(), `anmei-e2e-build-${BUILD_TAG}.json`);
+const BUILD_LOCK_TIMEOUT_MS = 600_000;
+
+/** The Vitest run this worker belongs to: its parent (Vitest's main process) and when that started. */
+function runKey(): string {
+  try {
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    return `${process.ppid}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`; // field 22: starttime
+  } catch {
+    return String(process.ppid);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUILD_LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      writeFileSync(join(BUILD_LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let owner = Number.NaN;
+      try {
+        owner = Number(readFileSync(join(BUILD_LOCK, 'pid'), 'utf8'));
+      } catch {
+        // Just created, pid not written yet.
+      }
+      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(BUILD_LOCK, { recursive: true, force: true });
+      else if (Date.now() > deadline)
+        throw new Error(`timed out after ${BUILD_LOCK_TIMEOUT_MS} ms waiting for the web build lock ${BUILD_LOCK}`);
+      else await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
+}
+
 /** `next build` once per run (set E2E_SKIP_BUILD=1 to reuse an existing build). */
 export async function buildWeb(): Promise<void> {
-  if (process.env.E2E_SKIP_BUILD === '1' && existsSync(join(WEB_DIR, '.next/BUILD_ID'))) return;
-  const child = run(process.execPath, [NEXT_BIN, 'build'], {
-    cwd: WEB_DIR,
-    env: { NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+  const buildId = join(WEB_DIR, '.next/BUILD_ID');
+  if (process.env.E2E_SKIP_BUILD === '1' && existsSync(buildId)) return;
+  const key = runKey();
+  await withBuildLock(async () => {
+    try {
+      const marker = JSON.parse(readFileSync(BUILD_MARKER, 'utf8')) as { run: string; buildId: string };
+      if (marker.run === key && readFileSync(buildId, 'utf8') === marker.buildId) return; // built by this run
+    } catch {
+      // No marker or no build: build.
+    }
+    const child = run(process.execPath, [NEXT_BIN, 'build'], {
+      cwd: WEB_DIR,
+      env: { NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+    });
+    const code = await child.exited;
+    if (code !== 0) throw new Error(`next build failed (${code}):\n${child.output.join('')}`);
+    writeFileSync(BUILD_MARKER, JSON.stringify({ run: key, buildId: readFileSync(buildId, 'utf8') }));
   });
-  const code = await child.exited;
-  if (code !== 0) throw new Error(`next build failed (${code}):\n${child.output.join('')}`);
 }
 
 export interface WebServer {

@@ -4,6 +4,7 @@ import { type ClientOptions, UnauthorizedError } from '@anmei/client';
 import { PAGE_WEBSOCKET_CONFIG, type PageWebSocketConfigMap, WebSocketProvider } from '@anmei/react';
 import { usePathname } from 'next/navigation';
 import { type ReactNode, useMemo, useState } from 'react';
+import { useServiceWorkerNavigation } from '../components/push-toggle.tsx';
 import { loggingCodec, trackingWebSocket } from '../lib/frame-log.ts';
 import { readSession, useSession } from '../lib/session.ts';
 
@@ -27,6 +28,7 @@ export function Providers({ wsUrl, children }: { wsUrl: string; children: ReactN
   const pathname = usePathname();
   const session = useSession();
   const role = session?.user.role;
+  useServiceWorkerNavigation();
   const [options] = useState<ClientOptions>(() => {
     const WebSocket = typeof window === 'undefined' ? undefined : trackingWebSocket();
     return { url: wsUrl, getTicket, codec: loggingCodec, ...(WebSocket ? { WebSocket } : {}) };

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
 import { clearSession, homeFor, ROLE_LABELS, useSession } from '../lib/session.ts';
+import { disableWebPushBeforeLogout } from '../lib/web-push.ts';
 
 export function AppHeader() {
   const session = useSession();
@@ -46,7 +47,9 @@ export function AppHeader() {
             <button
               type="button"
               className="btn btn-ghost"
-              onClick={() => {
+              onClick={async () => {
+                // Push off first: deleting the device needs the session's token.
+                await disableWebPushBeforeLogout(session.user.id);
                 clearSession();
                 router.push('/login');
               }}

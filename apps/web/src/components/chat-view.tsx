@@ -17,18 +17,20 @@ import { Composer } from './composer.tsx';
 import { ConversationItem } from './conversation-item.tsx';
 import { MessageBubble } from './message-bubble.tsx';
 import { Notices, useNotices } from './notices.tsx';
+import { PushToggle } from './push-toggle.tsx';
 import { ThreadHeader } from './thread-header.tsx';
 
 const TYPING_TTL_MS = 6000;
 
-export function ChatView({ session }: { session: Session }) {
+/** `selected`: the conversation to show (the page's `?c=<id>`, e.g. from a push notification's click). */
+export function ChatView({ session, selected = null }: { session: Session; selected?: string | null }) {
   const me = session.user;
   const ws = useWebSocketByPage();
   const client = useWebSocketClient();
   const [list, setList] = useState<api.ConversationSummary[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
-  const [activeId, setActiveId] = useState<string | null>(null);
-  const [showThread, setShowThread] = useState(false);
+  const [activeId, setActiveId] = useState<string | null>(selected);
+  const [showThread, setShowThread] = useState(selected !== null);
   const [messages, setMessages] = useState<ViewMessage[]>([]);
   const [hasMore, setHasMore] = useState(false);
   const [loadingHistory, setLoadingHistory] = useState(false);
@@ -67,6 +69,12 @@ export function ChatView({ session }: { session: Session }) {
   }, [refreshList]);
 
   useEffect(() => client.onEvent('open', () => void refreshList()), [client, refreshList]);
+
+  useEffect(() => {
+    if (!selected) return;
+    setActiveId(selected);
+    setShowThread(true);
+  }, [selected]);
 
   const loadHistory = useCallback(
     async (id: string) => {
@@ -293,6 +301,7 @@ export function ChatView({ session }: { session: Session }) {
           ) : null}
         </div>
         <WebSocketStatus className="ws-status-compact" labels={WEBSOCKET_STATUS_LABELS_ZH} />
+        {me.role === 'admin' ? null : <PushToggle user={me} />}
         {listError ? <p className="error">{listError}</p> : null}
         {list === null ? <p className="muted pad">加载中…</p> : null}
         {list?.length === 0 ? (

@@ -61,6 +61,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     if (window.location.pathname !== '/login') window.location.assign('/login');
   }
   if (!response.ok) throw await toError(response);
+  if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
