@@ -105,6 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
             fcm: { credentialsPath: config.firebaseCredentialsPath, baseUrl: config.fcm.baseUrl },
             apns: config.apns,
             vapid: config.vapid,
+            vapidSubject: config.vapidSubject,
             dataDir: config.dataDir,
           },
           logger,

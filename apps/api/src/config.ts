@@ -165,6 +165,8 @@ export interface Config {
   apns: { keyPath: string; keyId: string; teamId: string; topic: string; host: string } | undefined;
   /** Configured VAPID keys; undefined → generated into the data folder when webpush is enabled. */
   vapid: { publicKey: string; privateKey: string; subject: string | undefined } | undefined;
+  /** VAPID_SUBJECT, also for a generated pair (it overrides the subject stored with it). */
+  vapidSubject: string | undefined;
   push: {
     webhook: { url: string; token: string | undefined } | undefined;
     pollIntervalMs: number;
@@ -295,6 +297,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY
         ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT }
         : undefined,
+    vapidSubject: e.VAPID_SUBJECT,
     push: {
       webhook: e.PUSH_WEBHOOK_URL ? { url: e.PUSH_WEBHOOK_URL, token: e.PUSH_WEBHOOK_TOKEN } : undefined,
       pollIntervalMs: e.PUSH_POLL_INTERVAL,

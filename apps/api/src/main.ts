@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       url,
       database: built.ctx.databaseKind,
       bus: config.redisUrl ? 'redis' : 'memory',
-      push: config.notificationProvider,
+      push: config.notificationProviders,
     },
     'api listening',
   );

@@ -41,6 +41,7 @@ describe('defaults', () => {
       fcm: { baseUrl: 'https://fcm.googleapis.com' },
       apns: undefined,
       vapid: undefined,
+      vapidSubject: undefined,
       push: {
         webhook: undefined,
         pollIntervalMs: 1_000,
@@ -161,6 +162,7 @@ describe('every key is parsed', () => {
       fcm: { baseUrl: 'https://fcm.googleapis.com' },
       apns: undefined,
       vapid: undefined,
+      vapidSubject: undefined,
       push: {
         webhook: { url: 'https://push.clinic.example/v1/send', token: 'gateway-token' },
         pollIntervalMs: 250,

@@ -24,6 +24,8 @@ export interface NotificationProvidersConfig {
   apns?: { keyPath: string; keyId: string; teamId: string; topic: string; host: string } | undefined;
   /** webpush: configured VAPID keys, else a pair kept in `dataDir` (vapid.json). */
   vapid?: { publicKey: string; privateKey: string; subject: string | undefined } | undefined;
+  /** VAPID_SUBJECT: wins over the subject stored with a generated pair. */
+  vapidSubject?: string | undefined;
   dataDir: string;
 }
 
@@ -64,9 +66,14 @@ async function createProvider(
         host: config.apns.host,
       });
     case 'webpush': {
-      const vapid = config.vapid
-        ? { ...config.vapid, subject: config.vapid.subject ?? DEFAULT_VAPID_SUBJECT }
-        : await loadOrCreateVapidKeys(config.dataDir);
+      const stored = config.vapid ? undefined : await loadOrCreateVapidKeys(config.dataDir);
+      const pair = config.vapid ?? stored;
+      if (!pair) throw new Error('no VAPID key pair');
+      const vapid = {
+        publicKey: pair.publicKey,
+        privateKey: pair.privateKey,
+        subject: config.vapidSubject ?? stored?.subject ?? DEFAULT_VAPID_SUBJECT,
+      };
       if (!config.vapid) logger.info({ publicKey: vapid.publicKey }, 'web push: using the VAPID key pair in DATA_DIR');
       return new WebPushProvider({ vapid });
     }

@@ -79,6 +79,8 @@ export class PushWorker {
   #poll: NodeJS.Timeout | undefined;
   #prune: NodeJS.Timeout | undefined;
   readonly #idle = new Set<() => void>();
+  /** The tail of the worker's database statements (see #db). */
+  #lane: Promise<void> = Promise.resolve();
 
   constructor(deps: PushWorkerDeps, options: PushWorkerOptions) {
     this.#deps = deps;
@@ -150,8 +152,7 @@ export class PushWorker {
     }
     this.#claiming = true;
     this.#again = false;
-    this.#deps.store.pushJobs
-      .claim(free, this.#options.leaseMs)
+    this.#db(() => this.#deps.store.pushJobs.claim(free, this.#options.leaseMs))
       .then(
         (jobs) => {
           for (const job of jobs) this.#start(job);
@@ -195,10 +196,10 @@ export class PushWorker {
         { jobId: decision.id, reason, retryInMs },
         'push decision postponed: presence unavailable',
       );
-      await this.#deps.store.pushJobs.postponeDecision(decision, retryInMs, reason);
+      await this.#db(() => this.#deps.store.pushJobs.postponeDecision(decision, retryInMs, reason));
       return;
     }
-    if (!(await this.#deps.store.pushJobs.completeDecision(decision, sends))) return;
+    if (!(await this.#db(() => this.#deps.store.pushJobs.completeDecision(decision, sends)))) return;
     this.#decisions++;
     this.#queued += sends.length;
     this.#deps.logger.debug({ jobId: decision.id, reason: decision.reason, offline: sends.length }, 'push decided');
@@ -220,7 +221,7 @@ export class PushWorker {
       this.#count(job.provider, 'expired');
       logger.warn({ jobId: job.id, userId: job.userId, attempts: job.attempts, reason: result.error }, 'push expired');
     }
-    if (!(await store.pushJobs.finish(job, result))) {
+    if (!(await this.#db(() => store.pushJobs.finish(job, result)))) {
       // Our lease had ended and another claim owns the job now; its result counts, not ours.
       logger.debug({ jobId: job.id }, 'push result discarded: the job was claimed again');
     }
@@ -232,10 +233,15 @@ export class PushWorker {
     const { onlyMobile: _onlyMobile, ...spec } = job.notification;
     const base = { ...spec, userId: job.userId ?? '', idempotencyKey: job.id };
     if (!job.deviceId) return notifications.attempt(base, job.provider ?? undefined);
-    const device = await store.devices.find(job.deviceId);
+    const deviceId = job.deviceId;
+    const device = await this.#db(() => store.devices.find(deviceId));
     if (!device) return { ok: false, error: 'the device was removed before the push was sent', retryable: false };
+    // The token moved to another user (a shared phone, a new login): never show them this user's push.
+    if (device.userId !== job.userId) {
+      return { ok: false, error: 'the device now belongs to another user', retryable: false };
+    }
     const result = await notifications.attempt({ ...base, target: targetOf(device) }, device.provider);
-    if (!result.ok && result.targetGone && (await store.devices.delete(device.id))) {
+    if (!result.ok && result.targetGone && (await this.#db(() => store.devices.delete(device.id)))) {
       // The push service says the token is dead for good: forget the device (it registers again on next start).
       logger.info({ deviceId: device.id, userId: device.userId, provider: device.provider }, 'push device removed');
     }
@@ -252,11 +258,30 @@ export class PushWorker {
 
   async #pruneFinished(): Promise<void> {
     try {
-      const deleted = await this.#deps.store.pushJobs.prune(this.#options.retentionMs);
+      const deleted = await this.#db(() => this.#deps.store.pushJobs.prune(this.#options.retentionMs));
       if (deleted > 0) this.#deps.logger.debug({ deleted }, 'push queue: pruned finished jobs');
     } catch (error) {
       this.#deps.logger.warn({ err: error }, 'push queue: could not prune finished jobs');
     }
+  }
+
+  /**
+   * The worker's database statements run one at a time, whatever PUSH_CONCURRENCY: provider calls
+   * overlap, but a sender's append never queues behind a burst of the worker's statements (PGlite
+   * runs one statement at a time) and the worker never holds more than one pooled connection
+   * (Postgres). Measured with bench/src/tools/push-throughput.ts (docs/benchmarks.md).
+   */
+  #db<T>(statement: () => Promise<T>): Promise<T> {
+    // Each statement starts on a fresh turn, after the I/O that arrived meanwhile: on PGlite a
+    // statement holds the event loop while it runs, so back-to-back worker statements would keep
+    // a sender's request (and its append) waiting for the whole burst.
+    const next = () => new Promise<void>((resolve) => setImmediate(resolve)).then(statement);
+    const run = this.#lane.then(next, next);
+    this.#lane = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   #settleIfIdle(): void {

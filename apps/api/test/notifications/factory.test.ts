@@ -75,6 +75,14 @@ describe('createNotificationProviders', () => {
     const [second] = await createNotificationProviders(['webpush'], config, logger);
     expect(first).toBeInstanceOf(WebPushProvider);
     expect((first as WebPushProvider).publicKey).toBe((second as WebPushProvider).publicKey);
+    // VAPID_SUBJECT applies to a generated pair too (it is what push services see in the JWT's sub).
+    const [withSubject] = await createNotificationProviders(
+      ['webpush'],
+      { ...config, vapidSubject: 'mailto:ops@clinic.example' },
+      logger,
+    );
+    expect((withSubject as WebPushProvider).subject).toBe('mailto:ops@clinic.example');
+    expect((first as WebPushProvider).subject).toBe('mailto:admin@localhost');
   });
 
   it('stops start-up with what to fix when a provider lacks its credentials', async () => {

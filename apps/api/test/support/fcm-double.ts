@@ -77,6 +77,8 @@ export class FcmDouble {
   expiresInS = 3599;
   /** `Retry-After` of 'quota' and 'unavailable' answers, and of a token endpoint set to 'unavailable'. */
   retryAfter = '7';
+  /** ms every message waits before its answer [default 0]: a slow push service (benchmarks). */
+  answerDelayMs = 0;
   /** How the token endpoint answers a valid grant [default 'issue']. */
   tokenEndpoint: 'issue' | 'unavailable' = 'issue';
   readonly #options: FcmDoubleOptions;
@@ -223,6 +225,7 @@ export class FcmDouble {
     }
     const message = (JSON.parse(body) as { message: Record<string, any> }).message;
     this.messages.push({ path, accessToken, message, receivedAt: Date.now() });
+    if (this.answerDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.answerDelayMs));
     const retry = { 'retry-after': this.retryAfter };
     switch (this.#scripts.get(String(message.token)) ?? 'ok') {
       case 'ok':

@@ -8,7 +8,8 @@
  *
  * Outcomes: 200 delivered (`providerMessageId` = FCM's message name); UNREGISTERED, or a 400 saying
  * the registration token is invalid, means the device is gone; 401 drops the cached access token
- * and is retryable; 429 and 5xx retryable (honouring `Retry-After`); any other status permanent; a
+ * and is retryable; 408, 425, 429 and 5xx retryable (honouring `Retry-After`), as for every
+ * provider; any other status permanent; a
  * network error or an abort retryable. One attempt per call: retries belong to the push queue.
  * Error texts name hosts and FCM's codes, never the access token, the key or the device token.
  */
@@ -17,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 import { text } from 'node:stream/consumers';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { importPKCS8, SignJWT } from 'jose';
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
 import { parseRetryAfter } from './webhook.ts';
@@ -139,8 +140,11 @@ export class FcmProvider implements NotificationProvider {
     this.#tokenUrl = new URL(this.#account.token_uri);
     this.#now = options.now ?? Date.now;
     // `ca` on an Agent replaces the default roots; keep them so FCM itself stays reachable.
-    const ca = options.ca === undefined ? undefined : [...rootCertificates, options.ca.toString()];
-    this.#agent = new Agent({ keepAlive: true, ...(ca ? { ca } : {}) });
+    // One secure context, made once: a `ca` in the agent's options would be re-read into the
+    // connection-pool key of every request and parsed again for every new connection.
+    const secureContext =
+      options.ca === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.ca.toString()] });
+    this.#agent = new Agent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) });
   }
 
   async send(notification: PushNotification, signal?: AbortSignal): Promise<PushResult> {
@@ -238,9 +242,9 @@ export class FcmProvider implements NotificationProvider {
     return this.#failure(said + why, answer);
   }
 
-  /** 429 and 5xx retryable (with the answer's Retry-After), anything else permanent. */
+  /** 408, 425, 429 and 5xx retryable (with the answer's Retry-After), anything else permanent. */
   #failure(error: string, answer: Answer): Failure {
-    const retryable = answer.status === 429 || answer.status >= 500;
+    const retryable = answer.status === 408 || answer.status === 425 || answer.status === 429 || answer.status >= 500;
     const retryAfterMs = retryable ? parseRetryAfter(answer.headers['retry-after'] ?? null, this.#now()) : undefined;
     return failed(error, retryable, retryAfterMs !== undefined ? { retryAfterMs } : {});
   }

@@ -25,6 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { RequestDetails } from 'web-push';
 import webpush from 'web-push';
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
@@ -189,6 +190,11 @@ export class WebPushProvider implements NotificationProvider {
     return this.#vapid.publicKey;
   }
 
+  /** The VAPID contact (the JWT's `sub`). */
+  get subject(): string {
+    return this.#vapid.subject;
+  }
+
   constructor(options: WebPushProviderOptions) {
     const ttl = options.defaultTtlSeconds ?? DEFAULT_TTL_SECONDS;
     if (!Number.isInteger(ttl) || ttl < 0) {
@@ -210,7 +216,9 @@ export class WebPushProvider implements NotificationProvider {
     }
     this.#vapid = { ...options.vapid };
     this.#defaultTtlSeconds = ttl;
-    this.#agent = new Agent({ keepAlive: true, ...(options.ca !== undefined ? { ca: options.ca } : {}) });
+    // One secure context, made once (see the FCM provider: a `ca` option is re-read per request).
+    const secureContext = options.ca === undefined ? undefined : createSecureContext({ ca: options.ca });
+    this.#agent = new Agent({ keepAlive: true, ...(secureContext ? { secureContext } : {}) });
   }
 
   async send(notification: PushNotification, signal?: AbortSignal): Promise<PushResult> {
