@@ -209,4 +209,34 @@ describe('web push', () => {
     expect(await devicesOf(token)).toEqual([]);
     await screenshot(user.page, 'push-denied-desktop');
   });
+
+  it('on a server without Web Push, turning it on says so and registers nothing', async () => {
+    // A second stack whose API has no webpush provider (GET /api/v1/devices/web-push-key → 404).
+    const webPort = await freePort();
+    const plainApi = await startApi(`http://127.0.0.1:${webPort}`, { NOTIFICATION_PROVIDERS: 'logging' });
+    const plainWeb = await startWeb(webPort, plainApi.wsUrl).catch(async (error: unknown) => {
+      await plainApi.stop();
+      throw error;
+    });
+    try {
+      const user = await openPage(browser, plainWeb.url);
+      open.push(user);
+      await user.context.grantPermissions(['notifications'], { origin: plainWeb.url });
+      await fakePushService(user.context);
+      await signIn(user, 'customer_456');
+      await pushSwitch(user).click();
+      const error = user.page.getByTestId('push-error');
+      await error.waitFor();
+      expect(await error.textContent()).toBe(
+        '服务器未启用网页推送（NOTIFICATION_PROVIDERS 中没有 webpush），请联系管理员开启后再试。',
+      );
+      await user.page.locator('[data-testid="push-toggle"][data-state="off"]').waitFor();
+      expect((await pushProbe(user.page)).subscribeCalls).toEqual([]);
+      await screenshot(user.page, 'push-server-disabled-desktop');
+      await user.close();
+    } finally {
+      await plainWeb.stop();
+      await plainApi.stop();
+    }
+  });
 });

@@ -65,7 +65,8 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-export async function startApi(allowedOrigin: string): Promise<ApiServer> {
+/** `env`: settings that replace the defaults below, e.g. `{NOTIFICATION_PROVIDERS: 'logging'}`. */
+export async function startApi(allowedOrigin: string, env: Record<string, string> = {}): Promise<ApiServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'anmei-e2e-'));
   let child: Child | null = null;
@@ -90,6 +91,7 @@ export async function startApi(allowedOrigin: string): Promise<ApiServer> {
         NOTIFICATION_PROVIDERS: 'logging,webpush',
         PUSH_MAX_AGE: '10000',
         PUSH_SEND_TIMEOUT: '2000',
+        ...env,
       },
     });
     await waitForOutput(child, /"msg":"api listening"/, 'the API', 60_000);
