@@ -167,3 +167,48 @@ describe('a consultant reply to an offline doctor with three devices', () => {
     expect(fcm.messages.filter((m) => m.message.token === token)).toHaveLength(sent);
   });
 });
+
+describe('a device that changed hands', () => {
+  it("gets none of the previous owner's pending pushes", async () => {
+    const token = fcmToken();
+    const deviceId = await registerDevice('doctor_001', {
+      platform: 'android',
+      device_type: 'mobile',
+      fcm_token: token,
+    });
+    const store = app.built.ctx.store;
+    const doctor = app.userId('doctor_001');
+    // The doctor's decision was made while the phone was hers; then the phone is logged in by
+    // another user (the same token registers again: 200, moved) before the send runs.
+    const decisionId = `test:${randomUUID()}`;
+    await store.pushJobs.enqueue(decisionId, {
+      reason: 'direct_message',
+      userId: doctor,
+      notification: { title: '私信', content: `换手 ${randomUUID()}`, priority: 'normal', deviceType: 'mobile' },
+    });
+    const claimed = await eventually(
+      async () => (await store.pushJobs.claim(1_000, 60_000)).find((j) => j.id === decisionId),
+      (job) => job !== undefined,
+      'the test decision to be claimable',
+    );
+    if (!claimed) throw new Error('decision not claimed');
+    const { token: customerToken } = await app.login('customer_789');
+    const moved = await app.http('POST', '/api/v1/devices', {
+      token: customerToken,
+      body: { platform: 'android', device_type: 'mobile', fcm_token: token },
+    });
+    expect(moved.status).toBe(200);
+    await store.pushJobs.completeDecision(claimed, [
+      { userId: doctor, deviceId, provider: 'fcm', notification: claimed.notification },
+    ]);
+    app.built.ctx.pushes.nudge();
+    const sendId = `${decisionId}:${doctor}:${deviceId}`;
+    const finished = await eventually(
+      () => store.pushJobs.find(sendId),
+      (job) => job !== null && job.state !== 'pending',
+      'the send to the moved device to finish',
+    );
+    expect(finished).toMatchObject({ state: 'failed', lastError: 'the device now belongs to another user' });
+    expect(fcm.messages.filter((m) => m.message.token === token)).toEqual([]);
+  });
+});
