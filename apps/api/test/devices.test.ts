@@ -71,10 +71,11 @@ describe('POST /api/v1/devices', () => {
     const ios = await register('customer_789', { platform: 'ios', device_type: 'mobile', apns_token: apnsToken() });
     expect(ios.status).toBe(201);
     expect(ios.body.device.provider).toBe('apns');
+    // Exactly what a browser's PushSubscription.toJSON() gives, expirationTime included.
     const web = await register('customer_789', {
       platform: 'web',
       device_type: 'desktop',
-      web_push: webPushSubscription(),
+      web_push: { ...webPushSubscription(), expirationTime: null },
     });
     expect(web.status).toBe(201);
     expect(web.body.device.provider).toBe('webpush');

@@ -20,6 +20,8 @@ const base64url = (min: number, max: number) =>
 export const WebPushSubscriptionSchema = z.strictObject({
   /** The push service's URL for this browser (a capability: never logged). */
   endpoint: z.url({ protocol: /^https$/ }).max(2048),
+  /** Sent by PushSubscription.toJSON() (Chrome: null); accepted so a browser's JSON can be posted as it is, not stored. */
+  expirationTime: z.number().nullable().optional(),
   keys: z.strictObject({
     /** The browser's P-256 public key: 65 bytes, 87 characters. */
     p256dh: base64url(80, 100),

@@ -86,7 +86,8 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       const base = { userId: user.userId, platform: body.platform, deviceType: body.device_type };
       let input: RegisterDeviceInput;
       if (body.web_push) {
-        input = { ...base, provider: 'webpush', token: body.web_push.endpoint, subscription: body.web_push };
+        const { endpoint, keys } = body.web_push;
+        input = { ...base, provider: 'webpush', token: endpoint, subscription: { endpoint, keys } };
       } else if (body.apns_token) {
         // APNs tokens are hex; one case, so the same device is one row however the app spells it.
         input = { ...base, provider: 'apns', token: body.apns_token.toLowerCase() };
