@@ -89,6 +89,8 @@ export async function startApi(allowedOrigin: string, env: Record<string, string
         // seed's log lines remain. Browsers here cannot reach a real push service: a push the
         // server sends fails fast and is dropped after PUSH_MAX_AGE ms instead of retried for an hour.
         NOTIFICATION_PROVIDERS: 'logging,webpush',
+        // The tests' subscriptions point at push.invalid (Chromium here cannot reach a real push service).
+        WEB_PUSH_ALLOWED_HOSTS: 'push.invalid',
         PUSH_MAX_AGE: '10000',
         PUSH_SEND_TIMEOUT: '2000',
         ...env,

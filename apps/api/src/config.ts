@@ -96,6 +96,16 @@ const EnvSchema = z.object({
     .string()
     .regex(/^(mailto:|https:\/\/)/, 'a mailto: or https: URL')
     .optional(),
+  /**
+   * Hosts a browser's Web Push endpoint may be on (a host or its subdomains; `*` = any). The
+   * server POSTs to every registered endpoint, so an unchecked one lets any user make it call an
+   * address of their choosing. Default: the push services of Chrome/Edge (FCM), Firefox, Edge
+   * (WNS) and Safari.
+   */
+  WEB_PUSH_ALLOWED_HOSTS: z
+    .string()
+    .regex(/^(\*|[a-z0-9.-]+(,[a-z0-9.-]+)*)$/, 'comma-separated host names, or *')
+    .default('fcm.googleapis.com,android.googleapis.com,push.services.mozilla.com,notify.windows.com,push.apple.com'),
   /** NOTIFICATION_PROVIDER=webhook: where each push is POSTed as JSON (a clinic's own push gateway). */
   PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Sent as `Authorization: Bearer <token>` to PUSH_WEBHOOK_URL when set; never logged. */
@@ -168,6 +178,8 @@ export interface Config {
   /** VAPID_SUBJECT, also for a generated pair (it overrides the subject stored with it). */
   vapidSubject: string | undefined;
   push: {
+    /** Hosts (and their subdomains) Web Push endpoints may be on; '*' = any (WEB_PUSH_ALLOWED_HOSTS). */
+    webPushAllowedHosts: '*' | readonly string[];
     webhook: { url: string; token: string | undefined } | undefined;
     pollIntervalMs: number;
     concurrency: number;
@@ -299,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : undefined,
     vapidSubject: e.VAPID_SUBJECT,
     push: {
+      webPushAllowedHosts: e.WEB_PUSH_ALLOWED_HOSTS === '*' ? '*' : e.WEB_PUSH_ALLOWED_HOSTS.split(','),
       webhook: e.PUSH_WEBHOOK_URL ? { url: e.PUSH_WEBHOOK_URL, token: e.PUSH_WEBHOOK_TOKEN } : undefined,
       pollIntervalMs: e.PUSH_POLL_INTERVAL,
       concurrency: e.PUSH_CONCURRENCY,

@@ -43,6 +43,13 @@ describe('defaults', () => {
       vapid: undefined,
       vapidSubject: undefined,
       push: {
+        webPushAllowedHosts: [
+          'fcm.googleapis.com',
+          'android.googleapis.com',
+          'push.services.mozilla.com',
+          'notify.windows.com',
+          'push.apple.com',
+        ],
         webhook: undefined,
         pollIntervalMs: 1_000,
         concurrency: 16,
@@ -118,6 +125,7 @@ describe('every key is parsed', () => {
       SHUTDOWN_TIMEOUT: '1000',
       NOTIFICATION_PROVIDER: 'firebase',
       FIREBASE_CREDENTIALS_PATH: '/etc/firebase.json',
+      WEB_PUSH_ALLOWED_HOSTS: '*',
       PUSH_WEBHOOK_URL: 'https://push.clinic.example/v1/send',
       PUSH_WEBHOOK_TOKEN: 'gateway-token',
       PUSH_POLL_INTERVAL: '250',
@@ -164,6 +172,7 @@ describe('every key is parsed', () => {
       vapid: undefined,
       vapidSubject: undefined,
       push: {
+        webPushAllowedHosts: '*',
         webhook: { url: 'https://push.clinic.example/v1/send', token: 'gateway-token' },
         pollIntervalMs: 250,
         concurrency: 4,

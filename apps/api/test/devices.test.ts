@@ -11,7 +11,8 @@ let app: TestApp;
 const tokens = new Map<string, string>();
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // The test's subscriptions point at push.example.com (a Web Push endpoint must be on an allowed host).
+  app = await startTestApp({ WEB_PUSH_ALLOWED_HOSTS: 'push.example.com' });
 });
 afterAll(async () => {
   await app.close();
@@ -133,6 +134,27 @@ describe('POST /api/v1/devices', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
     expect(JSON.stringify(res.body.issues ?? res.body.detail)).toContain(says);
+  });
+
+  it('refuses a Web Push endpoint that is not on an allowed push service (the server would POST to it)', async () => {
+    const res = await register('customer_456', {
+      platform: 'web',
+      device_type: 'desktop',
+      web_push: webPushSubscription('https://169.254.169.254.example.net/latest/meta-data'),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      detail:
+        'web_push.endpoint is not on a known push service (169.254.169.254.example.net); the server accepts push.example.com (WEB_PUSH_ALLOWED_HOSTS).',
+    });
+    // A subdomain of an allowed host is allowed.
+    const sub = await register('customer_456', {
+      platform: 'web',
+      device_type: 'desktop',
+      web_push: webPushSubscription('https://eu.push.example.com/send/abc'),
+    });
+    expect(sub.status).toBe(201);
   });
 
   it('answers 401 without a token, before reading the body', async () => {

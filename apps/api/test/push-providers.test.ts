@@ -40,7 +40,8 @@ beforeAll(async () => {
   webPush = await WebPushDouble.start();
   const vapid = generateVapidKeys();
   app = await startTestApp(
-    { PUSH_POLL_INTERVAL: '50', PUSH_RETRY_BASE: '50' },
+    // The Web Push double listens on 127.0.0.1, which is no known push service.
+    { PUSH_POLL_INTERVAL: '50', PUSH_RETRY_BASE: '50', WEB_PUSH_ALLOWED_HOSTS: '127.0.0.1' },
     {
       notificationProviders: [
         new FcmProvider({

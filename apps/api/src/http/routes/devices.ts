@@ -24,6 +24,17 @@ function deviceToWire(d: PushDeviceRow): z.infer<typeof DeviceSchema> {
   };
 }
 
+/** A Web Push endpoint must be on a known push service (WEB_PUSH_ALLOWED_HOSTS): the server will POST to it. */
+function assertKnownPushService(endpoint: string, allowed: '*' | readonly string[]): void {
+  if (allowed === '*') return;
+  const host = new URL(endpoint).hostname.toLowerCase();
+  if (allowed.some((h) => host === h || host.endsWith(`.${h}`))) return;
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `web_push.endpoint is not on a known push service (${host}); the server accepts ${allowed.join(', ')} (WEB_PUSH_ALLOWED_HOSTS).`,
+  );
+}
+
 export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireAuth(ctx.tokens);
@@ -87,6 +98,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       let input: RegisterDeviceInput;
       if (body.web_push) {
         const { endpoint, keys } = body.web_push;
+        assertKnownPushService(endpoint, ctx.config.push.webPushAllowedHosts);
         input = { ...base, provider: 'webpush', token: endpoint, subscription: { endpoint, keys } };
       } else if (body.apns_token) {
         // APNs tokens are hex; one case, so the same device is one row however the app spells it.
