@@ -334,6 +334,23 @@ describe('web app', () => {
 
     await customer.close();
     await row(false).waitFor();
+
+    // A consultant's reply to the customer, now offline, is pushed (logging: once per user) and
+    // counted in the push card's 日志 row.
+    const loggingSent = admin.page
+      .getByTestId('push-provider')
+      .filter({ hasText: '日志' })
+      .getByTestId('push-provider-sent');
+    const before = (await loggingSent.count()) === 0 ? 0 : Number(await loggingSent.textContent());
+    await openConversation(consultant.page, FOLLOW_UP);
+    await sendText(consultant.page, `李先生，请记得明天复诊 ${Date.now()}`);
+    await admin.page.waitForFunction((min) => {
+      const row = [...document.querySelectorAll('[data-testid="push-provider"]')].find(
+        (r) => r.querySelector('th')?.textContent === '日志',
+      );
+      return Number(row?.querySelector('[data-testid="push-provider-sent"]')?.textContent) >= min;
+    }, before + 1);
+    await screenshot(admin.page, 'admin-push-desktop');
   });
 
   it('/test-websocket connects only on demand and shows raw frames, state and RTT', async () => {
