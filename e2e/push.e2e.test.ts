@@ -238,5 +238,6 @@ describe('web push', () => {
       await plainWeb.stop();
       await plainApi.stop();
     }
-  });
+    // A whole second stack (API and `next start`) starts inside this test: on a loaded CI machine that alone took 40 s.
+  }, 180_000);
 });

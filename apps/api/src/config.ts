@@ -147,6 +147,9 @@ const EnvSchema = z.object({
   SEED_DEMO_DATA: bool.optional(),
 });
 
+/** Push providers when neither NOTIFICATION_PROVIDERS nor NOTIFICATION_PROVIDER is set. */
+export const DEFAULT_PROVIDERS = ['logging', 'webpush'] as const;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -226,11 +229,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (production && e.SEED_DEMO_DATA === true) {
     throw new ConfigError('invalid configuration: SEED_DEMO_DATA=true is not allowed when NODE_ENV=production');
   }
-  const providers = [
-    ...new Set(
-      (e.NOTIFICATION_PROVIDERS?.split(',') ?? [e.NOTIFICATION_PROVIDER]).map((p) => (p === 'firebase' ? 'fcm' : p)),
-    ),
-  ] as Config['notificationProviders'];
+  // Neither set: the seed's logging provider, plus Web Push with a key pair kept in DATA_DIR, so the
+  // embedded default can also notify a browser that turned notifications on.
+  const named =
+    e.NOTIFICATION_PROVIDERS?.split(',') ??
+    (cleaned.NOTIFICATION_PROVIDER ? [e.NOTIFICATION_PROVIDER] : DEFAULT_PROVIDERS);
+  const providers = [...new Set(named.map((p) => (p === 'firebase' ? 'fcm' : p)))] as Config['notificationProviders'];
   if (providers.includes('logging') && providers.includes('webhook')) {
     throw new ConfigError(
       'invalid configuration: NOTIFICATION_PROVIDERS may name logging or webhook, not both (each pushes once per user)',

@@ -36,7 +36,7 @@ describe('defaults', () => {
       attachments: { dir: 'data/attachments', maxBytes: 10 * 1024 * 1024 },
       shutdown: { drainSpreadMs: 5_000, timeoutMs: 15_000 },
       notificationProvider: 'logging',
-      notificationProviders: ['logging'],
+      notificationProviders: ['logging', 'webpush'],
       firebaseCredentialsPath: undefined,
       fcm: { baseUrl: 'https://fcm.googleapis.com' },
       apns: undefined,

@@ -206,7 +206,7 @@ describe('npm start (tsx apps/api/src/main.ts)', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(Number(new URL(url).port)).toBeGreaterThan(0);
     const listening = api.records().find((r) => r.msg === 'api listening');
-    expect(listening).toMatchObject({ level: 30, database: 'pglite', bus: 'memory', push: ['logging'] });
+    expect(listening).toMatchObject({ level: 30, database: 'pglite', bus: 'memory', push: ['logging', 'webpush'] });
 
     const banner = await api.until(() => {
       const text = api.lines.join('\n');

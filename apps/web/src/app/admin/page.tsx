@@ -153,11 +153,11 @@ function PushFigures({ push }: { push: PushStats | undefined }) {
       {push?.expired !== undefined || push?.queued !== undefined ? (
         <p
           className="muted small"
-          title="本实例启动以来：过期 = 超过 PUSH_MAX_AGE 被丢弃的发送；待发送 = 推送决定排入队列的发送"
+          title="本实例启动以来：过期 = 超过 PUSH_MAX_AGE 被丢弃的发送；已排队 = 推送决定排入队列的发送（累计）"
         >
           {[
             push.expired === undefined ? null : `过期 ${push.expired}`,
-            push.queued === undefined ? null : `待发送 ${push.queued}`,
+            push.queued === undefined ? null : `已排队 ${push.queued}`,
           ]
             .filter((part) => part !== null)
             .join(' · ')}
