@@ -18,6 +18,7 @@ import {
 import type { PushNotification, PushResult } from '../../src/notifications/types.ts';
 import { ApnsDouble, makeApnsKey } from '../support/apns-double.ts';
 import { freePort } from '../support/free-port.ts';
+import { samplePush } from '../support/sample-push.ts';
 
 const KEY_ID = 'ABC123DEFG';
 const TEAM_ID = 'DEF123GHIJ';
@@ -34,17 +35,8 @@ const providers: ApnsProvider[] = [];
 /** A 64-hex-digit device token, different per `n`. */
 const device = (n: number) => n.toString(16).padStart(64, 'a');
 
-const push = (over: Partial<PushNotification> = {}): PushNotification => ({
-  userId: 'customer_456',
-  title: '顾问回复',
-  content: '您好，我来看看',
-  deviceType: 'mobile',
-  priority: 'high',
-  data: { conversation_id: 'c-1', action: 'open_conversation' },
-  idempotencyKey: 'message:m-1:customer_456',
-  target: { provider: 'apns', token: device(1) },
-  ...over,
-});
+const push = (over: Partial<PushNotification> = {}): PushNotification =>
+  samplePush({ target: { provider: 'apns', token: device(1) }, ...over });
 
 function provider(over: Partial<ApnsProviderOptions> = {}): ApnsProvider {
   const made = new ApnsProvider({

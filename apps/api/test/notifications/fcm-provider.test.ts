@@ -13,6 +13,7 @@ import { FcmProvider, loadServiceAccount, type ServiceAccount } from '../../src/
 import type { PushNotification, PushResult } from '../../src/notifications/types.ts';
 import { FcmDouble, type FcmScript } from '../support/fcm-double.ts';
 import { freePort } from '../support/free-port.ts';
+import { samplePush } from '../support/sample-push.ts';
 import { makeTestTls, type TestTls } from '../support/test-tls.ts';
 
 const PROJECT_ID = 'anmei-test';
@@ -21,18 +22,12 @@ const DEVICE_TOKEN = 'fcm-device-token-of-customer-456:APA91b-test';
 const serviceKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = (key: typeof serviceKey.privateKey) => key.export({ type: 'pkcs8', format: 'pem' }).toString();
 
-const push: PushNotification = {
-  userId: 'customer_456',
-  title: '顾问回复',
-  content: '您好，我来看看',
-  deviceType: 'mobile',
-  priority: 'high',
+const push: PushNotification = samplePush({
   data: { conversation_id: 'c-1', action: 'open_conversation', unread: 3, urgent: true, meta: { from: 'doctor' } },
-  idempotencyKey: 'message:m-1:customer_456',
   target: { provider: 'fcm', token: DEVICE_TOKEN },
   collapseKey: 'conversation-c-1',
   ttlSeconds: 3600,
-};
+});
 
 let tls: TestTls;
 let double: FcmDouble;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRetryAfter, WebhookProvider } from '../../src/notifications/providers/webhook.ts';
 import type { PushNotification } from '../../src/notifications/types.ts';
 import { freePort } from '../support/free-port.ts';
+import { samplePush } from '../support/sample-push.ts';
 
 interface Received {
   method: string;
@@ -16,15 +17,7 @@ interface Received {
   body: unknown;
 }
 
-const push: PushNotification = {
-  userId: 'customer_456',
-  title: '顾问回复',
-  content: '您好，我来看看',
-  deviceType: 'mobile',
-  priority: 'high',
-  data: { conversation_id: 'c-1', action: 'open_conversation' },
-  idempotencyKey: 'message:m-1:customer_456',
-};
+const push: PushNotification = samplePush();
 
 let server: Server;
 let base: string;

@@ -15,6 +15,7 @@ import {
   WebPushProvider,
 } from '../../src/notifications/providers/webpush.ts';
 import type { PushNotification, PushResult } from '../../src/notifications/types.ts';
+import { samplePush } from '../support/sample-push.ts';
 import { type TestSubscription, WebPushDouble } from '../support/webpush-double.ts';
 
 const vapid: VapidDetails = { ...generateVapidKeys(), subject: 'mailto:ops@anmei.example' };
@@ -32,18 +33,11 @@ afterAll(async () => {
 });
 
 function pushTo(browser: TestSubscription, extra: Partial<PushNotification> = {}): PushNotification {
-  return {
-    userId: 'customer_456',
-    title: '顾问回复',
-    content: '您好，我来看看',
-    deviceType: 'mobile',
-    priority: 'high',
-    data: { conversation_id: 'c-1', action: 'open_conversation' },
-    idempotencyKey: 'message:m-1:customer_456',
+  return samplePush({
     collapseKey: 'conversation:c-1',
     target: { provider: 'webpush', subscription: browser.subscription },
     ...extra,
-  };
+  });
 }
 
 /** Nothing in an error text that lets a reader push to the browser or impersonate us. */

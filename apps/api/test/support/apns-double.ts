@@ -16,6 +16,7 @@ import {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { Changes } from './changes.ts';
 import { makeTestTls } from './test-tls.ts';
 
 /** A throwaway APNs signing key: `pem` is what a `.p8` file holds (PKCS#8), `publicKey` what Apple keeps. */
@@ -69,7 +70,7 @@ export class ApnsDouble {
   readonly #options: ApnsDoubleOptions;
   readonly #sessions = new Map<Http2Session, { id: number; lastStreamId: number }>();
   readonly #scripts = new Map<string, ApnsAnswer[]>();
-  readonly #waiters = new Set<() => void>();
+  readonly #changes = new Changes();
 
   private constructor(server: Http2SecureServer, ca: string, options: ApnsDoubleOptions) {
     this.#server = server;
@@ -85,7 +86,7 @@ export class ApnsDouble {
       double.#sessions.set(session, { id: ++double.sessionsOpened, lastStreamId: 0 });
       session.on('close', () => {
         double.#sessions.delete(session);
-        double.#wake();
+        double.#changes.changed();
       });
       session.on('error', () => {}); // a client that goes away mid-frame is not the double's failure
     });
@@ -94,7 +95,7 @@ export class ApnsDouble {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('error', () => {});
       stream.on('end', () => {
-        void double.#handle(stream, headers, Buffer.concat(chunks)).finally(() => double.#wake());
+        void double.#handle(stream, headers, Buffer.concat(chunks)).finally(() => double.#changes.changed());
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -129,29 +130,12 @@ export class ApnsDouble {
 
   /** Resolves once `test` holds (checked after every request and session close); rejects after `timeoutMs` saying what. */
   until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (test()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        if (!test()) return;
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; open sessions: ${this.openSessions}`));
-      }, timeoutMs);
-      this.#waiters.add(wake);
-    });
+    return this.#changes.until(test, what, timeoutMs, () => `open sessions: ${this.openSessions}`);
   }
 
   async stop(): Promise<void> {
     for (const session of this.#sessions.keys()) session.destroy();
     await new Promise((resolve) => this.#server.close(resolve));
-  }
-
-  #wake(): void {
-    for (const wake of [...this.#waiters]) wake();
   }
 
   async #handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: Buffer): Promise<void> {

@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { type JWTPayload, jwtVerify } from 'jose';
+import { Changes } from './changes.ts';
 import type { TestTls } from './test-tls.ts';
 
 /** How the send endpoint answers a registration token (default 'ok'). */
@@ -87,7 +88,7 @@ export class FcmDouble {
   readonly #valid = new Set<string>();
   readonly #sockets = new Set<TLSSocket>();
   readonly #held = new Set<ServerResponse>();
-  readonly #waiters = new Set<() => void>();
+  readonly #changes = new Changes();
 
   private constructor(options: FcmDoubleOptions) {
     this.#options = options;
@@ -97,9 +98,9 @@ export class FcmDouble {
       this.#sockets.add(socket);
       socket.on('close', () => {
         this.#sockets.delete(socket);
-        this.#wake();
+        this.#changes.changed();
       });
-      this.#wake();
+      this.#changes.changed();
     });
     this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
@@ -108,7 +109,7 @@ export class FcmDouble {
         const body = Buffer.concat(chunks).toString('utf8');
         const path = req.url ?? '';
         const work = path === '/token' ? this.#token(req, body, res) : this.#send(req, path, body, res);
-        work.catch((error: unknown) => res.writeHead(500).end(String(error))).finally(() => this.#wake());
+        work.catch((error: unknown) => res.writeHead(500).end(String(error))).finally(() => this.#changes.changed());
       });
     });
   }
@@ -146,20 +147,7 @@ export class FcmDouble {
 
   /** Resolves once `test` holds; rejects after `timeoutMs` naming what was awaited. */
   until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (test()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        if (!test()) return;
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.#waiters.add(wake);
-    });
+    return this.#changes.until(test, what, timeoutMs);
   }
 
   async stop(): Promise<void> {
@@ -285,9 +273,5 @@ export class FcmDouble {
         'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
       ),
     );
-  }
-
-  #wake(): void {
-    for (const wake of this.#waiters) wake();
   }
 }

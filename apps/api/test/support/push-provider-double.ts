@@ -4,6 +4,7 @@
  * test decides per push whether it succeeds, fails (retryable or not) or never answers.
  */
 import type { NotificationProvider, PushNotification, PushResult } from '../../src/notifications/types.ts';
+import { Changes } from './changes.ts';
 
 export type Scripted = PushResult | 'hang';
 
@@ -18,7 +19,7 @@ export class PushProviderDouble implements NotificationProvider {
   readonly calls: RecordedCall[] = [];
   readonly #scripts = new Map<string, Scripted[]>();
   readonly #hanging = new Set<(result: PushResult) => void>();
-  readonly #waiters = new Set<() => void>();
+  readonly #changes = new Changes();
 
   /** Pushes whose content is `content` get these answers in order; after the last, `{ok: true}`. */
   script(content: string, ...answers: Scripted[]): void {
@@ -28,7 +29,7 @@ export class PushProviderDouble implements NotificationProvider {
   send(notification: PushNotification): Promise<PushResult> {
     const call: RecordedCall = { notification, answered: false };
     this.calls.push(call);
-    for (const wake of this.#waiters) wake();
+    this.#changes.changed();
     const next = this.#scripts.get(notification.content)?.shift() ?? { ok: true };
     if (next === 'hang') {
       return new Promise((resolve) => {
@@ -48,22 +49,13 @@ export class PushProviderDouble implements NotificationProvider {
   }
 
   /** Resolves once `count` calls for `content` were made; rejects after `timeoutMs` naming them. */
-  waitForCalls(content: string, count: number, timeoutMs = 10_000): Promise<RecordedCall[]> {
-    const done = () => this.callsFor(content).length >= count;
-    if (done()) return Promise.resolve(this.callsFor(content));
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        if (!done()) return;
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve(this.callsFor(content));
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} push call(s) for "${content}"`));
-      }, timeoutMs);
-      this.#waiters.add(wake);
-    });
+  async waitForCalls(content: string, count: number, timeoutMs = 10_000): Promise<RecordedCall[]> {
+    await this.#changes.until(
+      () => this.callsFor(content).length >= count,
+      `${count} push call(s) for "${content}"`,
+      timeoutMs,
+    );
+    return this.callsFor(content);
   }
 
   /** Answers every hanging call with `result`. */

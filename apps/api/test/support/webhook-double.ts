@@ -5,6 +5,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Changes } from './changes.ts';
 
 export interface WebhookRequest {
   key: string;
@@ -19,7 +20,7 @@ export class WebhookDouble {
   /** Return true to leave a request unanswered (its sender sees no answer). */
   hold: (request: WebhookRequest, earlier: WebhookRequest[]) => boolean = () => false;
   readonly #server: Server;
-  readonly #waiters = new Set<() => void>();
+  readonly #changes = new Changes();
   readonly #held = new Set<ServerResponse>();
 
   private constructor(server: Server) {
@@ -46,13 +47,13 @@ export class WebhookDouble {
           res.on('close', () => {
             if (request.state === 'held') request.state = 'cut';
             double.#held.delete(res);
-            double.#wake();
+            double.#changes.changed();
           });
         } else {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
           request.state = 'delivered';
         }
-        double.#wake();
+        double.#changes.changed();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -64,21 +65,18 @@ export class WebhookDouble {
   }
 
   /** Resolves with the requests once `test` holds for them; rejects after `timeoutMs` saying what. */
-  until(test: (requests: WebhookRequest[]) => boolean, what: string, timeoutMs = 30_000): Promise<WebhookRequest[]> {
-    if (test(this.requests)) return Promise.resolve(this.requests);
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        if (!test(this.requests)) return;
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve(this.requests);
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(this.summary())}`));
-      }, timeoutMs);
-      this.#waiters.add(wake);
-    });
+  async until(
+    test: (requests: WebhookRequest[]) => boolean,
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<WebhookRequest[]> {
+    await this.#changes.until(
+      () => test(this.requests),
+      what,
+      timeoutMs,
+      () => `got ${JSON.stringify(this.summary())}`,
+    );
+    return this.requests;
   }
 
   /** Per idempotency key: how many requests came, how many were answered as delivered. */
@@ -98,9 +96,5 @@ export class WebhookDouble {
     for (const res of this.#held) res.destroy();
     this.#server.closeAllConnections();
     await new Promise((resolve) => this.#server.close(resolve));
-  }
-
-  #wake(): void {
-    for (const wake of this.#waiters) wake();
   }
 }

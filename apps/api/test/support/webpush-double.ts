@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { importJWK, jwtVerify } from 'jose';
 import type { WebPushSubscription } from '../../src/notifications/types.ts';
+import { Changes } from './changes.ts';
 import { makeTestTls } from './test-tls.ts';
 
 /** http_ece ships no types; this is the part of its API the double uses (see its ece.js `decrypt`). */
@@ -63,7 +64,7 @@ export class WebPushDouble {
   readonly #server: Server;
   readonly #subscribers = new Map<string, Subscriber>();
   readonly #scripts = new Map<string, WebPushAnswer[]>();
-  readonly #waiters = new Set<() => void>();
+  readonly #changes = new Changes();
 
   private constructor(server: Server, ca: string) {
     this.#server = server;
@@ -80,7 +81,7 @@ export class WebPushDouble {
       req.on('end', () => {
         void double.#receive(req.url ?? '', req.headers, Buffer.concat(chunks)).then((delivery) => {
           double.deliveries.push(delivery);
-          double.#wake();
+          double.#changes.changed();
           const answer: WebPushAnswer = delivery.problem
             ? { status: delivery.problem.startsWith('VAPID') ? 403 : 400, body: delivery.problem }
             : (double.#scripts.get(delivery.path)?.shift() ?? { status: 201 });
@@ -88,7 +89,7 @@ export class WebPushDouble {
             delivery.answer = 'held';
             res.on('close', () => {
               if (delivery.answer === 'held') delivery.answer = 'cut';
-              double.#wake();
+              double.#changes.changed();
             });
             return;
           }
@@ -138,30 +139,17 @@ export class WebPushDouble {
 
   /** Resolves once `test` holds for the deliveries; rejects after `timeoutMs` saying what and what came. */
   until(test: (deliveries: WebPushDelivery[]) => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-    if (test(this.deliveries)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const wake = () => {
-        if (!test(this.deliveries)) return;
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
-        const seen = this.deliveries.map((d) => `${d.path}:${d.answer}`);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; deliveries: ${JSON.stringify(seen)}`));
-      }, timeoutMs);
-      this.#waiters.add(wake);
-    });
+    return this.#changes.until(
+      () => test(this.deliveries),
+      what,
+      timeoutMs,
+      () => `deliveries: ${JSON.stringify(this.deliveries.map((d) => `${d.path}:${d.answer}`))}`,
+    );
   }
 
   async stop(): Promise<void> {
     this.#server.closeAllConnections();
     await new Promise((resolve) => this.#server.close(resolve));
-  }
-
-  #wake(): void {
-    for (const wake of this.#waiters) wake();
   }
 
   async #receive(path: string, headers: Record<string, string | string[] | undefined>, body: Buffer) {
