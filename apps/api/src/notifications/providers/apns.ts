@@ -15,10 +15,10 @@
  */
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
-import type { Duplex } from 'node:stream';
+import { type ClientHttp2Session, type ClientHttp2Stream, constants } from 'node:http2';
 import { importPKCS8, SignJWT } from 'jose';
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
+import { Http2Sessions, reasonOf } from './http2-sessions.ts';
 
 export const APNS_PRODUCTION_HOST = 'https://api.push.apple.com';
 export const APNS_SANDBOX_HOST = 'https://api.sandbox.push.apple.com';
@@ -43,8 +43,6 @@ export interface ApnsProviderOptions {
 }
 
 const MINUTE_MS = 60_000;
-/** How long `close` waits for APNs to close a session's connection before cutting it, in ms. */
-const CLOSE_GRACE_MS = 2_000;
 const DEFAULT_TOKEN_REFRESH_MS = 30 * MINUTE_MS;
 
 /** Apple refuses larger alert payloads (413 PayloadTooLarge), in bytes. */
@@ -122,15 +120,7 @@ export class ApnsProvider implements NotificationProvider {
   readonly #refreshMs: number;
   #signingKey: ReturnType<typeof importPKCS8> | undefined;
   #token: ProviderToken | undefined;
-  #session: ClientHttp2Session | undefined;
-  /**
-   * Every session not yet closed (the current one, and older ones finishing their pushes after a
-   * GOAWAY): its socket, so `close` can end it even when the peer never closes its side, and its
-   * pushes in flight, so it is ref'ed only while it carries one.
-   */
-  readonly #live = new Map<ClientHttp2Session, { socket?: Duplex; inFlight: number }>();
-  /** Apple's GOAWAY reason per session, for the streams it cut. */
-  readonly #goaway = new WeakMap<ClientHttp2Session, string>();
+  readonly #sessions: Http2Sessions;
   #closed = false;
 
   constructor(options: ApnsProviderOptions) {
@@ -160,6 +150,7 @@ export class ApnsProvider implements NotificationProvider {
     this.#where = host.host;
     this.#now = options.now ?? Date.now;
     this.#refreshMs = refreshMs;
+    this.#sessions = new Http2Sessions(this.#host, options.ca);
   }
 
   async send(notification: PushNotification, signal?: AbortSignal): Promise<PushResult> {
@@ -209,42 +200,22 @@ export class ApnsProvider implements NotificationProvider {
     let session: ClientHttp2Session;
     let stream: ClientHttp2Stream;
     try {
-      session = this.#currentSession();
+      session = this.#sessions.current();
       stream = session.request(headers);
     } catch (error) {
       return this.#unreachable(codeOf(error));
     }
-    this.#hold(session, +1);
+    this.#sessions.hold(session, +1);
     try {
       return await this.#exchange(session, stream, body, token, signal);
     } finally {
-      this.#hold(session, -1);
+      this.#sessions.hold(session, -1);
     }
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#session = undefined;
-    await Promise.all([...this.#live.keys()].map((session) => this.#end(session)));
-  }
-
-  /**
-   * Closes `session` gracefully (pushes in flight finish; the push queue aborts them first on
-   * shutdown), then destroys its socket if the peer has not closed within CLOSE_GRACE_MS: Node
-   * waits for the peer's side forever.
-   */
-  #end(session: ClientHttp2Session): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        session.destroy();
-        this.#live.get(session)?.socket?.destroy();
-      }, CLOSE_GRACE_MS);
-      session.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      session.close();
-    });
+    await this.#sessions.closeAll();
   }
 
   /** `{...data, aps}`: data cannot overwrite `aps`, which Apple reads for the alert. */
@@ -274,43 +245,6 @@ export class ApnsProvider implements NotificationProvider {
         .sign(await signingKey))();
     this.#token = { jwt, issuedAt: now };
     return this.#token;
-  }
-
-  /** The open session, or a new one when there is none or it closed, failed or got a GOAWAY. */
-  #currentSession(): ClientHttp2Session {
-    const current = this.#session;
-    if (current && !current.closed && !current.destroyed && !this.#goaway.has(current)) return current;
-    const session = connect(this.#host, this.#o.ca === undefined ? {} : { ca: this.#o.ca });
-    const forget = () => {
-      if (this.#session === session) this.#session = undefined;
-    };
-    // A failed session fails its streams (each push reports it); here it is only replaced.
-    const live: { socket?: Duplex; inFlight: number } = { inFlight: 0 };
-    this.#live.set(session, live);
-    session.on('connect', (_session: ClientHttp2Session, socket: Duplex) => {
-      live.socket = socket;
-    });
-    session.on('error', forget);
-    session.on('close', () => {
-      forget();
-      this.#live.delete(session);
-    });
-    session.on('goaway', (_code: number, _lastStreamId: number, opaque?: Buffer) => {
-      this.#goaway.set(session, reasonOf(opaque) ?? 'no reason');
-      forget();
-    });
-    // Idle, it must not keep the process alive; `#hold` refs it while a push is in flight.
-    session.unref();
-    this.#session = session;
-    return session;
-  }
-
-  #hold(session: ClientHttp2Session, delta: 1 | -1): void {
-    const live = this.#live.get(session);
-    if (!live || session.destroyed) return;
-    live.inFlight += delta;
-    if (live.inFlight > 0) session.ref();
-    else session.unref();
   }
 
   /** Sends the body and settles once the stream closed, whatever closed it. */
@@ -352,7 +286,7 @@ export class ApnsProvider implements NotificationProvider {
         if (status !== undefined && ended) {
           return resolve(this.#outcome(status, apnsId, Buffer.concat(chunks).toString('utf8'), token));
         }
-        const goaway = this.#goaway.get(session);
+        const goaway = this.#sessions.goawayReason(session);
         const why = goaway
           ? `the connection was closed by a GOAWAY (${goaway}) before the answer`
           : failure
@@ -400,18 +334,6 @@ function fail(error: string, retryable: boolean, targetGone = false): PushResult
 /** A collapse key longer than Apple's 64 bytes becomes its SHA-256 in hex (64 bytes): still one per key. */
 function collapseId(key: string): string {
   return Buffer.byteLength(key) <= MAX_COLLAPSE_ID_BYTES ? key : createHash('sha256').update(key).digest('hex');
-}
-
-/** Apple's `reason` from an error body or GOAWAY data; only a plain identifier is trusted into an error text. */
-function reasonOf(data: string | Buffer | undefined): string | undefined {
-  if (!data || data.length === 0) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(data.toString());
-    const reason = typeof parsed === 'object' && parsed !== null ? (parsed as { reason?: unknown }).reason : undefined;
-    return typeof reason === 'string' && /^[A-Za-z]{1,64}$/.test(reason) ? reason : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -13,27 +13,16 @@
  * network error or an abort retryable. One attempt per call: retries belong to the push queue.
  * Error texts name hosts and FCM's codes, never the access token, the key or the device token.
  */
-import { createHash, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:https';
 import { text } from 'node:stream/consumers';
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { importPKCS8, SignJWT } from 'jose';
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
+import { GoogleAccessTokens, type ServiceAccount } from './google-service-account.ts';
+import { type Answer, abandoned, type Failure, failed, type Posted, parseJson, unreachable } from './push-http.ts';
 import { parseRetryAfter } from './webhook.ts';
 
-/** The fields of a Google service-account key JSON this provider uses. */
-export interface ServiceAccount {
-  project_id: string;
-  client_email: string;
-  /** PEM (PKCS#8) RSA private key; never logged or put in an error text. */
-  private_key: string;
-  /** Where the JWT grant goes (Google's: https://oauth2.googleapis.com/token); also the JWT's `aud`. */
-  token_uri: string;
-  /** Sent as the JWT's `kid` when present, so the token endpoint picks the right public key. */
-  private_key_id?: string | undefined;
-}
+export { loadServiceAccount, type ServiceAccount } from './google-service-account.ts';
 
 export interface FcmProviderOptions {
   credentials: ServiceAccount;
@@ -49,96 +38,33 @@ export interface FcmProviderOptions {
 }
 
 const DEFAULT_BASE_URL = 'https://fcm.googleapis.com';
-const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
-const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** FCM keeps a message at most 28 days (in s); a longer `ttl` is refused with INVALID_ARGUMENT. */
 const MAX_TTL_S = 28 * 24 * 3600;
-/** Lifetime of the signed grant JWT, in s: Google accepts at most 3600. */
-const GRANT_LIFETIME_S = 3600;
-/** An access token is replaced this long (ms) before its `expires_in`, so no send races its expiry. */
-const REFRESH_MARGIN_MS = 60_000;
-/** The token request is shared by every waiting send, so no caller's signal may end it; it has its own deadline (ms). */
-const TOKEN_TIMEOUT_MS = 30_000;
 const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
 const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
-
-const NEW_KEY_HINT =
-  'download a new key in the Firebase console (Project settings → Service accounts → Generate new private key)';
-
-/**
- * Reads and checks the service-account key JSON at `path` (config FIREBASE_CREDENTIALS_PATH).
- * Throws at startup with the variable, the path and the missing or bad field named.
- */
-export function loadServiceAccount(path: string): ServiceAccount {
-  const where = `FIREBASE_CREDENTIALS_PATH=${path}`;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(
-      code
-        ? `${where} cannot be read (${code}): point it at the Firebase service-account key JSON`
-        : `${where} is not JSON: point it at the Firebase service-account key JSON; ${NEW_KEY_HINT}`,
-    );
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new Error(`${where} is not a JSON object: ${NEW_KEY_HINT}`);
-  }
-  const record = json as Record<string, unknown>;
-  if ('project_info' in record) {
-    throw new Error(`${where} is an app's google-services.json, not a service-account key: ${NEW_KEY_HINT}`);
-  }
-  for (const field of ['project_id', 'client_email', 'private_key', 'token_uri'] as const) {
-    if (typeof record[field] !== 'string' || record[field] === '') {
-      throw new Error(`${where}: the service-account JSON has no "${field}" (a non-empty string): ${NEW_KEY_HINT}`);
-    }
-  }
-  const { project_id, client_email, private_key, token_uri } = record as unknown as ServiceAccount;
-  if (!URL.canParse(token_uri) || new URL(token_uri).protocol !== 'https:') {
-    throw new Error(`${where}: "token_uri" must be an https URL (Google's is https://oauth2.googleapis.com/token)`);
-  }
-  if (keyTypeOf(private_key) !== 'rsa') {
-    throw new Error(`${where}: "private_key" is not a PEM RSA private key: ${NEW_KEY_HINT}`);
-  }
-  const kid = typeof record.private_key_id === 'string' ? record.private_key_id : undefined;
-  return { project_id, client_email, private_key, token_uri, ...(kid ? { private_key_id: kid } : {}) };
-}
-
-type Failure = Extract<PushResult, { ok: false }>;
-function failed(error: string, retryable: boolean, more?: { retryAfterMs?: number; targetGone?: true }): Failure {
-  return { ok: false, error, retryable, ...more };
-}
-type TokenOutcome = { ok: true; token: string } | Failure;
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-type Posted = { answer: Answer } | { failure: string };
 
 export class FcmProvider implements NotificationProvider {
   readonly name = 'fcm';
   // One push per registered device (target.token), not per user.
   readonly addresses = 'devices' as const;
-  readonly #account: ServiceAccount;
+  readonly #tokens: GoogleAccessTokens;
   readonly #sendUrl: URL;
-  readonly #tokenUrl: URL;
   readonly #now: () => number;
   /** One keep-alive pool for FCM and the token endpoint: a send reuses a warm TLS connection. */
   readonly #agent: Agent;
-  #key: Promise<CryptoKey> | undefined;
-  #token: { value: string; expiresAt: number } | undefined;
-  /** The token request in flight; every send that needs a token waits for this one. */
-  #exchanging: Promise<TokenOutcome> | undefined;
   #closed = false;
 
   constructor(options: FcmProviderOptions) {
-    this.#account = options.credentials;
+    const account = options.credentials;
     const base = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-    this.#sendUrl = new URL(`${base}/v1/projects/${encodeURIComponent(this.#account.project_id)}/messages:send`);
-    this.#tokenUrl = new URL(this.#account.token_uri);
+    this.#sendUrl = new URL(`${base}/v1/projects/${encodeURIComponent(account.project_id)}/messages:send`);
     this.#now = options.now ?? Date.now;
+    this.#tokens = new GoogleAccessTokens({
+      account,
+      now: this.#now,
+      post: (url, headers, body, signal) => this.#post(url, headers, body, signal),
+      failure: (error, answer) => this.#failure(error, answer),
+    });
     // `ca` on an Agent replaces the default roots; keep them so FCM itself stays reachable.
     // One secure context, made once: a `ca` in the agent's options would be re-read into the
     // connection-pool key of every request and parsed again for every new connection.
@@ -158,8 +84,8 @@ export class FcmProvider implements NotificationProvider {
     }
     if (this.#closed) return failed('the FCM provider is closed (shutdown)', true);
     if (signal?.aborted) return abandoned(this.#sendUrl);
-    const token = await raceAbort(this.#accessToken(), signal);
-    if (token === 'aborted') return abandoned(this.#tokenUrl);
+    const token = await raceAbort(this.#tokens.get(), signal);
+    if (token === 'aborted') return abandoned(this.#tokens.url);
     if (!token.ok) return token;
     const body = JSON.stringify({ message: this.#message(notification, target.token) });
     const posted = await this.#post(
@@ -236,7 +162,7 @@ export class FcmProvider implements NotificationProvider {
     }
     if (answer.status === 401) {
       // The access token was revoked or expired early: the next attempt exchanges a new one.
-      if (this.#token?.value === accessToken) this.#token = undefined;
+      this.#tokens.forget(accessToken);
       return failed(`${said}${why}: the access token was refused; a new one is fetched`, true);
     }
     return this.#failure(said + why, answer);
@@ -247,67 +173,6 @@ export class FcmProvider implements NotificationProvider {
     const retryable = answer.status === 408 || answer.status === 425 || answer.status === 429 || answer.status >= 500;
     const retryAfterMs = retryable ? parseRetryAfter(answer.headers['retry-after'] ?? null, this.#now()) : undefined;
     return failed(error, retryable, retryAfterMs !== undefined ? { retryAfterMs } : {});
-  }
-
-  /** The cached access token while it has more than REFRESH_MARGIN_MS left, else the (shared) exchange's. */
-  async #accessToken(): Promise<TokenOutcome> {
-    const cached = this.#token;
-    if (cached && this.#now() < cached.expiresAt - REFRESH_MARGIN_MS) return { ok: true, token: cached.value };
-    this.#exchanging ??= this.#exchange().finally(() => {
-      this.#exchanging = undefined;
-    });
-    return this.#exchanging;
-  }
-
-  /** The JWT-bearer grant (RFC 7523 §2.1) at the service account's `token_uri`. */
-  async #exchange(): Promise<TokenOutcome> {
-    const account = this.#account;
-    let assertion: string;
-    try {
-      this.#key ??= importPKCS8(account.private_key, 'RS256');
-      const iat = Math.floor(this.#now() / 1000);
-      assertion = await new SignJWT({ scope: FCM_SCOPE })
-        .setProtectedHeader({
-          alg: 'RS256',
-          typ: 'JWT',
-          ...(account.private_key_id ? { kid: account.private_key_id } : {}),
-        })
-        .setIssuer(account.client_email)
-        .setAudience(account.token_uri)
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + GRANT_LIFETIME_S)
-        .sign(await this.#key);
-    } catch {
-      const who = `the private_key of the Firebase service account ${account.client_email}`;
-      return failed(`${who} cannot sign RS256 JWTs: ${NEW_KEY_HINT} and set FIREBASE_CREDENTIALS_PATH to it`, false);
-    }
-    const form = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
-    const deadline = AbortSignal.timeout(TOKEN_TIMEOUT_MS);
-    const formType = { 'content-type': 'application/x-www-form-urlencoded' };
-    const posted = await this.#post(this.#tokenUrl, formType, form, deadline);
-    if ('failure' in posted) {
-      return unreachable(this.#tokenUrl, deadline.aborted ? `no answer within ${TOKEN_TIMEOUT_MS} ms` : posted.failure);
-    }
-    const { answer } = posted;
-    const json = parseJson(answer.body) as Record<string, unknown> | undefined;
-    if (answer.status === 200 && typeof json?.access_token === 'string') {
-      const expiresInS = typeof json.expires_in === 'number' ? json.expires_in : GRANT_LIFETIME_S;
-      this.#token = { value: json.access_token, expiresAt: this.#now() + expiresInS * 1000 };
-      return { ok: true, token: json.access_token };
-    }
-    const code = typeof json?.error === 'string' ? ` ${json.error}` : '';
-    const description = typeof json?.error_description === 'string' ? ` (${json.error_description.slice(0, 200)})` : '';
-    const said = `the token endpoint ${this.#tokenUrl.host} answered ${answer.status}${code}${description}`;
-    if (answer.status === 400 || answer.status === 401) {
-      const clock = `an "Invalid JWT" about iat/exp means this server's clock is off`;
-      const fix = `${NEW_KEY_HINT} and set FIREBASE_CREDENTIALS_PATH to it (${clock})`;
-      return failed(
-        `${said} for the service account ${account.client_email}: the credentials are wrong; ${fix}`,
-        false,
-      );
-    }
-    if (answer.status === 200) return failed(`${said} without an access_token`, true);
-    return this.#failure(said, answer);
   }
 
   /**
@@ -330,9 +195,6 @@ export class FcmProvider implements NotificationProvider {
     }).catch((error: NodeJS.ErrnoException) => ({ failure: error.code ?? error.message }));
   }
 }
-
-const unreachable = (url: URL, reason: string) => failed(`could not reach ${url.host}: ${reason}`, true);
-const abandoned = (url: URL) => failed(`the attempt to reach ${url.host} was abandoned (timeout or shutdown)`, true);
 
 /** FCM `data` is a map of strings: strings pass as they are, anything else as JSON. */
 function stringValues(data: Record<string, unknown>): Record<string, string> {
@@ -383,22 +245,6 @@ function readGoogleError(body: string): GoogleError {
     }
   }
   return out;
-}
-
-function keyTypeOf(pem: string): string | undefined {
-  try {
-    return createPrivateKey(pem).asymmetricKeyType;
-  } catch {
-    return undefined;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
