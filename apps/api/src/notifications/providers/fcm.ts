@@ -19,8 +19,17 @@ import { text } from 'node:stream/consumers';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
 import { GoogleAccessTokens, type ServiceAccount } from './google-service-account.ts';
-import { type Answer, abandoned, type Failure, failed, type Posted, parseJson, unreachable } from './push-http.ts';
-import { parseRetryAfter } from './webhook.ts';
+import {
+  type Answer,
+  abandoned,
+  type Failure,
+  failed,
+  isRetryableStatus,
+  type Posted,
+  parseJson,
+  parseRetryAfter,
+  unreachable,
+} from './push-http.ts';
 
 export { loadServiceAccount, type ServiceAccount } from './google-service-account.ts';
 
@@ -170,7 +179,7 @@ export class FcmProvider implements NotificationProvider {
 
   /** 408, 425, 429 and 5xx retryable (with the answer's Retry-After), anything else permanent. */
   #failure(error: string, answer: Answer): Failure {
-    const retryable = answer.status === 408 || answer.status === 425 || answer.status === 429 || answer.status >= 500;
+    const retryable = isRetryableStatus(answer.status);
     const retryAfterMs = retryable ? parseRetryAfter(answer.headers['retry-after'] ?? null, this.#now()) : undefined;
     return failed(error, retryable, retryAfterMs !== undefined ? { retryAfterMs } : {});
   }

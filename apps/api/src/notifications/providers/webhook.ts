@@ -12,30 +12,14 @@
  * to the push queue's retry policy.
  */
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
+import { isRetryableStatus, parseRetryAfter } from './push-http.ts';
+
+export { parseRetryAfter } from './push-http.ts';
 
 export interface WebhookProviderOptions {
   url: string;
   /** Bearer token for the gateway (else the URL's user:password as Basic auth); never logged or put in an error text. */
   token?: string | undefined;
-}
-
-/** Statuses a later attempt may get past: timeouts, "too early", rate limits, server errors. */
-const RETRYABLE_STATUSES = new Set([408, 425, 429]);
-
-/** Longest Retry-After honoured (ms): a gateway asking for more is treated as asking for this. */
-const MAX_RETRY_AFTER_MS = 3_600_000;
-
-/**
- * `Retry-After` in ms: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined when absent
- * or unreadable, so the policy's own backoff applies.
- */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const trimmed = value.trim();
-  if (/^\d{1,10}$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, MAX_RETRY_AFTER_MS);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
 }
 
 export class WebhookProvider implements NotificationProvider {
@@ -106,7 +90,7 @@ export class WebhookProvider implements NotificationProvider {
         retryable: false,
       };
     }
-    const retryable = RETRYABLE_STATUSES.has(response.status) || response.status >= 500;
+    const retryable = isRetryableStatus(response.status);
     const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
     return {
       ok: false,

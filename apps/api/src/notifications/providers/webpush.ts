@@ -29,7 +29,7 @@ import { createSecureContext } from 'node:tls';
 import type { RequestDetails } from 'web-push';
 import webpush from 'web-push';
 import type { NotificationProvider, PushNotification, PushResult } from '../types.ts';
-import { parseRetryAfter } from './webhook.ts';
+import { isRetryableStatus, parseRetryAfter } from './push-http.ts';
 
 /** The VAPID identity of this server (RFC 8292): base64url P-256 keys and a `mailto:`/`https:` contact. */
 export interface VapidDetails {
@@ -340,7 +340,7 @@ function outcome(status: number, retryAfter: string | null, where: string): Push
       targetGone: true,
     };
   }
-  if (status === 408 || status === 425 || status === 429 || status >= 500) {
+  if (isRetryableStatus(status)) {
     const retryAfterMs = parseRetryAfter(retryAfter);
     return { ok: false, error: answered, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
