@@ -39,6 +39,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { InstanceMetrics } from './observability/metrics.ts';
 import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
 import { ResumeService } from './resume/resume-service.ts';
+import { StreamPositions } from './resume/stream-positions.ts';
 import { Gateway } from './ws/gateway.ts';
 import { LocalConnections } from './ws/local-connections.ts';
 import { StatsPublisher } from './ws/stats-publisher.ts';
@@ -253,6 +254,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     { tokens, tickets, local, bus, presence, events, chat, broadcasting, resume, participants, logger },
   );
   gateway.attach(app.server);
+  // Streams whose live frames may have been lost get their heads told to the sockets holding them.
+  const positions = new StreamPositions(
+    { store, local, logger, instanceId: config.instanceId },
+    { intervalMs: config.ws.positionsIntervalMs },
+  );
+  bus.onRecovered(() => {
+    void positions.announce('bus_recovered').catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not send positions after the bus recovered');
+    });
+  });
+  positions.start();
   pushes.start();
   const metrics = new InstanceMetrics(events);
   const stats = new StatsPublisher({
@@ -269,6 +281,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      positions.close();
       stats.close();
       metrics.close();
       // One deadline for the whole drain (main.ts exits 5 s after SHUTDOWN_TIMEOUT regardless).

@@ -58,6 +58,11 @@ const EnvSchema = z.object({
   STATS_INTERVAL: int(100, 600_000).default(2_000),
   /** Most events per stream a resume replays; a larger gap answers `reload` (client reloads over HTTP). */
   RESUME_WINDOW: int(1, 100_000).default(1_000),
+  /**
+   * ms between two `positions` frames to a connected user (the check of quiet streams, docs/
+   * delivery.md "Trailing gaps"); 0 = no periodic check (the check after a Redis outage still runs).
+   */
+  WS_POSITIONS_INTERVAL: int(0, 86_400_000).default(60_000),
   /** On shutdown, clients are told to reconnect after a random delay in [0, WS_DRAIN_SPREAD] ms. */
   WS_DRAIN_SPREAD: int(0, 600_000).default(5_000),
   /** ms graceful shutdown may take before the process exits anyway. */
@@ -202,6 +207,7 @@ export interface Config {
     allowedOrigins: '*' | ReadonlySet<string>;
     ticketTtlSeconds: number;
     resumeWindow: number;
+    positionsIntervalMs: number;
     statsIntervalMs: number;
   };
   auth: { jwtSecret: string; accessTokenTtlSeconds: number; usingDevSecret: boolean };
@@ -335,6 +341,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowedOrigins: origins.includes('*') ? '*' : new Set(origins),
       ticketTtlSeconds: e.WS_TICKET_TTL,
       resumeWindow: e.RESUME_WINDOW,
+      positionsIntervalMs: e.WS_POSITIONS_INTERVAL,
       statsIntervalMs: e.STATS_INTERVAL,
     },
     auth: { jwtSecret: e.JWT_SECRET, accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL, usingDevSecret },

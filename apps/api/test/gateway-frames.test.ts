@@ -81,6 +81,29 @@ describe('invalid frames', () => {
     await socket.close();
   });
 
+  it('counts binary frames as invalid frames: the 11th within 10 s closes with 4008 after its error', async () => {
+    const socket = await app.connect('customer_456');
+    for (let i = 0; i < 11; i++) socket.ws.send(Buffer.from([i]), { binary: true });
+    expect(await socket.waitForClose()).toEqual({ code: 4008, reason: 'too many invalid frames' });
+    expect(socket.all('error').map((e) => e.data.code)).toEqual(Array(11).fill('BINARY_FRAME_UNSUPPORTED'));
+  });
+
+  it('closes with 1007 and no error frame when a text frame is not valid UTF-8, and unregisters the socket', async () => {
+    const socket = await app.connect('customer_456');
+    const connectionId = socket.all('connected')[0]?.data.connection_id;
+    // A text frame (opcode 1) whose payload is not UTF-8: 0xff never occurs in UTF-8.
+    socket.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await socket.waitForClose()).code).toBe(1007);
+    expect(socket.all('error')).toEqual([]);
+    const cleanup = await app.logs.waitFor(
+      (r) => r.msg === 'websocket disconnected' && r.connectionId === connectionId,
+      'cleanup of the socket',
+    );
+    expect(cleanup.code).toBe(1007);
+    expect(app.built.ctx.local.get(connectionId ?? '')).toBeUndefined();
+    await expectServerStillServes();
+  });
+
   it('answers a message to a conversation the user is not in with NOT_PARTICIPANT and stores nothing', async () => {
     const socket = await app.connect('customer_789');
     const consultant = await app.connect('consultant_001');
@@ -112,6 +135,32 @@ describe('invalid frames', () => {
     expect(closed).toEqual({ code: 4008, reason: 'too many invalid frames' });
     expect(socket.all('error')).toHaveLength(11);
     await expectServerStillServes();
+  });
+});
+
+describe('answers keep frame order', () => {
+  // Regression (issue #15): the MALFORMED_JSON error, which has no request_id, overtook the acks of
+  // the sends before it (10 of 10 tries), so a client could not tell which frame it answered.
+  it('answers send_message x3, a non-JSON frame and ping with 3 acks, then MALFORMED_JSON, then pong (10 tries)', async () => {
+    const conversationId = app.conversationId(FACIAL);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const socket = await app.connect('customer_456');
+      for (const request of ['s1', 's2', 's3']) {
+        socket.send({
+          action: 'send_message',
+          request_id: request,
+          data: { conversation_id: conversationId, client_message_id: randomUUID(), content: `order ${request}` },
+        });
+      }
+      socket.send('this is not JSON');
+      socket.send({ action: 'ping', data: { ts: attempt } });
+      await socket.waitFor('pong');
+      const answers = socket.frames
+        .filter((f) => f.action === 'ack' || f.action === 'error' || f.action === 'pong')
+        .map((f) => (f.action === 'ack' ? `ack ${f.data.request_id}` : f.action === 'error' ? f.data.code : 'pong'));
+      expect(answers, `attempt ${attempt + 1}`).toEqual(['ack s1', 'ack s2', 'ack s3', 'MALFORMED_JSON', 'pong']);
+      await socket.close();
+    }
   });
 });
 

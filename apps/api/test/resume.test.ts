@@ -215,7 +215,7 @@ describe('resume', () => {
     await socket.close();
   });
 
-  it('replays mobile-only notices only to mobile sockets and never a read receipt to its reader', async () => {
+  it('replays mobile-only notices only to mobile sockets and no read receipt to its reader: those get event_skipped at that position', async () => {
     const conversationId = await conversationOf('customer_456', 'consultant_001');
     const message = await send('customer_456', conversationId, '请看一下');
     const { token } = await app.login('consultant_001');
@@ -235,16 +235,18 @@ describe('resume', () => {
     const reader = await openResuming('consultant_001', 'mobile');
     for (const s of [mobile, desktop, reader]) s.send({ action: 'resume', data: { conversations: [cursor] } });
     await Promise.all([mobile, desktop, reader].map((s) => s.waitFor('resumed')));
-    expect(mobile.frames.map((f) => f.action).filter((a) => a !== 'connected')).toEqual([
-      'read_status',
-      'mobile_notification',
-      'resumed',
-    ]);
-    expect(desktop.frames.map((f) => f.action).filter((a) => a !== 'connected')).toEqual(['read_status', 'resumed']);
-    expect(reader.frames.map((f) => f.action).filter((a) => a !== 'connected')).toEqual([
-      'mobile_notification',
-      'resumed',
-    ]);
+    // Every socket gets every event position, 1 then 2, as the event or as its event_skipped.
+    const replayed = (s: typeof mobile) =>
+      s.frames
+        .filter((f) => f.action !== 'connected')
+        .map((f) =>
+          f.action === 'resumed' ? 'resumed' : `${f.action}@${(f.data as { event_seq: number }).event_seq}`,
+        );
+    expect(replayed(mobile)).toEqual(['read_status@1', 'mobile_notification@2', 'resumed']);
+    expect(replayed(desktop)).toEqual(['read_status@1', 'event_skipped@2', 'resumed']);
+    expect(replayed(reader)).toEqual(['event_skipped@1', 'mobile_notification@2', 'resumed']);
+    // replayed_events counts the events handed over, not the skipped positions.
+    expect(desktop.all('resumed')[0]?.data.conversations[0]?.replayed_events).toBe(1);
     await Promise.all([mobile, desktop, reader].map((s) => s.close()));
   });
 

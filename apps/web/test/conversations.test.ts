@@ -8,6 +8,7 @@ function conversation(id: string, lastSeq: number, unread: number, reads: Record
     id,
     title: id,
     last_seq: lastSeq,
+    last_event_seq: 0,
     unread_count: unread,
     last_message: null,
     participants: Object.entries(reads).map(([userId, lastReadSeq]) => ({

@@ -215,6 +215,11 @@ export class WebSocketClient {
     this.#delivery?.track(conversationId, positions);
   }
 
+  /** The positions delivered so far in a conversation (null where nothing is known yet, or resume is off). */
+  positions(conversationId: string): { lastSeq: number | null; lastEventSeq: number | null } {
+    return this.#delivery?.positions(conversationId) ?? { lastSeq: null, lastEventSeq: null };
+  }
+
   /** Delivery counters (delivered, replayed, duplicates dropped, gap repairs, reloads); null when resume is off. */
   deliveryStats(): DeliveryStats | null {
     return this.#delivery?.stats() ?? null;

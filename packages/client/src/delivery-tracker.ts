@@ -2,14 +2,17 @@
  * Effectively-once, in-order delivery on top of an at-least-once wire (docs/delivery.md).
  *
  * Keeps, per stream (a conversation's messages, its events, my direct messages, global notices),
- * the highest position delivered. A frame at or below it is a duplicate and is dropped. In a
- * message stream (gapless for every device) a frame further ahead than the next is held and a
- * `resume` for that stream is requested, so the server replays the gap and the held frames
- * follow in order; other streams have per-recipient holes by design and are delivered at once. After every
- * (re)connect the client sends `resume` with all its positions. A stream the server cannot
- * replay (`reload`) is reported so the app reloads it over HTTP and calls `track()` again.
+ * the highest position delivered. A frame at or below it is a duplicate and is dropped. Messages,
+ * conversation events and direct messages are gap-free for every socket (an event that is not
+ * for this socket arrives as `event_skipped`, which moves the position and is not handed on), so
+ * a frame further ahead than the next is held and a `resume` for that stream is requested: the
+ * server replays the gap and the held frames follow in order. Global notices may skip numbers and
+ * are delivered at once. After every (re)connect the client sends `resume` with all its
+ * positions; a `positions` frame (the stream heads, sent after a Redis outage and periodically)
+ * makes it resume every stream it is behind on. A stream the server cannot replay (`reload`) is
+ * reported so the app reloads it over HTTP and calls `track()` again.
  */
-import type { ResumeFrame, ServerFrame } from '@anmei/protocol';
+import { type ResumeFrame, type ServerFrame, streamPositionOf } from '@anmei/protocol';
 
 export interface DeliveryStats {
   /** Durable frames handed to the app (live and replayed). */
@@ -18,7 +21,7 @@ export interface DeliveryStats {
   replayed: number;
   /** Frames dropped because they were already delivered. */
   duplicates: number;
-  /** Resume requests sent because a position jumped. */
+  /** Streams a `resume` was sent for because a position jumped or a `positions` frame showed them behind. */
   gapRepairs: number;
   /** Streams the server answered with `reload`. */
   reloads: number;
@@ -70,7 +73,10 @@ export class DeliveryTracker {
     const m = `m:${conversationId}`;
     const e = `e:${conversationId}`;
     this.#cursor.set(m, Math.max(this.#cursor.get(m) ?? 0, positions.lastSeq));
-    this.#cursor.set(e, Math.max(this.#cursor.get(e) ?? 0, positions.lastEventSeq ?? 0));
+    // Without a known event position the stream starts at its first event frame (as untracked).
+    if (positions.lastEventSeq !== undefined || this.#cursor.has(e)) {
+      this.#cursor.set(e, Math.max(this.#cursor.get(e) ?? 0, positions.lastEventSeq ?? 0));
+    }
   }
 
   /** Positions the client has, per conversation (for tests and for a UI's own cache). */
@@ -93,30 +99,38 @@ export class DeliveryTracker {
   accept(frame: ServerFrame): ServerFrame[] {
     if (frame.action === 'resumed') return [...this.#onResumed(frame.data), frame];
     if (frame.action === 'ack') return [frame, ...this.#ownMessage(frame.data)];
+    if (frame.action === 'positions') {
+      this.#onPositions(frame.data);
+      return [frame];
+    }
     const at = locate(frame);
     if (!at) return [frame];
     if (at.id !== null) {
       if (this.#seen.has(at.id)) return this.#duplicate();
       this.#remember(at.id);
     }
+    // A skipped event is a position without anything to hand over (null), like our own ack.
+    const handed = frame.action === 'event_skipped' ? null : frame;
     const cursor = this.#cursor.get(at.stream);
-    // Only message streams are gapless for every device. Conversation events are filtered per
-    // recipient (a reader never gets its own receipt; desktops never get mobile-only notices) and
-    // global positions may skip numbers, so there a jump is normal: deliver, and resume from the
+    // Global positions may skip numbers, so there a jump is normal: deliver, and resume from the
     // highest position seen. An untracked stream has no baseline yet: deliver as is.
-    if (cursor === undefined || !at.stream.startsWith('m:')) {
+    if (cursor === undefined || at.stream === 'g') {
       this.#cursor.set(at.stream, Math.max(cursor ?? 0, at.position));
-      this.#stats.delivered++;
-      return [frame];
+      return this.#handOver(handed);
     }
-    if (at.position <= cursor) return this.#duplicate();
+    if (at.position <= cursor) return handed ? this.#duplicate() : [];
     if (at.position > cursor + 1) {
-      this.#hold(at, frame);
+      this.#hold(at.stream, at.position, handed);
       return [];
     }
     this.#cursor.set(at.stream, at.position);
+    return [...this.#handOver(handed), ...this.#drain(at.stream)];
+  }
+
+  #handOver(frame: ServerFrame | null): ServerFrame[] {
+    if (!frame) return [];
     this.#stats.delivered++;
-    return [frame, ...this.#drain(at.stream)];
+    return [frame];
   }
 
   /**
@@ -133,27 +147,21 @@ export class DeliveryTracker {
     }
     if (ack.seq <= cursor) return [];
     if (ack.seq > cursor + 1) {
-      let held = this.#held.get(stream);
-      if (!held) {
-        held = new Map();
-        this.#held.set(stream, held);
-      }
-      held.set(ack.seq, null);
-      this.#requestGap(stream);
+      this.#hold(stream, ack.seq, null);
       return [];
     }
     this.#cursor.set(stream, ack.seq);
     return this.#drain(stream);
   }
 
-  #hold(at: Located, frame: ServerFrame): void {
-    let held = this.#held.get(at.stream);
+  #hold(stream: Stream, position: number, frame: ServerFrame | null): void {
+    let held = this.#held.get(stream);
     if (!held) {
       held = new Map();
-      this.#held.set(at.stream, held);
+      this.#held.set(stream, held);
     }
-    held.set(at.position, frame);
-    this.#requestGap(at.stream);
+    held.set(position, frame);
+    this.#requestGap(stream);
   }
 
   /** Ask the server to replay the gap of one stream (once until it answers). */
@@ -161,7 +169,29 @@ export class DeliveryTracker {
     if (this.#requested.has(stream)) return;
     this.#requested.add(stream);
     this.#stats.gapRepairs++;
-    this.#sendResume(this.#resumeData(stream));
+    this.#sendResume(this.#resumeData([stream]));
+  }
+
+  /**
+   * The server's stream heads: every tracked stream we are behind on (and not already asking
+   * for) is resumed, all in one `resume`. Untracked conversations are left alone.
+   */
+  #onPositions(heads: Extract<ServerFrame, { action: 'positions' }>['data']): void {
+    const behind: Stream[] = [];
+    const check = (stream: Stream, head: number) => {
+      const cursor = this.#cursor.get(stream);
+      if (cursor !== undefined && head > cursor && !this.#requested.has(stream)) behind.push(stream);
+    };
+    for (const c of heads.conversations) {
+      check(`m:${c.conversation_id}`, c.last_seq);
+      check(`e:${c.conversation_id}`, c.last_event_seq);
+    }
+    check('u', heads.user_seq);
+    check('g', heads.global_seq);
+    if (behind.length === 0) return;
+    for (const stream of behind) this.#requested.add(stream);
+    this.#stats.gapRepairs += behind.length;
+    this.#sendResume(this.#resumeData(behind));
   }
 
   /** Held frames that are next in line, in order. */
@@ -228,7 +258,7 @@ export class DeliveryTracker {
     return frames;
   }
 
-  #resumeData(only?: Stream): ResumeFrame['data'] {
+  #resumeData(only?: readonly Stream[]): ResumeFrame['data'] {
     const conversations = new Map<string, { last_seq: number; last_event_seq: number }>();
     const add = (id: string) => {
       if (conversations.has(id)) return;
@@ -237,14 +267,14 @@ export class DeliveryTracker {
         last_event_seq: this.#cursor.get(`e:${id}`) ?? 0,
       });
     };
-    for (const stream of only ? [only] : this.#cursor.keys()) {
+    for (const stream of only ?? this.#cursor.keys()) {
       if (stream.startsWith('m:') || stream.startsWith('e:')) add(stream.slice(2));
     }
     const data: ResumeFrame['data'] = {
       conversations: [...conversations].slice(0, 200).map(([conversation_id, p]) => ({ conversation_id, ...p })),
     };
-    if (!only || only === 'u') data.user_seq = this.#cursor.get('u') ?? 0;
-    if (!only) data.global_seq = this.#cursor.get('g') ?? 0;
+    if (!only || only.includes('u')) data.user_seq = this.#cursor.get('u') ?? 0;
+    if (!only || only.includes('g')) data.global_seq = this.#cursor.get('g') ?? 0;
     return data;
   }
 
@@ -259,39 +289,24 @@ export class DeliveryTracker {
   }
 }
 
-/** Stream, position and id of a durable frame; null for ephemeral ones. */
+/** Stream, position and id of a durable frame (the protocol's one table); null for ephemeral ones. */
 function locate(frame: ServerFrame): Located | null {
+  const at = streamPositionOf(frame);
+  return at ? { stream: at.stream, position: at.position, id: idOf(frame) } : null;
+}
+
+/** The id duplicates are recognised by, where the frame has one. */
+function idOf(frame: ServerFrame): string | null {
   switch (frame.action) {
     case 'new_message':
-      return { stream: `m:${frame.data.conversation_id}`, position: frame.data.seq, id: frame.data.id };
+      return frame.data.id;
     case 'consultation_reply':
-      return frame.data.message
-        ? { stream: `m:${frame.data.conversation_id}`, position: frame.data.message.seq, id: frame.data.message.id }
-        : null;
+      return frame.data.message?.id ?? null;
     case 'read_status':
     case 'mobile_notification':
-      return frame.data.event_seq === undefined
-        ? null
-        : {
-            stream: `e:${frame.data.conversation_id}`,
-            position: frame.data.event_seq,
-            id: frame.data.event_id ?? null,
-          };
     case 'system_notification':
-      if (frame.data.global_seq !== undefined) {
-        return { stream: 'g', position: frame.data.global_seq, id: frame.data.event_id ?? null };
-      }
-      return frame.data.event_seq === undefined || frame.data.conversation_id === null
-        ? null
-        : {
-            stream: `e:${frame.data.conversation_id}`,
-            position: frame.data.event_seq,
-            id: frame.data.event_id ?? null,
-          };
     case 'direct_message':
-      return frame.data.user_seq === undefined
-        ? null
-        : { stream: 'u', position: frame.data.user_seq, id: frame.data.event_id ?? null };
+      return frame.data.event_id ?? null;
     default:
       return null;
   }

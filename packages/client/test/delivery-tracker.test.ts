@@ -30,6 +30,10 @@ function readReceipt(eventSeq: number): ServerFrame {
   });
 }
 
+function skipped(eventSeq: number): ServerFrame {
+  return serverFrame('event_skipped', { conversation_id: C, event_seq: eventSeq });
+}
+
 function make() {
   const resumes: ResumeFrame['data'][] = [];
   const reloads: ReloadNotice[] = [];
@@ -80,15 +84,58 @@ describe('DeliveryTracker', () => {
     expect(tracker.stats()).toMatchObject({ delivered: 4, gapRepairs: 1, duplicates: 0 });
   });
 
-  it('tracks conversation events separately, and does not wait on their holes (events are filtered per recipient)', () => {
-    const { tracker, resumes } = make();
+  it('moves the event position on event_skipped without handing it on, so a skipped event is no hole', () => {
+    const { tracker, resumes, seqs } = make();
     tracker.track(C, { lastSeq: 10, lastEventSeq: 0 });
-    expect(tracker.accept(readReceipt(1))).toHaveLength(1);
-    // Event 2 was this user's own read receipt: never sent to it. 3 must not wait for it.
-    expect(tracker.accept(readReceipt(3))).toHaveLength(1);
+    expect(seqs(tracker.accept(readReceipt(1)))).toEqual(['read_status']);
+    // Event 2 was this user's own read receipt: the server sends its position only.
+    expect(tracker.accept(skipped(2))).toEqual([]);
+    expect(seqs(tracker.accept(readReceipt(3)))).toEqual(['read_status']);
     expect(tracker.accept(readReceipt(3))).toEqual([]);
     expect(resumes).toEqual([]);
     expect(tracker.positions(C)).toEqual({ lastSeq: 10, lastEventSeq: 3 });
+    expect(tracker.stats()).toMatchObject({ delivered: 2, gapRepairs: 0 });
+  });
+
+  it('holds an event past a real hole, asks for that stream once, and hands it over after the replay', () => {
+    const { tracker, resumes, seqs } = make();
+    tracker.track(C, { lastSeq: 10, lastEventSeq: 1 });
+    expect(tracker.accept(readReceipt(4))).toEqual([]);
+    expect(resumes).toEqual([{ conversations: [{ conversation_id: C, last_seq: 10, last_event_seq: 1 }] }]);
+    // The replay: event 2 was not for this socket, 3 was lost.
+    expect(tracker.accept(skipped(2))).toEqual([]);
+    expect(seqs(tracker.accept(readReceipt(3)))).toEqual(['read_status', 'read_status']);
+    expect(tracker.positions(C).lastEventSeq).toBe(4);
+    expect(tracker.stats()).toMatchObject({ gapRepairs: 1, delivered: 2 });
+  });
+
+  it('on a positions frame resumes, in one frame, exactly the tracked streams it is behind on', () => {
+    const { tracker, resumes } = make();
+    tracker.connected({ userSeq: 2, globalSeq: 5 });
+    tracker.track(C, { lastSeq: 10, lastEventSeq: 3 });
+    tracker.track('conv-2', { lastSeq: 7, lastEventSeq: 0 });
+    resumes.length = 0;
+    const positions = (c1: [number, number], c2: [number, number], userSeq: number, globalSeq: number) =>
+      serverFrame('positions', {
+        reason: 'bus_recovered',
+        conversations: [
+          { conversation_id: C, last_seq: c1[0], last_event_seq: c1[1] },
+          { conversation_id: 'conv-2', last_seq: c2[0], last_event_seq: c2[1] },
+          { conversation_id: 'untracked', last_seq: 99, last_event_seq: 9 },
+        ],
+        user_seq: userSeq,
+        global_seq: globalSeq,
+      });
+    expect(tracker.accept(positions([10, 3], [7, 0], 2, 5))).toHaveLength(1);
+    expect(resumes).toEqual([]);
+    tracker.accept(positions([12, 3], [7, 0], 3, 5));
+    expect(resumes).toEqual([
+      { conversations: [{ conversation_id: C, last_seq: 10, last_event_seq: 3 }], user_seq: 2 },
+    ]);
+    // Asked already and not answered yet: not again.
+    tracker.accept(positions([12, 3], [7, 0], 3, 5));
+    expect(resumes).toHaveLength(1);
+    expect(tracker.stats().gapRepairs).toBe(2);
   });
 
   it('after a reload answer hands over what it held and reports the conversation', () => {

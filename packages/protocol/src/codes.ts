@@ -11,6 +11,11 @@ export const CloseCode = {
   normal: 1000,
   /** Server is shutting down or draining; reconnect (to another instance). */
   goingAway: 1001,
+  /**
+   * A text frame was not valid UTF-8: the connection is failed at once (RFC 6455 §8.1), without an
+   * `error` frame. Do not retry without fixing the client.
+   */
+  invalidPayload: 1007,
   /** The peer broke the protocol badly enough that the connection is ended. */
   policyViolation: 1008,
   /** A frame exceeded the configured maximum payload (WS_MAX_PAYLOAD). */
@@ -32,6 +37,7 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 /** Close codes after which a client must not reconnect by itself. */
 export const NON_RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.forbidden,
+  CloseCode.invalidPayload,
   CloseCode.tooManyInvalidFrames,
 ]);
 

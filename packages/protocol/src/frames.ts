@@ -121,6 +121,14 @@ export const ServerAction = {
   resumed: 'resumed',
   /** Live figures for admin connections, every STATS_INTERVAL ms. */
   stats: 'stats',
+  /**
+   * A conversation event at this `event_seq` is not for this socket (a mobile-only notice on a
+   * desktop, the reader's own read receipt): move the event position, show nothing. It keeps
+   * every socket's event stream gap-free, so a jump is always a real loss.
+   */
+  eventSkipped: 'event_skipped',
+  /** The heads of the user's streams now: `resume` every stream you are behind on. */
+  positions: 'positions',
 } as const;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 
@@ -246,6 +254,37 @@ export const StatsFrame = serverFrame(
   }),
 );
 
+export const EventSkippedFrame = serverFrame(
+  ServerAction.eventSkipped,
+  z.object({ conversation_id: Id, event_seq: z.number().int().positive() }),
+);
+
+/**
+ * Why a `positions` frame was sent: the instance's link to the other instances (Redis) came back
+ * after frames may have been lost (`bus_recovered`), or the periodic check of quiet streams
+ * (`periodic`, every WS_POSITIONS_INTERVAL ms).
+ */
+export const POSITIONS_REASONS = ['bus_recovered', 'periodic'] as const;
+
+export const PositionsFrame = serverFrame(
+  ServerAction.positions,
+  z.object({
+    reason: z.enum(POSITIONS_REASONS),
+    /** Every conversation the user takes part in, with the newest `seq` and `event_seq` stored. */
+    conversations: z.array(
+      z.object({
+        conversation_id: Id,
+        last_seq: z.number().int().nonnegative(),
+        last_event_seq: z.number().int().nonnegative(),
+      }),
+    ),
+    /** Newest position of the user's direct-message stream. */
+    user_seq: z.number().int().nonnegative(),
+    /** Newest position of the global-notice stream. */
+    global_seq: z.number().int().nonnegative(),
+  }),
+);
+
 export const ServerFrame = z.discriminatedUnion('action', [
   ConnectedFrame,
   NewMessageFrame,
@@ -261,6 +300,8 @@ export const ServerFrame = z.discriminatedUnion('action', [
   ReconnectFrame,
   ResumedFrame,
   StatsFrame,
+  EventSkippedFrame,
+  PositionsFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 /** The frame of one server action, e.g. `ServerFrameOf<'new_message'>`. */

@@ -31,8 +31,8 @@ export const ConsultationReplyPayload = z.object({
   content: z.string(),
   consultant_name: z.string().optional(),
   reply_type: z.string().optional(),
-  /** The stored message this reply is, when it is one. */
-  message: MessagePayload.optional(),
+  /** The stored message this reply is: always sent; its `seq` is the frame's position. */
+  message: MessagePayload,
 });
 export type ConsultationReplyPayload = z.infer<typeof ConsultationReplyPayload>;
 

@@ -31,6 +31,7 @@ export function streamPositionOf(frame: ServerFrame): StreamPosition | null {
       return at(StreamKey.messages(frame.data.conversation_id), frame.data.message?.seq);
     case ServerAction.readStatus:
     case ServerAction.mobileNotification:
+    case ServerAction.eventSkipped:
       return at(StreamKey.events(frame.data.conversation_id), frame.data.event_seq);
     case ServerAction.systemNotification:
       if (frame.data.conversation_id === null) return at(StreamKey.global, frame.data.global_seq);

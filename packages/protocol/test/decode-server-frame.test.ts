@@ -107,6 +107,13 @@ const SAMPLES: { [A in ServerAction]: ServerDataOf<A> } = {
     broadcast_latency_ms: { p50: 0.8, p99: 3.2 },
     push: { sent: 5, failed: 0, success_rate: 1 },
   },
+  event_skipped: { conversation_id: CONV, event_seq: 4 },
+  positions: {
+    reason: 'bus_recovered',
+    conversations: [{ conversation_id: CONV, last_seq: 12, last_event_seq: 3 }],
+    user_seq: 2,
+    global_seq: 0,
+  },
 };
 
 function expectOk(result: DecodeResult<ServerFrame>): ServerFrame {
@@ -149,7 +156,7 @@ describe('decodeServerFrame', () => {
   it('accepts frames with only the required fields', () => {
     const minimal: Partial<{ [A in ServerAction]: ServerDataOf<A> }> = {
       new_message: { ...message, sender_role: undefined, sender_name: undefined, client_message_id: null },
-      consultation_reply: { conversation_id: CONV, consultant_id: 'usr_c', content: '好的' },
+      consultation_reply: { conversation_id: CONV, consultant_id: 'usr_c', content: '好的', message },
       direct_message: { user_id: 'usr_1', content: '您好' },
       mobile_notification: { conversation_id: CONV, title: '新消息', content: '您好' },
       pong: { server_time: '2025-03-01T08:30:00.000Z' },
@@ -160,6 +167,12 @@ describe('decodeServerFrame', () => {
       const frame = serverFrame(action as ServerAction, data as never, NOW);
       expect(expectOk(decodeServerFrame(encodeFrame(frame)))).toEqual(JSON.parse(encodeFrame(frame)));
     }
+  });
+
+  it('refuses a consultation_reply without its message (the message is its position)', () => {
+    const { message: _, ...withoutMessage } = SAMPLES.consultation_reply;
+    const frame = { action: 'consultation_reply', data: withoutMessage, timestamp: NOW.toISOString() };
+    expect(expectFailure(decodeServerFrame(JSON.stringify(frame))).ok).toBe(false);
   });
 
   it('accepts frames with unknown fields at every level (forward compatibility)', () => {

@@ -77,7 +77,6 @@ describe('streamPositionOf', () => {
     const frames: ServerFrame[] = [
       serverFrame(ServerAction.typingStatus, { conversation_id: 'c-1', user_id: 'u-1', is_typing: true }),
       serverFrame(ServerAction.pong, { server_time: '2026-01-01T00:00:00.000Z' }),
-      serverFrame(ServerAction.consultationReply, { conversation_id: 'c-1', consultant_id: 'u-2', content: 'hi' }),
       serverFrame(ServerAction.directMessage, { user_id: 'u-1', content: 'c' }),
     ];
     for (const frame of frames) expect(streamPositionOf(frame), frame.action).toBeNull();

@@ -11,6 +11,7 @@
  */
 import {
   type ConsultationReplyPayload,
+  DEVICE_TYPES,
   type DeviceInfo,
   type DeviceType,
   type DirectMessagePayload,
@@ -61,6 +62,18 @@ type ConsultationReplyInput = Omit<ConsultationReplyPayload, 'conversation_id' |
 type DirectMessageInput = Omit<DirectMessagePayload, 'user_id'>;
 
 const FAILED: BroadcastOutcome = { ok: false, delivered: 0, pushQueued: false };
+
+/** Every device type a mobile-only notice is not for: they get its `event_skipped` instead. */
+const NOT_MOBILE: readonly DeviceType[] = DEVICE_TYPES.filter((d) => d !== 'mobile');
+
+/**
+ * The `event_skipped` frame for the sockets a conversation event is filtered away from (docs/
+ * delivery.md, "Gap-free positions"): without it their event positions would jump, and a jump
+ * must mean a loss.
+ */
+function skipped(conversationId: string, eventSeq: number): string {
+  return encodeFrame(serverFrame(ServerAction.eventSkipped, { conversation_id: conversationId, event_seq: eventSeq }));
+}
 
 export class BroadcastingService {
   readonly #deps: BroadcastingDeps;
@@ -120,8 +133,7 @@ export class BroadcastingService {
       const payload = { ...reply, conversation_id: conversationId, consultant_id: consultantId };
       await this.#publish(recipients, encodeFrame(serverFrame(ServerAction.consultationReply, payload)));
       if (!options.pushStored) {
-        const key = reply.message?.id ? `message:${reply.message.id}` : `reply:${crypto.randomUUID()}`;
-        await this.#deps.store.pushJobs.enqueue(key, {
+        await this.#deps.store.pushJobs.enqueue(`message:${reply.message.id}`, {
           ...consultationReplyPush(conversationId, reply.content, consultantId),
           conversationId,
         });
@@ -146,7 +158,10 @@ export class BroadcastingService {
         push: mobileNotificationPush(conversationId, notice),
       });
       const frame = serverFrame(ServerAction.mobileNotification, stored.payload as MobileNotificationPayload);
-      await this.#publish(recipients, encodeFrame(frame), ['mobile']);
+      await Promise.all([
+        this.#publish(recipients, encodeFrame(frame), ['mobile']),
+        this.#publish(recipients, skipped(conversationId, stored.position), NOT_MOBILE),
+      ]);
       this.#deps.pushes.nudge();
       return { ok: true, delivered: recipients.length, pushQueued: true };
     });
@@ -188,7 +203,10 @@ export class BroadcastingService {
         excludeUserId: userId,
       });
       const frame = serverFrame(ServerAction.readStatus, stored.payload as ReadStatusPayload);
-      await this.#publish(recipients, encodeFrame(frame));
+      await Promise.all([
+        this.#publish(recipients, encodeFrame(frame)),
+        this.#publish([userId], skipped(conversationId, stored.position)),
+      ]);
       return { ok: true, delivered: recipients.length, pushQueued: false };
     });
   }

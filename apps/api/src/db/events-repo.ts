@@ -3,11 +3,19 @@
  * position by bumping a counter column in the same transaction as the insert (the row lock
  * serialises writers, so positions have no gaps); the global stream uses an identity column.
  */
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db-common.ts';
 import { decisionRow } from './push-jobs-repo.ts';
-import { conversationEvents, conversations, globalEvents, pushJobs, userEvents, users } from './schema.ts';
-import type { Store, StoredEvent } from './store-types.ts';
+import {
+  conversationEvents,
+  conversations,
+  globalEvents,
+  participants,
+  pushJobs,
+  userEvents,
+  users,
+} from './schema.ts';
+import type { Store, StoredEvent, StreamHeads } from './store-types.ts';
 
 const newId = () => crypto.randomUUID();
 
@@ -119,6 +127,43 @@ export function createEventsRepo(db: Db): Store['events'] {
     async heads(userId) {
       const [row] = await headsStatement.execute({ userId });
       return { userSeq: Number(row?.userSeq ?? 0), globalSeq: Number(row?.globalSeq ?? 0) };
+    },
+
+    async headsOf(userIds) {
+      const heads: StreamHeads = { globalSeq: 0, users: new Map() };
+      if (userIds.length === 0) return heads;
+      const ids = [...userIds];
+      const [streams, global] = await Promise.all([
+        db
+          .select({
+            userId: users.id,
+            userSeq: users.lastEventSeq,
+            conversationId: conversations.id,
+            lastSeq: conversations.lastSeq,
+            lastEventSeq: conversations.lastEventSeq,
+          })
+          .from(users)
+          .leftJoin(participants, eq(participants.userId, users.id))
+          .leftJoin(conversations, eq(conversations.id, participants.conversationId))
+          .where(inArray(users.id, ids)),
+        db.select({ seq: sql<string>`coalesce(max(${globalEvents.seq}), 0)::int8` }).from(globalEvents),
+      ]);
+      heads.globalSeq = Number(global[0]?.seq ?? 0);
+      for (const row of streams) {
+        let user = heads.users.get(row.userId);
+        if (!user) {
+          user = { userSeq: row.userSeq, conversations: [] };
+          heads.users.set(row.userId, user);
+        }
+        if (row.conversationId !== null) {
+          user.conversations.push({
+            conversationId: row.conversationId,
+            lastSeq: row.lastSeq ?? 0,
+            lastEventSeq: row.lastEventSeq ?? 0,
+          });
+        }
+      }
+      return heads;
     },
 
     async globalAfter(after, limit) {

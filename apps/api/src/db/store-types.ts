@@ -81,6 +81,14 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+export interface StreamHeads {
+  globalSeq: number;
+  users: Map<
+    string,
+    { userSeq: number; conversations: Array<{ conversationId: string; lastSeq: number; lastEventSeq: number }> }
+  >;
+}
+
 /** A stored durable event; `payload` is the frame's `data` as sent live (position included). */
 export interface StoredEvent {
   id: string;
@@ -263,6 +271,12 @@ export interface Store {
     globalAfter(after: number, limit: number): Promise<StoredEvent[]>;
     /** Current end of the user's stream and of the global stream (0 when empty). */
     heads(userId: string): Promise<{ userSeq: number; globalSeq: number }>;
+    /**
+     * Every stream head of each of `userIds` (unknown users are left out): their conversations'
+     * newest `seq` and `event_seq`, their own stream's end, and the global stream's end. Two
+     * statements whatever the number of users (the `positions` frames, docs/delivery.md).
+     */
+    headsOf(userIds: readonly string[]): Promise<StreamHeads>;
   };
   /**
    * The durable push queue (docs/architecture.md, "Push queue"). Jobs are claimed with a lease:

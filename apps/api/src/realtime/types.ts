@@ -67,7 +67,10 @@ export class FrozenConnectionInfo implements ConnectionInfo {
  * Receivers write `frame` as-is to every matching local socket; they never re-serialize.
  */
 /** Messages between instances that are not for sockets (e.g. "drop your cached participants"). */
-export type ControlMessage = { type: 'participants_changed'; conversationId: string };
+export type ControlMessage =
+  | { type: 'participants_changed'; conversationId: string }
+  /** Some publishes of the sender failed (its Redis link was down): live frames may be missing. */
+  | { type: 'check_positions' };
 
 export interface Envelope {
   /** The encoded server frame (JSON text), as a string or as its UTF-8 bytes (what Redis delivers). */

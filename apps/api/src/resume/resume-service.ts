@@ -1,8 +1,8 @@
 /**
  * Replays what a reconnecting client missed, from the database, in order, before its live
  * frames continue (see docs/delivery.md). Per conversation: messages after `last_seq`, then
- * conversation events after `last_event_seq`; then the user's direct messages; then global
- * notices. A stream whose gap exceeds the window is not replayed: the answer says `reload`.
+ * conversation events after `last_event_seq` (an event that is not for this socket as its
+ * `event_skipped`); then the user's direct messages; then global notices. A stream whose gap exceeds the window is not replayed: the answer says `reload`.
  * It writes nothing itself: each replayed frame goes to the caller's `write` (the socket writer).
  */
 import {
@@ -78,17 +78,23 @@ export class ResumeService {
         continue;
       }
       for (const m of messages) send(Action.newMessage, messageToWire(m), m.createdAt);
-      const visible = events.filter(
-        (e) => e.excludeUserId !== info.userId && (!e.deviceTypes || e.deviceTypes.includes(info.deviceType)),
-      );
-      for (const e of visible) send(e.kind as ServerAction, e.payload, e.createdAt);
+      let visible = 0;
+      for (const e of events) {
+        if (e.excludeUserId !== info.userId && (!e.deviceTypes || e.deviceTypes.includes(info.deviceType))) {
+          send(e.kind as ServerAction, e.payload, e.createdAt);
+          visible++;
+        } else {
+          // Not for this socket, but its position is: the stream stays gap-free (as live).
+          send(Action.eventSkipped, { conversation_id: id, event_seq: e.position }, e.createdAt);
+        }
+      }
       outcome.replayedUpTo.set(StreamKey.messages(id), messages.at(-1)?.seq ?? c.last_seq);
       outcome.replayedUpTo.set(StreamKey.events(id), events.at(-1)?.position ?? c.last_event_seq);
       outcome.conversations.push({
         conversation_id: id,
         status: 'recovered',
         replayed_messages: messages.length,
-        replayed_events: visible.length,
+        replayed_events: visible,
       });
     }
 

@@ -5,8 +5,11 @@
  * Registration and cleanup are the gateway's.
  *
  * Frames of one connection run one after another (a client's two sends are stored in the
- * order it sent them); at most `maxQueuedFrames` may wait, more are refused with
- * RATE_LIMITED so a flooding client cannot grow our memory.
+ * order it sent them), and their answers leave in that order: an error for a frame that could not
+ * be decoded waits behind the frames before it, since `MALFORMED_JSON` has no `request_id` and
+ * order is the client's only way to match it (issue #15). At most `maxQueuedFrames` may wait;
+ * more are refused with RATE_LIMITED at once (it echoes the `request_id`), so a flooding client
+ * cannot grow our memory.
  */
 import {
   ClientAction,
@@ -43,6 +46,8 @@ export interface SessionContext {
   /** Invalid frames tolerated per `invalidFrameWindowMs` (ms) before closing with 4008. */
   maxInvalidFrames: number;
   invalidFrameWindowMs: number;
+  /** Closes a session from our side and unregisters it at once (the gateway's; see LocalConnection.cut). */
+  cut(session: ConnectionSession, code: CloseCode, reason: string): void;
 }
 
 /** Defaults of the SessionContext limits. */
@@ -73,6 +78,8 @@ export class ConnectionSession implements LocalConnection {
   #invalidCount = 0;
   /** ms since the epoch when the current invalid-frame window started. */
   #invalidWindowStart = 0;
+  /** Set once the invalid-frame limit was passed: later frames are ignored until the 4008 close. */
+  #ending = false;
 
   constructor(info: FrozenConnectionInfo, socket: WebSocket, holdUntilResume: boolean, ctx: SessionContext) {
     this.info = info;
@@ -85,15 +92,21 @@ export class ConnectionSession implements LocalConnection {
     return this.#closed;
   }
 
-  /** The socket closed: stop the resume hold timer and any frame still waiting. Idempotent. */
+  /** The socket closed or was cut: stop the resume hold timer, drop held frames, skip any frame still waiting. Idempotent. */
   close(): void {
     this.#closed = true;
     clearTimeout(this.holdTimer);
+    this.held = null;
+  }
+
+  cut(code: CloseCode, reason: string): void {
+    this.#ctx.cut(this, code, reason);
   }
 
   /** Entry point for every inbound frame. Never throws. */
   receive(data: RawData, isBinary: boolean): void {
     this.alive = true;
+    if (this.#ending) return;
     if (isBinary) {
       this.#invalid('BINARY_FRAME_UNSUPPORTED', ErrorCodes.BINARY_FRAME_UNSUPPORTED.message, null);
       return;
@@ -140,6 +153,22 @@ export class ConnectionSession implements LocalConnection {
       this.#ctx.logger.error(this.bindings({ err: error, action: frame.action }), 'frame handler failed');
       this.#sendError('INTERNAL', ErrorCodes.INTERNAL.message, frame);
     }
+  }
+
+  /**
+   * `step` after every frame already in line (at once when none is): the answer to a frame that
+   * could not be decoded. Only invalid frames come here, so a valid frame costs no extra allocation;
+   * they are bounded by the invalid-frame limit, not by `maxQueuedFrames`.
+   */
+  #afterQueued(step: () => void): void {
+    if (this.#tail === undefined) {
+      step();
+      return;
+    }
+    const tail: Promise<void> = this.#tail.then(step).finally(() => {
+      if (this.#tail === tail) this.#tail = undefined;
+    });
+    this.#tail = tail;
   }
 
   async #dispatch(frame: ClientFrame): Promise<void> {
@@ -221,11 +250,15 @@ export class ConnectionSession implements LocalConnection {
     }
     this.#invalidCount++;
     this.#ctx.logger.debug(this.bindings({ code }), 'invalid frame');
-    this.#sendErrorFrame(code, message, requestId, issues);
-    if (this.#invalidCount > this.#ctx.maxInvalidFrames) {
+    const last = this.#invalidCount > this.#ctx.maxInvalidFrames;
+    if (last) this.#ending = true;
+    this.#afterQueued(() => {
+      if (this.#closed) return;
+      this.#sendErrorFrame(code, message, requestId, issues);
+      if (!last) return;
       this.#ctx.logger.warn(this.bindings(), 'closing connection after too many invalid frames');
-      this.socket.close(CloseCode.tooManyInvalidFrames, 'too many invalid frames');
-    }
+      this.cut(CloseCode.tooManyInvalidFrames, 'too many invalid frames');
+    });
   }
 
   #sendError(code: ErrorCode, message: string, frame: ClientFrame, issues?: string[]): void {

@@ -25,9 +25,7 @@ import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connec
 import type { LocalConnections } from './local-connections.ts';
 import type { SocketWriter } from './socket-writer.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
-
-/** ms a peer that missed its heartbeat has to answer our close frame before the TCP connection is cut. */
-const HEARTBEAT_CLOSE_GRACE_MS = 1_000;
+import { closeCodeOf } from './ws-errors.ts';
 
 /** ms a `?resume=1` connection holds live frames waiting for its `resume` frame. */
 const RESUME_HOLD_MS = 10_000;
@@ -118,7 +116,14 @@ export class Gateway {
       gateway.#closed(this, code, reason);
     };
     this.#onError = function onError(error) {
-      deps.logger.warn(sessionOf(this)?.bindings({ err: error }) ?? { err: error }, 'websocket error');
+      const session = sessionOf(this);
+      deps.logger.warn(session?.bindings({ err: error }) ?? { err: error }, 'websocket error');
+      if (session === undefined || session.closed) return;
+      // ws is already closing this socket (a frame broke the protocol, e.g. invalid UTF-8, or the
+      // transport failed): unregister it now, not when the peer answers, and wait for that at
+      // most CLOSE_GRACE_MS instead of ws's 30 s.
+      gateway.#release(session, closeCodeOf(error), error.message);
+      gateway.#writer.endAfterGrace(session);
     };
     this.#sessionContext = {
       chat: deps.chat,
@@ -126,6 +131,7 @@ export class Gateway {
       resume: deps.resume,
       writer: this.#writer,
       logger: deps.logger,
+      cut: (session, code, reason) => this.#cut(session, code, reason),
       ...SESSION_LIMITS,
     };
     this.#wss = new WebSocketServer({
@@ -143,7 +149,9 @@ export class Gateway {
     server.on('upgrade', this.#onUpgrade);
     this.#deps.bus.onEnvelope((envelope, targets) => {
       if (envelope.control) {
-        this.#deps.participants.invalidate(envelope.control.conversationId);
+        if (envelope.control.type === 'participants_changed') {
+          this.#deps.participants.invalidate(envelope.control.conversationId);
+        }
         return;
       }
       const written = this.#deps.local.deliver(envelope, targets);
@@ -274,7 +282,7 @@ export class Gateway {
    */
   async #register(session: ConnectionSession): Promise<void> {
     const { local, bus, presence, events, logger } = this.#deps;
-    const { info, socket } = session;
+    const { info } = session;
     try {
       const firstForUser = local.add(session);
       // Route and presence together (one Redis round trip of waiting instead of two): neither
@@ -308,22 +316,42 @@ export class Gateway {
       );
     } catch (error) {
       logger.error(session.bindings({ err: error }), 'registering connection failed');
-      socket.close(CloseCode.internalError, 'registration failed');
+      session.cut(CloseCode.internalError, 'registration failed');
     } finally {
       session.registering = null;
     }
   }
 
-  /** The socket's 'close': release its timers and listeners now, its registrations after registration settled. */
-  #closed(socket: WebSocket, code: number, reasonBuffer: Buffer): void {
+  /** The socket's 'close' (unless the socket was cut or failed before: then it was released then). */
+  #closed(socket: WebSocket, code: number, reason: Buffer): void {
     const session = sessionOf(socket);
-    if (session === undefined) return;
+    if (session !== undefined) this.#release(session, code, reason.toString());
+  }
+
+  /**
+   * LocalConnection.cut: close from our side and release the connection at once, so a peer that
+   * never answers the close frame is not counted online (nor sent to) while we wait for it; its
+   * TCP connection (and send queue) goes CLOSE_GRACE_MS later at the latest (issue #15).
+   */
+  #cut(session: ConnectionSession, code: CloseCode, reason: string): void {
+    if (session.closed) return;
+    this.#release(session, code, reason);
+    this.#writer.close(session, code, reason);
+  }
+
+  /**
+   * The connection is over (closed, cut or failed; only the first call counts): release its timers
+   * and listeners now, its registrations after registration settled. The 'error' listener stays:
+   * ws may still report an error while the socket closes.
+   */
+  #release(session: ConnectionSession, code: number, reason: string): void {
+    if (session.closed) return;
+    const { socket } = session;
     session.close();
     socket.off('message', onMessage);
     socket.off('pong', onPong);
     socket.off('close', this.#onClose);
     this.#closing.add(session);
-    const reason = reasonBuffer.toString();
     // Clean up only after registration settled, so a fast close cannot leave a ghost.
     void (session.registering ?? Promise.resolve())
       .then(() => this.#cleanup(session, code, reason))
@@ -356,8 +384,7 @@ export class Gateway {
           'heartbeat timeout: terminating connection',
         );
         // Say why when the peer can still hear it; cut the TCP connection if it does not answer.
-        connection.socket.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
-        setTimeout(() => connection.socket.terminate(), HEARTBEAT_CLOSE_GRACE_MS).unref();
+        connection.cut(CloseCode.heartbeatTimeout, 'heartbeat timeout');
         continue;
       }
       if (connection.socket.readyState !== connection.socket.OPEN) continue;

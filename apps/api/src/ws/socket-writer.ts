@@ -2,8 +2,9 @@
  * The one place that writes frames to this instance's sockets: broadcast frames (through
  * LocalConnections) and frames for one socket alone (acks, errors, pongs, `connected`, a resume's
  * replayed frames and `resumed`, the drain's `reconnect`). Every write passes the same rules:
- * - a socket with more than `maxBufferedBytes` queued is closed with 4009 (SLOW_CONSUMER) and
- *   gets nothing more, so a reader that stopped reading cannot grow our memory;
+ * - a socket with more than `maxBufferedBytes` queued is cut with 4009 (SLOW_CONSUMER) and gets
+ *   nothing more, so a reader that stopped reading cannot grow our memory (its owner unregisters
+ *   it at once and ends its TCP connection after CLOSE_GRACE_MS: see `OutboundSocket.cut`);
  * - while a connection resumes, broadcast frames are held, then released after the replay minus
  *   those the replay already carried (held-frames.ts);
  * - in a busy event-loop turn each socket's frames leave in one write (corking, see `#cork`).
@@ -25,7 +26,21 @@ export interface OutboundSocket {
   uncheckedBytes: number;
   /** True while this event-loop turn's frames to it are held for one write (see `#cork`). Starts false. */
   corked: boolean;
+  /**
+   * Close the socket from our side because of the peer (slow consumer, invalid frames, missed
+   * heartbeat). The implementation must send the close frame, unregister the connection at once
+   * (presence, bus route, local index: a peer that stopped reading may never answer the close,
+   * and until it did it would count as online), and end the TCP connection after CLOSE_GRACE_MS
+   * if the peer has not answered by then. Idempotent.
+   */
+  cut(code: CloseCode, reason: string): void;
 }
+
+/**
+ * ms a peer we cut has to answer our close frame before its TCP connection is destroyed (which
+ * frees its send queue). ws's own wait is 30 s (its `closeTimeout`); issue #15.
+ */
+export const CLOSE_GRACE_MS = 1_000;
 
 /** ws keeps the TCP socket here; `cork`/`uncork` on it batch writes (ws itself corks per frame). */
 interface WithTcpSocket {
@@ -44,6 +59,11 @@ export interface SocketWriterOptions {
   /** A socket with more than this many bytes queued is closed as a slow consumer (WS_MAX_BUFFERED_BYTES). */
   maxBufferedBytes: number;
   onSlowConsumer?: (connection: OutboundSocket) => void;
+}
+
+/** A no-op once the socket has closed, so the timer of a peer that answered in time does no harm. */
+function terminate(socket: WebSocket): void {
+  socket.terminate();
 }
 
 /** ws copies its options per send; one shared object spares an allocation per socket. */
@@ -127,6 +147,19 @@ export class SocketWriter {
     return true;
   }
 
+  /** The socket side of a cut (OutboundSocket.cut): the close frame, which a peer that still reads gets, then `endAfterGrace`. */
+  close(connection: OutboundSocket, code: CloseCode, reason: string): void {
+    // ws sends nothing when the socket is already closing or closed.
+    connection.socket.close(code, reason);
+    this.endAfterGrace(connection);
+  }
+
+  /** Destroy the TCP connection CLOSE_GRACE_MS from now unless the close handshake ended by then. */
+  endAfterGrace(connection: OutboundSocket): void {
+    if (connection.socket.readyState === WebSocket.CLOSED) return;
+    setTimeout(terminate, CLOSE_GRACE_MS, connection.socket).unref();
+  }
+
   /** From now on the connection's broadcast frames wait (a resume is replaying). Cancels the `?resume=1` hold timer. */
   hold(connection: OutboundSocket): void {
     clearTimeout(connection.holdTimer);
@@ -173,6 +206,6 @@ export class SocketWriter {
 
   #closeSlowConsumer(connection: OutboundSocket): void {
     this.#options.onSlowConsumer?.(connection);
-    connection.socket.close(CloseCode.slowConsumer, ErrorCodes.SLOW_CONSUMER.message);
+    connection.cut(CloseCode.slowConsumer, ErrorCodes.SLOW_CONSUMER.message);
   }
 }

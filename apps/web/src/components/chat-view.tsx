@@ -39,6 +39,8 @@ export function ChatView({ session, selected = null }: { session: Session; selec
   const activeRef = useRef<string | null>(null);
   activeRef.current = activeId;
   const myReadSeq = useRef<Record<string, number>>({});
+  /** Newest event position per conversation, from the list: where the client's event stream starts. */
+  const eventHeads = useRef<Record<string, number>>({});
   const threadEnd = useRef<HTMLDivElement>(null);
 
   const refreshList = useCallback(async () => {
@@ -49,6 +51,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       for (const c of fetched) {
         const mine = c.participants.find((p) => p.user_id === me.id);
         if (mine) myReadSeq.current[c.id] = Math.max(myReadSeq.current[c.id] ?? 0, mine.last_read_seq);
+        eventHeads.current[c.id] = Math.max(eventHeads.current[c.id] ?? 0, c.last_event_seq);
       }
       setActiveId((current) => current ?? fetched[0]?.id ?? null);
     } catch (e) {
@@ -95,7 +98,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
         );
         setHasMore(page.has_more);
         // Tell the client where this view starts, so a reconnect replays exactly what follows.
-        client.track(id, { lastSeq: page.messages.at(-1)?.seq ?? 0 });
+        client.track(id, { lastSeq: page.messages.at(-1)?.seq ?? 0, lastEventSeq: eventHeads.current[id] });
       } catch (e) {
         pushNotice({ title: '加载消息失败', message: e instanceof Error ? e.message : String(e), kind: 'error' });
       } finally {

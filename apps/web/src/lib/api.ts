@@ -89,6 +89,8 @@ export interface ConversationSummary {
   id: string;
   title: string;
   last_seq: number;
+  /** Newest conversation event position (read receipts, notices): the client's starting lastEventSeq. */
+  last_event_seq: number;
   unread_count: number;
   last_message: WireMessage | null;
   participants: Participant[];

@@ -24,6 +24,12 @@ import type { Envelope } from '../types.ts';
  * - After `unsubscribeUser(u)` resolves, no further envelope is delivered for u alone.
  * - `onEnvelope` is called once per bus; a second call throws. A handler that throws is
  *   reported (never crashes the bus) and does not stop later deliveries.
+ * - `onRecovered(handler)`: called (no argument) when envelopes for this instance's recipients
+ *   may have been lost and delivery works again — after either of its links to the other
+ *   instances reconnects, once its routes and subscriptions are live again; after a route
+ *   re-sync; and when another instance reports that some of its publishes failed. The caller
+ *   then tells its sockets their stream heads (docs/delivery.md, "Trailing gaps"). A bus that
+ *   cannot lose envelopes (memory) never calls it.
  * - After `close()` no handler is called and no timer or connection remains; publish and
  *   (un)subscribe reject with an Error whose message is exactly `bus is closed`.
  */
@@ -34,5 +40,7 @@ export interface Bus {
   unsubscribeUser(userId: string): Promise<void>;
   /** Register the (single) receiver; `targets` are this instance's subscribed recipients. */
   onEnvelope(handler: (envelope: Envelope, targets: readonly string[] | 'all') => void): void;
+  /** Register the (single) listener for "envelopes may have been lost" (see the contract above). */
+  onRecovered(handler: () => void): void;
   close(): Promise<void>;
 }

@@ -115,6 +115,9 @@ export class MemoryBus implements Bus {
     this.#handler = handler;
   }
 
+  /** In-process delivery cannot be lost, so the handler is never called. */
+  onRecovered(_handler: () => void): void {}
+
   /** Idempotent. Deliveries already queued for this bus are dropped, not run. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -129,8 +129,12 @@ function envelopeOf(h: Partial<Header> & { o: string }, frame: Buffer): Envelope
   if (Array.isArray(h.d) && h.d.every((d) => DEVICE_TYPES.includes(d))) envelope.deviceTypes = h.d;
   if (typeof h.c === 'string' && CONNECTION_TYPES.includes(h.c)) envelope.connectionType = h.c;
   if (typeof h.x === 'string') envelope.excludeConnectionId = h.x;
-  if (h.k && typeof h.k === 'object' && h.k.type === 'participants_changed' && typeof h.k.conversationId === 'string') {
-    envelope.control = { type: h.k.type, conversationId: h.k.conversationId };
+  if (h.k && typeof h.k === 'object') {
+    if (h.k.type === 'participants_changed' && typeof h.k.conversationId === 'string') {
+      envelope.control = { type: h.k.type, conversationId: h.k.conversationId };
+    } else if (h.k.type === 'check_positions') {
+      envelope.control = { type: 'check_positions' };
+    }
   }
   return envelope;
 }

@@ -157,10 +157,16 @@ export class PerInstanceRouting implements BusRouting {
       return;
     }
     // Per-instance routing runs on a standalone Redis only (redis-routing.ts), so this is a Redis.
-    ROUTE_PUBLISH.runEncoded(this.#c.publisher as Redis, batch.records.finish()).then((published) => {
-      this.#c.stats.published += Number(published);
-      batch.resolve();
-    }, batch.reject);
+    ROUTE_PUBLISH.runEncoded(this.#c.publisher as Redis, batch.records.finish()).then(
+      (published) => {
+        this.#c.stats.published += Number(published);
+        batch.resolve();
+      },
+      (error: unknown) => {
+        this.#c.publishFailed();
+        batch.reject(error);
+      },
+    );
   }
 }
 

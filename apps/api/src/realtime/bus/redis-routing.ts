@@ -24,6 +24,8 @@ export interface RoutingContext {
   deliver(envelope: Envelope, targets: readonly string[]): void;
   /** Counters shown on /health. */
   stats: RoutingCounters;
+  /** A publish did not reach Redis: its remote recipients may miss the frame (RedisBus reports it). */
+  publishFailed(): void;
 }
 
 export interface RoutingCounters {

@@ -34,7 +34,12 @@ export class PerUserRouting implements BusRouting {
     this.#c.stats.published += channels.length;
     const pub = this.#c.publisher;
     // Channels live on different shards; ioredis routes each SPUBLISH to its node.
-    await Promise.all(channels.map((c) => pub.spublish(c, payload)));
+    try {
+      await Promise.all(channels.map((c) => pub.spublish(c, payload)));
+    } catch (error) {
+      this.#c.publishFailed();
+      throw error;
+    }
   }
 
   receive(channel: string, message: Buffer): boolean {

@@ -46,8 +46,16 @@ export class RedisBus implements Bus {
   readonly #routing: BusRouting;
   readonly #stats: RoutingCounters = { published: 0, received: 0, echoes: 0 };
   #handler: Handler | null = null;
+  #recoveredHandler: (() => void) | null = null;
   #closed = false;
   #reconnecting = false;
+  #subscriberReconnecting = false;
+  /** A recovery check is waiting for the routes and subscriptions to be live again. */
+  #recovering = false;
+  /** Another recovery was asked for while one was running: run once more after it. */
+  #recoverAgain = false;
+  /** Some publish failed since the last report to the peers (see #publishFailed). */
+  #publishesLost = false;
   #flushScheduled: Promise<void> | null = null;
   #flushChain: Promise<void> = Promise.resolve();
   readonly #onMessage = (channel: Buffer, message: Buffer) => this.#receive(channel.toString('utf8'), message);
@@ -55,11 +63,22 @@ export class RedisBus implements Bus {
     this.#reconnecting = true;
   };
   readonly #onReady = () => {
-    if (!this.#reconnecting || this.#closed) return;
+    if (this.#closed) return;
+    if (this.#publishesLost) this.#reportLostPublishes();
+    if (!this.#reconnecting) return;
     this.#reconnecting = false;
     void this.resync().catch((error: unknown) => {
       this.#o.logger.warn({ err: error }, 'bus could not re-register its routes after a reconnect');
     });
+  };
+  readonly #onSubscriberReconnecting = () => {
+    this.#subscriberReconnecting = true;
+  };
+  /** Messages published while our subscriber was away never reach us: ask for a check. */
+  readonly #onSubscriberReady = () => {
+    if (!this.#subscriberReconnecting || this.#closed) return;
+    this.#subscriberReconnecting = false;
+    this.#recover();
   };
 
   constructor(options: RedisBusOptions) {
@@ -73,11 +92,14 @@ export class RedisBus implements Bus {
       wanted: this.#desired,
       stats: this.#stats,
       deliver: (envelope: Envelope, targets: readonly string[]) => this.#deliver(envelope, targets),
+      publishFailed: () => this.#publishFailed(),
     };
     this.#routing = options.sharded ? new PerUserRouting(context) : new PerInstanceRouting(context);
     options.subscriber.on(options.sharded ? 'smessageBuffer' : 'messageBuffer', this.#onMessage);
     options.publisher.on('reconnecting', this.#onReconnecting);
     options.publisher.on('ready', this.#onReady);
+    options.subscriber.on('reconnecting', this.#onSubscriberReconnecting);
+    options.subscriber.on('ready', this.#onSubscriberReady);
   }
 
   get routing(): BusRouting['kind'] {
@@ -120,10 +142,17 @@ export class RedisBus implements Bus {
     this.#assertOpen();
     this.#deliverOwn(envelope, 'all');
     this.#stats.published += 1;
-    const channel = this.#o.names.broadcastChannel;
-    const payload = encodeBusMessage(this.#o.busId, envelope);
-    if (this.#o.sharded) await this.#o.publisher.spublish(channel, payload);
-    else await this.#o.publisher.publish(channel, payload);
+    try {
+      await this.#publishToPeers(envelope);
+    } catch (error) {
+      this.#publishFailed();
+      throw error;
+    }
+  }
+
+  onRecovered(handler: () => void): void {
+    if (this.#recoveredHandler) throw new Error(`redis bus ${this.#o.busId}: onRecovered was already called`);
+    this.#recoveredHandler = handler;
   }
 
   subscribeUser(userId: string): Promise<void> {
@@ -152,6 +181,11 @@ export class RedisBus implements Bus {
         this.#active.clear();
         for (const u of this.#desired) this.#active.add(u);
       });
+    // Until the routes were back, peers published to nobody for our users.
+    this.#flushChain.then(
+      () => this.#recover(),
+      () => undefined,
+    );
     return this.#flushChain;
   }
 
@@ -173,6 +207,8 @@ export class RedisBus implements Bus {
     this.#o.subscriber.off(this.#o.sharded ? 'smessageBuffer' : 'messageBuffer', this.#onMessage);
     this.#o.publisher.off('reconnecting', this.#onReconnecting);
     this.#o.publisher.off('ready', this.#onReady);
+    this.#o.subscriber.off('reconnecting', this.#onSubscriberReconnecting);
+    this.#o.subscriber.off('ready', this.#onSubscriberReady);
     await this.#flushChain.catch(() => undefined);
     await this.#routing.close().catch((error: unknown) => {
       this.#o.logger.warn({ err: error }, "could not remove this instance's bus routes on close; peers will reap them");
@@ -227,12 +263,82 @@ export class RedisBus implements Bus {
         return;
       }
       this.#stats.received++;
+      if (decoded.envelope.control?.type === 'check_positions') {
+        this.#recover();
+        return;
+      }
       this.#deliver(decoded.envelope, 'all');
       return;
     }
     if (!this.#routing.receive(channel, message)) {
       this.#o.logger.warn({ channel }, 'ignoring a message on a channel the bus does not use');
     }
+  }
+
+  #publishToPeers(envelope: Envelope): Promise<unknown> {
+    const channel = this.#o.names.broadcastChannel;
+    const payload = encodeBusMessage(this.#o.busId, envelope);
+    return this.#o.sharded ? this.#o.publisher.spublish(channel, payload) : this.#o.publisher.publish(channel, payload);
+  }
+
+  /**
+   * A publish failed (the command connection fails fast while Redis is away): its recipients on
+   * other instances may lack frames whose events are stored. Once the connection is ready again,
+   * every instance is asked to check its sockets' positions (a `check_positions` control).
+   */
+  #publishFailed(): void {
+    this.#publishesLost = true;
+    // Failed although connected (e.g. a timeout): report as soon as a publish can get through.
+    if (this.#o.publisher.status === 'ready') setTimeout(() => this.#reportLostPublishes(), 100).unref();
+  }
+
+  #reportLostPublishes(): void {
+    if (!this.#publishesLost || this.#closed) return;
+    this.#publishesLost = false;
+    const report: Envelope = { frame: '', control: { type: 'check_positions' }, origin: this.#o.busId };
+    this.#publishToPeers(report).catch((error: unknown) => {
+      this.#publishesLost = true;
+      this.#o.logger.warn({ err: error }, 'could not ask the other instances to check positions after lost publishes');
+    });
+  }
+
+  /**
+   * Envelopes for our users may have been lost: once pending route updates are applied and the
+   * subscriber has re-subscribed, tell the listener (it sends `positions` frames). Calls close
+   * together run as one, plus one more if asked again meanwhile.
+   */
+  #recover(): void {
+    if (this.#closed || !this.#recoveredHandler) return;
+    if (this.#recovering) {
+      this.#recoverAgain = true;
+      return;
+    }
+    this.#recovering = true;
+    void this.#untilLive()
+      .then(() => {
+        if (this.#closed) return;
+        this.#o.logger.info({}, 'bus link recovered; checking the positions of connected sockets');
+        this.#recoveredHandler?.();
+      })
+      .catch((error: unknown) => {
+        this.#o.logger.warn({ err: error }, 'bus recovery check failed; the periodic position check will catch up');
+      })
+      .finally(() => {
+        this.#recovering = false;
+        if (this.#recoverAgain) {
+          this.#recoverAgain = false;
+          this.#recover();
+        }
+      });
+  }
+
+  async #untilLive(): Promise<void> {
+    await this.#flushChain.catch(() => undefined);
+    // ioredis re-subscribes before it reports `ready`, on the same connection: once a PING sent
+    // now is answered, those subscriptions are live. (A Cluster's sharded subscribers have no
+    // single connection to ask; there the check runs at once.)
+    const subscriber = this.#o.subscriber;
+    if (!this.#o.sharded && 'ping' in subscriber && !('nodes' in subscriber)) await subscriber.ping();
   }
 
   /** This instance's own recipients of its publish: in a microtask (Bus contract), skipped if the bus closed meanwhile. */
