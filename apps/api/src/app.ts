@@ -21,7 +21,7 @@ import { openDatabase } from './db/open-database.ts';
 import { type SeedResult, seedDemoData } from './db/seed.ts';
 import { type AppEventMap, TypedEvents } from './events.ts';
 import { decorateUser } from './http/auth-guard.ts';
-import { installProblemHandlers } from './http/problem-handler.ts';
+import { answerFrameworkError, installProblemHandlers } from './http/problem-handler.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
@@ -204,6 +204,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       requestTimeout: 0,
     },
     bodyLimit: 1024 * 1024,
+    frameworkErrors: answerFrameworkError,
   });
   // Plain HTTP requests keep the idle timeout (WS_CONNECTION_TIMEOUT ms without traffic closes the
   // socket). Upgrade requests never reach Fastify's hooks, so WebSockets carry no timer.

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DEVICE_TYPES } from './domain.ts';
+import { refineStorableText } from './storable.ts';
 
 export const PUSH_PLATFORMS = ['android', 'ios', 'web'] as const;
 export type PushPlatform = (typeof PUSH_PLATFORMS)[number];
@@ -19,7 +20,10 @@ const base64url = (min: number, max: number) =>
 
 export const WebPushSubscriptionSchema = z.strictObject({
   /** The push service's URL for this browser (a capability: never logged). */
-  endpoint: z.url({ protocol: /^https$/ }).max(2048),
+  endpoint: z
+    .url({ protocol: /^https$/ })
+    .max(2048)
+    .superRefine(refineStorableText),
   /** Sent by PushSubscription.toJSON() (Chrome: null); accepted so a browser's JSON can be posted as it is, not stored. */
   expirationTime: z.number().nullable().optional(),
   keys: z.strictObject({

@@ -30,6 +30,12 @@ export const LIMITS = {
   historyPageMax: 200,
   /** Maximum conversations named in one resume frame. */
   resumeMaxConversations: 200,
+  /**
+   * Largest stream position (`seq`, `event_seq`, `user_seq`, `global_seq`, `last_read_seq`) and so
+   * the largest position a client may send: the columns are Postgres `integer` (signed 32-bit), and
+   * a larger value in a query fails in the database instead of matching nothing (issue #15).
+   */
+  positionMax: 2_147_483_647,
 } as const;
 
 /** Uploadable attachment types, by the message type they become (server enforces; clients pre-check). */

@@ -18,6 +18,7 @@ import {
   SystemNotificationPayload,
   TypingStatusPayload,
 } from './payloads.ts';
+import { Position } from './storable.ts';
 
 // ---------------------------------------------------------------- client -> server
 
@@ -65,8 +66,6 @@ export const PingFrame = z.strictObject({
   request_id: RequestId.optional(),
   data: z.strictObject({ ts: z.number().optional() }).optional(),
 });
-
-const Position = z.number().int().nonnegative();
 
 /**
  * "This is what I have seen": the server replays everything after these positions, in order,

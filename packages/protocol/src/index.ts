@@ -4,4 +4,5 @@ export * from './devices.ts';
 export * from './domain.ts';
 export * from './frames.ts';
 export * from './payloads.ts';
+export * from './storable.ts';
 export * from './streams.ts';

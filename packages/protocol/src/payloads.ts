@@ -5,8 +5,10 @@
  */
 import { z } from 'zod';
 import { DEVICE_TYPES, LIMITS, MESSAGE_TYPES, PUSH_PRIORITIES, ROLES } from './domain.ts';
+import { StorableText } from './storable.ts';
 
-export const Id = z.string().min(1).max(64);
+/** Ids are stored and looked up in the database, so they are storable text (no U+0000, no lone surrogate). */
+export const Id = StorableText.min(1).max(64);
 export const IsoDate = z.string();
 
 export const MessagePayload = z.object({
@@ -106,6 +108,9 @@ export const DeviceInfo = z.object({
 });
 export type DeviceInfo = z.infer<typeof DeviceInfo>;
 
-/** Limits of a text message, shared with the HTTP send route. */
-export const MessageContent = z.string().min(1).max(LIMITS.messageContentMaxChars);
-export const ClientMessageId = z.string().min(1).max(LIMITS.clientMessageIdMaxChars);
+/**
+ * Limits of a text message, shared with the HTTP send route. Not trimmed: whitespace and a U+FEFF are
+ * stored as part of the text (PGlite's reader drops a leading U+FEFF: docs/protocol.md, Limits).
+ */
+export const MessageContent = StorableText.min(1).max(LIMITS.messageContentMaxChars);
+export const ClientMessageId = StorableText.min(1).max(LIMITS.clientMessageIdMaxChars);

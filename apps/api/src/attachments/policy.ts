@@ -43,5 +43,15 @@ export function cleanFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const cleaned = base.replace(/[\u0000-\u001f\u007f"]/g, '').trim();
-  return (cleaned || 'file').slice(0, 200);
+  return truncateText(cleaned || 'file', 200);
+}
+
+/**
+ * `text` cut to at most `maxChars` UTF-16 code units without splitting a surrogate pair: half a
+ * pair is not valid Unicode, and the database refuses it in `jsonb` (issue #15).
+ */
+export function truncateText(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const cut = text.slice(0, maxChars);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }

@@ -28,6 +28,23 @@ function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, det
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }
 
+/**
+ * Fastify's `frameworkErrors`: errors raised before routing, such as a path whose percent-encoding
+ * is not UTF-8 (`/api/v1/chat/%ED%A0%80/messages`, a lone surrogate), answered from the catalogue.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    send(reply, request, 'VALIDATION_FAILED', 'The URL path is not valid: a percent-encoded part is not UTF-8.');
+    return;
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    send(reply, request, 'VALIDATION_FAILED', error.message);
+    return;
+  }
+  request.log.error({ err: error }, 'request failed');
+  send(reply, request, 'INTERNAL');
+}
+
 export function installProblemHandlers(app: FastifyInstance): void {
   // Bodies are JSON only. Fastify also parses text/plain by default (what fetch sends for a string
   // body without a Content-Type); without this it would reach validation as a string and come

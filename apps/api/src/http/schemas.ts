@@ -1,5 +1,5 @@
 /** Zod schemas of HTTP bodies shared by several routes (and shown at /docs). */
-import { type ErrorCode, ErrorCodes, MESSAGE_TYPES, ROLES } from '@anmei/protocol';
+import { type ErrorCode, ErrorCodes, Id, MESSAGE_TYPES, ROLES, withPositionRange } from '@anmei/protocol';
 import { z } from 'zod';
 import { messageToWire } from '../chat/wire.ts';
 import type { MessageRow, UserRow } from '../db/store-types.ts';
@@ -37,7 +37,11 @@ export const MessageSchema = z.object({
   created_at: z.string(),
 });
 
-export const ConversationIdParams = z.object({ conversation_id: z.string().min(1).max(64) });
+/** Path parameters are ids: storable text (a `%00` in the path is VALIDATION_FAILED, not a database error). */
+export const ConversationIdParams = z.object({ conversation_id: Id });
+
+/** A position in a query string (`after_seq=41`): a whole number from `min` up to LIMITS.positionMax. */
+export const positionQuery = (min: 0 | 1 = 0) => withPositionRange(z.coerce.number()).min(min);
 
 /** The error statuses most routes can answer with (each a problem+json body). */
 export const CommonProblems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };

@@ -1,5 +1,5 @@
 /** Sign-up, starting a consultation, and staff accounts (admin). */
-import { ROLES } from '@anmei/protocol';
+import { Id, ROLES, StorableText } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -13,7 +13,7 @@ import { CommonProblems, ProblemSchema, UserSchema, userToWire } from '../schema
 
 const Username = z.string().regex(/^[a-z0-9_]{3,32}$/, 'use 3-32 lower-case letters, digits or _');
 const Password = z.string().min(8, 'use at least 8 characters').max(128);
-const DisplayName = z.string().trim().min(1).max(50);
+const DisplayName = StorableText.trim().min(1).max(50);
 const problems = { ...CommonProblems, 409: ProblemSchema };
 
 export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -78,9 +78,9 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary:
           'Start a consultation: a customer with a consultant (consultant_id, or the first consultant), or staff with customer_id',
         body: z.strictObject({
-          title: z.string().trim().min(1).max(100).optional(),
-          consultant_id: z.string().min(1).max(64).optional(),
-          customer_id: z.string().min(1).max(64).optional(),
+          title: StorableText.trim().min(1).max(100).optional(),
+          consultant_id: Id.optional(),
+          customer_id: Id.optional(),
         }),
         response: {
           201: z.object({ id: z.string(), title: z.string(), participants: z.array(UserSchema) }),

@@ -1,5 +1,5 @@
 /** Admin-only endpoints: system notices, direct and mobile-only notifications, devices, stats. */
-import { DEVICE_TYPES, PUSH_PRIORITIES } from '@anmei/protocol';
+import { DEVICE_TYPES, Id, PUSH_PRIORITIES, StorableJsonObject, StorableText } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -13,7 +13,7 @@ const problems = CommonProblems;
 /** `push_queued`: a push decision was stored; the push queue notifies whoever is offline, after this answer. */
 const Outcome = z.object({ ok: z.boolean(), delivered: z.number(), push_queued: z.boolean() });
 const outcome = (o: BroadcastOutcome) => ({ ok: o.ok, delivered: o.delivered, push_queued: o.pushQueued });
-const Data = z.record(z.string(), z.unknown()).optional();
+const Data = StorableJsonObject.optional();
 
 export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -31,10 +31,10 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['admin'],
         summary: 'System notification to one conversation, or to everyone connected when conversation_id is null',
         body: z.strictObject({
-          conversation_id: z.string().min(1).max(64).nullable(),
-          title: z.string().min(1).max(200),
-          message: z.string().min(1).max(2000),
-          type: z.string().min(1).max(64).default('announcement'),
+          conversation_id: Id.nullable(),
+          title: StorableText.min(1).max(200),
+          message: StorableText.min(1).max(2000),
+          type: StorableText.min(1).max(64).default('announcement'),
           data: Data,
         }),
         response: { 200: Outcome, ...problems },
@@ -57,10 +57,10 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['admin'],
         summary: 'Important notice for mobile devices only (live to mobile sockets, push otherwise)',
         body: z.strictObject({
-          conversation_id: z.string().min(1).max(64),
-          title: z.string().min(1).max(200),
-          content: z.string().min(1).max(2000),
-          action: z.string().max(64).optional(),
+          conversation_id: Id,
+          title: StorableText.min(1).max(200),
+          content: StorableText.min(1).max(2000),
+          action: StorableText.max(64).optional(),
           priority: z.enum(PUSH_PRIORITIES).optional(),
           data: Data,
         }),
@@ -82,10 +82,10 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['admin'],
         summary: 'A message to one user on all devices (push when offline)',
         body: z.strictObject({
-          user_id: z.string().min(1).max(64),
-          title: z.string().max(200).optional(),
-          content: z.string().min(1).max(2000),
-          type: z.string().max(64).optional(),
+          user_id: Id,
+          title: StorableText.max(200).optional(),
+          content: StorableText.min(1).max(2000),
+          type: StorableText.max(64).optional(),
           data: Data,
         }),
         response: { 200: Outcome, ...problems },
@@ -105,7 +105,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['admin'],
         summary: "A user's connected devices on every instance (getUserDeviceInfo)",
-        params: z.object({ user_id: z.string().min(1).max(64) }),
+        params: z.object({ user_id: Id }),
         response: {
           200: z.object({
             user_id: z.string(),

@@ -1,9 +1,10 @@
 /** Upload (multipart) and download of attachments: images, documents, voice notes. */
+import { Id, unstorableTextProblem } from '@anmei/protocol';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
-import { ALLOWED_MIME_TYPES } from '../../attachments/policy.ts';
+import { ALLOWED_MIME_TYPES, truncateText } from '../../attachments/policy.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
 import { CommonProblems, ConversationIdParams, ProblemSchema, SentSchema, sentBody } from '../schemas.ts';
@@ -13,6 +14,17 @@ const problems = CommonProblems;
 function field(fields: Record<string, unknown> | undefined, name: string): string | null {
   const entry = fields?.[name] as { type?: string; value?: unknown } | undefined;
   return entry?.type === 'field' && typeof entry.value === 'string' && entry.value !== '' ? entry.value : null;
+}
+
+/** A text field that is stored (client_message_id, caption): refused, like a JSON one, when the database could not hold it. */
+function storableField(part: MultipartFile, name: string): string | null {
+  const value = field(part.fields, name);
+  const problem = value === null ? null : unstorableTextProblem(value);
+  if (problem) {
+    part.file.resume();
+    throw new AppError('VALIDATION_FAILED', `${name} ${problem}.`);
+  }
+  return value;
 }
 
 export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -48,7 +60,8 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
         part.file.resume();
         throw new AppError('VALIDATION_FAILED', 'duration_ms must be a whole number of milliseconds.');
       }
-      const clientMessageId = field(part.fields, 'client_message_id');
+      const clientMessageId = storableField(part, 'client_message_id');
+      const caption = storableField(part, 'caption');
       if (clientMessageId !== null && clientMessageId.length > 64) {
         part.file.resume();
         throw new AppError('VALIDATION_FAILED', 'client_message_id must be at most 64 characters.');
@@ -60,7 +73,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
         stream: part.file,
         truncated: () => part.file.truncated,
         clientMessageId,
-        caption: field(part.fields, 'caption')?.slice(0, 2000) ?? null,
+        caption: caption === null ? null : truncateText(caption, 2000),
         durationMs: duration === null ? null : Number(duration),
       });
       return sentBody(message, duplicate);
@@ -74,7 +87,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: 'Download an attachment (participants only)',
-        params: ConversationIdParams.extend({ attachment_id: z.string().min(1).max(64) }),
+        params: ConversationIdParams.extend({ attachment_id: Id }),
       },
     },
     async (request, reply) => {

@@ -1,5 +1,5 @@
 /** Login, who-am-I and WebSocket tickets. */
-import { ROLES } from '@anmei/protocol';
+import { ROLES, StorableText } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -18,7 +18,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['auth'],
         summary: 'Exchange username and password for an access token',
-        body: z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
+        body: z.strictObject({ username: StorableText.min(1).max(64), password: z.string().min(1).max(256) }),
         response: {
           200: z.object({
             access_token: z.string(),

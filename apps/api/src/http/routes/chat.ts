@@ -1,5 +1,5 @@
 /** Conversations, history, send and read over HTTP (the seed's POST /chat/{id}/send and friends). */
-import { LIMITS, ROLES } from '@anmei/protocol';
+import { ClientMessageId, Id, LIMITS, MessageContent, ROLES } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import {
   ConversationIdParams,
   MessageSchema,
   ProblemSchema,
+  positionQuery,
   SentSchema,
   sentBody,
 } from '../schemas.ts';
@@ -89,8 +90,8 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'Message history paged by seq (ascending). before_seq pages back; after_seq catches up.',
         params: ConversationIdParams,
         querystring: z.object({
-          before_seq: z.coerce.number().int().positive().optional(),
-          after_seq: z.coerce.number().int().nonnegative().optional(),
+          before_seq: positionQuery(1).optional(),
+          after_seq: positionQuery().optional(),
           limit: z.coerce.number().int().min(1).max(LIMITS.historyPageMax).default(50),
         }),
         response: { 200: z.object({ messages: z.array(MessageSchema), has_more: z.boolean() }), ...problems },
@@ -129,8 +130,8 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'Store a text message, then broadcast it to the other participants',
         params: ConversationIdParams,
         body: z.strictObject({
-          content: z.string().min(1).max(LIMITS.messageContentMaxChars),
-          client_message_id: z.string().min(1).max(LIMITS.clientMessageIdMaxChars).optional(),
+          content: MessageContent,
+          client_message_id: ClientMessageId.optional(),
         }),
         response: {
           200: SentSchema,
@@ -158,7 +159,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['chat'],
         summary: 'Mark messages (and everything before them) read; the others get a read_status frame',
         params: ConversationIdParams,
-        body: z.strictObject({ message_ids: z.array(z.string().min(1).max(64)).min(1).max(LIMITS.readReceiptMaxIds) }),
+        body: z.strictObject({ message_ids: z.array(Id).min(1).max(LIMITS.readReceiptMaxIds) }),
         response: { 200: z.object({ last_read_seq: z.number(), message_ids: z.array(z.string()) }), ...problems },
       },
     },
@@ -177,7 +178,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['chat'],
         summary: 'Add a user (e.g. a doctor) to the conversation; consultants, doctors in it, and admins may',
         params: ConversationIdParams,
-        body: z.strictObject({ user_id: z.string().min(1).max(64) }),
+        body: z.strictObject({ user_id: Id }),
         response: {
           200: z.object({
             added: z.boolean(),

@@ -2,7 +2,7 @@
  * The signed-in user's push devices: register (idempotent per token; a token registered by
  * another user moves to this one), list, remove. The token is stored, never shown back or logged.
  */
-import { DeviceRegistrationBody, DeviceSchema } from '@anmei/protocol';
+import { DeviceRegistrationBody, DeviceSchema, Id } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -119,7 +119,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['devices'],
         summary: 'Remove one of my push devices (e.g. on logout)',
-        params: z.object({ device_id: z.string().min(1).max(64) }),
+        params: z.object({ device_id: Id }),
         response: { 204: z.null(), ...CommonProblems },
       },
     },
