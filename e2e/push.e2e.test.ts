@@ -15,18 +15,18 @@ import {
   waitFor,
   watchServiceWorkers,
 } from './support/push.ts';
-import { type ApiServer, buildWeb, launchBrowser, startApi, startWeb, type WebServer } from './support/stack.ts';
+import { type ApiServer, type Stack, startApi, startStack, startWeb, type WebServer } from './support/stack.ts';
 
 let api: ApiServer;
 let web: WebServer;
 let browser: Browser;
 const open: UserPage[] = [];
 
+let stack: Stack;
+
 beforeAll(async () => {
-  const webPort = await freePort();
-  [api] = await Promise.all([startApi(`http://127.0.0.1:${webPort}`), buildWeb()]);
-  web = await startWeb(webPort, api.wsUrl);
-  browser = await launchBrowser();
+  stack = await startStack();
+  ({ api, web, browser } = stack);
 });
 
 beforeEach(({ onTestFailed }) => {
@@ -35,9 +35,7 @@ beforeEach(({ onTestFailed }) => {
 
 afterAll(async () => {
   await Promise.all(open.map((p) => p.close().catch(() => undefined)));
-  await browser?.close();
-  await web?.stop();
-  await api?.stop();
+  await stack?.stop();
 });
 
 async function call<T>(token: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {

@@ -4,7 +4,6 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../apps/api/test/support/free-port.ts';
 import {
   DESKTOP,
   MOBILE,
@@ -19,7 +18,7 @@ import {
   type UserPage,
   waitForStatus,
 } from './support/pages.ts';
-import { type ApiServer, buildWeb, launchBrowser, startApi, startWeb, type WebServer } from './support/stack.ts';
+import { type ApiServer, type Stack, startStack, type WebServer } from './support/stack.ts';
 
 const FACIAL = '王小姐的面部护理咨询';
 const FOLLOW_UP = '李先生的术后复诊';
@@ -49,11 +48,11 @@ async function apiLogin(username: string): Promise<string> {
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
+let stack: Stack;
+
 beforeAll(async () => {
-  const webPort = await freePort();
-  [api] = await Promise.all([startApi(`http://127.0.0.1:${webPort}`), buildWeb()]);
-  web = await startWeb(webPort, api.wsUrl);
-  browser = await launchBrowser();
+  stack = await startStack();
+  ({ api, web, browser } = stack);
 });
 
 // A failed test shows what the API said meanwhile (its log is otherwise never printed).
@@ -63,9 +62,7 @@ beforeEach(({ onTestFailed }) => {
 
 afterAll(async () => {
   await Promise.all(open.map((p) => p.close().catch(() => undefined)));
-  await browser?.close();
-  await web?.stop();
-  await api?.stop();
+  await stack?.stop();
 });
 
 describe('web app', () => {

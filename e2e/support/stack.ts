@@ -240,3 +240,28 @@ export async function launchBrowser(): Promise<Browser> {
     ],
   });
 }
+
+/** API, production web app and browser of one e2e file: started together, stopped in reverse. */
+export interface Stack {
+  api: ApiServer;
+  web: WebServer;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const webPort = await freePort();
+  const [api] = await Promise.all([startApi(`http://127.0.0.1:${webPort}`), buildWeb()]);
+  const web = await startWeb(webPort, api.wsUrl);
+  const browser = await launchBrowser();
+  return {
+    api,
+    web,
+    browser,
+    async stop() {
+      await browser.close();
+      await web.stop();
+      await api.stop();
+    },
+  };
+}

@@ -29,6 +29,7 @@ import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
 import { deviceRoutes } from './http/routes/devices.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { docsPolicy, registerSecurityHeaders } from './http/security-headers.ts';
 import { createNotificationProviders } from './notifications/factory.ts';
 import { PushDecider } from './notifications/push-rules.ts';
 import { PushWorker } from './notifications/push-worker.ts';
@@ -228,7 +229,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await registerSecurityHeaders(app, config.ws.allowedOrigins);
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsPolicy });
   // One file per request; other limits keep a multipart body small apart from the file itself.
   await app.register(fastifyMultipart, {
     limits: { fileSize: config.attachments.maxBytes, files: 1, fields: 5, fieldSize: 4096, parts: 8 },
