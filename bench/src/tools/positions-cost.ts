@@ -11,9 +11,9 @@
  * consultants (so a consultant is in customers ÷ consultants conversations), on the machine's
  * Postgres (a fresh schema, dropped at the end) and on PGlite in memory (the embedded default).
  */
-import { encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
 import { openDatabase } from '../../../apps/api/src/db/open-database.ts';
 import type { Store } from '../../../apps/api/src/db/store-types.ts';
+import { positionsFrame } from '../../../apps/api/src/resume/stream-positions.ts';
 import { openBenchDatabase } from '../harness/database.ts';
 
 const customers = Number(process.argv[2] ?? 10_000);
@@ -68,18 +68,7 @@ async function round(store: Store, users: readonly string[]): Promise<{ ms: numb
   for (let start = 0; start < users.length; start += BATCH) {
     const heads = await store.events.headsOf(users.slice(start, start + BATCH));
     for (const user of heads.users.values()) {
-      const text = encodeFrame(
-        serverFrame(ServerAction.positions, {
-          reason: 'periodic',
-          conversations: user.conversations.map((c) => ({
-            conversation_id: c.conversationId,
-            last_seq: c.lastSeq,
-            last_event_seq: c.lastEventSeq,
-          })),
-          user_seq: user.userSeq,
-          global_seq: heads.globalSeq,
-        }),
-      );
+      const text = positionsFrame('periodic', user, heads.globalSeq);
       bytes += Buffer.byteLength(text);
       frames++;
     }

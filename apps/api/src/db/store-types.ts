@@ -81,12 +81,15 @@ export interface HistoryQuery {
   limit?: number;
 }
 
+/** One user's stream heads: their own stream's end and each of their conversations' newest positions. */
+export interface UserStreamHeads {
+  userSeq: number;
+  conversations: Array<{ conversationId: string; lastSeq: number; lastEventSeq: number }>;
+}
+
 export interface StreamHeads {
   globalSeq: number;
-  users: Map<
-    string,
-    { userSeq: number; conversations: Array<{ conversationId: string; lastSeq: number; lastEventSeq: number }> }
-  >;
+  users: Map<string, UserStreamHeads>;
 }
 
 /** A stored durable event; `payload` is the frame's `data` as sent live (position included). */

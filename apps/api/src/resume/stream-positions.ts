@@ -11,7 +11,7 @@
  * It writes through LocalConnections (the socket writer), like any broadcast.
  */
 import { encodeFrame, ServerAction, type ServerDataOf, serverFrame } from '@anmei/protocol';
-import type { Store } from '../db/store-types.ts';
+import type { Store, UserStreamHeads } from '../db/store-types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { LocalConnections } from '../ws/local-connections.ts';
 
@@ -26,6 +26,22 @@ export interface StreamPositionsOptions {
 
 /** The periodic check runs one slice per tick (ms). */
 const TICK_MS = 1_000;
+
+/** The encoded `positions` frame of one user's heads. */
+export function positionsFrame(reason: Reason, user: UserStreamHeads, globalSeq: number): string {
+  return encodeFrame(
+    serverFrame(ServerAction.positions, {
+      reason,
+      conversations: user.conversations.map((c) => ({
+        conversation_id: c.conversationId,
+        last_seq: c.lastSeq,
+        last_event_seq: c.lastEventSeq,
+      })),
+      user_seq: user.userSeq,
+      global_seq: globalSeq,
+    }),
+  );
+}
 
 export class StreamPositions {
   readonly #store: Store;
@@ -97,17 +113,8 @@ export class StreamPositions {
       const batch = userIds.slice(start, start + this.#batchSize);
       const heads = await this.#store.events.headsOf(batch);
       for (const [userId, user] of heads.users) {
-        const frame = serverFrame(ServerAction.positions, {
-          reason,
-          conversations: user.conversations.map((c) => ({
-            conversation_id: c.conversationId,
-            last_seq: c.lastSeq,
-            last_event_seq: c.lastEventSeq,
-          })),
-          user_seq: user.userSeq,
-          global_seq: heads.globalSeq,
-        });
-        written += this.#local.deliver({ frame: encodeFrame(frame), origin: this.#instanceId }, [userId]);
+        const frame = positionsFrame(reason, user, heads.globalSeq);
+        written += this.#local.deliver({ frame, origin: this.#instanceId }, [userId]);
       }
     }
     if (written > 0) this.#log.debug({ reason, users: userIds.length, written }, 'positions sent');
