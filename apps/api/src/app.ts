@@ -21,7 +21,9 @@ import { openDatabase } from './db/open-database.ts';
 import { type SeedResult, seedDemoData } from './db/seed.ts';
 import { type AppEventMap, TypedEvents } from './events.ts';
 import { decorateUser } from './http/auth-guard.ts';
+import { ClientAddress } from './http/client-address.ts';
 import { answerFrameworkError, installProblemHandlers } from './http/problem-handler.ts';
+import { registerHttpRateLimits } from './http/rate-limits.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
@@ -41,6 +43,7 @@ import { InstanceMetrics } from './observability/metrics.ts';
 import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
 import { ResumeService } from './resume/resume-service.ts';
 import { StreamPositions } from './resume/stream-positions.ts';
+import { ConnectionLimits } from './ws/connection-limits.ts';
 import { Gateway } from './ws/gateway.ts';
 import { LocalConnections } from './ws/local-connections.ts';
 import { StatsPublisher } from './ws/stats-publisher.ts';
@@ -85,6 +88,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ? { schema: options.databaseSchema ?? config.databaseSchema }
       : {}),
     poolMax: config.databasePoolMax,
+    connectTimeoutMs: config.databaseTimeouts.connectMs,
+    statementTimeoutMs: config.databaseTimeouts.statementMs,
     logger,
   });
   const store = database.store;
@@ -188,6 +193,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
 
   const idleTimeoutMs = config.ws.connectionTimeoutMs;
+  const clientAddress = new ClientAddress(config.trustProxy);
+  // Rate-limit counters sit next to presence when REDIS_URL is set, so limits hold across instances.
+  const limitStore = realtime.redis
+    ? { client: realtime.redis.client, prefix: realtime.redis.names.rateLimitPrefix }
+    : undefined;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Per-request lines are noise at the seed's INFO level; errors are logged by the problem handler.
@@ -206,6 +216,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     bodyLimit: 1024 * 1024,
     frameworkErrors: answerFrameworkError,
+    // `request.ip` is the client behind the proxies TRUST_PROXY names (the same rule as upgrades).
+    trustProxy: clientAddress.isTrusted,
   });
   // Plain HTTP requests keep the idle timeout (WS_CONNECTION_TIMEOUT ms without traffic closes the
   // socket). Upgrade requests never reach Fastify's hooks, so WebSockets carry no timer.
@@ -236,6 +248,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     limits: { fileSize: config.attachments.maxBytes, files: 1, fields: 5, fieldSize: 4096, parts: 8 },
   });
 
+  // Before the routes: it attaches each limit to its route as the route is registered.
+  const rateLimits = await registerHttpRateLimits(app, { limits: config.limits, redis: limitStore });
+
   let draining = false;
   healthRoutes(app, ctx, () => draining);
   authRoutes(app, ctx);
@@ -245,6 +260,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   accountRoutes(app, ctx);
   deviceRoutes(app, ctx);
   await app.ready();
+  rateLimits.assertAttached();
 
   const gateway = new Gateway(
     {
@@ -253,8 +269,32 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxPayloadBytes: config.ws.maxPayloadBytes,
       maxReconnectAttempts: config.ws.maxReconnectAttempts,
       allowedOrigins: config.ws.allowedOrigins,
+      frameRate: config.limits.wsFrameRate,
+      frameBurst: config.limits.wsFrameBurst,
     },
-    { tokens, tickets, local, bus, presence, events, chat, broadcasting, resume, participants, logger },
+    {
+      tokens,
+      tickets,
+      local,
+      bus,
+      presence,
+      events,
+      chat,
+      broadcasting,
+      resume,
+      participants,
+      logger,
+      clientAddress,
+      limits: new ConnectionLimits(
+        {
+          windowSeconds: config.limits.windowSeconds,
+          upgradesPerIp: config.limits.wsUpgradesPerIp,
+          maxPerIp: config.limits.wsConnectionsPerIp,
+          maxPerUser: config.limits.wsConnectionsPerUser,
+        },
+        { presence, redis: limitStore, logger },
+      ),
+    },
   );
   gateway.attach(app.server);
   // Streams whose live frames may have been lost get their heads told to the sockets holding them.

@@ -4,6 +4,7 @@
  * the key (see `ConfigError`).
  */
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -54,6 +55,16 @@ const EnvSchema = z.object({
     .optional(),
   /** Postgres only: most database connections per process (the pool size). */
   DATABASE_POOL_MAX: int(1, 1000).default(10),
+  /** Postgres only: ms a new connection may take to be ready, and a query may wait for a free pooled one. */
+  DATABASE_CONNECT_TIMEOUT: int(100, 600_000).default(5_000),
+  /**
+   * Postgres only: ms a statement may run (the server's statement_timeout, also its
+   * idle_in_transaction_session_timeout); the client waits 1 000 ms longer for an answer, then
+   * discards the connection (docs/operations.md "Database stalls").
+   */
+  DATABASE_STATEMENT_TIMEOUT: int(100, 3_600_000).default(5_000),
+  /** ms /health waits for the database's `select 1` before reporting it unavailable. */
+  DATABASE_HEALTH_TIMEOUT: int(100, 60_000).default(2_000),
   /** ms between `stats` frames to admin connections. */
   STATS_INTERVAL: int(100, 600_000).default(2_000),
   /** Most events per stream a resume replays; a larger gap answers `reload` (client reloads over HTTP). */
@@ -150,6 +161,42 @@ const EnvSchema = z.object({
   WS_TICKET_TTL: int(5, 300).default(30),
   /** Seed demo users and conversations at start (never allowed in production). */
   SEED_DEMO_DATA: bool.optional(),
+  // ---- Limits (issue #15; docs/operations.md "Limits"). Counters of the per-window limits live
+  // in Redis when REDIS_URL is set (they hold across instances), in this process's memory
+  // otherwise. Each refusal is 429 with Retry-After (HTTP) or an error frame with retry_after_ms.
+  /**
+   * Proxies whose X-Forwarded-For is believed when finding a client's address (every per-address
+   * limit, and `request.ip`): `false`, or a comma-separated list of addresses, CIDR ranges and the
+   * names `loopback`, `linklocal`, `uniquelocal` (private ranges, where a proxy such as nginx sits).
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^[0-9A-Za-z.:/,]{1,2000}$/, 'false, or addresses, CIDR ranges, loopback, linklocal, uniquelocal')
+    .default('loopback,linklocal,uniquelocal'),
+  /** Seconds: the (fixed) window of every per-window limit below. */
+  RATE_LIMIT_WINDOW: int(1, 3_600).default(60),
+  /** POST /auth/login attempts per client address per window (each costs an Argon2 hash). */
+  RATE_LIMIT_LOGIN_PER_IP: int(1, 1_000_000).default(20),
+  /** POST /auth/login attempts per username per window, from any address. */
+  RATE_LIMIT_LOGIN_PER_USERNAME: int(1, 1_000_000).default(5),
+  /** POST /auth/register attempts per client address per window. */
+  RATE_LIMIT_REGISTER_PER_IP: int(1, 1_000_000).default(5),
+  /** POST /auth/register attempts per username per window. */
+  RATE_LIMIT_REGISTER_PER_USERNAME: int(1, 1_000_000).default(5),
+  /** POST /ws/ticket per user per window (a client takes one per connection attempt). */
+  RATE_LIMIT_TICKETS_PER_USER: int(1, 1_000_000).default(60),
+  /** Attachment uploads per user per window. */
+  RATE_LIMIT_UPLOADS_PER_USER: int(1, 1_000_000).default(30),
+  /** WebSocket upgrade requests per client address per window, counted before the ticket is read. */
+  WS_UPGRADES_PER_IP: int(1, 1_000_000).default(300),
+  /** Open WebSockets per user, across all instances (counted in presence). */
+  WS_MAX_CONNECTIONS_PER_USER: int(1, 1_000_000).default(20),
+  /** Open WebSockets (and upgrades under way) per client address, on each instance. */
+  WS_MAX_CONNECTIONS_PER_IP: int(1, 1_000_000).default(500),
+  /** Frames per second a connection may send, sustained (token bucket refill rate). */
+  WS_FRAME_RATE: int(1, 1_000_000).default(20),
+  /** Frames a connection may send at once after being quiet (token bucket size). */
+  WS_FRAME_BURST: int(1, 1_000_000).default(40),
 });
 
 /** Push providers when neither NOTIFICATION_PROVIDERS nor NOTIFICATION_PROVIDER is set. */
@@ -173,6 +220,8 @@ export interface Config {
   databaseSchema: string | undefined;
   /** Postgres pool size per process (connections). */
   databasePoolMax: number;
+  /** ms: connect / pool wait (Postgres), statement (Postgres; the client waits 1 s more), `/health`'s ping. */
+  databaseTimeouts: { connectMs: number; statementMs: number; healthMs: number };
   attachments: { dir: string; maxBytes: number };
   shutdown: { drainSpreadMs: number; timeoutMs: number };
   notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
@@ -212,6 +261,25 @@ export interface Config {
   };
   auth: { jwtSecret: string; accessTokenTtlSeconds: number; usingDevSecret: boolean };
   seedDemoData: boolean;
+  /** TRUST_PROXY as CIDR ranges (`10.0.0.0/8`, `::1/128`); empty = X-Forwarded-For is never believed. */
+  trustProxy: readonly string[];
+  /** Counts per `windowSeconds` (RATE_LIMIT_WINDOW) unless named otherwise. */
+  limits: {
+    windowSeconds: number;
+    loginPerIp: number;
+    loginPerUsername: number;
+    registerPerIp: number;
+    registerPerUsername: number;
+    ticketsPerUser: number;
+    uploadsPerUser: number;
+    wsUpgradesPerIp: number;
+    /** Open sockets, not per window. */
+    wsConnectionsPerUser: number;
+    wsConnectionsPerIp: number;
+    /** Frames per second, and the burst, per connection. */
+    wsFrameRate: number;
+    wsFrameBurst: number;
+  };
 }
 
 /** Parse `env` (default: process.env). Throws ConfigError with one line per bad key. */
@@ -294,6 +362,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     databaseSchema: e.DATABASE_SCHEMA,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseTimeouts: {
+      connectMs: e.DATABASE_CONNECT_TIMEOUT,
+      statementMs: e.DATABASE_STATEMENT_TIMEOUT,
+      healthMs: e.DATABASE_HEALTH_TIMEOUT,
+    },
     attachments: {
       dir:
         e.ATTACHMENTS_DIR ??
@@ -346,7 +419,53 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     auth: { jwtSecret: e.JWT_SECRET, accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL, usingDevSecret },
     seedDemoData: e.SEED_DEMO_DATA ?? !production,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    limits: {
+      windowSeconds: e.RATE_LIMIT_WINDOW,
+      loginPerIp: e.RATE_LIMIT_LOGIN_PER_IP,
+      loginPerUsername: e.RATE_LIMIT_LOGIN_PER_USERNAME,
+      registerPerIp: e.RATE_LIMIT_REGISTER_PER_IP,
+      registerPerUsername: e.RATE_LIMIT_REGISTER_PER_USERNAME,
+      ticketsPerUser: e.RATE_LIMIT_TICKETS_PER_USER,
+      uploadsPerUser: e.RATE_LIMIT_UPLOADS_PER_USER,
+      wsUpgradesPerIp: e.WS_UPGRADES_PER_IP,
+      wsConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER,
+      wsConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
+      wsFrameRate: e.WS_FRAME_RATE,
+      wsFrameBurst: e.WS_FRAME_BURST,
+    },
   };
+}
+
+/** The ranges proxy-addr (Express, Fastify) calls by these names. */
+const NAMED_RANGES: Record<string, readonly string[]> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
+/** TRUST_PROXY -> CIDR ranges; a bare address becomes a /32 or /128. */
+function parseTrustProxy(value: string): string[] {
+  if (value === 'false') return [];
+  const ranges: string[] = [];
+  for (const entry of value.split(',').map((v) => v.trim())) {
+    const named = NAMED_RANGES[entry];
+    if (named) {
+      ranges.push(...named);
+      continue;
+    }
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : -1;
+    if (family === 0 || extra !== undefined || prefix < 0 || prefix > max) {
+      throw new ConfigError(
+        `invalid configuration: TRUST_PROXY entry "${entry}" is not an address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal; use false to trust no proxy`,
+      );
+    }
+    ranges.push(`${address}/${prefix}`);
+  }
+  return ranges;
 }
 
 function redactIfSecret(key: string, value: string | undefined): string | undefined {

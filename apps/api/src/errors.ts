@@ -19,6 +19,26 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A refusal that passes with time (a rate limit, a connection cap): HTTP answers carry
+ * `Retry-After` (whole seconds, rounded up), error frames `retry_after_ms`.
+ */
+export class RetryLaterError extends AppError {
+  override name = 'RetryLaterError';
+  /** ms until trying again may succeed. */
+  readonly retryAfterMs: number;
+
+  constructor(code: 'RATE_LIMITED' | 'TOO_MANY_CONNECTIONS', detail: string, retryAfterMs: number) {
+    super(code, detail);
+    this.retryAfterMs = Math.max(0, Math.ceil(retryAfterMs));
+  }
+
+  /** The `Retry-After` header value: seconds, at least 1 (0 would invite an immediate retry). */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.retryAfterMs / 1000));
+  }
+}
+
 /** RFC 9457 problem details, plus our catalogued `code`. */
 export interface Problem {
   type: string;

@@ -133,10 +133,8 @@ describe('WebSocket upgrade', () => {
     const refused = new TestSocket(new WebSocket(`${app.wsUrl}?connection_type=admin&ticket=${ticket}`));
     expect(await refused.waitForClose()).toEqual({ code: 4003, reason: 'Only admins may open an admin connection.' });
     expect(refused.frames).toEqual([]);
-    // The refusal did not consume the ticket: it still opens a chat connection.
-    const chat = new TestSocket(new WebSocket(`${app.wsUrl}?ticket=${ticket}`));
-    await chat.waitFor('connected');
-    await chat.close();
+    // The refusal consumed the ticket (issue #15): it was read, so it cannot be replayed.
+    expectProblem(await rawExchange(port, upgradeRequest(`/api/v1/ws?ticket=${ticket}`)), 401, 'TICKET_REUSED');
     const admin = await app.connect('admin', { connectionType: 'admin' });
     expect(admin.all('connected')[0]?.data.connection_type).toBe('admin');
     await admin.close();

@@ -21,8 +21,8 @@ export function createMessageEventHandler(deps: MessageEventHandlerDeps): (frame
   return (frame) => {
     if (frame.action === 'ack') deps.outbox.acknowledge(frame.data);
     if (frame.action === 'error') {
-      const { request_id: requestId, code, message } = frame.data;
-      if (requestId === null || !deps.outbox.fail(requestId, code, message)) deps.onUnmatchedError(frame);
+      const { request_id: requestId, code, message, retry_after_ms: retryAfterMs } = frame.data;
+      if (requestId === null || !deps.outbox.fail(requestId, code, message, retryAfterMs)) deps.onUnmatchedError(frame);
     }
     const ui = toUiFrame(frame);
     deps.onMessage(ui);

@@ -40,12 +40,14 @@ interface Entry {
 /**
  * Server answers that say "not now" rather than "never": the message is written again (same
  * client message id, so it is stored at most once) after a delay, until its TTL.
- * RATE_LIMITED: the connection's frame queue was full. INTERNAL: the server failed (e.g. its
- * database was unreachable), and the message may or may not have been stored.
+ * RATE_LIMITED: the connection sent frames faster than the server's rate (the answer carries
+ * `retry_after_ms`, the least wait), or its frame queue was full. DATABASE_UNAVAILABLE: the server's
+ * database did not answer in time, and INTERNAL: the server failed; in both the message may or
+ * may not have been stored.
  */
-type TransientAnswer = Extract<ErrorCode, 'RATE_LIMITED' | 'INTERNAL'>;
+type TransientAnswer = Extract<ErrorCode, 'RATE_LIMITED' | 'DATABASE_UNAVAILABLE' | 'INTERNAL'>;
 function isTransient(code: ErrorCode): code is TransientAnswer {
-  return code === 'RATE_LIMITED' || code === 'INTERNAL';
+  return code === 'RATE_LIMITED' || code === 'DATABASE_UNAVAILABLE' || code === 'INTERNAL';
 }
 
 /**
@@ -66,6 +68,13 @@ export class Outbox {
   #writer: OutboxWriter | null = null;
   #requestCounter = 0;
   #retryTimer: TimerHandle | undefined;
+  /** When (clock ms) the scheduled retry round runs. */
+  #retryAt = 0;
+  /**
+   * Nothing is written before this time (clock ms): the server answered RATE_LIMITED with
+   * `retry_after_ms`, so writing earlier, even after an ack, would only be refused again.
+   */
+  #pausedUntil = 0;
   /** Retry rounds since the last ack: the delay doubles with each (see #scheduleRetry). */
   #transientStreak = 0;
 
@@ -164,14 +173,20 @@ export class Outbox {
     return true;
   }
 
-  /** Handles an `error` frame answering one of our writes; false if the request id is not ours. */
-  fail(requestId: string, code: ErrorCode, message: string): boolean {
+  /**
+   * Handles an `error` frame answering one of our writes; false if the request id is not ours.
+   * `retryAfterMs`: the frame's `retry_after_ms` (RATE_LIMITED), the least wait before writing again.
+   */
+  fail(requestId: string, code: ErrorCode, message: string, retryAfterMs?: number): boolean {
     const entry = this.#byRequestId.get(requestId);
     if (!entry) return false;
     if (isTransient(code)) {
       this.#byRequestId.delete(requestId);
       entry.requestId = null;
       entry.lastAnswer = code;
+      if (code === 'RATE_LIMITED' && retryAfterMs !== undefined && retryAfterMs >= 0) {
+        this.#pausedUntil = Math.max(this.#pausedUntil, this.#clock.now() + retryAfterMs);
+      }
       this.#scheduleRetry();
       return true;
     }
@@ -196,7 +211,7 @@ export class Outbox {
   }
 
   #flush(): void {
-    if (!this.#writer) return;
+    if (!this.#writer || this.#clock.now() < this.#pausedUntil) return;
     for (const entry of this.#entries.values()) {
       if (this.#byRequestId.size >= this.#o.maxInFlight) return;
       if (entry.requestId !== null) continue;
@@ -223,16 +238,26 @@ export class Outbox {
   }
 
   /**
-   * 1 s after the first transient answer since an ack, then 2, 4, 8, 16 and at most 30 s. Answers
-   * that arrive while a retry is already scheduled (a whole in-flight window failing at once) join
-   * it rather than lengthen the next wait.
+   * 1 s after the first transient answer since an ack, then 2, 4, 8, 16 and at most 30 s, and
+   * never before a `retry_after_ms` the server gave. Answers that arrive while a retry is already
+   * scheduled (a whole in-flight window failing at once) join it rather than lengthen the next
+   * wait, unless their `retry_after_ms` ends later: then the round moves to that time.
    */
   #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined) return;
-    this.#transientStreak++;
-    const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, this.#transientStreak - 1), MAX_RETRY_MS);
+    const now = this.#clock.now();
+    if (this.#retryTimer !== undefined) {
+      if (this.#pausedUntil <= this.#retryAt) return;
+      this.#timers.clearTimeout(this.#retryTimer);
+    } else {
+      this.#transientStreak++;
+    }
+    const backoff = Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, this.#transientStreak - 1), MAX_RETRY_MS);
+    const delay = Math.max(backoff, this.#pausedUntil - now);
+    this.#retryAt = now + delay;
     this.#retryTimer = this.#timers.setTimeout(() => {
       this.#retryTimer = undefined;
+      // This round was set no earlier than the pause's end (a timer may fire a hair early).
+      this.#pausedUntil = 0;
       this.#flush();
     }, delay);
   }
@@ -240,10 +265,12 @@ export class Outbox {
   #clearRetry(): void {
     if (this.#retryTimer !== undefined) this.#timers.clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    // A new connection starts with a fresh frame budget on the server.
+    this.#pausedUntil = 0;
   }
 }
 
-/** Wait before rewriting a message after the first transient answer (RATE_LIMITED, INTERNAL), ms. */
+/** Wait before rewriting a message after the first transient answer (RATE_LIMITED, DATABASE_UNAVAILABLE, INTERNAL), ms. */
 const FIRST_RETRY_MS = 1_000;
 /** Longest wait between rewrites while transient answers continue, ms. */
 const MAX_RETRY_MS = 30_000;

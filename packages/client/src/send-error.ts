@@ -23,7 +23,8 @@ export class SendError extends Error {
   readonly clientMessageId: string;
   /**
    * For SERVER_REJECTED: the protocol error code, e.g. NOT_PARTICIPANT. For EXPIRED: the server's
-   * last transient answer (RATE_LIMITED or INTERNAL) if it gave one while the message was retried.
+   * last transient answer (RATE_LIMITED, DATABASE_UNAVAILABLE or INTERNAL) if it gave one while the
+   * message was retried.
    */
   readonly serverCode: ErrorCode | undefined;
 

@@ -1,6 +1,6 @@
 /**
  * The server's database is unreachable when a message is sent: the server answers the send
- * with an INTERNAL error frame. The client does not give up on the message: it writes it again
+ * with a DATABASE_UNAVAILABLE error frame. The client does not give up on the message: it writes it again
  * (same client message id) with a growing delay, and once the database is back the message is
  * acked and stored exactly once.
  *
@@ -28,7 +28,7 @@ afterAll(async () => {
   await schema?.drop();
 });
 
-it('retries a send the server answered with INTERNAL while its database was away, and stores it once', async () => {
+it('retries a send the server answered with DATABASE_UNAVAILABLE while its database was away, and stores it once', async () => {
   const { client } = clientFor(app, 'customer_456');
   client.connect();
   await waitForState(client, 'open');
@@ -36,8 +36,11 @@ it('retries a send the server answered with INTERNAL while its database was away
 
   await relay.pause();
   const sent = client.send(conversationId, '数据库离线时发送');
-  // The server's answer to the first attempt: INTERNAL, logged with its cause.
-  await app.logs.waitFor((r) => r.msg === 'frame handler failed' && r.action === 'send_message', 'the failed send');
+  // The server's answer to the first attempt: DATABASE_UNAVAILABLE ("try later"), logged with its cause.
+  await app.logs.waitFor(
+    (r) => r.msg === 'database unavailable: answered DATABASE_UNAVAILABLE' && r.action === 'send_message',
+    'the failed send',
+  );
   expect(client.pendingMessages).toBe(1);
   await relay.resume();
 

@@ -145,6 +145,34 @@ describe('outbox', () => {
     expect(written.map((w) => w.id)).toEqual(['a', 'a']);
   });
 
+  it('RATE_LIMITED with retry_after_ms waits at least that long, and an ack meanwhile writes nothing', () => {
+    const box = outbox();
+    box.attach(writer());
+    for (const id of ['a', 'b']) void box.enqueue(msg(id));
+    box.fail(written[1]!.requestId, 'RATE_LIMITED', 'Too many frames', 2_500);
+    // The ack of `a` would normally write what waits; the server said not before 2.5 s.
+    expect(box.acknowledge(ack('a'))).toBe(true);
+    void box.enqueue(msg('c'));
+    vi.advanceTimersByTime(2_499);
+    expect(written.map((w) => w.id)).toEqual(['a', 'b']);
+    vi.advanceTimersByTime(1);
+    // Kept, never dropped, and rewritten in send order.
+    expect(written.map((w) => w.id)).toEqual(['a', 'b', 'b', 'c']);
+    expect(box.size).toBe(2);
+  });
+
+  it('a short retry_after_ms does not shorten the 1 s backoff; a longer one in the same round moves it later', () => {
+    const box = outbox();
+    box.attach(writer());
+    for (const id of ['a', 'b']) void box.enqueue(msg(id));
+    box.fail(written[0]!.requestId, 'RATE_LIMITED', 'Too many frames', 50);
+    box.fail(written[1]!.requestId, 'RATE_LIMITED', 'Too many frames', 1_800);
+    vi.advanceTimersByTime(1_000);
+    expect(written).toHaveLength(2);
+    vi.advanceTimersByTime(800);
+    expect(written.map((w) => w.id)).toEqual(['a', 'b', 'a', 'b']);
+  });
+
   it('INTERNAL is retried with the same id, waiting 1, 2, 4 … at most 30 s; an ack resets the wait', async () => {
     const box = outbox();
     box.attach(writer());

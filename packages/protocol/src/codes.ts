@@ -127,7 +127,27 @@ export const ErrorCodes = {
     message: 'The server is shutting down; reconnect.',
   },
   // --- server
+  /** A rate limit (docs/operations.md "Limits"): HTTP answers carry `Retry-After`, error frames `retry_after_ms`. */
   RATE_LIMITED: { status: 429, closeCode: null, message: 'Too many requests; slow down.' },
+  /**
+   * A WebSocket upgrade over a cap on open connections (per user or per client address). Waiting
+   * alone may not help: a slot frees when another connection of that user or address closes.
+   */
+  TOO_MANY_CONNECTIONS: {
+    status: 429,
+    closeCode: null,
+    message: 'Too many open WebSocket connections; close one before opening another.',
+  },
+  /**
+   * The database did not answer in time or could not be reached (docs/operations.md "Database
+   * stalls"). Retryable: a send may or may not have been stored, so resend it with the same
+   * client_message_id (stored at most once). Over HTTP with `Retry-After`.
+   */
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    closeCode: null,
+    message: 'The database is not answering; try again later.',
+  },
   INTERNAL: {
     status: 500,
     closeCode: CloseCode.internalError,

@@ -184,6 +184,8 @@ export const ErrorFrame = serverFrame(
     request_id: RequestId.nullable(),
     /** For INVALID_FRAME: where the frame was wrong, e.g. `data.conversation_id: expected string`. */
     issues: z.array(z.string()).optional(),
+    /** For RATE_LIMITED over the frame rate: ms until this connection may send its next frame. */
+    retry_after_ms: z.number().int().nonnegative().optional(),
   }),
 );
 

@@ -37,7 +37,7 @@
  * together, and messages from different senders have no order before they are stored.
  */
 import { and, eq, getTableColumns, type SQL, sql } from 'drizzle-orm';
-import { type Db, pgErrorCode, UNIQUE_VIOLATION } from './db-common.ts';
+import { type Db, isDatabaseUnavailable, pgErrorCode, UNIQUE_VIOLATION } from './db-common.ts';
 import { conversations, messages, pushJobs } from './schema.ts';
 import type { AppendMessageInput, AppendMessageResult, MessageRow } from './store-types.ts';
 
@@ -328,15 +328,15 @@ export class AppendBatcher {
   }
 
   async #run(batch: Waiting[]): Promise<void> {
-    if (batch.length === 1) return this.#one(batch[0] as Waiting);
+    if (batch.length === 1) return this.#each(batch);
     let rows: Array<MessageRow | null>;
     try {
       rows = await this.#statements.insertMany(batch.map((w) => w.input));
-    } catch {
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) return this.#unavailable(batch, error);
       // Nothing was stored (one statement). One input failed it: a key twice in the batch, a
       // sender that does not exist, a deadlock. Each goes alone, in order, and fails alone.
-      for (const waiting of batch) await this.#one(waiting);
-      return;
+      return this.#each(batch);
     }
     const leftOver: Waiting[] = [];
     batch.forEach((waiting, i) => {
@@ -345,15 +345,29 @@ export class AppendBatcher {
       else leftOver.push(waiting);
     });
     // Not stored: a duplicate key or no such conversation; the single append tells which.
-    for (const waiting of leftOver) await this.#one(waiting);
+    await this.#each(leftOver);
   }
 
-  async #one(waiting: Waiting): Promise<void> {
-    try {
-      waiting.resolve(await this.#statements.appendOne(waiting.input));
-    } catch (error) {
-      waiting.reject(error);
+  /** Single appends, in order; once the database stops answering, the rest fail with that error at once. */
+  async #each(list: Waiting[]): Promise<void> {
+    for (const [i, waiting] of list.entries()) {
+      try {
+        waiting.resolve(await this.#statements.appendOne(waiting.input));
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) return this.#unavailable(list.slice(i), error);
+        waiting.reject(error);
+      }
     }
+  }
+
+  /**
+   * The database did not answer (a timeout, a lost connection): these appends fail with that error,
+   * and so does every append waiting for a free statement slot, at once. Retried one by one, or
+   * left to start their own statements, they would each wait out another timeout, so a send's
+   * answer would no longer be bounded by one (docs/operations.md "Database stalls").
+   */
+  #unavailable(batch: Waiting[], error: unknown): void {
+    for (const waiting of [...batch, ...this.#waiting.splice(0)]) waiting.reject(error);
   }
 }
 

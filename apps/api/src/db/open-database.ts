@@ -23,6 +23,17 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** Postgres only: most connections this process keeps open (default 10, DATABASE_POOL_MAX). */
   poolMax?: number;
+  /**
+   * Postgres only, ms: the most a new connection may take to be ready, and the most a query
+   * waits for a free pooled connection (default 5000, DATABASE_CONNECT_TIMEOUT).
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Postgres only, ms: the server cancels a statement running longer (`statement_timeout`) and
+   * ends a session idle inside a transaction for longer; the client gives up on an answer
+   * QUERY_TIMEOUT_GRACE_MS later and discards the connection (default 5000, DATABASE_STATEMENT_TIMEOUT).
+   */
+  statementTimeoutMs?: number;
   logger?: {
     info(obj: object, msg?: string): void;
     warn(obj: object, msg?: string): void;
@@ -44,6 +55,25 @@ export const MIGRATIONS_TABLE = '__drizzle_migrations';
 
 /** Pool size per process (connections) when `poolMax` is not given. */
 export const DEFAULT_POOL_MAX = 10;
+
+/** ms, when `connectTimeoutMs` is not given. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/** ms, when `statementTimeoutMs` is not given. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+
+/**
+ * ms the client waits for an answer beyond `statement_timeout` (pg's `query_timeout`): while the
+ * network works, the server's own cancel (SQLSTATE 57014) arrives first and leaves the connection
+ * clean; only when nothing comes back (a frozen network, a hung server) does the client give up.
+ */
+export const QUERY_TIMEOUT_GRACE_MS = 1_000;
+
+/** ms of silence before the OS probes an open connection (TCP keepalive), so a vanished server is noticed while idle. */
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
+
+/** pg's error for a query that got no answer within `query_timeout`. */
+const QUERY_READ_TIMEOUT = 'Query read timeout';
 
 /**
  * Pinned for every pooled connection because `messages.append` is one autocommit statement that
@@ -95,7 +125,13 @@ export function describeDatabaseUrl(databaseUrl: string): string {
 
 async function openPostgres(
   databaseUrl: string,
-  { schema, poolMax = DEFAULT_POOL_MAX, logger }: OpenDatabaseOptions,
+  {
+    schema,
+    poolMax = DEFAULT_POOL_MAX,
+    connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS,
+    logger,
+  }: OpenDatabaseOptions,
 ): Promise<OpenedDatabase> {
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error(
@@ -110,13 +146,29 @@ async function openPostgres(
     throw new Error('openDatabase: databaseUrl is not a valid URL (expected postgres://user:pass@host:port/db)');
   }
 
-  const pool = new pg.Pool({
+  // Applied by the server at connection start, so every pooled connection sees only this schema
+  // (system catalogs such as pg_catalog are always searched implicitly). Options given in the
+  // URL (?options=…) replace these, as pg lets the connection string win.
+  const options = schema ? `-c search_path=${schema} ${SESSION_OPTIONS}` : SESSION_OPTIONS;
+  // A database that stops answering (packets dropped, not refused) must not hold a request
+  // forever (issue #15, docs/operations.md "Database stalls"): connecting and waiting for a pooled
+  // connection end after connectTimeoutMs, a statement after statementTimeoutMs on the server,
+  // and waiting for its answer QUERY_TIMEOUT_GRACE_MS later on the client.
+  const connection = {
     connectionString: databaseUrl,
+    options,
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+  } satisfies pg.ClientConfig;
+  const pool = new pg.Pool({
+    ...connection,
     max: poolMax,
-    // Applied by the server at connection start, so every pooled connection sees only this schema
-    // (system catalogs such as pg_catalog are always searched implicitly). Options given in the
-    // URL (?options=…) replace these, as pg lets the connection string win.
-    options: schema ? `-c search_path=${schema} ${SESSION_OPTIONS}` : SESSION_OPTIONS,
+    statement_timeout: statementTimeoutMs,
+    // A session whose client vanished inside a transaction would keep its row locks (a
+    // conversation's, blocking every append to it) until the server's keepalive notices.
+    idle_in_transaction_session_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + QUERY_TIMEOUT_GRACE_MS,
   });
   // Without a listener an idle client's network error would crash the process; the next query
   // on a fresh connection reports the problem instead.
@@ -129,12 +181,21 @@ async function openPostgres(
     client.on('error', (err) =>
       logger?.warn({ err: err.message, database: where }, 'postgres connection lost while in use'),
     );
+    discardOnReadTimeout(client, () =>
+      logger?.warn({ database: where }, 'postgres connection discarded: a query got no answer in time'),
+    );
   });
+  releaseEndedClients(pool);
 
   try {
-    let client: pg.PoolClient;
+    // Its own connection, without the statement timeouts: an index build may run longer, and an
+    // instance starting while another migrates waits for the lock. Only connecting is bounded.
+    const client = new pg.Client(connection);
+    client.on('error', (err) =>
+      logger?.warn({ err: err.message, database: where }, 'postgres connection lost while in use'),
+    );
     try {
-      client = await pool.connect();
+      await client.connect();
     } catch (err) {
       // pg's messages name the user at most, never the password; `where` omits it too.
       throw new Error(`openDatabase: cannot connect to Postgres at ${where}: ${(err as Error).message}`, {
@@ -156,7 +217,7 @@ async function openPostgres(
         await client.query('select pg_advisory_unlock(hashtext($1))', [lockKey]);
       }
     } finally {
-      client.release();
+      await client.end().catch(() => {});
     }
   } catch (err) {
     await pool.end().catch(() => {});
@@ -166,4 +227,67 @@ async function openPostgres(
   logger?.info({ kind: 'postgres', database: where, schema: schema ?? null }, 'database opened');
   const store = createStore(drizzlePg({ client: pool }), () => pool.end());
   return { kind: 'postgres', store, close: () => store.close() };
+}
+
+/**
+ * pg answers a query that got nothing back within `query_timeout` with "Query read timeout" but
+ * keeps its connection, which is then in an unknown state: the statement is still on the wire,
+ * may yet run and answer, and everything sent next waits behind it. A pool query gives such a
+ * connection back with the error and pg-pool discards it, but a transaction's client is given
+ * back by drizzle without one and would be reused. So the first read timeout ends the
+ * connection at once: `_ending` is set (the pool drops the client when it comes back), the socket
+ * is destroyed, and statements queued on it (drizzle's ROLLBACK) fail at once instead of waiting
+ * out their own timeout. `releaseEndedClients` frees its pool slot.
+ */
+function discardOnReadTimeout(client: pg.PoolClient, onDiscard: () => void): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  let discarded = false;
+  const check = (err: unknown) => {
+    if (discarded || !(err instanceof Error) || err.message !== QUERY_READ_TIMEOUT) return;
+    discarded = true;
+    onDiscard();
+    client.end().catch(() => {});
+    client.connection.stream.destroy();
+  };
+  // Both of pg's forms: a callback as the last argument (pg-pool's own pool.query), or a promise.
+  client.query = ((...args: unknown[]) => {
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      args[args.length - 1] = (err: unknown, result: unknown) => {
+        if (err) check(err);
+        return (last as (err: unknown, result: unknown) => unknown)(err, result);
+      };
+      return query(...args);
+    }
+    const result = query(...args);
+    // Registered before the caller's own handlers, so the connection is gone before they run.
+    if (result instanceof Promise) result.then(undefined, check);
+    return result;
+  }) as typeof client.query;
+}
+
+/**
+ * A checked-out client whose connection ended (lost, or discarded above) is given back to the
+ * pool with an error as soon as it ends, which frees its slot; a later `release()` by its holder
+ * does nothing. Without this the slot could be lost for good: drizzle 0.45 runs BEGIN before its
+ * try/finally, so a transaction whose BEGIN fails never releases its client, and after
+ * DATABASE_POOL_MAX such failures (a stall, a failover) every query would wait for a connection
+ * until the process restarts.
+ */
+function releaseEndedClients(pool: pg.Pool): void {
+  const checkedOut = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => {
+    checkedOut.add(client);
+  });
+  pool.on('release', (_err, client) => {
+    checkedOut.delete(client);
+  });
+  pool.on('connect', (client) => {
+    client.on('end', () => {
+      if (!checkedOut.has(client)) return;
+      const release = client.release;
+      client.release = () => {};
+      release(new Error('the connection ended while checked out'));
+    });
+  });
 }

@@ -1,11 +1,13 @@
 /**
  * Every HTTP error leaves as one RFC 9457 problem+json shape with a catalogued `code`.
- * Unknown errors become INTERNAL (logged with the stack; the client sees no internals).
+ * A database that did not answer is DATABASE_UNAVAILABLE (503 with Retry-After); other unknown
+ * errors become INTERNAL (logged with the stack; the client sees no internals).
  */
 import type { ErrorCode } from '@anmei/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, toProblem } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/db-common.ts';
+import { AppError, RetryLaterError, toProblem } from '../errors.ts';
 import { redactUrl } from '../observability/logger.ts';
 
 /** Fastify's own error codes that are the client's fault, mapped into our catalog. */
@@ -22,6 +24,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_FIELDS_LIMIT: 'VALIDATION_FAILED',
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
 };
+
+/**
+ * `Retry-After` (seconds) of a DATABASE_UNAVAILABLE answer: a stall usually outlasts one
+ * statement timeout, and a retry sooner would only wait out another one.
+ */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, detail?: string, issues?: string[]) {
   const problem = toProblem(code, detail, redactUrl(request.url), issues);
@@ -51,6 +59,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
   // back as a confusing 400 instead of 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof RetryLaterError) reply.header('retry-after', String(error.retryAfterSeconds));
     if (error instanceof AppError) return send(reply, request, error.code, error.message, error.issues);
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map((v) => {
@@ -65,6 +74,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (error instanceof SyntaxError && error.statusCode === 400) return send(reply, request, 'MALFORMED_JSON');
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return send(reply, request, 'VALIDATION_FAILED', error.message);
+    }
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, 'database unavailable: answered DATABASE_UNAVAILABLE');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return send(reply, request, 'DATABASE_UNAVAILABLE');
     }
     request.log.error({ err: error }, 'request failed');
     return send(reply, request, 'INTERNAL');

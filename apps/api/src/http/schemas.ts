@@ -43,8 +43,14 @@ export const ConversationIdParams = z.object({ conversation_id: Id });
 /** A position in a query string (`after_seq=41`): a whole number from `min` up to LIMITS.positionMax. */
 export const positionQuery = (min: 0 | 1 = 0) => withPositionRange(z.coerce.number()).min(min);
 
-/** The error statuses most routes can answer with (each a problem+json body). */
-export const CommonProblems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
+/** The error statuses most routes can answer with (each a problem+json body); 503 is DATABASE_UNAVAILABLE. */
+export const CommonProblems = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  403: ProblemSchema,
+  404: ProblemSchema,
+  503: ProblemSchema,
+};
 
 /** Answer of every route that stores a message (send, attachment upload). */
 export const SentSchema = z.object({

@@ -33,6 +33,10 @@ export async function registerSecurityHeaders(
     // Bearer tokens, no cookies.
     credentials: false,
     maxAge: 600,
+    // Strict mode answers an OPTIONS without Origin or Access-Control-Request-Method with a
+    // text/plain 400 ("Invalid Preflight Request"), outside the problem+json catalogue (found by
+    // the HTTP fuzz, issue #15). Such a request is no browser preflight: 204, no CORS headers.
+    strictPreflight: false,
   });
 }
 

@@ -16,13 +16,15 @@ import { MemoryPresenceStore } from './presence/memory.ts';
 import type { Presence } from './presence/presence.ts';
 import { RedisPresence } from './presence/redis.ts';
 import { createRedisClient, type RedisClient, waitUntilReady } from './redis/clients.ts';
-import { redisNames } from './redis/keys.ts';
+import { type RedisNames, redisNames } from './redis/keys.ts';
 
 export interface RealtimeInfrastructure {
   kind: 'memory' | 'redis';
   bus: Bus;
   presence: Presence;
   tickets: TicketStore;
+  /** The command connection and key names when REDIS_URL is set (rate-limit counters live there). */
+  redis: { client: RedisClient; names: RedisNames } | undefined;
   /** Counters for /health (published/received messages, subscriptions). */
   busStats(): Record<string, number | string>;
   /** false while the Redis connections are down (always true for memory). */
@@ -43,6 +45,7 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
       bus,
       presence,
       tickets,
+      redis: undefined,
       busStats: () => ({ ...bus.stats() }),
       healthy: () => true,
       async close() {
@@ -98,6 +101,7 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
     bus,
     presence,
     tickets: new RedisTicketStore(command, names.ticket),
+    redis: { client: command, names },
     busStats: () => ({ routing: bus.routing, ...bus.stats() }),
     healthy: () => command.status === 'ready' && subscriber.status === 'ready',
     async close() {

@@ -10,6 +10,11 @@
  * order is the client's only way to match it (issue #15). At most `maxQueuedFrames` may wait;
  * more are refused with RATE_LIMITED at once (it echoes the `request_id`), so a flooding client
  * cannot grow our memory.
+ *
+ * Each connection may send `frameRate` frames per second with bursts of `frameBurst` (a token
+ * bucket, WS_FRAME_RATE / WS_FRAME_BURST); a decoded frame over it is refused at once with
+ * RATE_LIMITED and `retry_after_ms`, before it is queued. Decided here, synchronously, in the
+ * order frames arrive: no counter store, no promise, no timer per frame or per connection.
  */
 import {
   ClientAction,
@@ -25,6 +30,7 @@ import {
 import type { RawData, WebSocket } from 'ws';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ChatService } from '../chat/chat-service.ts';
+import { isDatabaseUnavailable } from '../db/db-common.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { FrozenConnectionInfo } from '../realtime/types.ts';
@@ -46,6 +52,10 @@ export interface SessionContext {
   /** Invalid frames tolerated per `invalidFrameWindowMs` (ms) before closing with 4008. */
   maxInvalidFrames: number;
   invalidFrameWindowMs: number;
+  /** Frames per second a connection may send, sustained (WS_FRAME_RATE). */
+  frameRate: number;
+  /** Frames a connection may send at once after a quiet time (WS_FRAME_BURST). */
+  frameBurst: number;
   /** Closes a session from our side and unregisters it at once (the gateway's; see LocalConnection.cut). */
   cut(session: ConnectionSession, code: CloseCode, reason: string): void;
 }
@@ -80,12 +90,18 @@ export class ConnectionSession implements LocalConnection {
   #invalidWindowStart = 0;
   /** Set once the invalid-frame limit was passed: later frames are ignored until the 4008 close. */
   #ending = false;
+  /** Frames this connection may still send now (the token bucket); refilled on use. */
+  #tokens: number;
+  /** ms since the epoch when `#tokens` was last refilled. */
+  #tokensAt: number;
 
   constructor(info: FrozenConnectionInfo, socket: WebSocket, holdUntilResume: boolean, ctx: SessionContext) {
     this.info = info;
     this.socket = socket;
     this.held = holdUntilResume ? [] : null;
     this.#ctx = ctx;
+    this.#tokens = ctx.frameBurst;
+    this.#tokensAt = Date.now();
   }
 
   get closed(): boolean {
@@ -117,6 +133,17 @@ export class ConnectionSession implements LocalConnection {
       return;
     }
     const frame = decoded.frame;
+    const waitMs = this.#takeToken();
+    if (waitMs > 0) {
+      this.#sendErrorFrame(
+        'RATE_LIMITED',
+        `Too many frames: at most ${this.#ctx.frameRate} per second, ${this.#ctx.frameBurst} at once (WS_FRAME_RATE, WS_FRAME_BURST); send again in ${waitMs} ms.`,
+        frame.request_id ?? null,
+        undefined,
+        waitMs,
+      );
+      return;
+    }
     if (this.#queued >= this.#ctx.maxQueuedFrames) {
       this.#sendError('RATE_LIMITED', 'Too many frames waiting; wait for acks before sending more.', frame);
       return;
@@ -148,6 +175,14 @@ export class ConnectionSession implements LocalConnection {
     } catch (error) {
       if (error instanceof AppError) {
         this.#sendError(error.code, error.message, frame, error.issues);
+        return;
+      }
+      if (isDatabaseUnavailable(error)) {
+        this.#ctx.logger.warn(
+          this.bindings({ err: error, action: frame.action }),
+          'database unavailable: answered DATABASE_UNAVAILABLE',
+        );
+        this.#sendError('DATABASE_UNAVAILABLE', ErrorCodes.DATABASE_UNAVAILABLE.message, frame);
         return;
       }
       this.#ctx.logger.error(this.bindings({ err: error, action: frame.action }), 'frame handler failed');
@@ -261,11 +296,31 @@ export class ConnectionSession implements LocalConnection {
     });
   }
 
+  /** Takes one frame's token: 0 when there was one, else the ms until there will be. */
+  #takeToken(): number {
+    const { frameRate, frameBurst } = this.#ctx;
+    const now = Date.now();
+    // A clock stepped back refills nothing rather than draining the bucket.
+    this.#tokens = Math.min(frameBurst, this.#tokens + (Math.max(0, now - this.#tokensAt) * frameRate) / 1000);
+    this.#tokensAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / frameRate));
+  }
+
   #sendError(code: ErrorCode, message: string, frame: ClientFrame, issues?: string[]): void {
     this.#sendErrorFrame(code, message, frame.request_id ?? null, issues);
   }
 
-  #sendErrorFrame(code: ErrorCode, message: string, requestId: string | null, issues?: string[]): void {
+  #sendErrorFrame(
+    code: ErrorCode,
+    message: string,
+    requestId: string | null,
+    issues?: string[],
+    retryAfterMs?: number,
+  ): void {
     this.#send(
       encodeFrame(
         serverFrame(ServerAction.error, {
@@ -273,6 +328,7 @@ export class ConnectionSession implements LocalConnection {
           message,
           request_id: requestId,
           ...(issues && issues.length > 0 ? { issues } : {}),
+          ...(retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
         }),
       ),
     );

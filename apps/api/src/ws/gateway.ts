@@ -14,13 +14,15 @@ import type { TokenService } from '../auth/tokens.ts';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
 import type { ChatService } from '../chat/chat-service.ts';
-import { AppError } from '../errors.ts';
+import { AppError, RetryLaterError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
+import { addressKey, type ClientAddress } from '../http/client-address.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
 import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connection-session.ts';
 import type { LocalConnections } from './local-connections.ts';
 import type { SocketWriter } from './socket-writer.ts';
@@ -68,6 +70,9 @@ export interface GatewayOptions {
   maxPayloadBytes: number;
   maxReconnectAttempts: number;
   allowedOrigins: '*' | ReadonlySet<string>;
+  /** Frames per second a connection may send (WS_FRAME_RATE), and at once (WS_FRAME_BURST). */
+  frameRate: number;
+  frameBurst: number;
 }
 
 export interface GatewayDeps {
@@ -82,6 +87,10 @@ export interface GatewayDeps {
   resume: ResumeService;
   participants: ParticipantDirectory;
   logger: Logger;
+  /** Per-address upgrade rate, per-address and per-user connection caps. */
+  limits: ConnectionLimits;
+  /** The client's address behind trusted proxies (TRUST_PROXY). */
+  clientAddress: ClientAddress;
 }
 
 export class Gateway {
@@ -133,6 +142,8 @@ export class Gateway {
       logger: deps.logger,
       cut: (session, code, reason) => this.#cut(session, code, reason),
       ...SESSION_LIMITS,
+      frameRate: options.frameRate,
+      frameBurst: options.frameBurst,
     };
     this.#wss = new WebSocketServer({
       WebSocket: SessionSocket,
@@ -212,12 +223,14 @@ export class Gateway {
     if (path !== WS_PATH)
       return rejectUpgrade(socket, 'NOT_FOUND', `No WebSocket endpoint at ${path}; use ${WS_PATH}.`);
     if (!this.#accepting) return rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
+    const address = addressKey(this.#deps.clientAddress.of(req));
     let identity: UpgradeIdentity;
     try {
-      identity = await authenticateUpgrade(req, {
+      identity = await authenticateUpgrade(req, address, {
         tokens: this.#deps.tokens,
         tickets: this.#deps.tickets,
         allowedOrigins: this.#opts.allowedOrigins,
+        limits: this.#deps.limits,
       });
     } catch (error) {
       if (error instanceof AppError && error.code === 'FORBIDDEN') {
@@ -233,8 +246,9 @@ export class Gateway {
         return;
       }
       if (error instanceof AppError) {
-        this.#deps.logger.warn({ code: error.code, origin: req.headers.origin }, 'websocket upgrade refused');
-        return rejectUpgrade(socket, error.code, error.message);
+        this.#deps.logger.warn({ code: error.code, origin: req.headers.origin, address }, 'websocket upgrade refused');
+        const retryAfter = error instanceof RetryLaterError ? error.retryAfterSeconds : undefined;
+        return rejectUpgrade(socket, error.code, error.message, retryAfter);
       }
       this.#deps.logger.error({ err: error }, 'websocket upgrade failed');
       return rejectUpgrade(socket, 'INTERNAL');

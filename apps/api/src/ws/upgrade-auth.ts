@@ -1,7 +1,12 @@
 /**
- * Everything decided BEFORE a socket exists: path, Origin, ticket, device and connection
+ * Everything decided BEFORE a socket exists: limits, Origin, ticket, device and connection
  * type. A refused upgrade is answered with an HTTP problem response on the raw TCP socket,
  * so an unauthenticated client never gets a WebSocket to send frames on.
+ *
+ * Order: the cheap limits on the client address first (nothing of the request is read yet),
+ * then Origin and parameters, then the ticket is verified and CONSUMED, and only then the
+ * checks that need its user (role, per-user connection cap): a ticket that was read is spent,
+ * whatever the answer, so no refusal leaves a readable ticket reusable.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,6 +21,7 @@ import {
 import type { TicketStore } from '../auth/ticket-store.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import { AppError, toProblem } from '../errors.ts';
+import type { ConnectionLimits } from './connection-limits.ts';
 
 export const WS_PATH = '/api/v1/ws';
 
@@ -32,10 +38,20 @@ export interface UpgradeAuthOptions {
   tokens: TokenService;
   tickets: TicketStore;
   allowedOrigins: '*' | ReadonlySet<string>;
+  limits: ConnectionLimits;
 }
 
-/** Resolves the identity of an upgrade request or throws an AppError saying why not. */
-export async function authenticateUpgrade(req: IncomingMessage, options: UpgradeAuthOptions): Promise<UpgradeIdentity> {
+/**
+ * Resolves the identity of an upgrade request from `address` (the client's, behind trusted
+ * proxies) or throws an AppError saying why not (a RetryLaterError for a limit).
+ */
+export async function authenticateUpgrade(
+  req: IncomingMessage,
+  address: string,
+  options: UpgradeAuthOptions,
+): Promise<UpgradeIdentity> {
+  options.limits.claimAddress(req.socket, address);
+  await options.limits.countUpgrade(address);
   const origin = req.headers.origin;
   // Browsers always send Origin; its absence means a non-browser client, which CSWSH cannot abuse.
   if (origin !== undefined && options.allowedOrigins !== '*' && !options.allowedOrigins.has(origin)) {
@@ -53,11 +69,13 @@ export async function authenticateUpgrade(req: IncomingMessage, options: Upgrade
   const raw = url.searchParams.get('ticket');
   if (!raw) throw new AppError('TICKET_MISSING');
   const verified = await options.tokens.verifyTicket(raw);
-  // Refuse before consuming, so a mistaken connection_type does not burn the ticket.
+  if (!(await options.tickets.consume(verified.jti, verified.expiresAtMs))) throw new AppError('TICKET_REUSED');
+  // After consuming (issue #15): a non-admin's ticket refused here cannot be replayed. Clients
+  // take a new ticket for every attempt anyway, so a mistaken connection_type costs nothing more.
   if (connectionType === 'admin' && verified.role !== 'admin') {
     throw new AppError('FORBIDDEN', 'Only admins may open an admin connection.');
   }
-  if (!(await options.tickets.consume(verified.jti, verified.expiresAtMs))) throw new AppError('TICKET_REUSED');
+  await options.limits.checkUser(verified.userId);
   return {
     userId: verified.userId,
     role: verified.role,
@@ -67,14 +85,18 @@ export async function authenticateUpgrade(req: IncomingMessage, options: Upgrade
   };
 }
 
-/** Answer a refused upgrade with a problem+json response and close the TCP socket. */
-export function rejectUpgrade(socket: Duplex, code: ErrorCode, detail?: string): void {
+/**
+ * Answer a refused upgrade with a problem+json response and close the TCP socket. A limit's
+ * refusal carries `Retry-After` (seconds), as over HTTP.
+ */
+export function rejectUpgrade(socket: Duplex, code: ErrorCode, detail?: string, retryAfterSeconds?: number): void {
   if (socket.destroyed) return;
   const problem = toProblem(code, detail, WS_PATH);
   const body = JSON.stringify(problem);
   socket.end(
     `HTTP/1.1 ${problem.status} ${STATUS_TEXT[problem.status] ?? 'Error'}\r\n` +
       'Connection: close\r\n' +
+      (retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`) +
       'Content-Type: application/problem+json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       '\r\n' +
@@ -87,6 +109,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

@@ -27,6 +27,17 @@ function storableField(part: MultipartFile, name: string): string | null {
   return value;
 }
 
+/**
+ * A body that is not well-formed multipart (cut short before its closing boundary, no boundary at
+ * all, a broken part header) makes busboy fail with a plain Error of its own, without a `code`:
+ * the client's mistake, answered VALIDATION_FAILED instead of INTERNAL (issue #15). Errors with a
+ * code (file too large, a dropped connection) are left to the problem handler.
+ */
+function malformed(error: unknown): AppError | null {
+  if (!(error instanceof Error) || error instanceof AppError || 'code' in error || 'statusCode' in error) return null;
+  return new AppError('VALIDATION_FAILED', `The multipart body is malformed: ${error.message}.`);
+}
+
 export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireAuth(ctx.tokens);
@@ -51,7 +62,12 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       const user = signedIn(request);
       if (!request.isMultipart())
         throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data with a "file" field.');
-      const part = await request.file();
+      const part = await request.file().catch((error: unknown) => {
+        throw malformed(error) ?? error;
+      });
+      // When the body breaks off inside the file, busboy fails the file stream (and so the upload) with these.
+      const bodyErrors = new Set<unknown>();
+      part?.file.on('error', (error) => bodyErrors.add(error));
       if (part?.fieldname !== 'file') {
         throw new AppError('VALIDATION_FAILED', 'The multipart body needs one file field named "file".');
       }
@@ -66,16 +82,20 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
         part.file.resume();
         throw new AppError('VALIDATION_FAILED', 'client_message_id must be at most 64 characters.');
       }
-      const { message, duplicate } = await ctx.attachments.upload(user, {
-        conversationId: request.params.conversation_id,
-        fileName: part.filename,
-        mimeType: part.mimetype,
-        stream: part.file,
-        truncated: () => part.file.truncated,
-        clientMessageId,
-        caption: caption === null ? null : truncateText(caption, 2000),
-        durationMs: duration === null ? null : Number(duration),
-      });
+      const { message, duplicate } = await ctx.attachments
+        .upload(user, {
+          conversationId: request.params.conversation_id,
+          fileName: part.filename,
+          mimeType: part.mimetype,
+          stream: part.file,
+          truncated: () => part.file.truncated,
+          clientMessageId,
+          caption: caption === null ? null : truncateText(caption, 2000),
+          durationMs: duration === null ? null : Number(duration),
+        })
+        .catch((error: unknown) => {
+          throw (bodyErrors.has(error) ? malformed(error) : null) ?? error;
+        });
       return sentBody(message, duplicate);
     },
   );

@@ -25,6 +25,8 @@ export interface RedisNames {
   instanceChannelPrefix: string;
   onlineUsers: string;
   ticket(jti: string): string;
+  /** Prefix of the rate-limit counters (http/rate-limits.ts, ws/connection-limits.ts). */
+  rateLimitPrefix: string;
 }
 
 export function redisNames(prefix: string, cluster: boolean): RedisNames {
@@ -41,5 +43,6 @@ export function redisNames(prefix: string, cluster: boolean): RedisNames {
     instanceChannelPrefix: `${prefix}ws:instance:`,
     onlineUsers: `${presenceBase}:online_users`,
     ticket: (jti) => `${presenceBase}:ticket:${jti}`,
+    rateLimitPrefix: `${prefix}ratelimit:`,
   };
 }
