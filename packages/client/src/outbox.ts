@@ -41,13 +41,19 @@ interface Entry {
  * Server answers that say "not now" rather than "never": the message is written again (same
  * client message id, so it is stored at most once) after a delay, until its TTL.
  * RATE_LIMITED: the connection sent frames faster than the server's rate (the answer carries
- * `retry_after_ms`, the least wait), or its frame queue was full. DATABASE_UNAVAILABLE: the server's
- * database did not answer in time, and INTERNAL: the server failed; in both the message may or
- * may not have been stored.
+ * `retry_after_ms`, the least wait), or its frame queue was full. DATABASE_UNAVAILABLE and
+ * SERVICE_UNAVAILABLE: the server's database (or Redis) did not answer in time, and INTERNAL: the
+ * server failed; in these the message may or may not have been stored.
  */
-type TransientAnswer = Extract<ErrorCode, 'RATE_LIMITED' | 'DATABASE_UNAVAILABLE' | 'INTERNAL'>;
+type TransientAnswer = Extract<ErrorCode, 'RATE_LIMITED' | 'DATABASE_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | 'INTERNAL'>;
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set<TransientAnswer>([
+  'RATE_LIMITED',
+  'DATABASE_UNAVAILABLE',
+  'SERVICE_UNAVAILABLE',
+  'INTERNAL',
+]);
 function isTransient(code: ErrorCode): code is TransientAnswer {
-  return code === 'RATE_LIMITED' || code === 'DATABASE_UNAVAILABLE' || code === 'INTERNAL';
+  return TRANSIENT.has(code);
 }
 
 /**

@@ -148,6 +148,16 @@ export const ErrorCodes = {
     closeCode: null,
     message: 'The database is not answering; try again later.',
   },
+  /**
+   * A service the request needs besides the database did not answer: Redis (WebSocket tickets,
+   * presence, the bus) while it is unreachable (docs/operations.md "When Redis is unreachable").
+   * Retryable, with `Retry-After` over HTTP.
+   */
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    closeCode: null,
+    message: 'A service this request needs is not answering; try again later.',
+  },
   INTERNAL: {
     status: 500,
     closeCode: CloseCode.internalError,

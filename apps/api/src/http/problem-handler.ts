@@ -9,6 +9,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDatabaseUnavailable } from '../db/db-common.ts';
 import { AppError, RetryLaterError, toProblem } from '../errors.ts';
 import { redactUrl } from '../observability/logger.ts';
+import { isRedisUnavailable } from '../realtime/redis/clients.ts';
 
 /** Fastify's own error codes that are the client's fault, mapped into our catalog. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -26,7 +27,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 /**
- * `Retry-After` (seconds) of a DATABASE_UNAVAILABLE answer: a stall usually outlasts one
+ * `Retry-After` (seconds) of a DATABASE_UNAVAILABLE (and SERVICE_UNAVAILABLE) answer: a stall usually outlasts one
  * statement timeout, and a retry sooner would only wait out another one.
  */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
@@ -79,6 +80,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
       request.log.warn({ err: error }, 'database unavailable: answered DATABASE_UNAVAILABLE');
       reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
       return send(reply, request, 'DATABASE_UNAVAILABLE');
+    }
+    if (isRedisUnavailable(error)) {
+      request.log.warn({ err: error }, 'redis unavailable: answered SERVICE_UNAVAILABLE');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return send(reply, request, 'SERVICE_UNAVAILABLE');
     }
     request.log.error({ err: error }, 'request failed');
     return send(reply, request, 'INTERNAL');

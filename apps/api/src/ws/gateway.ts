@@ -17,6 +17,7 @@ import type { ChatService } from '../chat/chat-service.ts';
 import { AppError, RetryLaterError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
 import { addressKey, type ClientAddress } from '../http/client-address.ts';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../http/problem-handler.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
@@ -27,7 +28,7 @@ import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connec
 import type { LocalConnections } from './local-connections.ts';
 import type { SocketWriter } from './socket-writer.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
-import { closeCodeOf } from './ws-errors.ts';
+import { closeCodeOf, outageCodeOf } from './ws-errors.ts';
 
 /** ms a `?resume=1` connection holds live frames waiting for its `resume` frame. */
 const RESUME_HOLD_MS = 10_000;
@@ -249,6 +250,12 @@ export class Gateway {
         this.#deps.logger.warn({ code: error.code, origin: req.headers.origin, address }, 'websocket upgrade refused');
         const retryAfter = error instanceof RetryLaterError ? error.retryAfterSeconds : undefined;
         return rejectUpgrade(socket, error.code, error.message, retryAfter);
+      }
+      // A store that did not answer is an outage, not a bug: the client tries again later.
+      const outage = outageCodeOf(error);
+      if (outage) {
+        this.#deps.logger.warn({ err: error, code: outage }, 'websocket upgrade refused: a store is unavailable');
+        return rejectUpgrade(socket, outage, undefined, DATABASE_RETRY_AFTER_SECONDS);
       }
       this.#deps.logger.error({ err: error }, 'websocket upgrade failed');
       return rejectUpgrade(socket, 'INTERNAL');

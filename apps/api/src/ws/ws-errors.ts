@@ -1,9 +1,13 @@
 /**
- * What a ws error on an open socket means for its close code: ws fails a connection itself when a
- * frame breaks the protocol (invalid UTF-8, too big, …) and reports it as an 'error' with its own
- * code; the gateway releases the connection at once under the code ws sends.
+ * What an error means at the WebSocket edge: a ws error on an open socket → its close code (ws
+ * fails a connection itself when a frame breaks the protocol: invalid UTF-8, too big, … and
+ * reports it as an 'error' with its own code; the gateway releases the connection at once under
+ * the code ws sends); an error while authenticating an upgrade → a "try later" code when a store
+ * did not answer.
  */
 import { CloseCode } from '@anmei/protocol';
+import { isDatabaseUnavailable } from '../db/db-common.ts';
+import { isRedisUnavailable } from '../realtime/redis/clients.ts';
 
 /** The close code ws sends when it fails a connection over a frame, by its error code (ws/lib/receiver.js). */
 const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
@@ -17,4 +21,11 @@ const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
 export function closeCodeOf(error: Error): number {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   return WS_ERROR_CLOSE_CODES[code] ?? (code.startsWith('WS_ERR_') ? 1002 : 1006);
+}
+
+/** The "try later" code of an error that means a store did not answer (an outage, not a bug), else null. */
+export function outageCodeOf(error: unknown): 'DATABASE_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | null {
+  if (isDatabaseUnavailable(error)) return 'DATABASE_UNAVAILABLE';
+  if (isRedisUnavailable(error)) return 'SERVICE_UNAVAILABLE';
+  return null;
 }

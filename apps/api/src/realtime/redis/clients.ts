@@ -112,3 +112,20 @@ export function waitUntilReady(client: RedisClient, url: string, timeoutMs = 10_
     client.on('ready', onReady);
   });
 }
+
+/** How ioredis fails a command while its connection is down (fail-fast after the first connect, or out of retries). */
+const REDIS_DOWN_MESSAGES = [
+  "Stream isn't writeable",
+  'Connection is closed',
+  'Reached the max retries per request limit',
+];
+
+/**
+ * True when `err` means Redis could not be reached (not that a command was wrong): the caller
+ * answers SERVICE_UNAVAILABLE, a "try later", instead of INTERNAL (issue #15).
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  return REDIS_DOWN_MESSAGES.some((start) => err.message.startsWith(start));
+}
