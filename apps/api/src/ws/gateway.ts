@@ -25,6 +25,7 @@ import { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connection-session.ts';
+import { startHeartbeat } from './heartbeat.ts';
 import type { LocalConnections } from './local-connections.ts';
 import type { SocketWriter } from './socket-writer.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
@@ -169,8 +170,7 @@ export class Gateway {
       const written = this.#deps.local.deliver(envelope, targets);
       this.#deps.logger.debug({ targets: targets === 'all' ? 'all' : targets.length, written }, 'local send');
     });
-    this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatIntervalMs);
-    this.#heartbeat.unref();
+    this.#heartbeat = startHeartbeat(this.#deps.local, this.#deps.logger, this.#opts.heartbeatIntervalMs);
   }
 
   /**
@@ -395,23 +395,6 @@ export class Gateway {
     if (removed?.lastForUser) this.#deps.events.emit('presence.changed', { userId: info.userId, online: false });
     this.#deps.events.emit('connection.closed', { connection: info, code, reason });
     this.#deps.logger.info(session.bindings({ code }), 'websocket disconnected');
-  }
-
-  #beat(): void {
-    for (const connection of this.#deps.local.all()) {
-      if (!connection.alive) {
-        this.#deps.logger.warn(
-          { connectionId: connection.info.connectionId, userId: connection.info.userId },
-          'heartbeat timeout: terminating connection',
-        );
-        // Say why when the peer can still hear it; cut the TCP connection if it does not answer.
-        connection.cut(CloseCode.heartbeatTimeout, 'heartbeat timeout');
-        continue;
-      }
-      if (connection.socket.readyState !== connection.socket.OPEN) continue;
-      connection.alive = false;
-      connection.socket.ping();
-    }
   }
 }
 
