@@ -24,6 +24,7 @@ import { decorateUser } from './http/auth-guard.ts';
 import { ClientAddress } from './http/client-address.ts';
 import { answerFrameworkError, installProblemHandlers } from './http/problem-handler.ts';
 import { registerHttpRateLimits } from './http/rate-limits.ts';
+import { answerClientError } from './http/raw-problem.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
@@ -216,6 +217,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     bodyLimit: 1024 * 1024,
     frameworkErrors: answerFrameworkError,
+    // Requests Node's parser refuses get a catalogued problem+json too (raw-problem.ts).
+    clientErrorHandler: answerClientError,
     // `request.ip` is the client behind the proxies TRUST_PROXY names (the same rule as upgrades).
     trustProxy: clientAddress.isTrusted,
   });

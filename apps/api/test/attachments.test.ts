@@ -180,4 +180,32 @@ describe('attachments', () => {
     expect(res.status).toBe(415);
     expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
+
+  // Found by the HTTP fuzz (issue #15): busboy's "Unexpected end of multipart data" was answered 500 INTERNAL.
+  it('answers a multipart body cut short, or with no parts at all, with VALIDATION_FAILED and keeps nothing', async () => {
+    const { token } = await app.login('customer_456');
+    const head =
+      '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n';
+    const bodies = {
+      'cut inside the file': `${head}abc`,
+      'cut before the closing boundary': `${head}abc\r\n`,
+      'cut inside a part header': '--x\r\nContent-Disposition: form-data; name="fi',
+      'no boundary anywhere': 'hello',
+    };
+    const before = await filesOnDisk();
+    for (const [what, body] of Object.entries(bodies)) {
+      const res = await app.http('POST', `/api/v1/chat/${app.conversationId(FACIAL)}/attachments`, {
+        token,
+        body,
+        headers: { 'content-type': 'multipart/form-data; boundary=x' },
+      });
+      expect([what, res.status, res.body.code, res.body.detail]).toEqual([
+        what,
+        400,
+        'VALIDATION_FAILED',
+        'The multipart body is malformed: Unexpected end of multipart data.',
+      ]);
+    }
+    expect(await filesOnDisk()).toEqual(before);
+  });
 });

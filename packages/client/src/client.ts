@@ -6,7 +6,7 @@
  * Constructing a client has no side effects (no socket, timer or global listener) so that a
  * React state initializer may create one and throw it away; everything starts at connect().
  */
-import { type ConnectionType, LIMITS } from '@anmei/protocol';
+import { type ConnectionType, LIMITS, textLength } from '@anmei/protocol';
 import type { ClientError, ClientEventMap } from './client-events.ts';
 import { newClientMessageId } from './client-message-id.ts';
 import { utf8Bytes } from './codec.ts';
@@ -182,10 +182,10 @@ export class WebSocketClient {
     if (this.#disposed) return Promise.reject(new SendError('DISPOSED', 'The client was disposed.', clientMessageId));
     if (typeof conversationId !== 'string' || conversationId.length === 0) return invalid('conversationId is empty.');
     if (typeof content !== 'string' || content.length === 0) return invalid('content is empty.');
-    if (content.length > LIMITS.messageContentMaxChars) {
-      return invalid(`content has ${content.length} characters; the limit is ${LIMITS.messageContentMaxChars}.`);
+    if (textLength(content) > LIMITS.messageContentMaxChars) {
+      return invalid(`content has ${textLength(content)} characters; the limit is ${LIMITS.messageContentMaxChars}.`);
     }
-    if (clientMessageId.length === 0 || clientMessageId.length > LIMITS.clientMessageIdMaxChars) {
+    if (clientMessageId.length === 0 || textLength(clientMessageId) > LIMITS.clientMessageIdMaxChars) {
       return invalid(`clientMessageId must be 1-${LIMITS.clientMessageIdMaxChars} characters.`);
     }
     return this.#outbox.enqueue({ conversationId, clientMessageId, content }, options.ttlMs).then(toSendResult);

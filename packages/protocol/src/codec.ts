@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { ErrorCode } from './codes.ts';
+import { textLength } from './domain.ts';
 import {
   ClientAction,
   type ClientFrame,
@@ -45,7 +46,8 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 function requestIdOf(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return null;
   const id = (value as { request_id?: unknown }).request_id;
-  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : null;
+  // Counted as the schema counts (code points), so an id the schema accepts is always echoed.
+  return typeof id === 'string' && id.length > 0 && textLength(id) <= 64 ? id : null;
 }
 
 function formatIssues(error: z.ZodError): string[] {

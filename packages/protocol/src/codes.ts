@@ -109,6 +109,12 @@ export const ErrorCodes = {
     message: 'This client_message_id was already used for a message in another conversation.',
   },
   PAYLOAD_TOO_LARGE: { status: 413, closeCode: null, message: 'The request body is too large.' },
+  /** The request line and headers exceed Node's limit (16 KiB): usually a URL far too long. */
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    closeCode: null,
+    message: 'The request line and headers are too large.',
+  },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     closeCode: null,

@@ -18,7 +18,18 @@ export type ConnectionType = (typeof CONNECTION_TYPES)[number];
 export const PUSH_PRIORITIES = ['normal', 'high'] as const;
 export type PushPriority = (typeof PUSH_PRIORITIES)[number];
 
-/** Limits shared by client and server so a client can refuse what the server would. */
+/**
+ * Length of a string as the limits count it: in Unicode code points (an emoji is one, as a CJK
+ * character is), the way the schemas' `.min()` / `.max()` count (zod 4), not in UTF-16 units
+ * (`string.length`, where an emoji outside the BMP counts 2).
+ */
+export function textLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/** Limits shared by client and server so a client can refuse what the server would; text lengths in code points (`textLength`). */
 export const LIMITS = {
   /** Maximum characters in a text message's content. */
   messageContentMaxChars: 10_000,

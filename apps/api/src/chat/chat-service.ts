@@ -54,7 +54,7 @@ export class ChatService {
     this.#broadcasting = deps.broadcasting;
   }
 
-  /** Throws CONVERSATION_NOT_FOUND or NOT_PARTICIPANT. Admins may read/notify but are not participants. */
+  /** Throws CONVERSATION_NOT_FOUND or NOT_PARTICIPANT, for admins too: an admin reads and writes a conversation only as a participant (admin routes notify without being one). */
   async assertParticipant(conversationId: string, userId: string): Promise<void> {
     if (await this.#participants.isParticipant(conversationId, userId)) return;
     const conversation = await this.#store.conversations.findById(conversationId);

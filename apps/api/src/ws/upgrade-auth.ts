@@ -21,6 +21,7 @@ import {
 import type { TicketStore } from '../auth/ticket-store.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import { AppError, toProblem } from '../errors.ts';
+import { writeRawProblem } from '../http/raw-problem.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 
 export const WS_PATH = '/api/v1/ws';
@@ -90,26 +91,5 @@ export async function authenticateUpgrade(
  * refusal carries `Retry-After` (seconds), as over HTTP.
  */
 export function rejectUpgrade(socket: Duplex, code: ErrorCode, detail?: string, retryAfterSeconds?: number): void {
-  if (socket.destroyed) return;
-  const problem = toProblem(code, detail, WS_PATH);
-  const body = JSON.stringify(problem);
-  socket.end(
-    `HTTP/1.1 ${problem.status} ${STATUS_TEXT[problem.status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      (retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`) +
-      'Content-Type: application/problem+json\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      '\r\n' +
-      body,
-  );
+  writeRawProblem(socket, toProblem(code, detail, WS_PATH), retryAfterSeconds);
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
