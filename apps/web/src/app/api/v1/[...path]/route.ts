@@ -9,7 +9,12 @@ import { apiOrigin } from '../../../../lib/server-env.ts';
 
 export const dynamic = 'force-dynamic';
 
-const REQUEST_HEADERS = ['content-type', 'authorization', 'accept', 'user-agent'];
+/**
+ * `x-forwarded-for` carries the browser's address to the API (Next sets it from the socket when no
+ * proxy in front did; nginx appends to it): without it every user would share this server's address
+ * in the API's per-address limits (docs/security.md, "Behind a proxy").
+ */
+const REQUEST_HEADERS = ['content-type', 'authorization', 'accept', 'user-agent', 'x-forwarded-for'];
 const RESPONSE_HEADERS = [
   'content-type',
   'content-length',
