@@ -2,7 +2,8 @@
 
 import type { ErrorCode } from '@anmei/protocol';
 import type { ReloadNotice } from './delivery-tracker.ts';
-import type { UiFrame } from './message-adapter.ts';
+import type { PendingMessage, SendResult, UiFrame } from './message-adapter.ts';
+import type { SendError } from './send-error.ts';
 import type { CloseInfo, StateChange, StateOf } from './state-machine.ts';
 
 export type ClientErrorCode =
@@ -20,7 +21,12 @@ export type ClientErrorCode =
   | 'UNAUTHORIZED'
   | 'RECONNECT_EXHAUSTED'
   /** The server closed with a code that must not be retried (4003, 4008). */
-  | 'CLOSED_BY_SERVER';
+  | 'CLOSED_BY_SERVER'
+  /**
+   * The outbox storage failed to load, put or delete (`cause` has its error). Messages are still
+   * sent from memory; they may not survive a reload.
+   */
+  | 'STORAGE_FAILED';
 
 export interface ClientError {
   code: ClientErrorCode;
@@ -44,4 +50,13 @@ export interface ClientEventMap {
   message: UiFrame;
   /** The server could not replay a gap (too large): reload this stream over HTTP, then `track()` it. */
   reload: ReloadNotice;
+  /**
+   * Pending messages loaded from the outbox storage (sent before a reload, or by another tab):
+   * show them as pending. Each then ends in one `sent` or `sendFailed`, like a `send()`.
+   */
+  restored: { messages: PendingMessage[] };
+  /** A send (from `send()` or restored) was acked; `result.duplicate` when the server had it already. */
+  sent: { message: PendingMessage; result: SendResult };
+  /** A send (from `send()` or restored) failed for good; `error.code` says why (e.g. EXPIRED). */
+  sendFailed: { message: PendingMessage; error: SendError };
 }

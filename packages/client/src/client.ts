@@ -14,7 +14,9 @@ import { ConnectionManager } from './connection-manager.ts';
 import { type DeliveryStats, DeliveryTracker } from './delivery-tracker.ts';
 import { type Handler, type HandlerKey, HandlerRegistry } from './handler-registry.ts';
 import {
+  type PendingMessage,
   type SendResult,
+  toPendingMessage,
   toReadFrame,
   toSendMessageFrame,
   toSendResult,
@@ -23,7 +25,9 @@ import {
 } from './message-adapter.ts';
 import { createMessageEventHandler } from './message-event-handler.ts';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, type QueuedMessage } from './outbox.ts';
+import { OutboxPersistence, type RestoredSend } from './outbox-persistence.ts';
+import type { OutboxStorage } from './outbox-storage.ts';
 import { SendError } from './send-error.ts';
 import type { ConnectionState } from './state-machine.ts';
 import { type Listener, TypedEmitter } from './typed-emitter.ts';
@@ -50,6 +54,7 @@ export class WebSocketClient {
   readonly #events: TypedEmitter<ClientEventMap>;
   readonly #registry: HandlerRegistry;
   readonly #outbox: Outbox;
+  readonly #persistence: OutboxPersistence;
   readonly #manager: ConnectionManager;
   /** null when the `resume` option is off. */
   readonly #delivery: DeliveryTracker | null;
@@ -71,7 +76,20 @@ export class WebSocketClient {
         cause: error,
       }),
     );
-    this.#outbox = new Outbox(this.#o.outbox, { timers: this.#o.timers, clock: this.#o.clock });
+    this.#persistence = new OutboxPersistence(() => this.#outbox, {
+      failed: (operation, error) =>
+        this.#report({
+          code: 'STORAGE_FAILED',
+          reason: `the outbox storage failed to ${operation}: ${describe(error)}`,
+          cause: error,
+        }),
+      restored: (sends) => this.#restored(sends),
+    });
+    this.#outbox = new Outbox(this.#o.outbox, {
+      timers: this.#o.timers,
+      clock: this.#o.clock,
+      observer: this.#persistence,
+    });
     const route = createMessageEventHandler({
       outbox: this.#outbox,
       registry: this.#registry,
@@ -178,7 +196,18 @@ export class WebSocketClient {
    */
   send(conversationId: string, content: string, options: SendOptions = {}): Promise<SendResult> {
     const clientMessageId = options.clientMessageId ?? newClientMessageId();
-    const invalid = (why: string) => Promise.reject(new SendError('INVALID', why, clientMessageId));
+    const ttlMs = options.ttlMs ?? this.#o.outbox.ttlMs;
+    const createdAt = this.#o.clock.now();
+    const message: QueuedMessage = {
+      conversationId,
+      clientMessageId,
+      content,
+      createdAt,
+      expiresAt: createdAt + ttlMs,
+      restored: false,
+    };
+    const invalid = (why: string) =>
+      this.#outcome(message, Promise.reject(new SendError('INVALID', why, clientMessageId)));
     if (this.#disposed) return Promise.reject(new SendError('DISPOSED', 'The client was disposed.', clientMessageId));
     if (typeof conversationId !== 'string' || conversationId.length === 0) return invalid('conversationId is empty.');
     if (typeof content !== 'string' || content.length === 0) return invalid('content is empty.');
@@ -188,7 +217,38 @@ export class WebSocketClient {
     if (clientMessageId.length === 0 || textLength(clientMessageId) > LIMITS.clientMessageIdMaxChars) {
       return invalid(`clientMessageId must be 1-${LIMITS.clientMessageIdMaxChars} characters.`);
     }
-    return this.#outbox.enqueue({ conversationId, clientMessageId, content }, options.ttlMs).then(toSendResult);
+    return this.#outcome(message, this.#outbox.enqueue({ conversationId, clientMessageId, content }, ttlMs, createdAt));
+  }
+
+  /** Messages waiting for an ack (queued, in flight or restored), in send order; of one conversation if given. */
+  pending(conversationId?: string): PendingMessage[] {
+    return this.#outbox
+      .pending()
+      .filter((m) => conversationId === undefined || m.conversationId === conversationId)
+      .map(toPendingMessage);
+  }
+
+  /**
+   * Keeps pending sends in `storage` so they survive a reload (null: memory only, the default).
+   * The storage is one user's: attaching another one than the current discards every message in
+   * memory first (DISCARDED; they stay in their own storage), so one user's message is never
+   * sent as another's. Then the storage's messages are loaded (a `restored` event) and sent before
+   * any newer one, each once more with its client message id. Resolves once they are loaded; a
+   * storage that fails is reported as a STORAGE_FAILED error and the outbox stays in memory.
+   */
+  setOutboxStorage(storage: OutboxStorage | null): Promise<void> {
+    this.#assertUsable('setOutboxStorage');
+    return this.#persistence.attach(storage);
+  }
+
+  /** Rejects every pending send with DISCARDED (e.g. another user signs in); a storage keeps them. */
+  discardPending(): void {
+    this.#persistence.discard();
+  }
+
+  /** Discards every pending send, in memory (DISCARDED) and in the storage (sign-out). */
+  clearOutbox(): Promise<void> {
+    return this.#persistence.clear();
   }
 
   /** Typing indicators are only worth sending live: returns false (nothing queued) when not open. */
@@ -234,6 +294,29 @@ export class WebSocketClient {
     this.#registry.clear();
     this.#events.clear();
     this.#subscribers.clear();
+  }
+
+  /** Reports a send's end as a `sent` or `sendFailed` event; the promise settles as before. */
+  #outcome(message: QueuedMessage, ack: Promise<Parameters<typeof toSendResult>[0]>): Promise<SendResult> {
+    const pending = toPendingMessage(message);
+    return ack.then(
+      (frame) => {
+        const result = toSendResult(frame);
+        this.#events.emit('sent', { message: pending, result });
+        return result;
+      },
+      (error: unknown) => {
+        if (error instanceof SendError) this.#events.emit('sendFailed', { message: pending, error });
+        throw error;
+      },
+    );
+  }
+
+  #restored(sends: RestoredSend[]): void {
+    if (sends.length === 0) return;
+    this.#events.emit('restored', { messages: sends.map((send) => toPendingMessage(send.message)) });
+    // Nobody holds these promises: their outcome reaches the app through the events only.
+    for (const send of sends) this.#outcome(send.message, send.ack).catch(() => undefined);
   }
 
   #assertUsable(method: string): void {

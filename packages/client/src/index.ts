@@ -25,9 +25,15 @@ export type { EnvironmentTargets, EventTargetLike } from './environment.ts';
 export type { Handler, HandlerKey, HandlerMap } from './handler-registry.ts';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.ts';
 export {
+  browserOutboxStorage,
+  IndexedDbOutboxStorage,
+  type IndexedDbOutboxStorageOptions,
+} from './indexeddb-outbox-storage.ts';
+export {
   type ChatMessage,
   camelCase,
   type OutgoingMessage,
+  type PendingMessage,
   type SendResult,
   toUiFrame,
   toUiModel,
@@ -36,7 +42,8 @@ export {
   type UiModel,
 } from './message-adapter.ts';
 export { CLIENT_DEFAULTS, type ClientOptions, OUTBOX_DEFAULTS } from './options.ts';
-export { Outbox, type OutboxOptions, type OverflowPolicy } from './outbox.ts';
+export { Outbox, type OutboxObserver, type OutboxOptions, type OverflowPolicy, type QueuedMessage } from './outbox.ts';
+export { isStoredMessage, type OutboxStorage, type StoredMessage } from './outbox-storage.ts';
 export { SendError, type SendFailureCode } from './send-error.ts';
 export type { SocketCloseEvent, SocketMessageEvent, WebSocketConstructor, WebSocketLike } from './socket-types.ts';
 export {

@@ -96,6 +96,34 @@ export interface OutgoingMessage {
   content: string;
 }
 
+/** A message in the outbox, in the UI model: what a UI shows as "sending". */
+export interface PendingMessage extends OutgoingMessage {
+  /** When `send()` was called (before the reload, for a restored message). */
+  createdAt: Date;
+  /** When it is given up with EXPIRED. */
+  expiresAt: Date;
+  /** Loaded from the outbox storage rather than sent by this page. */
+  restored: boolean;
+}
+
+export function toPendingMessage(message: {
+  conversationId: string;
+  clientMessageId: string;
+  content: string;
+  createdAt: number;
+  expiresAt: number;
+  restored: boolean;
+}): PendingMessage {
+  return {
+    conversationId: message.conversationId,
+    clientMessageId: message.clientMessageId,
+    content: message.content,
+    createdAt: new Date(message.createdAt),
+    expiresAt: new Date(message.expiresAt),
+    restored: message.restored,
+  };
+}
+
 export function toSendMessageFrame(message: OutgoingMessage, requestId: string): SendMessageFrame {
   return {
     action: 'send_message',

@@ -8,6 +8,7 @@
 import type { ErrorCode, ServerDataOf } from '@anmei/protocol';
 import { utf8Bytes } from './codec.ts';
 import type { OutgoingMessage } from './message-adapter.ts';
+import type { StoredMessage } from './outbox-storage.ts';
 import { SendError } from './send-error.ts';
 import type { Clock, TimerHandle, Timers } from './timers.ts';
 
@@ -26,8 +27,28 @@ export interface OutboxOptions {
   maxInFlight: number;
 }
 
+/** A message in the outbox: what the storage keeps, and whether it came from there. */
+export interface QueuedMessage extends StoredMessage {
+  /** Loaded from a storage (sent before a reload, or by another tab) rather than by this send(). */
+  restored: boolean;
+}
+
+/**
+ * Told about every message that enters and leaves (the storage and the client's events listen).
+ * Called synchronously; an observer must not call back into the outbox.
+ */
+export interface OutboxObserver {
+  /** send() accepted a message (not called for restored ones: the storage has them already). */
+  added(message: QueuedMessage): void;
+  /**
+   * A message's send ended: acked (`error` null) or failed for good. Exactly once for every
+   * message added or offered to restore(), including restored ones refused at once.
+   */
+  settled(message: QueuedMessage, error: SendError | null): void;
+}
+
 interface Entry {
-  message: OutgoingMessage;
+  message: QueuedMessage;
   bytes: number;
   resolve(ack: ServerDataOf<'ack'>): void;
   reject(error: SendError): void;
@@ -83,11 +104,15 @@ export class Outbox {
   #pausedUntil = 0;
   /** Retry rounds since the last ack: the delay doubles with each (see #scheduleRetry). */
   #transientStreak = 0;
+  /** hold() calls not yet released: nothing is written meanwhile. */
+  #holds = 0;
+  readonly #observer: OutboxObserver | undefined;
 
-  constructor(options: OutboxOptions, deps: { timers: Timers; clock: Clock }) {
+  constructor(options: OutboxOptions, deps: { timers: Timers; clock: Clock; observer?: OutboxObserver }) {
     this.#o = options;
     this.#timers = deps.timers;
     this.#clock = deps.clock;
+    this.#observer = deps.observer;
   }
 
   get size(): number {
@@ -102,8 +127,20 @@ export class Outbox {
     return this.#byRequestId.size;
   }
 
-  /** Resolves with the server's ack; rejects with a SendError. */
-  enqueue(message: OutgoingMessage, ttlMs = this.#o.ttlMs): Promise<ServerDataOf<'ack'>> {
+  /** Messages waiting or in flight, in send order. */
+  pending(): QueuedMessage[] {
+    return [...this.#entries.values()].map((entry) => entry.message);
+  }
+
+  /**
+   * Resolves with the server's ack; rejects with a SendError. `createdAt` (epoch ms, default now)
+   * starts its TTL.
+   */
+  enqueue(
+    message: OutgoingMessage,
+    ttlMs = this.#o.ttlMs,
+    createdAt = this.#clock.now(),
+  ): Promise<ServerDataOf<'ack'>> {
     const id = message.clientMessageId;
     const bytes = utf8Bytes(message.content);
     if (this.#entries.has(id)) {
@@ -131,28 +168,106 @@ export class Outbox {
         ),
       );
     }
+    const queued: QueuedMessage = {
+      conversationId: message.conversationId,
+      clientMessageId: id,
+      content: message.content,
+      createdAt,
+      expiresAt: createdAt + ttlMs,
+      restored: false,
+    };
     return new Promise((resolve, reject) => {
-      const entry: Entry = {
-        message,
-        bytes,
-        resolve,
-        reject,
-        requestId: null,
-        expiry: undefined,
-        lastAnswer: undefined,
-      };
-      entry.expiry = this.#timers.setTimeout(() => {
-        const expiredAt = new Date(this.#clock.now()).toISOString();
-        const last = entry.lastAnswer ? `; the server last answered ${entry.lastAnswer}` : '';
-        this.#settle(
-          entry,
-          new SendError('EXPIRED', `No ack within ${ttlMs} ms (expired ${expiredAt})${last}.`, id, entry.lastAnswer),
-        );
-      }, ttlMs);
+      const entry = this.#entry(queued, bytes, resolve, reject);
       this.#entries.set(id, entry);
       this.#bytes += bytes;
+      this.#observer?.added(queued);
       this.#flush();
     });
+  }
+
+  /**
+   * Messages loaded from a storage (sent before a reload, or by another tab of the same user).
+   * They go before every message already here, in the given order, keep their `createdAt` and
+   * expire at their `expiresAt`. One whose time is up is rejected with EXPIRED; one beyond the
+   * bounds with OUTBOX_FULL (restoring never evicts); an id already here is skipped (null).
+   */
+  restore(
+    messages: readonly StoredMessage[],
+  ): ({ message: QueuedMessage; ack: Promise<ServerDataOf<'ack'>> } | null)[] {
+    const later = [...this.#entries.values()];
+    this.#entries.clear();
+    const expired: Entry[] = [];
+    const now = this.#clock.now();
+    const out = messages.map((stored) => {
+      const id = stored.clientMessageId;
+      if (this.#entries.has(id) || later.some((entry) => entry.message.clientMessageId === id)) return null;
+      const { conversationId, content, createdAt, expiresAt } = stored;
+      const message: QueuedMessage = {
+        conversationId,
+        clientMessageId: id,
+        content,
+        createdAt,
+        expiresAt,
+        restored: true,
+      };
+      const bytes = utf8Bytes(message.content);
+      if (this.#full(bytes, later)) {
+        const limits = `outbox.maxMessages=${this.#o.maxMessages}, outbox.maxBytes=${this.#o.maxBytes}`;
+        const error = new SendError('OUTBOX_FULL', `No room for a restored message (${limits}).`, id);
+        this.#observer?.settled(message, error);
+        return { message, ack: Promise.reject(error) };
+      }
+      const ack = new Promise<ServerDataOf<'ack'>>((resolve, reject) => {
+        const entry = this.#entry(message, bytes, resolve, reject);
+        this.#entries.set(id, entry);
+        this.#bytes += bytes;
+        if (message.expiresAt <= now) expired.push(entry);
+      });
+      return { message, ack };
+    });
+    for (const entry of later) this.#entries.set(entry.message.clientMessageId, entry);
+    for (const entry of expired) this.#expire(entry);
+    this.#flush();
+    return out;
+  }
+
+  /** Write nothing until release() (the storage is being loaded: restored messages go first). */
+  hold(): void {
+    this.#holds++;
+  }
+
+  release(): void {
+    if (this.#holds === 0) return;
+    this.#holds--;
+    this.#flush();
+  }
+
+  #entry(
+    message: QueuedMessage,
+    bytes: number,
+    resolve: (ack: ServerDataOf<'ack'>) => void,
+    reject: (error: SendError) => void,
+  ): Entry {
+    const entry: Entry = { message, bytes, resolve, reject, requestId: null, expiry: undefined, lastAnswer: undefined };
+    const wait = Math.max(0, message.expiresAt - this.#clock.now());
+    entry.expiry = this.#timers.setTimeout(() => this.#expire(entry), wait);
+    return entry;
+  }
+
+  #expire(entry: Entry): void {
+    const { message } = entry;
+    const expiredAt = new Date(this.#clock.now()).toISOString();
+    const last = entry.lastAnswer ? `; the server last answered ${entry.lastAnswer}` : '';
+    const ttlMs = message.expiresAt - message.createdAt;
+    this.#settle(
+      entry,
+      new SendError(
+        'EXPIRED',
+        `No ack within ${ttlMs} ms (expired ${expiredAt})${last}.`,
+        message.clientMessageId,
+        entry.lastAnswer,
+      ),
+    );
   }
 
   /** The connection is open: start writing through `writer`. */
@@ -201,14 +316,17 @@ export class Outbox {
     return true;
   }
 
-  /** Rejects everything (dispose). */
+  /** Rejects everything (dispose, or the outbox changing owner). */
   clear(error: (clientMessageId: string) => SendError): void {
     for (const entry of [...this.#entries.values()]) this.#settle(entry, error(entry.message.clientMessageId));
     this.#clearRetry();
   }
 
-  #full(incomingBytes: number): boolean {
-    return this.#entries.size + 1 > this.#o.maxMessages || this.#bytes + incomingBytes > this.#o.maxBytes;
+  /** `besides`: entries held aside (restore() rebuilds the order) that still count. */
+  #full(incomingBytes: number, besides: readonly Entry[] = []): boolean {
+    const size = this.#entries.size + besides.length;
+    const bytes = this.#bytes;
+    return size + 1 > this.#o.maxMessages || bytes + incomingBytes > this.#o.maxBytes;
   }
 
   #oldestWaiting(): Entry | undefined {
@@ -217,7 +335,7 @@ export class Outbox {
   }
 
   #flush(): void {
-    if (!this.#writer || this.#clock.now() < this.#pausedUntil) return;
+    if (!this.#writer || this.#holds > 0 || this.#clock.now() < this.#pausedUntil) return;
     for (const entry of this.#entries.values()) {
       if (this.#byRequestId.size >= this.#o.maxInFlight) return;
       if (entry.requestId !== null) continue;
@@ -239,6 +357,7 @@ export class Outbox {
     if (entry.requestId !== null) this.#byRequestId.delete(entry.requestId);
     this.#bytes -= entry.bytes;
     if (entry.expiry !== undefined) this.#timers.clearTimeout(entry.expiry);
+    this.#observer?.settled(entry.message, error);
     if (error) entry.reject(error);
     else if (ack) entry.resolve(ack);
   }

@@ -14,8 +14,14 @@ export type SendFailureCode =
   | 'EXPIRED'
   /** The server answered with an `error` frame; see `serverCode`. */
   | 'SERVER_REJECTED'
-  /** The client was disposed. */
-  | 'DISPOSED';
+  /** The client was disposed. A stored message stays in its storage, for the next page. */
+  | 'DISPOSED'
+  /**
+   * The outbox changed owner (`setOutboxStorage()` with another storage, `discardPending()`,
+   * `clearOutbox()`, e.g. on sign-out) before the message was acked. It was not sent as anyone
+   * else; a stored message stays in its storage, except after `clearOutbox()`.
+   */
+  | 'DISCARDED';
 
 export class SendError extends Error {
   override name = 'SendError';

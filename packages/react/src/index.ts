@@ -4,6 +4,8 @@ export {
   type ConnectionState,
   type ConnectionStatus,
   getWebSocketDeviceConfig,
+  type OutboxStorage,
+  type PendingMessage,
   type UiFrame,
   type UiFrameOf,
   type WebSocketDeviceConfig,

@@ -2,11 +2,12 @@
  * Provider + useWebSocketByPage against the real API: one socket per app even in StrictMode,
  * none on pages without a config, and the right socket after each navigation.
  */
-import type { WebSocketClient } from '@anmei/client';
+import type { OutboxStorage, StoredMessage, WebSocketClient } from '@anmei/client';
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
 import { StrictMode } from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../client/test/support/real-api.ts';
+import { MemoryOutboxStorage } from '../../client/test/support/memory-outbox-storage.ts';
+import { FACIAL, startTestApp, type TestApp } from '../../client/test/support/real-api.ts';
 import { useWebSocketByPage, useWebSocketClient, WebSocketProvider } from '../src/index.ts';
 import { type Harness, harness } from './support/harness.ts';
 
@@ -220,5 +221,73 @@ describe('browser events through the provider', () => {
     });
     await waitFor(() => expect(pageText()).toContain('/chat open'));
     expect(h.sockets.created).toHaveLength(2);
+  });
+});
+
+function Owned({
+  userId,
+  storageFor,
+  authed = true,
+}: {
+  userId: string | null | undefined;
+  storageFor: (userId: string) => OutboxStorage | null;
+  authed?: boolean;
+}) {
+  return (
+    <StrictMode>
+      <WebSocketProvider options={h!.options} isAuthenticated={authed} userId={userId} outboxStorage={storageFor}>
+        <Page path="/chat" />
+      </WebSocketProvider>
+    </StrictMode>
+  );
+}
+
+describe('the outbox of the signed-in user (userId)', () => {
+  const waiting = (conversationId: string, id: string): StoredMessage => ({
+    conversationId,
+    clientMessageId: id,
+    content: `written before the reload ${id}`,
+    createdAt: Date.now() - 1000,
+    expiresAt: Date.now() + 60_000,
+  });
+
+  it('restores the user’s pending sends once, even in StrictMode, and sends them when connected', async () => {
+    h = harness(app, 'customer_456');
+    const storage = new MemoryOutboxStorage([waiting(app.conversationId(FACIAL), crypto.randomUUID())]);
+    const asked: string[] = [];
+    const storageFor = (userId: string) => {
+      asked.push(userId);
+      return storage;
+    };
+    render(<Owned userId="customer-456" storageFor={storageFor} />);
+    await waitFor(() => expect(pageText()).toContain('open'));
+    await waitFor(() => expect(storage.ids).toEqual([]));
+    expect(asked).toEqual(['customer-456']);
+    expect(storage.calls.filter((c) => c === 'load')).toHaveLength(1);
+    expect(grabbed!.pendingMessages).toBe(0);
+  });
+
+  it('a change of user discards the previous user’s pending sends from memory, with or without a storage', async () => {
+    h = harness(app, 'customer_456');
+    const storages = new Map([
+      ['alice', new MemoryOutboxStorage([waiting('c1', 'alice-1')])],
+      ['bob', new MemoryOutboxStorage()],
+    ]);
+    const view = render(<Owned userId="alice" storageFor={(id) => storages.get(id)!} authed={false} />);
+    await waitFor(() => expect(grabbed!.pendingMessages).toBe(1));
+    view.rerender(<Owned userId="bob" storageFor={(id) => storages.get(id)!} authed={false} />);
+    await waitFor(() => expect(grabbed!.pendingMessages).toBe(0));
+    expect(storages.get('alice')!.ids).toEqual(['alice-1']);
+    expect(storages.get('bob')!.calls).toEqual(['load']);
+
+    // No storage (a browser without IndexedDB): memory only, still never sent as the next user.
+    cleanup();
+    const memoryOnly = () => null;
+    const second = render(<Owned userId="carol" storageFor={memoryOnly} authed={false} />);
+    grabbed!.send('c1', 'carol typed this').catch(() => undefined);
+    expect(grabbed!.pendingMessages).toBe(1);
+    second.rerender(<Owned userId={null} storageFor={memoryOnly} authed={false} />);
+    await waitFor(() => expect(grabbed!.pendingMessages).toBe(0));
+    expect(h.sockets.created).toHaveLength(0);
   });
 });

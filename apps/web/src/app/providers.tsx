@@ -39,7 +39,14 @@ export function Providers({ wsUrl, children }: { wsUrl: string; children: ReactN
     return { ...PAGE_WEBSOCKET_CONFIG, '/admin': { ...admin, enabled: role === 'admin' } };
   }, [role]);
   return (
-    <WebSocketProvider options={options} pageConfig={pages} pathname={pathname} isAuthenticated={Boolean(session)}>
+    <WebSocketProvider
+      options={options}
+      pageConfig={pages}
+      pathname={pathname}
+      isAuthenticated={Boolean(session)}
+      // Pending messages are kept per user in IndexedDB: a reload while offline does not lose them.
+      userId={session === undefined ? undefined : (session?.user.id ?? null)}
+    >
       {children}
     </WebSocketProvider>
   );

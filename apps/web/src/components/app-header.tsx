@@ -1,7 +1,9 @@
 'use client';
 
+import { useWebSocketClient } from '@anmei/react';
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
+import { forgetConversations } from '../lib/conversation-cache.ts';
 import { clearSession, homeFor, ROLE_LABELS, useSession } from '../lib/session.ts';
 import { disableWebPushBeforeLogout } from '../lib/web-push.ts';
 
@@ -9,6 +11,7 @@ export function AppHeader() {
   const session = useSession();
   const pathname = usePathname();
   const router = useRouter();
+  const client = useWebSocketClient();
   const links: { href: string; label: string }[] = [];
   if (session) {
     const role = session.user.role;
@@ -50,6 +53,10 @@ export function AppHeader() {
               onClick={async () => {
                 // Push off first: deleting the device needs the session's token.
                 await disableWebPushBeforeLogout(session.user.id);
+                // Unsent messages and the cached list are this user's: on a shared computer the
+                // next one must not see them (nor send them).
+                await client.clearOutbox().catch((e: unknown) => console.warn('clearing the outbox failed', e));
+                forgetConversations(session.user.id);
                 clearSession();
                 router.push('/login');
               }}

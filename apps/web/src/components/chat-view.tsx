@@ -9,6 +9,7 @@ import {
 } from '@anmei/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
+import { cacheConversations, cachedConversations } from '../lib/conversation-cache.ts';
 import { mergeFetchedConversations, withReadPosition, withStoredMessage } from '../lib/conversations.ts';
 import { onRawFrame } from '../lib/frame-log.ts';
 import { fromUi, fromWire, merge, receiptOf, type ViewMessage } from '../lib/messages.ts';
@@ -19,6 +20,7 @@ import { MessageBubble } from './message-bubble.tsx';
 import { Notices, useNotices } from './notices.tsx';
 import { PushToggle } from './push-toggle.tsx';
 import { ThreadHeader } from './thread-header.tsx';
+import { useOutboxBubbles } from './use-outbox-bubbles.ts';
 
 const TYPING_TTL_MS = 6000;
 
@@ -34,6 +36,10 @@ export function ChatView({ session, selected = null }: { session: Session; selec
   const [messages, setMessages] = useState<ViewMessage[]>([]);
   const [hasMore, setHasMore] = useState(false);
   const [loadingHistory, setLoadingHistory] = useState(false);
+  /** The conversation whose history could not be loaded (API unreachable): retried on reconnect. */
+  const [historyFailed, setHistoryFailed] = useState<string | null>(null);
+  const historyFailedRef = useRef<string | null>(null);
+  historyFailedRef.current = historyFailed;
   const [typing, setTyping] = useState<Record<string, number>>({});
   const { notices, push: pushNotice, dismiss } = useNotices();
   const activeRef = useRef<string | null>(null);
@@ -46,6 +52,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
   const refreshList = useCallback(async () => {
     try {
       const { conversations: fetched } = await api.conversations();
+      cacheConversations(me.id, fetched);
       setList((current) => mergeFetchedConversations(current, fetched, activeRef.current));
       setListError(null);
       for (const c of fetched) {
@@ -56,6 +63,13 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       setActiveId((current) => current ?? fetched[0]?.id ?? null);
     } catch (e) {
       setListError(e instanceof Error ? e.message : String(e));
+      // A reload while the API is unreachable: show the last list, so the conversations and the
+      // messages still waiting in the outbox are there; the next refresh (on reconnect) replaces it.
+      const cached = cachedConversations(me.id);
+      if (cached) {
+        setList((current) => current ?? cached);
+        setActiveId((current) => current ?? cached[0]?.id ?? null);
+      }
     }
   }, [me.id]);
 
@@ -70,8 +84,6 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       window.removeEventListener('focus', onFocus);
     };
   }, [refreshList]);
-
-  useEffect(() => client.onEvent('open', () => void refreshList()), [client, refreshList]);
 
   useEffect(() => {
     if (!selected) return;
@@ -97,23 +109,30 @@ export function ChatView({ session, selected = null }: { session: Session; selec
           ),
         );
         setHasMore(page.has_more);
+        setHistoryFailed((failed) => (failed === id ? null : failed));
         // Tell the client where this view starts, so a reconnect replays exactly what follows.
         client.track(id, { lastSeq: page.messages.at(-1)?.seq ?? 0, lastEventSeq: eventHeads.current[id] });
       } catch (e) {
-        pushNotice({ title: '加载消息失败', message: e instanceof Error ? e.message : String(e), kind: 'error' });
+        // Said in the thread rather than in a toast: offline, the messages waiting to be sent are
+        // still shown, and the history follows on reconnect.
+        console.warn('history request failed', e);
+        if (activeRef.current === id) setHistoryFailed(id);
       } finally {
         setLoadingHistory(false);
       }
     },
-    [client, pushNotice],
+    [client],
   );
 
-  useEffect(() => {
-    setMessages([]);
-    setHasMore(false);
-    setTyping({});
-    if (activeId) void loadHistory(activeId);
-  }, [activeId, loadHistory]);
+  useEffect(
+    () =>
+      client.onEvent('open', () => {
+        void refreshList();
+        const id = activeRef.current;
+        if (id && historyFailedRef.current === id) void loadHistory(id);
+      }),
+    [client, refreshList, loadHistory],
+  );
 
   // A gap too large to replay: reload over HTTP.
   useEffect(
@@ -161,6 +180,16 @@ export function ChatView({ session, selected = null }: { session: Session; selec
     },
     [me.id, refreshList],
   );
+
+  const { outboxView, retry } = useOutboxBubbles({ client, meId: me.id, activeRef, setMessages, onStored });
+
+  useEffect(() => {
+    setMessages(activeId ? outboxView(activeId) : []);
+    setHasMore(false);
+    setTyping({});
+    setHistoryFailed(null);
+    if (activeId) void loadHistory(activeId);
+  }, [activeId, loadHistory, outboxView]);
 
   useWebSocketHandler('new_message', (frame) => onStored(fromUi(frame.data), frame.data.conversationId));
   useWebSocketHandler('consultation_reply', (frame) => {
@@ -340,6 +369,11 @@ export function ChatView({ session, selected = null }: { session: Session; selec
                   {loadingHistory ? '加载中…' : '加载更早的消息'}
                 </button>
               ) : null}
+              {historyFailed === active.id ? (
+                <p className="muted center" data-testid="history-offline">
+                  暂时无法加载历史消息，连接恢复后自动加载。
+                </p>
+              ) : null}
               {messages.map((m) => (
                 <MessageBubble
                   key={m.key}
@@ -347,9 +381,10 @@ export function ChatView({ session, selected = null }: { session: Session; selec
                   mine={m.senderId === me.id}
                   senderName={names[m.senderId] ?? (m.senderId === me.id ? me.display_name : '')}
                   receipt={m.senderId === me.id ? receiptOf(m, others) : null}
+                  {...(m.pending === 'failed' && m.type === 'text' ? { onRetry: () => retry(m) } : {})}
                 />
               ))}
-              {messages.length === 0 && !loadingHistory ? (
+              {messages.length === 0 && !loadingHistory && historyFailed !== active.id ? (
                 <p className="muted center">还没有消息，打个招呼吧。</p>
               ) : null}
               <div ref={threadEnd} />

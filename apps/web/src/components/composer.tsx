@@ -1,5 +1,6 @@
 'use client';
 
+import { newClientMessageId } from '@anmei/client';
 import { useWebSocketClient } from '@anmei/react';
 import { type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import { checkUpload, DOCUMENT_TYPES, IMAGE_TYPES, uploadAttachment } from '../lib/api.ts';
@@ -9,9 +10,9 @@ interface Props {
   conversationId: string;
   me: string;
   connected: boolean;
-  /** Our own message before it is stored (optimistic). */
+  /** Our own message before it is stored (optimistic). Its ack or failure comes as the client's `sent`/`sendFailed`. */
   onLocal: (message: ViewMessage) => void;
-  /** A stored message (acked send, answered upload). */
+  /** A stored upload. */
   onStored: (message: ViewMessage) => void;
 }
 
@@ -80,7 +81,7 @@ export function Composer({ conversationId, me, connected, onLocal, onStored }: P
     setText('');
     setError(null);
     stopTyping();
-    const clientMessageId = crypto.randomUUID();
+    const clientMessageId = newClientMessageId();
     const local: ViewMessage = {
       key: clientMessageId,
       id: null,
@@ -94,14 +95,10 @@ export function Composer({ conversationId, me, connected, onLocal, onStored }: P
       pending: 'sending',
     };
     onLocal(local);
-    // The outbox queues it while offline and resends it (same id) after a reconnect.
-    client.send(conversationId, content, { clientMessageId }).then(
-      (ack) => onStored({ ...local, id: ack.messageId, seq: ack.seq, createdAt: ack.createdAt, pending: undefined }),
-      (e: unknown) => {
-        const reason = e instanceof Error ? e.message : String(e);
-        onLocal({ ...local, pending: 'failed', error: reason });
-      },
-    );
+    // The outbox queues it while offline (and keeps it across a reload) and resends it with the
+    // same id after a reconnect. The chat view shows its outcome from the client's events, which
+    // also cover messages restored after a reload.
+    client.send(conversationId, content, { clientMessageId }).catch(() => undefined);
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {

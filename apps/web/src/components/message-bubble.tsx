@@ -6,9 +6,11 @@ interface Props {
   mine: boolean;
   senderName: string;
   receipt: { status: string; label: string } | null;
+  /** For a failed send of mine: send it again (same client message id). */
+  onRetry?: () => void;
 }
 
-export function MessageBubble({ message: m, mine, senderName, receipt }: Props) {
+export function MessageBubble({ message: m, mine, senderName, receipt, onRetry }: Props) {
   if (m.type === 'system') {
     return (
       <div className="msg-system" data-testid="message" data-type="system">
@@ -70,6 +72,11 @@ export function MessageBubble({ message: m, mine, senderName, receipt }: Props) 
           </span>
         ) : null}
         {m.error ? <span className="error"> {m.error}</span> : null}
+        {onRetry ? (
+          <button type="button" className="btn btn-small btn-ghost retry" data-testid="retry-send" onClick={onRetry}>
+            重试
+          </button>
+        ) : null}
       </span>
     </div>
   );

@@ -1,5 +1,5 @@
 /** The chat view's message model: stored messages (HTTP or socket) plus our own pending sends. */
-import type { ChatMessage } from '@anmei/client';
+import type { ChatMessage, PendingMessage, SendError } from '@anmei/client';
 import type { WireMessage } from './api.ts';
 
 export type MessageType = WireMessage['message_type'];
@@ -48,7 +48,49 @@ export function fromUi(m: ChatMessage): ViewMessage {
   };
 }
 
-/** Adds or replaces `incoming` (matched by id or client_message_id), ordered by seq; pending last. */
+/** One of my messages still in the client's outbox (typed here, or restored after a reload). */
+export function fromPending(m: PendingMessage, me: string): ViewMessage {
+  return {
+    key: m.clientMessageId,
+    id: null,
+    seq: null,
+    senderId: me,
+    type: 'text',
+    content: m.content,
+    metadata: null,
+    createdAt: m.createdAt,
+    clientMessageId: m.clientMessageId,
+    pending: 'sending',
+    error: undefined,
+  };
+}
+
+/** Why a send failed, for the bubble (the SDK's English text goes to the console). */
+export function sendFailureText(error: Pick<SendError, 'code' | 'serverCode'>): string {
+  switch (error.code) {
+    case 'EXPIRED':
+      return '长时间未能连接服务器，消息未发出';
+    case 'OUTBOX_FULL':
+    case 'DROPPED':
+      return '待发送的消息太多，请稍后重试';
+    case 'TOO_LARGE':
+      return '消息太长，请分几条发送';
+    case 'INVALID':
+      return '消息无效';
+    case 'SERVER_REJECTED':
+      return error.serverCode === 'NOT_PARTICIPANT' ? '您不是该会话的参与者' : '服务器拒绝了这条消息';
+    case 'DISPOSED':
+    case 'DISCARDED':
+      return '已取消发送';
+  }
+}
+
+/**
+ * Adds or replaces `incoming` (matched by id or client_message_id), ordered by seq; pending last.
+ * A stored message (it has an id) is never pending: its copy from another tab's send or from the
+ * history ends the "sending" state, and a late pending copy (restored by this tab while another
+ * one had already sent it) does not bring it back.
+ */
 export function merge(list: readonly ViewMessage[], incoming: readonly ViewMessage[]): ViewMessage[] {
   const out = [...list];
   for (const m of incoming) {
@@ -56,8 +98,14 @@ export function merge(list: readonly ViewMessage[], incoming: readonly ViewMessa
       (x) =>
         (m.id !== null && x.id === m.id) || (m.clientMessageId !== null && x.clientMessageId === m.clientMessageId),
     );
-    if (at >= 0) out[at] = { ...out[at]!, ...m, key: out[at]!.key };
-    else out.push(m);
+    if (at < 0) {
+      out.push(m);
+      continue;
+    }
+    const before = out[at]!;
+    if (before.id !== null && m.id === null) continue;
+    const next = { ...before, ...m, key: before.key };
+    out[at] = next.id !== null ? { ...next, pending: undefined, error: undefined } : next;
   }
   return out.sort((a, b) => {
     if (a.seq === null && b.seq === null) return a.createdAt.getTime() - b.createdAt.getTime();
