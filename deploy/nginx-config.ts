@@ -1,7 +1,9 @@
 /**
  * The nginx configuration for N API instances, used by `npm run cluster:local` and by the
  * topology tests, so what we test is what we run. deploy/nginx.conf is the same shape as a
- * static file for production.
+ * static file for production. nginx OSS has no active health checks, so /ready is not polled
+ * here: an instance is skipped passively (a refused connection, or a 503 such as a draining
+ * instance's answer to an upgrade); orchestrators poll /ready themselves (docs/operations.md).
  */
 export interface NginxConfigOptions {
   /** Folder for pid, logs and temp files (nginx runs unprivileged from there). */
@@ -38,11 +40,14 @@ ${upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Request-Id $request_id;
       proxy_read_timeout 3600s;
       proxy_connect_timeout 2s;
       # POSTs are retried too: sends carry client_message_id, so a retry never duplicates.
       proxy_next_upstream error timeout http_502 http_503 non_idempotent;
     }
+    # Prometheus scrapes the instances directly, never through the proxy.
+    location = /metrics { return 404; }
   }
 }
 `;

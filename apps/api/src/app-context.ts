@@ -10,6 +10,8 @@ import type { Store } from './db/store-types.ts';
 import type { AppEvents } from './events.ts';
 import type { PushWorker } from './notifications/push-worker.ts';
 import type { NotificationService } from './notifications/service.ts';
+import type { InstanceFigures } from './observability/instance-figures.ts';
+import type { AppMetrics } from './observability/metrics.ts';
 import type { Bus } from './realtime/bus/bus.ts';
 import type { Presence } from './realtime/presence/presence.ts';
 import type { LocalConnections } from './ws/local-connections.ts';
@@ -17,8 +19,16 @@ import type { LocalConnections } from './ws/local-connections.ts';
 export interface AppContext {
   config: Config;
   /** Which cross-instance backend is in use, and its message counters (for /health). */
-  realtime: { kind: 'memory' | 'redis'; busStats(): Record<string, number | string>; healthy(): boolean };
+  realtime: {
+    kind: 'memory' | 'redis';
+    busStats(): Record<string, number | string>;
+    healthy(): boolean;
+    /** Resolves once Redis answered a PING (at once without Redis); /ready bounds the wait. */
+    ping(): Promise<void>;
+  };
   databaseKind: 'pglite' | 'postgres';
+  /** Whether the database has every migration this build ships (/ready); rejects when it does not answer. */
+  migrationsApplied(): Promise<boolean>;
   store: Store;
   tokens: TokenService;
   tickets: TicketStore;
@@ -28,8 +38,12 @@ export interface AppContext {
   local: LocalConnections;
   participants: ParticipantDirectory;
   notifications: NotificationService;
-  /** The push queue's worker: this instance's attempt figures, and `nudge()` after storing a decision. */
+  /** The push queue's worker: `nudge()` after storing a decision. */
   pushes: PushWorker;
+  /** This instance's metrics (served at /metrics). */
+  metrics: AppMetrics;
+  /** The admin page's per-instance figures, read from `metrics`. */
+  figures: InstanceFigures;
   broadcasting: BroadcastingService;
   chat: ChatService;
   attachments: AttachmentService;

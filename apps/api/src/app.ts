@@ -2,6 +2,7 @@
  * Composition root: builds every shared part ONCE per process and wires them.
  * `buildApp(config)` is what tests start on port 0 and what main.ts runs.
  */
+import { randomUUID } from 'node:crypto';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -10,7 +11,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { DestinationStream } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { AttachmentService } from './attachments/attachment-service.ts';
-import { LocalDiskStorage } from './attachments/storage.ts';
+import { createAttachmentStorage } from './attachments/storage-factory.ts';
 import { hashPassword } from './auth/passwords.ts';
 import { TokenService } from './auth/tokens.ts';
 import { createBroadcastingService } from './broadcasting/factory.ts';
@@ -39,8 +40,12 @@ import { PushWorker } from './notifications/push-worker.ts';
 import { RetryPolicy } from './notifications/retry-policy.ts';
 import { NotificationService } from './notifications/service.ts';
 import type { NotificationProvider } from './notifications/types.ts';
+import { InstanceFigures } from './observability/instance-figures.ts';
+import { withLogContext } from './observability/log-context.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
-import { InstanceMetrics } from './observability/metrics.ts';
+import { AppMetrics } from './observability/metrics.ts';
+import { type MetricsListener, metricsRoute, startMetricsListener } from './observability/metrics-endpoint.ts';
+import { startRedisProbe } from './observability/redis-probe.ts';
 import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
 import { ResumeService } from './resume/resume-service.ts';
 import { StreamPositions } from './resume/stream-positions.ts';
@@ -48,6 +53,12 @@ import { ConnectionLimits } from './ws/connection-limits.ts';
 import { Gateway } from './ws/gateway.ts';
 import { LocalConnections } from './ws/local-connections.ts';
 import { StatsPublisher } from './ws/stats-publisher.ts';
+
+/** An incoming X-Request-Id used as the request's id: short, and no characters that need escaping. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Pending push jobs a scrape counts at most (anmei_push_queue_depth): a bounded read however long the queue. */
+const PUSH_QUEUE_SCRAPE_CAP = 100_000;
 
 export interface BuildOptions {
   /** Where logs go (default stdout). Tests pass a stream to assert on log lines. */
@@ -66,8 +77,11 @@ export interface BuiltApp {
   logger: Logger;
   /** Present when demo data was seeded by this start. */
   seed: SeedResult | null;
-  /** Listen on config.host:config.port (0 = any free port); returns the bound port. */
-  listen(): Promise<{ port: number; url: string }>;
+  /**
+   * Listen on config.host:config.port (0 = any free port); returns the bound port, and where
+   * /metrics is served when it has a listener of its own (METRICS_PORT).
+   */
+  listen(): Promise<{ port: number; url: string; metricsUrl?: string }>;
   /** Sends a `stats` frame to local admin sockets now (tests; production uses the timer). */
   publishStats(): Promise<number>;
   /** Graceful: stop accepting, close sockets (1001), release every resource. Idempotent. */
@@ -78,10 +92,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const logger = createLogger({
     level: config.logLevel,
     instanceId: config.instanceId,
+    redactBodies: config.env === 'production',
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   if (config.auth.usingDevSecret)
     logger.warn('JWT_SECRET is the built-in development secret; set your own before deploying');
+  if (config.metrics.serve === 'off')
+    logger.warn(
+      '/metrics is off: in production set METRICS_TOKEN (a bearer token on PORT) or METRICS_PORT (a port of its own)',
+    );
+  // The one registry of this app: every module below records into it, /metrics serves it, and the
+  // admin figures read it back (observability/metrics.ts).
+  const metrics = new AppMetrics({
+    redis: config.redisUrl !== undefined,
+    pushQueueTimeoutMs: config.databaseTimeouts.healthMs,
+  });
 
   const database = await openDatabase({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }),
@@ -92,6 +117,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     connectTimeoutMs: config.databaseTimeouts.connectMs,
     statementTimeoutMs: config.databaseTimeouts.statementMs,
     logger,
+    onAppendBatch: (size, seconds) => metrics.appendBatch(size, seconds),
   });
   const store = database.store;
   const seed = config.seedDemoData ? await seedDemoData(store, hashPassword) : null;
@@ -99,7 +125,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const events = new TypedEvents<AppEventMap>({
     onListenerError: (error, event) => logger.error({ err: error, event }, 'event listener failed'),
   });
-  const realtime = await createRealtimeInfrastructure(config, logger);
+  metrics.listen(events);
+  const realtime = await createRealtimeInfrastructure(config, logger, metrics);
   const { bus, presence, tickets } = realtime;
   const providers = options.notificationProviders
     ? options.notificationProviders
@@ -119,6 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           logger,
         );
   const notifications = new NotificationService({ providers, logger, sendTimeoutMs: config.push.sendTimeoutMs });
+  metrics.pushProviders(notifications.providerNames);
   const participants = new ParticipantDirectory(store);
   // The durable push queue: stored decisions → offline recipients → provider, off every sender's path.
   const pushes = new PushWorker(
@@ -138,6 +166,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         maxAgeMs: config.push.maxAgeMs,
       }),
       logger,
+      metrics,
     },
     {
       pollIntervalMs: config.push.pollIntervalMs,
@@ -148,8 +177,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
   const local = new LocalConnections({
     maxBufferedBytes: config.ws.maxBufferedBytes,
-    onSlowConsumer: (c) =>
-      logger.warn({ connectionId: c.info.connectionId, userId: c.info.userId }, 'closing slow consumer'),
+    onSlowConsumer: (c) => {
+      metrics.slowConsumerCut();
+      logger.warn({ connectionId: c.info.connectionId, userId: c.info.userId }, 'closing slow consumer');
+    },
+    delivered: metrics.delivered,
   });
   const broadcasting = createBroadcastingService({
     store,
@@ -162,22 +194,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
   });
   const chat = new ChatService({ store, participants, events, broadcasting });
+  // ATTACHMENTS_STORAGE: a folder, or a bucket every instance shares.
+  const attachmentStorage = createAttachmentStorage(config.attachments);
   const attachments = new AttachmentService({
     store,
-    storage: new LocalDiskStorage(config.attachments.dir),
+    storage: attachmentStorage,
     chat,
     maxBytes: config.attachments.maxBytes,
   });
-  const resume = new ResumeService({ store, participants, window: config.ws.resumeWindow });
+  const resume = new ResumeService({ store, participants, window: config.ws.resumeWindow, metrics });
   const tokens = new TokenService({
     secret: config.auth.jwtSecret,
     accessTtlSeconds: config.auth.accessTokenTtlSeconds,
     ticketTtlSeconds: config.ws.ticketTtlSeconds,
   });
+  const figures = new InstanceFigures(metrics);
   const ctx: AppContext = {
     config,
-    realtime: { kind: realtime.kind, busStats: realtime.busStats, healthy: realtime.healthy },
+    realtime: { kind: realtime.kind, busStats: realtime.busStats, healthy: realtime.healthy, ping: realtime.ping },
     databaseKind: database.kind,
+    migrationsApplied: () => database.migrationsApplied(),
     store,
     tokens,
     tickets,
@@ -188,10 +224,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     participants,
     notifications,
     pushes,
+    metrics,
+    figures,
     broadcasting,
     chat,
     attachments,
   };
+  metrics.watch({
+    census: () => local.census(),
+    pool: () => database.pool(),
+    pushQueue: () => store.pushJobs.pendingSummary(PUSH_QUEUE_SCRAPE_CAP),
+    redisConnections: () => realtime.connections(),
+  });
 
   const idleTimeoutMs = config.ws.connectionTimeoutMs;
   const clientAddress = new ClientAddress(config.trustProxy);
@@ -201,6 +245,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     : undefined;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // No child logger per request: the log context adds `reqId` to every line written while the
+    // request is handled, whoever writes it (observability/log-context.ts).
+    childLoggerFactory: (root) => root,
+    // nginx's `$request_id` (deploy/nginx.conf) when it looks like one, so a request has one id
+    // from the proxy's access log to ours; a fresh UUID otherwise.
+    genReqId: (req) => {
+      const header = req.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    },
     // Per-request lines are noise at the seed's INFO level; errors are logged by the problem handler.
     logController: new LogController({ disableRequestLogging: true }),
     // No socket timer from the server (`server.timeout`): ws clears it on upgrade, but Node keeps
@@ -224,9 +277,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   // Plain HTTP requests keep the idle timeout (WS_CONNECTION_TIMEOUT ms without traffic closes the
   // socket). Upgrade requests never reach Fastify's hooks, so WebSockets carry no timer.
-  app.addHook('onRequest', (request, _reply, done) => {
+  // First hook: everything after it (hooks, handler, what they start) logs with the request's id.
+  app.addHook('onRequest', (request, reply, done) => {
     request.raw.socket.setTimeout(idleTimeoutMs);
-    done();
+    reply.header('x-request-id', request.id);
+    withLogContext({ reqId: request.id }, done);
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -252,10 +307,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   // Before the routes: it attaches each limit to its route as the route is registered.
-  const rateLimits = await registerHttpRateLimits(app, { limits: config.limits, redis: limitStore });
+  const rateLimits = await registerHttpRateLimits(app, { limits: config.limits, redis: limitStore, metrics });
 
   let draining = false;
   healthRoutes(app, ctx, () => draining);
+  if (config.metrics.serve === 'api') metricsRoute(app, metrics, config.metrics.token);
   authRoutes(app, ctx);
   chatRoutes(app, ctx);
   adminRoutes(app, ctx);
@@ -288,6 +344,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       participants,
       logger,
       clientAddress,
+      metrics,
       limits: new ConnectionLimits(
         {
           windowSeconds: config.limits.windowSeconds,
@@ -295,14 +352,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           maxPerIp: config.limits.wsConnectionsPerIp,
           maxPerUser: config.limits.wsConnectionsPerUser,
         },
-        { presence, redis: limitStore, logger },
+        { presence, redis: limitStore, logger, metrics },
       ),
     },
   );
   gateway.attach(app.server);
   // Streams whose live frames may have been lost get their heads told to the sockets holding them.
   const positions = new StreamPositions(
-    { store, local, logger, instanceId: config.instanceId },
+    { store, local, logger, instanceId: config.instanceId, metrics },
     { intervalMs: config.ws.positionsIntervalMs },
   );
   bus.onRecovered(() => {
@@ -312,24 +369,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   positions.start();
   pushes.start();
-  const metrics = new InstanceMetrics(events);
+  const stopProbe = realtime.probe
+    ? startRedisProbe({ probe: realtime.probe, metrics, intervalMs: config.redis.probeIntervalMs })
+    : () => {};
   const stats = new StatsPublisher({
     local,
     presence,
-    metrics,
-    pushes,
+    figures,
     instanceId: config.instanceId,
     intervalMs: config.ws.statsIntervalMs,
     logger,
   });
 
+  let metricsListener: MetricsListener | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       draining = true;
       positions.close();
       stats.close();
-      metrics.close();
+      stopProbe();
       // One deadline for the whole drain (main.ts exits 5 s after SHUTDOWN_TIMEOUT regardless).
       const deadline = Date.now() + config.shutdown.timeoutMs;
       await gateway.close({ spreadMs: config.shutdown.drainSpreadMs, timeoutMs: config.shutdown.timeoutMs });
@@ -337,8 +396,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // Attempts in flight may finish (they need presence and the database); the rest keep their
       // lease and are run again by another instance, or by this one after a restart.
       await pushes.close(Math.max(0, deadline - Date.now()));
-      await Promise.allSettled([realtime.close(), notifications.close()]);
+      await Promise.allSettled([
+        realtime.close(),
+        notifications.close(),
+        metricsListener?.close(),
+        attachmentStorage.close(),
+      ]);
       await database.close();
+      metrics.close();
     })();
     return closing;
   };
@@ -352,7 +417,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
-      return { port, url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}` };
+      const host = (h: string) => (h === '0.0.0.0' ? '127.0.0.1' : h);
+      const url = `http://${host(config.host)}:${port}`;
+      if (config.metrics.serve !== 'separate') return { port, url };
+      metricsListener ??= await startMetricsListener({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        metrics,
+        token: config.metrics.token,
+        logger,
+      });
+      return { port, url, metricsUrl: `http://${host(config.metrics.host)}:${metricsListener.port}/metrics` };
     },
     publishStats: () => stats.publishNow(),
     close,

@@ -27,8 +27,41 @@ export const EnvSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Folder for the embedded database; relative to the working directory. */
   DATA_DIR: z.string().min(1).default('./data'),
-  /** Folder for uploaded files (default <DATA_DIR>/attachments; a temp folder when DATA_DIR=memory://). Shared by all instances. */
+  /** ATTACHMENTS_STORAGE=disk: folder for uploaded files (default <DATA_DIR>/attachments; a temp folder when DATA_DIR=memory://). Shared by all instances. */
   ATTACHMENTS_DIR: z.string().min(1).optional(),
+  /** Where uploaded files go: `disk` (ATTACHMENTS_DIR) or `s3` (a bucket of S3 or an S3-compatible store). */
+  ATTACHMENTS_STORAGE: z.enum(['disk', 's3']).default('disk'),
+  /** s3: the bucket (it must exist); S3's naming rules (COS: `<name>-<APPID>`). */
+  ATTACHMENTS_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "3-63 lower-case letters, digits, . and -, as S3's bucket names")
+    .optional(),
+  /** s3: the bucket's region (signs every request); unset -> AWS_REGION. */
+  ATTACHMENTS_S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/, 'a region name such as us-east-1, cn-hangzhou or ap-guangzhou')
+    .optional(),
+  /** s3: the store's URL for S3-compatible stores (MinIO, OSS, COS); unset -> Amazon S3's endpoint for the region. */
+  ATTACHMENTS_S3_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .refine(
+      (url) => !/^[a-z]+:\/\/[^/]*@/i.test(url),
+      'credentials do not go in the URL; use ATTACHMENTS_S3_ACCESS_KEY_ID and ATTACHMENTS_S3_SECRET_ACCESS_KEY',
+    )
+    .optional(),
+  /** s3: address the bucket as `<endpoint>/<bucket>` instead of `<bucket>.<endpoint>` (MinIO needs true; OSS refuses it). */
+  ATTACHMENTS_S3_FORCE_PATH_STYLE: bool.default(false),
+  /** s3: put before every object key, e.g. `anmei/attachments/`, so the bucket can hold other things. */
+  ATTACHMENTS_S3_PREFIX: z
+    .string()
+    .regex(
+      /^([A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}\/){0,10}$/,
+      'empty, or folder names ending in / (letters, digits, _ . -; not starting with .)',
+    )
+    .default(''),
+  /** s3: an access key pair; both unset -> the AWS credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or task role). Never logged. */
+  ATTACHMENTS_S3_ACCESS_KEY_ID: z.string().min(1).max(256).optional(),
+  ATTACHMENTS_S3_SECRET_ACCESS_KEY: z.string().min(1).max(1024).optional(),
   /** Largest upload in bytes (images, documents, voice notes). */
   ATTACHMENT_MAX_BYTES: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   /** Unset -> in-memory bus and presence (one instance). */
@@ -62,6 +95,17 @@ export const EnvSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT: int(100, 3_600_000).default(5_000),
   /** ms /health waits for the database's `select 1` before reporting it unavailable. */
   DATABASE_HEALTH_TIMEOUT: int(100, 60_000).default(2_000),
+  /**
+   * Port of a listener serving only GET /metrics; 0 = no such listener, /metrics is on PORT (outside
+   * production, or with METRICS_TOKEN). docs/operations.md "Metrics".
+   */
+  METRICS_PORT: int(0, 65535).default(0),
+  /** Address the METRICS_PORT listener binds (default: HOST). */
+  METRICS_HOST: z.string().min(1).optional(),
+  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); never logged. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(4096).optional(),
+  /** ms between the Redis pub/sub latency probes (anmei_redis_pubsub_latency_seconds); 0 = no probe. */
+  REDIS_PROBE_INTERVAL: int(0, 600_000).default(5_000),
   /** ms between `stats` frames to admin connections. */
   STATS_INTERVAL: int(100, 600_000).default(2_000),
   /** Most events per stream a resume replays; a larger gap answers `reload` (client reloads over HTTP). */

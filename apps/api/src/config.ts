@@ -13,6 +13,19 @@ import { DEV_JWT_SECRET, EnvSchema } from './config-env.ts';
 /** Push providers when neither NOTIFICATION_PROVIDERS nor NOTIFICATION_PROVIDER is set. */
 export const DEFAULT_PROVIDERS = ['logging', 'webpush'] as const;
 
+/** ATTACHMENTS_S3_*: where the s3 attachment storage puts objects. */
+export interface S3Settings {
+  bucket: string;
+  region: string;
+  /** undefined = Amazon S3's endpoint for `region`. */
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  /** '' or ending in `/`. */
+  prefix: string;
+  /** undefined = the AWS SDK's default credential chain. */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -27,13 +40,26 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   redisPassword: string | undefined;
-  redis: { keyPrefix: string; cluster: boolean; shardedPubSub: boolean; instanceTtlMs: number };
+  redis: {
+    keyPrefix: string;
+    cluster: boolean;
+    shardedPubSub: boolean;
+    instanceTtlMs: number;
+    probeIntervalMs: number;
+  };
+  /**
+   * Where GET /metrics is served: on PORT (`api`), on a listener of its own at `port`/`host`
+   * (`separate`), or nowhere (`off`: production with neither METRICS_PORT nor METRICS_TOKEN).
+   * `token`: the bearer credential it then requires.
+   */
+  metrics: { serve: 'api' | 'separate' | 'off'; port: number; host: string; token: string | undefined };
   databaseSchema: string | undefined;
   /** Postgres pool size per process (connections). */
   databasePoolMax: number;
   /** ms: connect / pool wait (Postgres), statement (Postgres; the client waits 1 s more), `/health`'s ping. */
   databaseTimeouts: { connectMs: number; statementMs: number; healthMs: number };
-  attachments: { dir: string; maxBytes: number };
+  /** Uploads: `dir` for ATTACHMENTS_STORAGE=disk; `s3` is set instead for ATTACHMENTS_STORAGE=s3. */
+  attachments: { dir: string; maxBytes: number; s3: S3Settings | undefined };
   shutdown: { drainSpreadMs: number; timeoutMs: number };
   notificationProvider: z.infer<typeof EnvSchema>['NOTIFICATION_PROVIDER'];
   /** The enabled providers (NOTIFICATION_PROVIDERS, else NOTIFICATION_PROVIDER), `firebase` read as `fcm`. */
@@ -144,6 +170,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'invalid configuration: NOTIFICATION_PROVIDER=webhook needs PUSH_WEBHOOK_URL (the http(s) URL pushes are POSTed to)',
     );
   }
+  if (e.METRICS_PORT > 0 && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError(
+      `invalid configuration: METRICS_PORT=${e.METRICS_PORT} is PORT too; give the metrics listener a port of its own, or 0 to serve /metrics on PORT`,
+    );
+  }
   // A live attempt must end (PUSH_SEND_TIMEOUT) well before its lease does, or a slow provider
   // call could be claimed and sent again by another instance while it is still running.
   if (e.PUSH_LEASE < 2 * e.PUSH_SEND_TIMEOUT) {
@@ -151,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `invalid configuration: PUSH_LEASE=${e.PUSH_LEASE} must be at least twice PUSH_SEND_TIMEOUT=${e.PUSH_SEND_TIMEOUT} (ms)`,
     );
   }
+  const s3 = attachmentsS3(e, cleaned);
   const origins = e.ALLOWED_ORIGINS.split(',')
     .map((o) => o.trim())
     .filter(Boolean);
@@ -170,6 +202,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       // Cluster mode always uses sharded pub/sub: classic PUBLISH is broadcast to every node.
       shardedPubSub: e.REDIS_SHARDED_PUBSUB || e.REDIS_CLUSTER,
       instanceTtlMs: e.INSTANCE_TTL,
+      probeIntervalMs: e.REDIS_PROBE_INTERVAL,
+    },
+    metrics: {
+      // Production never serves /metrics unprotected next to the public API: a token, or a port
+      // of its own that a firewall keeps to Prometheus. Neither set: off (a WARN says how to enable it).
+      serve: e.METRICS_PORT > 0 ? 'separate' : production && !e.METRICS_TOKEN ? 'off' : 'api',
+      port: e.METRICS_PORT,
+      host: e.METRICS_HOST ?? e.HOST,
+      token: e.METRICS_TOKEN,
     },
     databaseSchema: e.DATABASE_SCHEMA,
     databasePoolMax: e.DATABASE_POOL_MAX,
@@ -183,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         e.ATTACHMENTS_DIR ??
         (e.DATA_DIR === 'memory://' ? join(tmpdir(), 'anmei-attachments') : join(e.DATA_DIR, 'attachments')),
       maxBytes: e.ATTACHMENT_MAX_BYTES,
+      s3,
     },
     shutdown: { drainSpreadMs: e.WS_DRAIN_SPREAD, timeoutMs: e.SHUTDOWN_TIMEOUT },
     notificationProvider: e.NOTIFICATION_PROVIDER,
@@ -248,6 +290,48 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/** ATTACHMENTS_STORAGE=s3 -> its settings (each missing one named); disk -> undefined, and no S3 key may be set. */
+function attachmentsS3(e: z.infer<typeof EnvSchema>, env: Record<string, string | undefined>): S3Settings | undefined {
+  if (e.ATTACHMENTS_STORAGE === 'disk') {
+    // Forgetting ATTACHMENTS_STORAGE=s3 would keep files on each instance's own disk, where the
+    // other instances cannot serve them.
+    const stray = Object.keys(env).filter((k) => k.startsWith('ATTACHMENTS_S3_'));
+    if (stray.length > 0) {
+      throw new ConfigError(
+        `invalid configuration: ${stray.join(', ')} ${stray.length === 1 ? 'is' : 'are'} set but ATTACHMENTS_STORAGE is disk; set ATTACHMENTS_STORAGE=s3 to store attachments in the bucket, or remove ${stray.length === 1 ? 'it' : 'them'}`,
+      );
+    }
+    return undefined;
+  }
+  if (!e.ATTACHMENTS_S3_BUCKET) {
+    throw new ConfigError(
+      "invalid configuration: ATTACHMENTS_STORAGE=s3 needs ATTACHMENTS_S3_BUCKET (the bucket's name)",
+    );
+  }
+  const region = e.ATTACHMENTS_S3_REGION ?? env.AWS_REGION;
+  if (!region) {
+    throw new ConfigError(
+      "invalid configuration: ATTACHMENTS_STORAGE=s3 needs ATTACHMENTS_S3_REGION (or AWS_REGION), the bucket's region: e.g. us-east-1 (AWS, MinIO), cn-hangzhou (Aliyun OSS), ap-guangzhou (Tencent COS)",
+    );
+  }
+  if (Boolean(e.ATTACHMENTS_S3_ACCESS_KEY_ID) !== Boolean(e.ATTACHMENTS_S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError(
+      'invalid configuration: set both ATTACHMENTS_S3_ACCESS_KEY_ID and ATTACHMENTS_S3_SECRET_ACCESS_KEY, or neither (the AWS credential chain is used then: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance or task role)',
+    );
+  }
+  return {
+    bucket: e.ATTACHMENTS_S3_BUCKET,
+    region,
+    endpoint: e.ATTACHMENTS_S3_ENDPOINT,
+    forcePathStyle: e.ATTACHMENTS_S3_FORCE_PATH_STYLE,
+    prefix: e.ATTACHMENTS_S3_PREFIX,
+    credentials:
+      e.ATTACHMENTS_S3_ACCESS_KEY_ID && e.ATTACHMENTS_S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: e.ATTACHMENTS_S3_ACCESS_KEY_ID, secretAccessKey: e.ATTACHMENTS_S3_SECRET_ACCESS_KEY }
+        : undefined,
+  };
+}
+
 /** The ranges proxy-addr (Express, Fastify) calls by these names. */
 const NAMED_RANGES: Record<string, readonly string[]> = {
   loopback: ['127.0.0.0/8', '::1/128'],
@@ -282,7 +366,7 @@ function parseTrustProxy(value: string): string[] {
 function redactIfSecret(key: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (/SECRET|PASSWORD|TOKEN$|PRIVATE_KEY/.test(key)) return '[redacted]';
-  if (/_URL$/.test(key)) return redactUrlCredentials(value);
+  if (/_URL$|_ENDPOINT$/.test(key)) return redactUrlCredentials(value);
   return value;
 }
 

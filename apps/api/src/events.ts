@@ -16,6 +16,8 @@ export interface AppEventMap {
   'message.created': { message: MessageRow };
   /** `recipients` = users targeted; `durationMs` = wall time of the broadcast in milliseconds. */
   'broadcast.completed': { kind: string; recipients: number; durationMs: number };
+  /** A broadcast failed (logged as `broadcast failed`); the caller got `{ok: false}`. */
+  'broadcast.failed': { kind: string };
 }
 
 /**

@@ -102,6 +102,96 @@ describe('attachments', () => {
     );
   });
 
+  it('answers one Range with 206 and those bytes; several ranges, an unsatisfiable one or an If-Range get the whole file', async () => {
+    const bytes = Buffer.from('%PDF-1.4 0123456789abcdefghij');
+    const res = await upload('customer_456', app.conversationId(FACIAL), {
+      bytes,
+      type: 'application/pdf',
+      name: 'range.pdf',
+    });
+    const { token } = await app.login('consultant_001');
+    const get = async (headers: Record<string, string>) => {
+      const r = await fetch(`${app.baseUrl}${res.body.message.metadata.url}`, {
+        headers: { authorization: `Bearer ${token}`, ...headers },
+      });
+      const body = Buffer.from(await r.arrayBuffer());
+      return {
+        status: r.status,
+        range: r.headers.get('content-range'),
+        length: r.headers.get('content-length'),
+        acceptRanges: r.headers.get('accept-ranges'),
+        body: body.toString('latin1'),
+      };
+    };
+    const size = bytes.length;
+    expect(await get({ range: 'bytes=0-0' })).toEqual({
+      status: 206,
+      range: `bytes 0-0/${size}`,
+      length: '1',
+      acceptRanges: 'bytes',
+      body: '%',
+    });
+    expect(await get({ range: 'bytes=-4' })).toMatchObject({
+      status: 206,
+      range: `bytes ${size - 4}-${size - 1}/${size}`,
+      body: 'ghij',
+    });
+    expect(await get({ range: `bytes=9-${size + 100}` })).toMatchObject({
+      status: 206,
+      range: `bytes 9-${size - 1}/${size}`,
+      body: '0123456789abcdefghij',
+    });
+    const ignored: Array<Record<string, string>> = [
+      { range: 'bytes=0-1,4-5' },
+      { range: `bytes=${size}-` },
+      { range: 'bytes=5-2' },
+      { range: 'items=0-1' },
+      { range: 'bytes=0-1', 'if-range': '"some-etag"' },
+    ];
+    for (const headers of ignored) {
+      expect([headers, await get(headers)]).toEqual([
+        headers,
+        { status: 200, range: null, length: String(size), acceptRanges: 'bytes', body: bytes.toString('latin1') },
+      ]);
+    }
+  });
+
+  it('answers HEAD with the headers of the whole file and no body', async () => {
+    const bytes = Buffer.from('%PDF-1.4 head only');
+    const res = await upload('customer_456', app.conversationId(FACIAL), {
+      bytes,
+      type: 'application/pdf',
+      name: 'head.pdf',
+    });
+    const { token } = await app.login('consultant_001');
+    const head = await fetch(`${app.baseUrl}${res.body.message.metadata.url}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect([head.status, head.headers.get('content-length'), head.headers.get('content-type')]).toEqual([
+      200,
+      String(bytes.length),
+      'application/pdf',
+    ]);
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it("answers 404 when an attachment's file is no longer in storage", async () => {
+    const res = await upload('customer_456', app.conversationId(FACIAL), {
+      bytes: Buffer.from('%PDF-1.4 soon gone'),
+      type: 'application/pdf',
+      name: 'gone.pdf',
+    });
+    await rm(join(dir, app.conversationId(FACIAL), res.body.message.metadata.attachment_id));
+    const { token } = await app.login('consultant_001');
+    const gone = await app.http('GET', res.body.message.metadata.url, { token });
+    expect([gone.status, gone.body.code, gone.body.detail]).toEqual([
+      404,
+      'NOT_FOUND',
+      "The attachment's file is no longer in storage.",
+    ]);
+  });
+
   it('refuses a file over ATTACHMENT_MAX_BYTES with 413 and keeps nothing', async () => {
     const before = await filesOnDisk();
     const res = await upload('customer_456', app.conversationId(FACIAL), {

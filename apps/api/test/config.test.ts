@@ -157,6 +157,10 @@ describe('every key is parsed', () => {
       WS_MAX_CONNECTIONS_PER_IP: '250',
       WS_FRAME_RATE: '10',
       WS_FRAME_BURST: '15',
+      METRICS_PORT: '9464',
+      METRICS_HOST: '10.0.0.7',
+      METRICS_TOKEN: 'scrape-token-0123456789',
+      REDIS_PROBE_INTERVAL: '1000',
     });
     expect(config).toEqual({
       env: 'test',
@@ -168,7 +172,14 @@ describe('every key is parsed', () => {
       dataDir: '/var/lib/anmei',
       redisUrl: 'rediss://cache.internal:6380',
       redisPassword: 'redis-pass',
-      redis: { keyPrefix: 'staging:', cluster: false, shardedPubSub: true, instanceTtlMs: 2_000 },
+      redis: {
+        keyPrefix: 'staging:',
+        cluster: false,
+        shardedPubSub: true,
+        instanceTtlMs: 2_000,
+        probeIntervalMs: 1_000,
+      },
+      metrics: { serve: 'separate', port: 9464, host: '10.0.0.7', token: 'scrape-token-0123456789' },
       databaseSchema: 'tenant_a',
       databasePoolMax: 20,
       databaseTimeouts: { connectMs: 1_500, statementMs: 30_000, healthMs: 500 },
@@ -379,6 +390,36 @@ describe('production safety', () => {
   it('allows SEED_DEMO_DATA=false in production', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, SEED_DEMO_DATA: 'false' });
     expect(config.seedDemoData).toBe(false);
+  });
+});
+
+describe('where /metrics is served', () => {
+  it('on PORT, open, by default outside production (npm start can be scraped without setup)', () => {
+    expect(loadConfig({}).metrics).toEqual({ serve: 'api', port: 0, host: '0.0.0.0', token: undefined });
+    expect(loadConfig({}).redis.probeIntervalMs).toBe(5_000);
+  });
+
+  it('in production: off without METRICS_TOKEN or METRICS_PORT, on PORT behind the token, or on a port of its own', () => {
+    const prod = { NODE_ENV: 'production', JWT_SECRET: PROD_SECRET };
+    expect(loadConfig(prod).metrics.serve).toBe('off');
+    expect(loadConfig({ ...prod, METRICS_TOKEN: 'a-scrape-token-16+' }).metrics).toMatchObject({
+      serve: 'api',
+      token: 'a-scrape-token-16+',
+    });
+    expect(loadConfig({ ...prod, METRICS_PORT: '9464' }).metrics).toEqual({
+      serve: 'separate',
+      port: 9464,
+      host: '0.0.0.0',
+      token: undefined,
+    });
+  });
+
+  it('refuses METRICS_PORT equal to PORT, and a METRICS_TOKEN shorter than 16 characters without echoing it', () => {
+    expect(configError({ PORT: '8000', METRICS_PORT: '8000' }).message).toBe(
+      'invalid configuration: METRICS_PORT=8000 is PORT too; give the metrics listener a port of its own, or 0 to serve /metrics on PORT',
+    );
+    const error = configError({ METRICS_TOKEN: 'short-secret' });
+    expect(error.message).toBe('invalid configuration: METRICS_TOKEN="[redacted]": must be at least 16 characters');
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * A database that stops answering (packets dropped, not refused; issue #15, docs/operations.md
  * "Database stalls"): every request that needs it is answered DATABASE_UNAVAILABLE within the
- * stated bound, /health says so within its own, and once packets flow again the service works
+ * stated bound, /ready (503) and /health (200, degraded: liveness) say so within their own, and
+ * once packets flow again the service works
  * without a restart, with nothing it acknowledged lost and no given-up connection reused.
  *
  * The app runs on the machine's Postgres (a fresh schema) through a TCP relay owned by the test,
@@ -154,7 +155,7 @@ it('answers DATABASE_UNAVAILABLE within the bound while the database is frozen, 
   const frozenHttp = `frozen-http-${randomUUID()}`;
   const frozenWs = `frozen-ws-${randomUUID()}`;
   const frozenUpload = `frozen-upload-${randomUUID()}`;
-  const [http, ws, uploaded, history, login, health] = await Promise.all([
+  const [http, ws, uploaded, history, login, health, ready] = await Promise.all([
     timed(() => sendOverHttp(token, conversationId, frozenHttp, 'sent while frozen (http)')),
     timed(() => sendOverWs(socket, conversationId, frozenWs, 'sent while frozen (ws)')),
     timed(() => upload(token, conversationId, frozenUpload)),
@@ -163,11 +164,13 @@ it('answers DATABASE_UNAVAILABLE within the bound while the database is frozen, 
       app.http('POST', '/api/v1/auth/login', { body: { username: 'customer_789', password: DEMO_PASSWORD } }),
     ),
     timed(() => app.http('GET', '/health')),
+    timed(() => app.http('GET', '/ready')),
   ]);
   console.log(
     `database frozen: HTTP send answered in ${http.ms} ms, WS send ${ws.ms} ms, upload ${uploaded.ms} ms, ` +
       `history ${history.ms} ms, login ${login.ms} ms (bound ${REQUEST_BOUND} ms = connect ${CONNECT_TIMEOUT} + ` +
-      `statement ${STATEMENT_TIMEOUT} + ${QUERY_TIMEOUT_GRACE_MS}); /health ${health.ms} ms (bound ${HEALTH_TIMEOUT} ms)`,
+      `statement ${STATEMENT_TIMEOUT} + ${QUERY_TIMEOUT_GRACE_MS}); /health ${health.ms} ms, /ready ${ready.ms} ms ` +
+      `(bound ${HEALTH_TIMEOUT} ms)`,
   );
 
   for (const answer of [http, uploaded, history, login]) {
@@ -187,12 +190,19 @@ it('answers DATABASE_UNAVAILABLE within the bound while the database is frozen, 
   });
   expect(ws.ms).toBeLessThanOrEqual(REQUEST_BOUND + SLACK);
   expect(socket.closed).toBeNull();
-  expect(health.value.status).toBe(503);
+  // Liveness stays 200 (a restart would not bring the database back); readiness says why not.
+  expect(health.value.status).toBe(200);
   expect(health.value.body).toMatchObject({
     status: 'degraded',
     database: { kind: 'postgres', status: 'unavailable' },
   });
   expect(health.ms).toBeLessThanOrEqual(HEALTH_TIMEOUT + SLACK);
+  expect(ready.value.status).toBe(503);
+  expect(ready.value.body).toMatchObject({
+    code: 'NOT_READY',
+    checks: { database: 'unavailable', migrations: 'unknown', redis: 'not_configured', draining: false },
+  });
+  expect(ready.ms).toBeLessThanOrEqual(HEALTH_TIMEOUT + SLACK);
   // Logged as a warning with its cause, never as a failed handler, and the stuck connections were dropped.
   expect(app.logs.find((r) => r.msg === 'database unavailable: answered DATABASE_UNAVAILABLE').length).toBe(5);
   expect(app.logs.find((r) => r.msg === 'request failed' || r.msg === 'frame handler failed')).toEqual([]);
@@ -212,12 +222,13 @@ it('answers DATABASE_UNAVAILABLE within the bound while the database is frozen, 
   acked.set(frozenUpload, 'stall.png');
   const healthy = await timed(() =>
     eventually(
-      () => app.http('GET', '/health'),
+      () => app.http('GET', '/ready'),
       (r) => r.status === 200,
-      '/health to answer 200 after the thaw',
+      '/ready to answer 200 after the thaw',
     ),
   );
-  console.log(`database thawed: first send stored in ${after.ms} ms, /health 200 after ${healthy.ms} ms`);
+  expect((await app.http('GET', '/health')).body.status).toBe('ok');
+  console.log(`database thawed: first send stored in ${after.ms} ms, /ready 200 after ${healthy.ms} ms`);
 
   // The whole pool serves again: more requests at once than it has connections.
   const burst = await Promise.all(

@@ -142,7 +142,7 @@ describe('a consultant reply to an offline doctor with three devices', () => {
     expect((retried?.receivedAt ?? 0) - (throttled?.receivedAt ?? 0)).toBeGreaterThanOrEqual(1_000);
     // Throttling is not the device's fault: it stays registered.
     expect(await app.built.ctx.store.devices.find(deviceId)).not.toBeNull();
-    expect(app.built.ctx.pushes.stats().byProvider.fcm?.retryable).toBeGreaterThanOrEqual(1);
+    expect((await app.built.ctx.figures.push()).byProvider.fcm?.retryable).toBeGreaterThanOrEqual(1);
   });
 
   it('deletes a device whose token FCM reports as unregistered, and sends to it no more', async () => {

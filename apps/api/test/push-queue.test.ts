@@ -97,13 +97,13 @@ describe('retry policy, against a provider double', () => {
   }
 
   it('retries a retryable failure and delivers once; both attempts are counted', async () => {
-    const before = app.built.ctx.pushes.stats().attempts;
+    const before = (await app.built.ctx.figures.push()).attempts;
     const content = `retry then ok ${randomUUID()}`;
     provider.script(content, { ok: false, error: 'HTTP 503', retryable: true }, { ok: true });
     const job = await pushAndFinish(content);
     expect(job).toMatchObject({ state: 'delivered', attempts: 2, lastOutcome: 'success', lastError: null });
     expect(provider.callsFor(content)).toHaveLength(2);
-    const after = app.built.ctx.pushes.stats().attempts;
+    const after = (await app.built.ctx.figures.push()).attempts;
     expect(after.retryable - before.retryable).toBe(1);
     expect(after.success - before.success).toBe(1);
   });
@@ -124,14 +124,14 @@ describe('retry policy, against a provider double', () => {
   });
 
   it('drops a push whose next retry would pass PUSH_MAX_AGE, and counts it as expired', async () => {
-    const before = app.built.ctx.pushes.stats().attempts.expired;
+    const before = (await app.built.ctx.figures.push()).attempts.expired;
     const content = `expires ${randomUUID()}`;
     // The provider asks to wait 60 s; the maximum age is 5 s.
     provider.script(content, { ok: false, error: 'HTTP 429', retryable: true, retryAfterMs: 60_000 });
     const job = await pushAndFinish(content);
     expect(job).toMatchObject({ state: 'expired', attempts: 1, lastOutcome: 'expired' });
     expect(job.lastError).toContain('last error: HTTP 429');
-    expect(app.built.ctx.pushes.stats().attempts.expired - before).toBe(1);
+    expect((await app.built.ctx.figures.push()).attempts.expired - before).toBe(1);
   });
 
   it('shows every outcome in GET /api/v1/admin/stats', async () => {

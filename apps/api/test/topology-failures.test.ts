@@ -60,7 +60,7 @@ describe('failures', () => {
 
     await topo.redis.stop({ hard: true });
     // During the outage a send is still stored and answered at once (delivery is repaired by
-    // resume), and /health says the instance is degraded.
+    // resume), /ready answers 503 and /health (liveness) 200 with the instance degraded.
     await topo.instances[0]!.waitForLog((r) => r.msg === 'redis connection lost; reconnecting', 'outage noticed');
     // A user's last socket closing now: its presence removal and its bus unsubscription both
     // fail. That is logged, and must neither end the process nor leave a rejection unhandled.
@@ -77,8 +77,11 @@ describe('failures', () => {
     });
     expect(during.status).toBe(200);
     const health = await api1.http('GET', '/health');
-    expect(health.status).toBe(503);
-    expect(health.body.bus.status).toBe('unavailable');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'degraded', bus: { status: 'unavailable' } });
+    const ready = await api1.http('GET', '/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ code: 'NOT_READY', checks: { redis: 'unavailable', database: 'ok' } });
     await topo.redis.start();
     for (const instance of topo.instances) {
       await instance.waitForLog(

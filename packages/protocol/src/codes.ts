@@ -156,13 +156,23 @@ export const ErrorCodes = {
   },
   /**
    * A service the request needs besides the database did not answer: Redis (WebSocket tickets,
-   * presence, the bus) while it is unreachable (docs/operations.md "When Redis is unreachable").
+   * presence, the bus) while it is unreachable (docs/operations.md "When Redis is unreachable"), or
+   * the attachments' object storage (docs/operations.md "Attachments on object storage").
    * Retryable, with `Retry-After` over HTTP.
    */
   SERVICE_UNAVAILABLE: {
     status: 503,
     closeCode: null,
     message: 'A service this request needs is not answering; try again later.',
+  },
+  /**
+   * GET /ready: this instance should get no traffic now (database or Redis unreachable, a migration
+   * missing, or draining); the problem's `checks` say which (docs/operations.md "Health and readiness").
+   */
+  NOT_READY: {
+    status: 503,
+    closeCode: null,
+    message: 'This instance is not ready to serve traffic; see `checks`.',
   },
   INTERNAL: {
     status: 500,

@@ -1,15 +1,18 @@
 /**
- * Upload = authorize, stream to storage within the size limit, check the type, then send a
- * message of type image / file / voice whose metadata points at the attachment (idempotent by
- * client_message_id like any send). Download = authorize, then stream the bytes back.
+ * Upload = authorize, stream to storage through the size and type checks (a failed check fails
+ * the write, so storage keeps nothing), then send a message of type image / file / voice whose
+ * metadata points at the attachment (idempotent by client_message_id like any send). Download =
+ * authorize, then stream the bytes (or one range of them) back from storage.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ChatService, Sender, SendResult } from '../chat/chat-service.ts';
 import type { AttachmentRow, Store } from '../db/store-types.ts';
 import { AppError } from '../errors.ts';
-import { baseMimeType, cleanFileName, contentMatchesType, messageTypeFor } from './policy.ts';
-import type { AttachmentStorage } from './storage.ts';
+import { baseMimeType, cleanFileName, messageTypeFor } from './policy.ts';
+import type { AttachmentStorage, ByteRange } from './storage.ts';
+import { tooLarge, UploadCheck } from './upload-check.ts';
 
 export interface UploadInput {
   conversationId: string;
@@ -49,42 +52,33 @@ export class AttachmentService {
     }
     const id = randomUUID();
     const storageKey = `${input.conversationId}/${id}`;
+    const check = new UploadCheck({ mimeType: input.mimeType, maxBytes: this.#maxBytes, truncated: input.truncated });
+    // Errors travel both ways: a body that breaks off (or a failed check) fails the write, and a
+    // failed write destroys the file stream. The write's rejection is the one reported.
+    pipeline(input.stream, check).catch(() => undefined);
     let sizeBytes: number;
     try {
-      sizeBytes = await this.#storage.write(storageKey, input.stream);
+      sizeBytes = await this.#storage.write(storageKey, check);
     } catch (error) {
-      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-        throw new AppError(
-          'PAYLOAD_TOO_LARGE',
-          `The file is larger than ATTACHMENT_MAX_BYTES (${this.#maxBytes} bytes).`,
-        );
-      }
+      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(this.#maxBytes);
       throw error;
     }
-    if (input.truncated()) {
-      await this.#storage.remove(storageKey);
-      throw new AppError(
-        'PAYLOAD_TOO_LARGE',
-        `The file is larger than ATTACHMENT_MAX_BYTES (${this.#maxBytes} bytes).`,
-      );
-    }
-    if (sizeBytes === 0 || !contentMatchesType(input.mimeType, await this.#head(storageKey))) {
-      await this.#storage.remove(storageKey);
-      throw new AppError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        sizeBytes === 0 ? 'The file is empty.' : `The file's content is not a ${baseMimeType(input.mimeType)} file.`,
-      );
-    }
     const fileName = cleanFileName(input.fileName);
-    const row = await this.#store.attachments.create({
-      id,
-      conversationId: input.conversationId,
-      uploaderId: sender.userId,
-      fileName,
-      mimeType: baseMimeType(input.mimeType),
-      sizeBytes,
-      storageKey,
-    });
+    let row: AttachmentRow;
+    try {
+      row = await this.#store.attachments.create({
+        id,
+        conversationId: input.conversationId,
+        uploaderId: sender.userId,
+        fileName,
+        mimeType: baseMimeType(input.mimeType),
+        sizeBytes,
+        storageKey,
+      });
+    } catch (error) {
+      await this.#storage.remove(storageKey).catch(() => undefined); // no row points at it
+      throw error;
+    }
     const result = await this.#chat.send(sender, {
       conversationId: input.conversationId,
       clientMessageId: input.clientMessageId,
@@ -107,26 +101,24 @@ export class AttachmentService {
     return result;
   }
 
+  /**
+   * The attachment's row and a stream of its bytes, or of the range `pickRange` chooses once the
+   * size is known (undefined = all of it). The caller must consume or destroy the stream.
+   */
   async open(
     reader: Sender,
     conversationId: string,
     attachmentId: string,
-  ): Promise<{ row: AttachmentRow; stream: Readable }> {
+    pickRange: (sizeBytes: number) => ByteRange | undefined = () => undefined,
+  ): Promise<{ row: AttachmentRow; range: ByteRange | undefined; stream: Readable }> {
     await this.#chat.assertParticipant(conversationId, reader.userId);
     const row = await this.#store.attachments.findById(attachmentId);
     if (!row || row.conversationId !== conversationId)
       throw new AppError('NOT_FOUND', 'No such attachment in this conversation.');
-    return { row, stream: this.#storage.read(row.storageKey) };
-  }
-
-  async #head(key: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of this.#storage.read(key)) {
-      chunks.push(chunk as Buffer);
-      length += (chunk as Buffer).length;
-      if (length >= 16) break;
-    }
-    return Buffer.concat(chunks).subarray(0, 16);
+    const range = pickRange(row.sizeBytes);
+    const stream = await this.#storage.read(row.storageKey, range);
+    // The row outlived its file (deleted from the folder or bucket by hand, or a restore without it).
+    if (!stream) throw new AppError('NOT_FOUND', "The attachment's file is no longer in storage.");
+    return { row, range, stream };
   }
 }

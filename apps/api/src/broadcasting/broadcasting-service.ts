@@ -338,6 +338,7 @@ export class BroadcastingService {
       .then((outcome) => this.#done(kind, conversationId, started, outcome))
       .catch((error: unknown) => {
         this.#log.error({ err: error, kind, conversationId }, 'broadcast failed');
+        this.#deps.events.emit('broadcast.failed', { kind });
         return FAILED;
       });
   }

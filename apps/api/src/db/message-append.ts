@@ -269,6 +269,11 @@ export interface AppendBatcherOptions {
   maxBatch?: number;
   /** Statements running at once (each holds a pool connection). Default 4. */
   maxInFlight?: number;
+  /**
+   * Called once per statement's batch when it settled: how many appends it carried and its
+   * seconds, failed ones included (anmei_db_append_batch_size, anmei_db_append_duration_seconds).
+   */
+  onBatch?: (size: number, seconds: number) => void;
 }
 
 export interface BatchStatements {
@@ -288,6 +293,7 @@ export class AppendBatcher {
   readonly #statements: BatchStatements;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #onBatch: ((size: number, seconds: number) => void) | undefined;
   #waiting: Waiting[] = [];
   #scheduled = false;
   #inFlight = 0;
@@ -296,6 +302,7 @@ export class AppendBatcher {
     this.#statements = statements;
     this.#maxBatch = options.maxBatch ?? 100;
     this.#maxInFlight = options.maxInFlight ?? 4;
+    this.#onBatch = options.onBatch;
   }
 
   append(input: AppendMessageInput): Promise<AppendMessageResult> {
@@ -320,7 +327,9 @@ export class AppendBatcher {
     while (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) {
       const batch = this.#waiting.splice(0, this.#maxBatch);
       this.#inFlight++;
+      const started = performance.now();
       void this.#run(batch).finally(() => {
+        this.#onBatch?.(batch.length, (performance.now() - started) / 1000);
         this.#inFlight--;
         if (this.#waiting.length > 0) this.#schedule();
       });

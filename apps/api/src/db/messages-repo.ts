@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from './db-common.ts';
-import { createMessageAppender } from './message-append.ts';
+import { type AppendBatcherOptions, createMessageAppender } from './message-append.ts';
 import { conversations, messages, participants } from './schema.ts';
 import type { HistoryQuery, Store } from './store-types.ts';
 
@@ -13,10 +13,10 @@ export function clampHistoryLimit(limit: number | undefined): number {
   return Math.min(HISTORY_MAX_LIMIT, Math.max(1, Math.trunc(limit)));
 }
 
-export function createMessagesRepo(db: Db): Store['messages'] {
+export function createMessagesRepo(db: Db, onAppendBatch?: AppendBatcherOptions['onBatch']): Store['messages'] {
   return {
     // Group-committed, one prepared statement per batch: see message-append.ts.
-    append: createMessageAppender(db),
+    append: createMessageAppender(db, onAppendBatch ? { onBatch: onAppendBatch } : {}),
 
     /**
      * Ascending by seq. afterSeq → the oldest `limit` above it (catch-up; beforeSeq, if also

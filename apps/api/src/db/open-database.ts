@@ -2,8 +2,9 @@
  * Opens the database the API runs on: embedded PGlite by default, or Postgres when a URL is
  * given. Either way the bundled migrations (apps/api/drizzle) are applied before returning.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -11,7 +12,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
-import { createStore } from './store.ts';
+import { createStore, type StoreOptions } from './store.ts';
 import type { Store } from './store-types.ts';
 
 export interface OpenDatabaseOptions {
@@ -39,11 +40,21 @@ export interface OpenDatabaseOptions {
     warn(obj: object, msg?: string): void;
     error(obj: object, msg?: string): void;
   };
+  /** Each append statement's size and seconds (the app's metrics). */
+  onAppendBatch?: StoreOptions['onAppendBatch'];
 }
 
 export interface OpenedDatabase {
   kind: 'pglite' | 'postgres';
   store: Store;
+  /** The Postgres pool now (connections open, idle, and queries waiting for one); null on PGlite, which has no pool. */
+  pool(): { total: number; idle: number; waiting: number } | null;
+  /**
+   * Whether the database's migration journal has the newest migration this build ships
+   * (LATEST_MIGRATION_MS). One statement, so it also proves the database answers; rejects when it
+   * does not (the caller bounds the wait: /ready).
+   */
+  migrationsApplied(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -52,6 +63,23 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/', import.
 
 /** Name of drizzle's journal table (its default), in schema `drizzle` or in the chosen schema. */
 export const MIGRATIONS_TABLE = '__drizzle_migrations';
+
+/**
+ * `when` (ms) of the newest migration in the bundled journal: drizzle stores it as `created_at`
+ * of the journal row it writes after applying that migration.
+ */
+export const LATEST_MIGRATION_MS: number = Math.max(
+  ...(
+    JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as {
+      entries: Array<{ when: number }>;
+    }
+  ).entries.map((e) => e.when),
+);
+
+/** `select` of the newest applied migration from the journal in `schema`. */
+function latestMigrationQuery(schema: string): string {
+  return `select max(created_at) as at from "${schema}"."${MIGRATIONS_TABLE}"`;
+}
 
 /** Pool size per process (connections) when `poolMax` is not given. */
 export const DEFAULT_POOL_MAX = 10;
@@ -90,7 +118,7 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
   return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options);
 }
 
-async function openPglite({ dataDir, schema, logger }: OpenDatabaseOptions): Promise<OpenedDatabase> {
+async function openPglite({ dataDir, schema, logger, onAppendBatch }: OpenDatabaseOptions): Promise<OpenedDatabase> {
   if (schema !== undefined) throw new Error('openDatabase: `schema` is only supported with a databaseUrl (Postgres)');
   const inMemory = dataDir === undefined || dataDir === 'memory://';
   const location = inMemory ? 'memory://' : resolve(dataDir);
@@ -100,8 +128,17 @@ async function openPglite({ dataDir, schema, logger }: OpenDatabaseOptions): Pro
     const db = drizzlePglite({ client });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     logger?.info({ kind: 'pglite', dataDir: location }, 'database opened');
-    const store = createStore(db, () => client.close());
-    return { kind: 'pglite', store, close: () => store.close() };
+    const store = createStore(db, () => client.close(), { onAppendBatch });
+    return {
+      kind: 'pglite',
+      store,
+      pool: () => null,
+      migrationsApplied: async () => {
+        const result = await client.query<{ at: unknown }>(latestMigrationQuery('drizzle'));
+        return Number(result.rows[0]?.at ?? 0) >= LATEST_MIGRATION_MS;
+      },
+      close: () => store.close(),
+    };
   } catch (err) {
     await client.close().catch(() => {});
     throw err;
@@ -131,6 +168,7 @@ async function openPostgres(
     connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
     statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS,
     logger,
+    onAppendBatch,
   }: OpenDatabaseOptions,
 ): Promise<OpenedDatabase> {
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
@@ -225,8 +263,17 @@ async function openPostgres(
   }
 
   logger?.info({ kind: 'postgres', database: where, schema: schema ?? null }, 'database opened');
-  const store = createStore(drizzlePg({ client: pool }), () => pool.end());
-  return { kind: 'postgres', store, close: () => store.close() };
+  const store = createStore(drizzlePg({ client: pool }), () => pool.end(), { onAppendBatch });
+  return {
+    kind: 'postgres',
+    store,
+    pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    migrationsApplied: async () => {
+      const result = await pool.query<{ at: unknown }>(latestMigrationQuery(schema ?? 'drizzle'));
+      return Number(result.rows[0]?.at ?? 0) >= LATEST_MIGRATION_MS;
+    },
+    close: () => store.close(),
+  };
 }
 
 /**

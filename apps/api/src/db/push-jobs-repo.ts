@@ -192,6 +192,25 @@ export function createPushJobsRepo(db: Db): Store['pushJobs'] {
       };
     },
 
+    async pendingSummary(cap) {
+      const pending = db
+        .select({ createdAt: pushJobs.createdAt })
+        .from(pushJobs)
+        .where(eq(pushJobs.state, 'pending'))
+        .limit(cap)
+        .as('pending');
+      const [row] = await db
+        .select({
+          pending: sql<string>`count(*)`,
+          oldest: sql<string | null>`extract(epoch from now() - min(${pending.createdAt}))::float8`,
+        })
+        .from(pending);
+      return {
+        pending: Number(row?.pending ?? 0),
+        oldestAgeSeconds: row?.oldest == null ? null : Math.max(0, Number(row.oldest)),
+      };
+    },
+
     async countsByProvider() {
       const rows = await db
         .select({

@@ -313,6 +313,12 @@ export interface Store {
     finish(job: Pick<PushJobRow, 'id' | 'attempts'>, result: PushJobResult): Promise<boolean>;
     find(id: string): Promise<PushJobRow | null>;
     counts(): Promise<PushQueueCounts>;
+    /**
+     * Pending jobs (decisions and sends) and the age in seconds of the oldest (null when none),
+     * from at most `cap` pending rows (the due index), so a scrape's cost stays bounded however
+     * long the queue grows (the metrics' queue gauges).
+     */
+    pendingSummary(cap: number): Promise<{ pending: number; oldestAgeSeconds: number | null }>;
     /** Finished sends still retained, by provider and final state (admin figures per provider). */
     countsByProvider(): Promise<Array<{ provider: string; delivered: number; failed: number; expired: number }>>;
     /** Deletes finished sends older than `olderThanMs`; returns how many. */

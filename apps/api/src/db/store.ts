@@ -13,13 +13,18 @@ import { createUsersRepo } from './users-repo.ts';
 export type { Db } from './db-common.ts';
 export { UsernameTakenError } from './db-common.ts';
 
+export interface StoreOptions {
+  /** Each append statement's size and seconds (metrics; see AppendBatcherOptions.onBatch). */
+  onAppendBatch?: (size: number, seconds: number) => void;
+}
+
 /** `close` releases the underlying client (PGlite instance or pg Pool); it is called once by `Store.close`. */
-export function createStore(db: Db, close: () => Promise<void>): Store {
+export function createStore(db: Db, close: () => Promise<void>, options: StoreOptions = {}): Store {
   let closing: Promise<void> | undefined;
   return {
     users: createUsersRepo(db),
     conversations: createConversationsRepo(db),
-    messages: createMessagesRepo(db),
+    messages: createMessagesRepo(db, options.onAppendBatch),
     events: createEventsRepo(db),
     pushJobs: createPushJobsRepo(db),
     devices: createDevicesRepo(db),

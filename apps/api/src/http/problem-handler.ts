@@ -6,6 +6,7 @@
 import type { ErrorCode } from '@anmei/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { StorageUnavailableError } from '../attachments/storage.ts';
 import { isDatabaseUnavailable } from '../db/db-common.ts';
 import { AppError, RetryLaterError, toProblem } from '../errors.ts';
 import { redactUrl } from '../observability/logger.ts';
@@ -50,7 +51,8 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
     send(reply, request, 'VALIDATION_FAILED', error.message);
     return;
   }
-  request.log.error({ err: error }, 'request failed');
+  // Before routing no hook ran, so the log context has no id yet: name it here.
+  request.log.error({ err: error, reqId: request.id }, 'request failed');
   send(reply, request, 'INTERNAL');
 }
 
@@ -75,6 +77,12 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (error instanceof SyntaxError && error.statusCode === 400) return send(reply, request, 'MALFORMED_JSON');
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return send(reply, request, 'VALIDATION_FAILED', error.message);
+    }
+    // Before the database's check, which would take its cause (ECONNREFUSED…) for the database's.
+    if (error instanceof StorageUnavailableError) {
+      request.log.warn({ err: error }, 'attachment storage unavailable: answered SERVICE_UNAVAILABLE');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return send(reply, request, 'SERVICE_UNAVAILABLE');
     }
     if (isDatabaseUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable: answered DATABASE_UNAVAILABLE');

@@ -14,13 +14,14 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import type { Config } from '../config.ts';
 import { RetryLaterError } from '../errors.ts';
+import type { AppMetrics, RateLimitName } from '../observability/metrics.ts';
 import type { RedisClient } from '../realtime/redis/clients.ts';
 import { signedIn } from './auth-guard.ts';
 import { addressKey } from './client-address.ts';
 
 interface Rule {
-  /** Names the counter (`login-ip:<address>`). */
-  name: string;
+  /** Names the counter (`login-ip:<address>`) and the `limit` label of anmei_rate_limited_total. */
+  name: RateLimitName;
   /** The config key that sets `max`, named in the refusal so an operator knows what to change. */
   configKey: string;
   max: number;
@@ -124,6 +125,8 @@ export interface HttpRateLimitOptions {
   limits: Config['limits'];
   /** The command connection and the key prefix (`<REDIS_KEY_PREFIX>ratelimit:`) when REDIS_URL is set. */
   redis: { client: RedisClient; prefix: string } | undefined;
+  /** Refusals by rule (anmei_rate_limited_total). */
+  metrics: AppMetrics;
 }
 
 /**
@@ -145,7 +148,9 @@ export async function registerHttpRateLimits(
   const hooks = new Map<LimitedRoute, Record<Rule['hook'], onRequestAsyncHookHandler[]>>();
   for (const route of table) {
     const byHook: Record<Rule['hook'], onRequestAsyncHookHandler[]> = { onRequest: [], preHandler: [] };
-    for (const rule of route.rules) byHook[rule.hook].push(enforce(app, rule, windowMs, options.limits.windowSeconds));
+    for (const rule of route.rules) {
+      byHook[rule.hook].push(enforce(app, rule, windowMs, options.limits.windowSeconds, options.metrics));
+    }
     hooks.set(route, byHook);
   }
   app.addHook('onRoute', (routeOptions: RouteOptions) => {
@@ -169,7 +174,13 @@ export async function registerHttpRateLimits(
 }
 
 /** The hook of one rule: count this request, refuse it over `max` in the current window. */
-function enforce(app: FastifyInstance, rule: Rule, windowMs: number, windowSeconds: number): onRequestAsyncHookHandler {
+function enforce(
+  app: FastifyInstance,
+  rule: Rule,
+  windowMs: number,
+  windowSeconds: number,
+  metrics: AppMetrics,
+): onRequestAsyncHookHandler {
   const check = app.createRateLimit({
     max: rule.max,
     timeWindow: windowMs,
@@ -186,6 +197,7 @@ function enforce(app: FastifyInstance, rule: Rule, windowMs: number, windowSecon
     }
     if (result.isAllowed || !result.isExceeded) return;
     request.log.debug({ limit: rule.name, key: result.key }, 'rate limited');
+    metrics.rateLimited(rule.name);
     throw new RetryLaterError(
       'RATE_LIMITED',
       `${rule.what}: at most ${rule.max} per ${windowSeconds} s (${rule.configKey}). Try again in ${result.ttlInSeconds} s.`,

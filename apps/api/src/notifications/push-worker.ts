@@ -9,15 +9,10 @@
  * that stored it (next turn), and every worker also polls, so a job left by a crash or due for
  * a retry is picked up within `pollIntervalMs` of becoming due.
  */
-import type {
-  PushAttemptOutcome,
-  PushDeviceRow,
-  PushJobResult,
-  PushJobRow,
-  PushSendInput,
-  Store,
-} from '../db/store-types.ts';
+import type { PushDeviceRow, PushJobResult, PushJobRow, PushSendInput, Store } from '../db/store-types.ts';
+import { outsideLogContext } from '../observability/log-context.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { AppMetrics } from '../observability/metrics.ts';
 import type { PushDecider } from './push-rules.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { NotificationService } from './service.ts';
@@ -44,19 +39,11 @@ export interface PushWorkerDeps {
   notifications: NotificationService;
   policy: RetryPolicy;
   logger: Logger;
-}
-
-/** This instance's push figures since it started (GET /api/v1/admin/stats, `stats` frames). */
-export interface PushAttemptStats {
-  /** Provider attempts by outcome; `expired` counts jobs dropped at PUSH_MAX_AGE. */
-  attempts: Record<PushAttemptOutcome, number>;
-  /** The same, per provider (fcm, apns, webpush, logging, webhook). */
-  byProvider: Record<string, Record<PushAttemptOutcome, number>>;
-  /** Decisions run, and the sends they queued (one per offline recipient). */
-  decisions: number;
-  queued: number;
-  /** success ÷ (success + retryable + permanent); null before the first attempt. */
-  successRate: number | null;
+  /**
+   * Decisions, sends queued, provider attempts by outcome and finished sends by state (the
+   * admin figures read them back: observability/instance-figures.ts).
+   */
+  metrics: AppMetrics;
 }
 
 /** How often finished sends older than the retention are deleted (ms). */
@@ -65,10 +52,6 @@ const PRUNE_INTERVAL_MS = 10 * 60_000;
 export class PushWorker {
   readonly #deps: PushWorkerDeps;
   readonly #options: PushWorkerOptions;
-  readonly #attempts: Record<PushAttemptOutcome, number> = { success: 0, retryable: 0, permanent: 0, expired: 0 };
-  readonly #byProvider = new Map<string, Record<PushAttemptOutcome, number>>();
-  #decisions = 0;
-  #queued = 0;
   #inFlight = 0;
   /** A claim is running (one at a time, so two never race for the same free slots). */
   #claiming = false;
@@ -100,22 +83,14 @@ export class PushWorker {
   nudge(): void {
     if (this.#scheduled || this.#closed || !this.#poll) return;
     this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#pump();
-    });
-  }
-
-  stats(): PushAttemptStats {
-    const { success, retryable, permanent } = this.#attempts;
-    const attempted = success + retryable + permanent;
-    return {
-      attempts: { ...this.#attempts },
-      byProvider: Object.fromEntries([...this.#byProvider].map(([name, counts]) => [name, { ...counts }])),
-      decisions: this.#decisions,
-      queued: this.#queued,
-      successRate: attempted === 0 ? null : success / attempted,
-    };
+    // Jobs claimed now belong to no one request: their log lines carry the job's ids, not the
+    // nudging request's (observability/log-context.ts).
+    outsideLogContext(() =>
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#pump();
+      }),
+    );
   }
 
   /**
@@ -200,8 +175,7 @@ export class PushWorker {
       return;
     }
     if (!(await this.#db(() => this.#deps.store.pushJobs.completeDecision(decision, sends)))) return;
-    this.#decisions++;
-    this.#queued += sends.length;
+    this.#deps.metrics.pushDecided(sends.map((send) => send.provider));
     this.#deps.logger.debug({ jobId: decision.id, reason: decision.reason, offline: sends.length }, 'push decided');
     if (sends.length > 0) this.#again = true;
   }
@@ -214,17 +188,21 @@ export class PushWorker {
       result = { state: 'expired', outcome: 'expired', error: 'older than PUSH_MAX_AGE before it could be sent' };
     } else {
       const attempt = await this.#attempt(job);
-      this.#count(job.provider, attempt.ok ? 'success' : attempt.retryable ? 'retryable' : 'permanent');
+      this.#deps.metrics.pushAttempted(
+        providerOf(job),
+        attempt.ok ? 'success' : attempt.retryable ? 'retryable' : 'permanent',
+      );
       result = policy.after(attempt, job.attempts, Date.now() - job.createdAt.getTime());
     }
     if (result.state === 'expired') {
-      this.#count(job.provider, 'expired');
       logger.warn({ jobId: job.id, userId: job.userId, attempts: job.attempts, reason: result.error }, 'push expired');
     }
     if (!(await this.#db(() => store.pushJobs.finish(job, result)))) {
       // Our lease had ended and another claim owns the job now; its result counts, not ours.
       logger.debug({ jobId: job.id }, 'push result discarded: the job was claimed again');
+      return;
     }
+    if (result.state !== 'pending') this.#deps.metrics.pushJobFinished(providerOf(job), result.state);
   }
 
   /** One provider attempt: to the job's device (looked up now: it may have gone) or to its user. */
@@ -246,14 +224,6 @@ export class PushWorker {
       logger.info({ deviceId: device.id, userId: device.userId, provider: device.provider }, 'push device removed');
     }
     return result;
-  }
-
-  #count(provider: string | null, outcome: PushAttemptOutcome): void {
-    this.#attempts[outcome]++;
-    const name = provider ?? 'unknown';
-    const perProvider = this.#byProvider.get(name) ?? { success: 0, retryable: 0, permanent: 0, expired: 0 };
-    perProvider[outcome]++;
-    this.#byProvider.set(name, perProvider);
   }
 
   async #pruneFinished(): Promise<void> {
@@ -289,6 +259,11 @@ export class PushWorker {
     for (const done of this.#idle) done();
     this.#idle.clear();
   }
+}
+
+/** A send's provider label; `unknown` for a job stored without one (before the provider column). */
+function providerOf(job: PushJobRow): string {
+  return job.provider ?? 'unknown';
 }
 
 function targetOf(device: PushDeviceRow): PushTarget {

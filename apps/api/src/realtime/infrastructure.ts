@@ -9,6 +9,7 @@ import type { TicketStore } from '../auth/ticket-store.ts';
 import { MemoryTicketStore } from '../auth/ticket-store.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { AppMetrics } from '../observability/metrics.ts';
 import type { Bus } from './bus/bus.ts';
 import { MemoryBusHub } from './bus/memory.ts';
 import { RedisBus } from './bus/redis.ts';
@@ -29,11 +30,21 @@ export interface RealtimeInfrastructure {
   busStats(): Record<string, number | string>;
   /** false while the Redis connections are down (always true for memory). */
   healthy(): boolean;
+  /** Resolves once Redis answered a PING on the command connection (at once for memory). */
+  ping(): Promise<void>;
+  /** The Redis connections by role and whether each is ready (metrics); empty for memory. */
+  connections(): Array<{ connection: string; up: boolean }>;
+  /** Redis pub/sub publish-to-receive seconds through the bus (RedisBus.probe), null when lost; absent for memory. */
+  probe: ((timeoutMs: number) => Promise<number | null>) | undefined;
   /** Deregister presence, then close the bus and the Redis connections. */
   close(): Promise<void>;
 }
 
-export async function createRealtimeInfrastructure(config: Config, logger: Logger): Promise<RealtimeInfrastructure> {
+export async function createRealtimeInfrastructure(
+  config: Config,
+  logger: Logger,
+  metrics?: AppMetrics,
+): Promise<RealtimeInfrastructure> {
   if (!config.redisUrl) {
     const bus = new MemoryBusHub({
       onHandlerError: (error, instanceId) => logger.error({ err: error, instanceId }, 'envelope handler failed'),
@@ -48,6 +59,9 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
       redis: undefined,
       busStats: () => ({ ...bus.stats() }),
       healthy: () => true,
+      ping: () => Promise.resolve(),
+      connections: () => [],
+      probe: undefined,
       async close() {
         await Promise.allSettled([presence.close(), bus.close(), tickets.close()]);
       },
@@ -56,8 +70,12 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
 
   const url = config.redisUrl;
   const common = { url, password: config.redisPassword, cluster: config.redis.cluster, logger };
-  const command: RedisClient = createRedisClient({ ...common, role: 'command', failFast: true });
-  const subscriber: RedisClient = createRedisClient({ ...common, role: 'subscriber' });
+  const counted = (role: string) =>
+    metrics
+      ? { onCommandError: () => metrics.redisCommandError(role), onLost: () => metrics.redisReconnect(role) }
+      : {};
+  const command: RedisClient = createRedisClient({ ...common, role: 'command', failFast: true, ...counted('command') });
+  const subscriber: RedisClient = createRedisClient({ ...common, role: 'subscriber', ...counted('subscriber') });
   try {
     await Promise.all([waitUntilReady(command, url), waitUntilReady(subscriber, url)]);
   } catch (error) {
@@ -104,6 +122,14 @@ export async function createRealtimeInfrastructure(config: Config, logger: Logge
     redis: { client: command, names },
     busStats: () => ({ routing: bus.routing, ...bus.stats() }),
     healthy: () => command.status === 'ready' && subscriber.status === 'ready',
+    ping: async () => {
+      await command.ping();
+    },
+    connections: () => [
+      { connection: 'command', up: command.status === 'ready' },
+      { connection: 'subscriber', up: subscriber.status === 'ready' },
+    ],
+    probe: (timeoutMs) => bus.probe(timeoutMs),
     async close() {
       await presence.close();
       await bus.close();

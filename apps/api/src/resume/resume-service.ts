@@ -16,6 +16,7 @@ import {
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
 import { messageToWire } from '../chat/wire.ts';
 import type { Store, StoredEvent } from '../db/store-types.ts';
+import type { AppMetrics, ResumeStatus, ResumeStream } from '../observability/metrics.ts';
 import type { ConnectionInfo } from '../realtime/types.ts';
 
 type ResumeData = ResumeFrame['data'];
@@ -39,11 +40,13 @@ export class ResumeService {
   readonly #participants: ParticipantDirectory;
   /** Most events replayed per stream before answering `reload` (RESUME_WINDOW, default 1000). */
   readonly #window: number;
+  readonly #metrics: AppMetrics | undefined;
 
-  constructor(deps: { store: Store; participants: ParticipantDirectory; window: number }) {
+  constructor(deps: { store: Store; participants: ParticipantDirectory; window: number; metrics?: AppMetrics }) {
     this.#store = deps.store;
     this.#participants = deps.participants;
     this.#window = deps.window;
+    this.#metrics = deps.metrics;
   }
 
   heads(userId: string): Promise<{ userSeq: number; globalSeq: number }> {
@@ -55,7 +58,9 @@ export class ResumeService {
    * past its hold on live frames) and returns what it did.
    */
   async replay(info: ConnectionInfo, data: ResumeData, write: (frame: string) => void): Promise<ResumeOutcome> {
+    let replayed = 0;
     const send = (action: ServerAction, payload: unknown, at: Date) => {
+      replayed++;
       write(encodeFrame(serverFrame(action, payload as never, at)));
     };
     const outcome: ResumeOutcome = { conversations: [], replayedUpTo: new Map() };
@@ -106,6 +111,7 @@ export class ResumeService {
       const events = await this.#store.events.globalAfter(data.global_seq, this.#window + 1);
       outcome.global = this.#replayStream(events, StreamKey.global, data.global_seq, outcome.replayedUpTo, send);
     }
+    this.#metrics?.resumed(streamsOf(outcome), replayed);
     return outcome;
   }
 
@@ -121,4 +127,15 @@ export class ResumeService {
     replayedUpTo.set(key, events.at(-1)?.position ?? after);
     return { status: 'recovered', replayed: events.length };
   }
+}
+
+/** Each stream of a resume's answer with its status (anmei_resume_streams_total). */
+function streamsOf(outcome: ResumeOutcome): Array<{ stream: ResumeStream; status: ResumeStatus }> {
+  const streams: Array<{ stream: ResumeStream; status: ResumeStatus }> = outcome.conversations.map((c) => ({
+    stream: 'conversation',
+    status: c.status,
+  }));
+  if (outcome.user) streams.push({ stream: 'user', status: outcome.user.status });
+  if (outcome.global) streams.push({ stream: 'global', status: outcome.global.status });
+  return streams;
 }

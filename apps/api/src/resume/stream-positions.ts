@@ -13,6 +13,7 @@
 import { encodeFrame, ServerAction, type ServerDataOf, serverFrame } from '@anmei/protocol';
 import type { Store, UserStreamHeads } from '../db/store-types.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { AppMetrics } from '../observability/metrics.ts';
 import type { LocalConnections } from '../ws/local-connections.ts';
 
 type Reason = ServerDataOf<'positions'>['reason'];
@@ -50,6 +51,7 @@ export class StreamPositions {
   readonly #instanceId: string;
   readonly #intervalMs: number;
   readonly #batchSize: number;
+  readonly #metrics: AppMetrics | undefined;
   #timer: NodeJS.Timeout | null = null;
   /** Users still to check in the current periodic round. */
   #round: string[] = [];
@@ -60,7 +62,7 @@ export class StreamPositions {
   #closed = false;
 
   constructor(
-    deps: { store: Store; local: LocalConnections; logger: Logger; instanceId: string },
+    deps: { store: Store; local: LocalConnections; logger: Logger; instanceId: string; metrics?: AppMetrics },
     options: StreamPositionsOptions,
   ) {
     this.#store = deps.store;
@@ -69,6 +71,7 @@ export class StreamPositions {
     this.#instanceId = deps.instanceId;
     this.#intervalMs = options.intervalMs;
     this.#batchSize = options.batchSize ?? 500;
+    this.#metrics = deps.metrics;
   }
 
   start(): void {
@@ -112,10 +115,13 @@ export class StreamPositions {
     for (let start = 0; start < userIds.length && !this.#closed; start += this.#batchSize) {
       const batch = userIds.slice(start, start + this.#batchSize);
       const heads = await this.#store.events.headsOf(batch);
+      let sent = 0;
       for (const [userId, user] of heads.users) {
         const frame = positionsFrame(reason, user, heads.globalSeq);
-        written += this.#local.deliver({ frame, origin: this.#instanceId }, [userId]);
+        sent += this.#local.deliver({ frame, origin: this.#instanceId }, [userId]);
       }
+      this.#metrics?.positionsSent(reason, sent);
+      written += sent;
     }
     if (written > 0) this.#log.debug({ reason, users: userIds.length, written }, 'positions sent');
     return written;

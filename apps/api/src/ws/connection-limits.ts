@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { RetryLaterError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { AppMetrics } from '../observability/metrics.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import type { RedisClient } from '../realtime/redis/clients.ts';
 
@@ -38,6 +39,8 @@ export interface ConnectionLimitsDeps {
   /** The command connection and the key prefix (`<REDIS_KEY_PREFIX>ratelimit:`) when REDIS_URL is set. */
   redis: { client: RedisClient; prefix: string } | undefined;
   logger: Logger;
+  /** Refusals by limit (anmei_rate_limited_total). */
+  metrics: AppMetrics;
 }
 
 /** Where the address of a claimed TCP connection is kept, for the shared 'close' listener. */
@@ -90,6 +93,7 @@ export class ConnectionLimits {
     if (socket.destroyed) return;
     const open = this.#open.get(address) ?? 0;
     if (open >= this.#o.maxPerIp) {
+      this.#deps.metrics.rateLimited('ws-connections-ip');
       throw new RetryLaterError(
         'TOO_MANY_CONNECTIONS',
         `This address has ${open} open WebSocket connections on this server, the most allowed (WS_MAX_CONNECTIONS_PER_IP=${this.#o.maxPerIp}).`,
@@ -107,6 +111,7 @@ export class ConnectionLimits {
       await this.#upgrades.consume(address);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      this.#deps.metrics.rateLimited('ws-upgrade-ip');
       throw new RetryLaterError(
         'RATE_LIMITED',
         `Too many WebSocket upgrades from this address: at most ${this.#o.upgradesPerIp} per ${this.#o.windowSeconds} s (WS_UPGRADES_PER_IP). Try again in ${Math.ceil(rejection.msBeforeNext / 1000)} s.`,
@@ -128,6 +133,7 @@ export class ConnectionLimits {
       return;
     }
     if (open >= this.#o.maxPerUser) {
+      this.#deps.metrics.rateLimited('ws-connections-user');
       throw new RetryLaterError(
         'TOO_MANY_CONNECTIONS',
         `This user has ${open} open WebSocket connections, the most allowed (WS_MAX_CONNECTIONS_PER_USER=${this.#o.maxPerUser}); close one first.`,

@@ -32,7 +32,9 @@ import type { BroadcastingService } from '../broadcasting/broadcasting-service.t
 import type { ChatService } from '../chat/chat-service.ts';
 import { isDatabaseUnavailable } from '../db/db-common.ts';
 import { AppError } from '../errors.ts';
+import { type LogBindings, withLogContext } from '../observability/log-context.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { AppMetrics } from '../observability/metrics.ts';
 import type { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
 import type { LocalConnection } from './local-connections.ts';
@@ -58,6 +60,8 @@ export interface SessionContext {
   frameBurst: number;
   /** Closes a session from our side and unregisters it at once (the gateway's; see LocalConnection.cut). */
   cut(session: ConnectionSession, code: CloseCode, reason: string): void;
+  /** Invalid frames by code, frames refused by the rate or the queue limit. */
+  metrics: AppMetrics;
 }
 
 /** Defaults of the SessionContext limits. */
@@ -94,6 +98,8 @@ export class ConnectionSession implements LocalConnection {
   #tokens: number;
   /** ms since the epoch when `#tokens` was last refilled. */
   #tokensAt: number;
+  /** This connection's ids on every log line written while one of its frames runs; built on its first frame. */
+  #logBindings: LogBindings | undefined = undefined;
 
   constructor(info: FrozenConnectionInfo, socket: WebSocket, holdUntilResume: boolean, ctx: SessionContext) {
     this.info = info;
@@ -135,6 +141,7 @@ export class ConnectionSession implements LocalConnection {
     const frame = decoded.frame;
     const waitMs = this.#takeToken();
     if (waitMs > 0) {
+      this.#ctx.metrics.rateLimited('ws-frame-rate');
       this.#sendErrorFrame(
         'RATE_LIMITED',
         `Too many frames: at most ${this.#ctx.frameRate} per second, ${this.#ctx.frameBurst} at once (WS_FRAME_RATE, WS_FRAME_BURST); send again in ${waitMs} ms.`,
@@ -145,12 +152,13 @@ export class ConnectionSession implements LocalConnection {
       return;
     }
     if (this.#queued >= this.#ctx.maxQueuedFrames) {
+      this.#ctx.metrics.rateLimited('ws-frame-queue');
       this.#sendError('RATE_LIMITED', 'Too many frames waiting; wait for acks before sending more.', frame);
       return;
     }
     this.#queued++;
     const tail: Promise<void> = (this.#tail ?? SETTLED)
-      .then(() => this.#run(frame))
+      .then(() => withLogContext(this.#logContext(), () => this.#run(frame)))
       .finally(() => {
         this.#queued--;
         if (this.#tail === tail) this.#tail = undefined;
@@ -161,6 +169,11 @@ export class ConnectionSession implements LocalConnection {
   /** Resolves when every accepted frame has been handled (used by graceful shutdown). */
   drained(): Promise<void> {
     return this.#tail ?? SETTLED;
+  }
+
+  #logContext(): LogBindings {
+    this.#logBindings ??= Object.freeze({ connectionId: this.info.connectionId, userId: this.info.userId });
+    return this.#logBindings;
   }
 
   /** `fields` plus this connection's ids, for the shared logger. */
@@ -284,6 +297,7 @@ export class ConnectionSession implements LocalConnection {
       this.#invalidCount = 0;
     }
     this.#invalidCount++;
+    this.#ctx.metrics.invalidFrame(code);
     this.#ctx.logger.debug(this.bindings({ code }), 'invalid frame');
     const last = this.#invalidCount > this.#ctx.maxInvalidFrames;
     if (last) this.#ending = true;

@@ -19,6 +19,7 @@ import type { AppEvents } from '../events.ts';
 import { addressKey, type ClientAddress } from '../http/client-address.ts';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../http/problem-handler.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { AppMetrics } from '../observability/metrics.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import { FrozenConnectionInfo } from '../realtime/types.ts';
@@ -93,6 +94,8 @@ export interface GatewayDeps {
   limits: ConnectionLimits;
   /** The client's address behind trusted proxies (TRUST_PROXY). */
   clientAddress: ClientAddress;
+  /** Connects, disconnects by close code, refused upgrades by code. */
+  metrics: AppMetrics;
 }
 
 export class Gateway {
@@ -143,6 +146,7 @@ export class Gateway {
       writer: this.#writer,
       logger: deps.logger,
       cut: (session, code, reason) => this.#cut(session, code, reason),
+      metrics: deps.metrics,
       ...SESSION_LIMITS,
       frameRate: options.frameRate,
       frameBurst: options.frameBurst,
@@ -221,9 +225,11 @@ export class Gateway {
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', destroyOnError);
     const path = (req.url ?? '').split('?')[0];
-    if (path !== WS_PATH)
+    if (path !== WS_PATH) {
+      this.#deps.metrics.upgradeRefused('NOT_FOUND');
       return rejectUpgrade(socket, 'NOT_FOUND', `No WebSocket endpoint at ${path}; use ${WS_PATH}.`);
-    if (!this.#accepting) return rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
+    }
+    if (!this.#accepting) return this.#refuseDraining(socket);
     const address = addressKey(this.#deps.clientAddress.of(req));
     let identity: UpgradeIdentity;
     try {
@@ -238,6 +244,7 @@ export class Gateway {
         // Authenticated but not allowed (a non-admin asking for an admin socket): a browser cannot
         // read an HTTP 403 on a failed upgrade, so accept and close with 4003, which clients do not retry.
         this.#deps.logger.warn({ code: error.code }, 'websocket upgrade refused');
+        this.#deps.metrics.upgradeRefused(error.code);
         this.#wss.handleUpgrade(req, socket, head, (ws) => {
           // ws reads on until the close handshake ends; a malformed frame meanwhile is an
           // 'error' event, which without a listener would end the process.
@@ -248,6 +255,7 @@ export class Gateway {
       }
       if (error instanceof AppError) {
         this.#deps.logger.warn({ code: error.code, origin: req.headers.origin, address }, 'websocket upgrade refused');
+        this.#deps.metrics.upgradeRefused(error.code);
         const retryAfter = error instanceof RetryLaterError ? error.retryAfterSeconds : undefined;
         return rejectUpgrade(socket, error.code, error.message, retryAfter);
       }
@@ -255,18 +263,25 @@ export class Gateway {
       const outage = outageCodeOf(error);
       if (outage) {
         this.#deps.logger.warn({ err: error, code: outage }, 'websocket upgrade refused: a store is unavailable');
+        this.#deps.metrics.upgradeRefused(outage);
         return rejectUpgrade(socket, outage, undefined, DATABASE_RETRY_AFTER_SECONDS);
       }
       this.#deps.logger.error({ err: error }, 'websocket upgrade failed');
+      this.#deps.metrics.upgradeRefused('INTERNAL');
       return rejectUpgrade(socket, 'INTERNAL');
     }
     if (socket.destroyed) return;
     // Draining began while the ticket was checked: refuse, as for any upgrade after close().
-    if (!this.#accepting) return rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
+    if (!this.#accepting) return this.#refuseDraining(socket);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
       this.#onConnection(ws, identity);
     });
+  }
+
+  #refuseDraining(socket: Duplex): void {
+    this.#deps.metrics.upgradeRefused('SERVER_SHUTTING_DOWN');
+    rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
   }
 
   #onConnection(socket: SessionSocket, identity: UpgradeIdentity): void {
@@ -313,6 +328,7 @@ export class Gateway {
       const heads = await this.#deps.resume.heads(info.userId);
       if (session.closed) return;
       events.emit('connection.opened', { connection: info });
+      this.#deps.metrics.connected(info);
       if (firstForUser) events.emit('presence.changed', { userId: info.userId, online: true });
       logger.info(
         session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
@@ -369,6 +385,7 @@ export class Gateway {
     if (session.closed) return;
     const { socket } = session;
     session.close();
+    this.#deps.metrics.disconnected(code);
     socket.off('message', onMessage);
     socket.off('pong', onPong);
     socket.off('close', this.#onClose);

@@ -6,6 +6,9 @@
  * allocation per recipient (no iterator, no options object).
  */
 
+import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
+import type { DeliveryCounter } from '../observability/delivery-counter.ts';
+import type { ConnectionCensus } from '../observability/metrics.ts';
 import type { ConnectionInfo, Envelope } from '../realtime/types.ts';
 import { type OutboundSocket, SocketWriter, type SocketWriterOptions } from './socket-writer.ts';
 
@@ -14,7 +17,10 @@ export interface LocalConnection extends OutboundSocket {
   alive: boolean;
 }
 
-export type LocalConnectionsOptions = SocketWriterOptions;
+export interface LocalConnectionsOptions extends SocketWriterOptions {
+  /** Counts each envelope's deliveries by action (anmei_ws_frames_delivered_total): once per envelope. */
+  delivered?: DeliveryCounter;
+}
 
 /**
  * A user's sockets here: the connection itself while they have one (almost every user), an
@@ -28,9 +34,11 @@ export class LocalConnections {
   readonly writer: SocketWriter;
   readonly #byId = new Map<string, LocalConnection>();
   readonly #byUser = new Map<string, UserSockets>();
+  readonly #delivered: DeliveryCounter | undefined;
 
   constructor(options: LocalConnectionsOptions) {
     this.writer = new SocketWriter(options);
+    this.#delivered = options.delivered;
   }
 
   get size(): number {
@@ -86,6 +94,37 @@ export class LocalConnections {
     return this.#byId.values();
   }
 
+  /**
+   * Sockets by device type and role, and distinct users by role and by device type, in one pass
+   * over the users (the connection gauges of /metrics read it at scrape time, not per frame).
+   */
+  census(): ConnectionCensus {
+    const connections = Object.fromEntries(DEVICE_TYPES.map((d) => [d, zeroes(ROLES)])) as Record<
+      DeviceType,
+      Record<Role, number>
+    >;
+    const usersByRole = zeroes(ROLES);
+    const usersByDevice = zeroes(DEVICE_TYPES);
+    for (const sockets of this.#byUser.values()) {
+      if (!isMany(sockets)) {
+        // Almost every user: one socket, nothing to deduplicate.
+        const { deviceType, role } = sockets.info;
+        connections[deviceType][role]++;
+        usersByRole[role]++;
+        usersByDevice[deviceType]++;
+        continue;
+      }
+      usersByRole[(sockets[0] as LocalConnection).info.role]++;
+      const devices = new Set<DeviceType>();
+      for (const connection of sockets) {
+        connections[connection.info.deviceType][connection.info.role]++;
+        devices.add(connection.info.deviceType);
+      }
+      for (const device of devices) usersByDevice[device]++;
+    }
+    return { connections, usersByRole, usersByDevice };
+  }
+
   /** Write the envelope to every matching local socket; returns how many sockets were written. */
   deliver(envelope: Envelope, targets: readonly string[] | 'all'): number {
     // Once per envelope, never per socket: every socket gets the same bytes, and whether any
@@ -103,6 +142,7 @@ export class LocalConnections {
         if (filtered && !matches(connection.info, envelope)) continue;
         if (writer.writeBroadcast(connection, bytes, cork)) written++;
       }
+      this.#delivered?.count(bytes, written);
       return written;
     }
     for (let t = 0; t < targets.length; t++) {
@@ -119,8 +159,13 @@ export class LocalConnections {
         if (writer.writeBroadcast(connection, bytes, cork)) written++;
       }
     }
+    this.#delivered?.count(bytes, written);
     return written;
   }
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
 
 function isMany(sockets: UserSockets): sockets is readonly LocalConnection[] {

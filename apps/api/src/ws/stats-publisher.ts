@@ -1,20 +1,19 @@
 /**
  * Every `intervalMs` (STATS_INTERVAL, default 2000), when this instance holds admin sockets,
- * builds one `stats` frame (cluster-wide presence + this instance's metrics) and writes it to
- * them. Serialized once; sent only to local admin connections (each instance serves its own).
+ * builds one `stats` frame (cluster-wide presence + this instance's figures, read from the
+ * metrics /metrics serves: observability/instance-figures.ts) and writes it to them. Serialized
+ * once; sent only to local admin connections (each instance serves its own).
  */
 import { encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
-import type { PushWorker } from '../notifications/push-worker.ts';
+import type { InstanceFigures } from '../observability/instance-figures.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { InstanceMetrics } from '../observability/metrics.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import type { LocalConnections } from './local-connections.ts';
 
 export interface StatsPublisherDeps {
   local: LocalConnections;
   presence: Presence;
-  metrics: InstanceMetrics;
-  pushes: PushWorker;
+  figures: InstanceFigures;
   instanceId: string;
   intervalMs: number;
   logger: Logger;
@@ -37,9 +36,9 @@ export class StatsPublisher {
     if (this.#busy || ![...local.all()].some((c) => c.info.connectionType === 'admin')) return 0;
     this.#busy = true;
     try {
+      // Presence first: when it fails (Redis away) the window is not restarted, so no figure is lost.
       const presence = await this.deps.presence.stats();
-      const figures = this.deps.metrics.take();
-      const push = this.deps.pushes.stats();
+      const [figures, push] = await Promise.all([this.deps.figures.window(), this.deps.figures.push()]);
       const frame = serverFrame(ServerAction.stats, {
         online_users: presence.users,
         connections: presence.connections,

@@ -273,5 +273,20 @@ export function describePushQueueContract(store: () => Store): void {
       expect(await store().pushJobs.prune(0)).toBeGreaterThanOrEqual(1);
       expect(await store().pushJobs.find(send.id)).toBeNull();
     });
+
+    it('summarises the pending jobs for the metrics: how many, from at most `cap` rows, and the oldest age', async () => {
+      const before = await store().pushJobs.pendingSummary(1_000_000);
+      const { decisionId } = await staffReply();
+      const after = await store().pushJobs.pendingSummary(1_000_000);
+      expect(after.pending).toBe(before.pending + 1);
+      expect(after.oldestAgeSeconds).not.toBeNull();
+      expect(after.oldestAgeSeconds).toBeGreaterThanOrEqual(0);
+      // The cap bounds the rows read, whatever the queue holds.
+      expect((await store().pushJobs.pendingSummary(1)).pending).toBe(1);
+      const [decision] = await claimOwn([decisionId]);
+      if (!decision) throw new Error('decision not claimed');
+      await store().pushJobs.completeDecision(decision, []);
+      expect((await store().pushJobs.pendingSummary(1_000_000)).pending).toBe(before.pending);
+    });
   });
 }

@@ -11,6 +11,8 @@ import type { TestSocket } from './test-socket.ts';
 export interface TestApp {
   built: BuiltApp;
   baseUrl: string;
+  /** GET /metrics on its own listener (METRICS_PORT set); undefined when it is served on baseUrl. */
+  metricsUrl: string | undefined;
   wsUrl: string;
   logs: LogCapture;
   client: ApiClient;
@@ -42,7 +44,7 @@ export async function startTestApp(
     ...env,
   });
   const built = await buildApp(config, { ...options, logDestination: logs });
-  const { url } = await built.listen();
+  const { url, metricsUrl } = await built.listen();
   const seed = built.seed;
   if (!seed) throw new Error('test app expected demo data to be seeded');
   const client = new ApiClient(url);
@@ -51,6 +53,7 @@ export async function startTestApp(
   return {
     built,
     baseUrl: url,
+    metricsUrl,
     wsUrl: client.wsUrl,
     logs,
     client,

@@ -133,12 +133,13 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/api/v1/admin/stats',
     { onRequest, schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
     async () => {
-      const [presence, queue, byProvider] = await Promise.all([
+      const [presence, queue, byProvider, instance] = await Promise.all([
         ctx.presence.stats(),
         ctx.store.pushJobs.counts(),
         ctx.store.pushJobs.countsByProvider(),
+        // The same counters /metrics serves (anmei_push_*_total of this instance).
+        ctx.figures.push(),
       ]);
-      const instance = ctx.pushes.stats();
       const finished = queue.delivered + queue.failed + queue.expired;
       return {
         online_users: presence.users,

@@ -1,4 +1,5 @@
 /** Upload (multipart) and download of attachments: images, documents, voice notes. */
+import { Readable } from 'node:stream';
 import { Id, unstorableTextProblem } from '@anmei/protocol';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
@@ -7,6 +8,7 @@ import type { AppContext } from '../../app-context.ts';
 import { ALLOWED_MIME_TYPES, truncateText } from '../../attachments/policy.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
+import { requestedRange } from '../byte-range.ts';
 import { CommonProblems, ConversationIdParams, ProblemSchema, SentSchema, sentBody } from '../schemas.ts';
 
 const problems = CommonProblems;
@@ -94,7 +96,10 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
           durationMs: duration === null ? null : Number(duration),
         })
         .catch((error: unknown) => {
-          throw (bodyErrors.has(error) ? malformed(error) : null) ?? error;
+          // busboy fails a cut file twice: "Part terminated early…" emitted on it, and "Unexpected
+          // end of multipart data" it is destroyed with first; which one the upload sees depends
+          // on when it started reading, so the answer names the stream's own error.
+          throw (bodyErrors.has(error) ? malformed(part.file.errored ?? error) : null) ?? error;
         });
       return sentBody(message, duplicate);
     },
@@ -106,28 +111,36 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       onRequest,
       schema: {
         tags: ['chat'],
-        summary: 'Download an attachment (participants only)',
+        summary: 'Download an attachment (participants only); one `Range: bytes=` range is answered 206',
         params: ConversationIdParams.extend({ attachment_id: Id }),
       },
     },
     async (request, reply) => {
       const user = signedIn(request);
-      const { row, stream } = await ctx.attachments.open(
+      const { row, range, stream } = await ctx.attachments.open(
         user,
         request.params.conversation_id,
         request.params.attachment_id,
+        (size) => requestedRange(request.headers.range, request.headers['if-range']?.toString(), size),
       );
       const inline = row.mimeType.startsWith('image/') || row.mimeType.startsWith('audio/');
+      // Fastify answers HEAD by draining the GET's stream: on S3 that would fetch the whole object.
+      const head = request.method === 'HEAD';
+      if (head) stream.destroy();
+      if (range) {
+        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${row.sizeBytes}`);
+      }
       return reply
         .header('content-type', row.mimeType)
-        .header('content-length', String(row.sizeBytes))
+        .header('content-length', String(range ? range.end - range.start + 1 : row.sizeBytes))
+        .header('accept-ranges', 'bytes')
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'private, max-age=3600')
         .header(
           'content-disposition',
           `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(row.fileName)}`,
         )
-        .send(stream);
+        .send(head ? Readable.from([]) : stream);
     },
   );
 }

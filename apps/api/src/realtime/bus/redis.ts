@@ -6,7 +6,8 @@
  * Instance-wide notices use the seed's `ws:broadcast`.
  *
  * Own recipients are handed to the local handler directly (no Redis round trip), in a microtask
- * as the Bus contract says.
+ * as the Bus contract says. `probe()` measures the Redis leg itself (metrics): a PUBLISH to this
+ * bus's own probe channel, timed until the subscriber receives it; probes never reach the handler.
  */
 import type { Logger } from '../../observability/logger.ts';
 import type { RedisClient } from '../redis/clients.ts';
@@ -56,6 +57,10 @@ export class RedisBus implements Bus {
   #recoverAgain = false;
   /** Some publish failed since the last report to the peers (see #publishFailed). */
   #publishesLost = false;
+  /** This bus's probe channel, and the probes waiting for their message (id → done). */
+  readonly #probeChannel: string;
+  readonly #probes = new Map<string, (arrived: boolean) => void>();
+  #probeSeq = 0;
   #flushScheduled: Promise<void> | null = null;
   #flushChain: Promise<void> = Promise.resolve();
   readonly #onMessage = (channel: Buffer, message: Buffer) => this.#receive(channel.toString('utf8'), message);
@@ -83,6 +88,7 @@ export class RedisBus implements Bus {
 
   constructor(options: RedisBusOptions) {
     this.#o = options;
+    this.#probeChannel = options.names.probeChannel(options.busId);
     const context = {
       publisher: options.publisher,
       subscriber: options.subscriber,
@@ -108,10 +114,41 @@ export class RedisBus implements Bus {
 
   /** Resolves once the instance-wide channel and the routing's own channels are subscribed. */
   async start(): Promise<void> {
-    const channel = this.#o.names.broadcastChannel;
-    if (this.#o.sharded) await this.#o.subscriber.ssubscribe(channel);
-    else await this.#o.subscriber.subscribe(channel);
+    const channels = [this.#o.names.broadcastChannel, this.#probeChannel];
+    // One channel per call: in a cluster each SSUBSCRIBE may name channels of one slot only.
+    for (const channel of channels) {
+      if (this.#o.sharded) await this.#o.subscriber.ssubscribe(channel);
+      else await this.#o.subscriber.subscribe(channel);
+    }
     await this.#routing.start();
+  }
+
+  /**
+   * Publishes a probe to this bus's own probe channel on the command connection and resolves
+   * with the seconds until the subscriber connection received it: the publish-to-receive time of
+   * Redis pub/sub as the bus's envelopes see it. Resolves null when the publish failed or nothing
+   * arrived within `timeoutMs`. Never rejects.
+   */
+  probe(timeoutMs: number): Promise<number | null> {
+    if (this.#closed) return Promise.resolve(null);
+    const id = String(++this.#probeSeq);
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const settle = (arrived: boolean) => {
+        clearTimeout(timer);
+        this.#probes.delete(id);
+        resolve(arrived ? (performance.now() - started) / 1000 : null);
+      };
+      const lost = () => settle(false);
+      const timer = setTimeout(lost, timeoutMs);
+      timer.unref();
+      this.#probes.set(id, settle);
+      const { publisher } = this.#o;
+      const published = this.#o.sharded
+        ? publisher.spublish(this.#probeChannel, id)
+        : publisher.publish(this.#probeChannel, id);
+      published.catch(lost);
+    });
   }
 
   stats(): RedisBusStats {
@@ -209,6 +246,7 @@ export class RedisBus implements Bus {
     this.#o.publisher.off('ready', this.#onReady);
     this.#o.subscriber.off('reconnecting', this.#onSubscriberReconnecting);
     this.#o.subscriber.off('ready', this.#onSubscriberReady);
+    for (const settle of [...this.#probes.values()]) settle(false);
     await this.#flushChain.catch(() => undefined);
     await this.#routing.close().catch((error: unknown) => {
       this.#o.logger.warn({ err: error }, "could not remove this instance's bus routes on close; peers will reap them");
@@ -252,6 +290,10 @@ export class RedisBus implements Bus {
 
   #receive(channel: string, message: Buffer): void {
     if (this.#closed) return;
+    if (channel === this.#probeChannel) {
+      this.#probes.get(message.toString('latin1'))?.(true);
+      return;
+    }
     if (channel === this.#o.names.broadcastChannel) {
       const decoded = decodeBusMessage(message);
       if (!decoded) {

@@ -4,7 +4,7 @@
  * queues commands while offline and re-subscribes every channel after a reconnect
  * (`autoResubscribe`, verified by the Redis-restart test).
  */
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type Command, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../observability/logger.ts';
 
 export type RedisClient = Redis | Cluster;
@@ -22,6 +22,10 @@ export interface RedisConnectionOptions {
    */
   failFast?: boolean;
   logger: Logger;
+  /** Each command that fails (metrics: anmei_redis_command_errors_total); see `countCommandErrors`. */
+  onCommandError?: () => void;
+  /** The connection was lost and reconnects (once per outage, with the ERROR line). */
+  onLost?: () => void;
 }
 
 /** Reconnect backoff: 100 ms doubling to 2 s, forever (an instance keeps serving local sockets meanwhile). */
@@ -59,6 +63,7 @@ export function createRedisClient(options: RedisConnectionOptions): RedisClient 
       })
     : new Redis(base);
   watchHealth(client, options);
+  if (options.onCommandError) countCommandErrors(client, options.onCommandError);
   if (options.failFast) {
     // After the first successful connect, stop queueing: an outage fails commands immediately.
     client.once('ready', () => {
@@ -79,6 +84,7 @@ function watchHealth(client: RedisClient, options: RedisConnectionOptions): void
   const lost = (error?: Error) => {
     if (down) return;
     down = true;
+    options.onLost?.();
     options.logger.error(
       { ...(error ? { err: error } : {}), redis: where, connection: options.role },
       'redis connection lost; reconnecting',
@@ -91,6 +97,28 @@ function watchHealth(client: RedisClient, options: RedisConnectionOptions): void
     down = false;
     options.logger.info({ redis: where, connection: options.role }, 'redis connection restored');
   });
+}
+
+/**
+ * Calls `onError` once for every command of `client` that fails: refused while disconnected (the
+ * command connection fails fast), timed out, or answered with an error. ioredis has no event for
+ * that, so its `sendCommand` (every command passes it, also from pipelines and scripts) is wrapped:
+ * a command sent again (offline queue, cluster redirect) is watched once. NOSCRIPT is not counted:
+ * ioredis answers it by sending the script itself.
+ */
+function countCommandErrors(client: RedisClient, onError: () => void): void {
+  const send = client.sendCommand.bind(client) as (command: Command, ...rest: unknown[]) => unknown;
+  const watched = new WeakSet<Command>();
+  const failed = (error: unknown) => {
+    if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) onError();
+  };
+  (client as { sendCommand: unknown }).sendCommand = (command: Command, ...rest: unknown[]) => {
+    if (!watched.has(command)) {
+      watched.add(command);
+      command.promise.catch(failed);
+    }
+    return send(command, ...rest);
+  };
 }
 
 /** Resolves once the client is ready; rejects with a clear message after `timeoutMs`. */

@@ -7,6 +7,7 @@
  * hash tag (`ws:user:{<id>}`) so sharded pub/sub spreads users over all shards.
  * Standalone with classic pub/sub routes per instance instead (see bus/redis-instance-routing.ts):
  * `ws:bus:routes` (HASH: user → the instances holding them) and the channel `ws:instance:<iid>`.
+ * Each instance probes its pub/sub latency on its own `ws:probe:{<iid>}` (never delivered to sockets).
  */
 export interface RedisNames {
   /** Per-user delivery channel. */
@@ -27,6 +28,11 @@ export interface RedisNames {
   ticket(jti: string): string;
   /** Prefix of the rate-limit counters (http/rate-limits.ts, ws/connection-limits.ts). */
   rateLimitPrefix: string;
+  /**
+   * The channel an instance's bus probes its own Redis pub/sub latency on (metrics; bus/redis.ts
+   * `probe`). The instance id is the hash tag, so a sharded SPUBLISH lands on one shard.
+   */
+  probeChannel(instanceId: string): string;
 }
 
 export function redisNames(prefix: string, cluster: boolean): RedisNames {
@@ -44,5 +50,6 @@ export function redisNames(prefix: string, cluster: boolean): RedisNames {
     onlineUsers: `${presenceBase}:online_users`,
     ticket: (jti) => `${presenceBase}:ticket:${jti}`,
     rateLimitPrefix: `${prefix}ratelimit:`,
+    probeChannel: (instanceId) => `${prefix}ws:probe:{${instanceId}}`,
   };
 }
