@@ -12,109 +12,33 @@
  * first event). The fan-out path counts deliveries in plain numbers that the registry reads at
  * scrape time (delivery-counter.ts): prom-client hashes the label values on every `inc()`.
  */
-import {
-  CloseCode,
-  DEVICE_TYPES,
-  type DeviceType,
-  type ErrorCode,
-  POSITIONS_REASONS,
-  ROLES,
-  type Role,
-} from '@anmei/protocol';
+import { DEVICE_TYPES, type DeviceType, type ErrorCode, POSITIONS_REASONS, ROLES, type Role } from '@anmei/protocol';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppEvents } from '../events.ts';
 import { DeliveryCounter } from './delivery-counter.ts';
+import { InfraMetrics } from './infra-metrics.ts';
+import {
+  type AppMetricsOptions,
+  BROADCAST_METHODS,
+  type ConnectionCensus,
+  INVALID_FRAME_CODES,
+  KNOWN_CLOSE_CODES,
+  LATENCY_BUCKETS,
+  type MetricSources,
+  PUSH_FINAL_STATES,
+  PUSH_OUTCOMES,
+  type PushFinalState,
+  type PushOutcome,
+  RATE_LIMITS,
+  type RateLimitName,
+  RESUME_STATUSES,
+  RESUME_STREAMS,
+  type ResumeStatus,
+  type ResumeStream,
+} from './metric-labels.ts';
 
-/** The BroadcastingService methods, as `broadcast.completed` names them (`kind`). */
-export const BROADCAST_METHODS = [
-  'message',
-  'sender_sync',
-  'consultation_reply',
-  'mobile_notification',
-  'typing_status',
-  'read_status',
-  'system_notification',
-  'system_notification_all',
-  'direct_message',
-] as const;
-
-/**
- * Every limit that refuses work (docs/operations.md "Limits"): the HTTP rules by their name in
- * http/rate-limits.ts, the upgrade limits of ws/connection-limits.ts, and a connection's frame
- * rate and queue (ws/connection-session.ts).
- */
-export const RATE_LIMITS = [
-  'login-ip',
-  'login-username',
-  'register-ip',
-  'register-username',
-  'ticket-user',
-  'upload-user',
-  'ws-upgrade-ip',
-  'ws-connections-ip',
-  'ws-connections-user',
-  'ws-frame-rate',
-  'ws-frame-queue',
-] as const;
-export type RateLimitName = (typeof RATE_LIMITS)[number];
-
-/** Close codes counted by their number; any other (a peer may send any 3000–4999) counts as `other`. */
-const KNOWN_CLOSE_CODES: readonly number[] = [
-  ...new Set([...Object.values(CloseCode), 1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012]),
-].sort((a, b) => a - b);
-
-export type PushOutcome = 'success' | 'retryable' | 'permanent';
-export type PushFinalState = 'delivered' | 'failed' | 'expired';
-const PUSH_OUTCOMES: readonly PushOutcome[] = ['success', 'retryable', 'permanent'];
-const PUSH_FINAL_STATES: readonly PushFinalState[] = ['delivered', 'failed', 'expired'];
-
-export type ResumeStream = 'conversation' | 'user' | 'global';
-export type ResumeStatus = 'recovered' | 'reload' | 'forbidden';
-
-const INVALID_FRAME_CODES = [
-  'MALFORMED_JSON',
-  'UNKNOWN_ACTION',
-  'INVALID_FRAME',
-  'BINARY_FRAME_UNSUPPORTED',
-] as const satisfies readonly ErrorCode[];
-const RESUME_STREAMS: readonly ResumeStream[] = ['conversation', 'user', 'global'];
-const RESUME_STATUSES: readonly ResumeStatus[] = ['recovered', 'reload', 'forbidden'];
-const REDIS_CONNECTIONS = ['command', 'subscriber'] as const;
-
-/** s: from 0.5 ms (a local publish) to 5 s (a stalled store). */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-/** Messages per append statement: AppendBatcher's default maximum is 100. */
-const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 100];
-
-/** What the gauges read at scrape time; attached once the parts they read exist (`AppMetrics.watch`). */
-export interface MetricSources {
-  /** This instance's sockets, one pass over its users (LocalConnections.census). */
-  census(): ConnectionCensus;
-  /** The Postgres pool now; null on PGlite (one in-process connection, no pool: the gauges read 0). */
-  pool(): { total: number; idle: number; waiting: number } | null;
-  /** Pending push jobs (cluster-wide, from the database); rejects when the database does not answer. */
-  pushQueue(): Promise<{ pending: number; oldestAgeSeconds: number | null }>;
-  /** The Redis connections by role (`command`, `subscriber`) and whether each is ready; empty without Redis. */
-  redisConnections(): ReadonlyArray<{ connection: string; up: boolean }>;
-}
-
-/** This instance's sockets by device type and role, and its distinct users (LocalConnections.census). */
-export interface ConnectionCensus {
-  connections: Record<DeviceType, Record<Role, number>>;
-  /** Distinct users by role. */
-  usersByRole: Record<Role, number>;
-  /** Distinct users with at least one socket of the device type (a user on a phone and a desktop counts in both). */
-  usersByDevice: Record<DeviceType, number>;
-}
-
-export interface AppMetricsOptions {
-  /** Whether Redis is configured: its per-connection counters then start at 0. */
-  redis: boolean;
-  /** ms a push-queue read may take at scrape time before the gauges keep their last value. */
-  pushQueueTimeoutMs: number;
-  /** prom-client's default process and Node.js metrics (CPU, memory, event-loop lag, GC). Default true. */
-  processMetrics?: boolean;
-}
+// Callers import the label types and shapes from here, as before the split.
+export * from './metric-labels.ts';
 
 export class AppMetrics {
   readonly registry = new Registry();
@@ -130,6 +54,7 @@ export class AppMetrics {
   readonly pushAttempts: Counter<'provider' | 'outcome'>;
   readonly pushFinished: Counter<'provider' | 'state'>;
   readonly #o: AppMetricsOptions;
+  readonly #infra: InfraMetrics;
   readonly #broadcastFailures: Counter<'method'>;
   readonly #framesDelivered: Counter<'action'>;
   readonly #connects: Counter<'device_type' | 'role'>;
@@ -142,12 +67,6 @@ export class AppMetrics {
   readonly #resumeStreams: Counter<'stream' | 'status'>;
   readonly #framesReplayed: Counter;
   readonly #positionsFrames: Counter<'reason'>;
-  readonly #redisLatency: Histogram;
-  readonly #redisProbesLost: Counter;
-  readonly #redisCommandErrors: Counter<'connection'>;
-  readonly #redisReconnects: Counter<'connection'>;
-  readonly #appendBatchSize: Histogram;
-  readonly #appendDuration: Histogram;
   /** Label children resolved once: prom-client's `labels()` checks and copies its arguments on every call. */
   readonly #broadcastChildren = new Map<string, Histogram.Internal<'method'>>();
   readonly #disconnectChildren = new Map<number, Counter.Internal>();
@@ -334,65 +253,7 @@ export class AppMetrics {
       },
     );
 
-    // ---- Redis
-    this.#redisLatency = histogram(
-      'anmei_redis_pubsub_latency_seconds',
-      'Publish-to-receive time of the bus probe through Redis (PUBLISH on the command connection, received on the subscriber).',
-      LATENCY_BUCKETS,
-    );
-    this.#redisProbesLost = counter(
-      'anmei_redis_pubsub_probes_lost_total',
-      'Bus probes that could not be published or were not received within REDIS_PROBE_INTERVAL.',
-    );
-    this.#redisCommandErrors = counter(
-      'anmei_redis_command_errors_total',
-      'Redis commands that failed (refused while disconnected, timed out, or answered with an error), by connection.',
-      ['connection'],
-    );
-    this.#redisReconnects = counter(
-      'anmei_redis_reconnects_total',
-      'Times a Redis connection was lost and began to reconnect, by connection.',
-      ['connection'],
-    );
-    gauge(
-      'anmei_redis_connection_up',
-      'Whether the Redis connection is ready (1) or not (0), by connection; no series without REDIS_URL.',
-      ['connection'],
-      (g) => {
-        for (const { connection, up } of this.#sources?.redisConnections() ?? []) g.set({ connection }, up ? 1 : 0);
-      },
-    );
-    if (options.redis) {
-      for (const connection of REDIS_CONNECTIONS) {
-        this.#redisCommandErrors.inc({ connection }, 0);
-        this.#redisReconnects.inc({ connection }, 0);
-      }
-    }
-
-    // ---- database
-    this.#appendBatchSize = histogram(
-      'anmei_db_append_batch_size',
-      'Messages stored by one append statement (group commit: the appends of one event-loop turn share one).',
-      BATCH_BUCKETS,
-    );
-    this.#appendDuration = histogram(
-      'anmei_db_append_duration_seconds',
-      'Time of one append statement: a batch, or a single append with its duplicate check.',
-      LATENCY_BUCKETS,
-    );
-    gauge(
-      'anmei_db_pool_connections',
-      'Postgres pool connections by state (in_use, idle); 0 on PGlite, which has no pool.',
-      ['state'],
-      (g) => {
-        const pool = this.#sources?.pool() ?? null;
-        g.set({ state: 'in_use' }, pool ? pool.total - pool.idle : 0);
-        g.set({ state: 'idle' }, pool ? pool.idle : 0);
-      },
-    );
-    gauge('anmei_db_pool_waiting', 'Queries waiting for a free Postgres pool connection; 0 on PGlite.', [], (g) => {
-      g.set(this.#sources?.pool()?.waiting ?? 0);
-    });
+    this.#infra = new InfraMetrics(registers, options.redis, () => this.#sources);
 
     // CPU, memory, file descriptors, event-loop lag (nodejs_eventloop_lag_*), GC, of this process.
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -474,26 +335,21 @@ export class AppMetrics {
     this.pushFinished.inc({ provider, state });
   }
 
-  // ---- Redis
-  /** A bus probe's publish-to-receive time in seconds, or null when it was lost. */
+  // ---- Redis and database (infra-metrics.ts)
   redisProbe(seconds: number | null): void {
-    if (seconds === null) this.#redisProbesLost.inc();
-    else this.#redisLatency.observe(seconds);
+    this.#infra.redisProbe(seconds);
   }
 
   redisCommandError(connection: string): void {
-    this.#redisCommandErrors.inc({ connection });
+    this.#infra.redisCommandError(connection);
   }
 
   redisReconnect(connection: string): void {
-    this.#redisReconnects.inc({ connection });
+    this.#infra.redisReconnect(connection);
   }
 
-  // ---- database
-  /** One append statement: how many messages it carried and how long it took (seconds). */
   appendBatch(size: number, seconds: number): void {
-    this.#appendBatchSize.observe(size);
-    this.#appendDuration.observe(seconds);
+    this.#infra.appendBatch(size, seconds);
   }
 
   /** The Prometheus text of every metric (GET /metrics). */
