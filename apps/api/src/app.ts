@@ -1,13 +1,4 @@
-/**
- * Composition root: builds every shared part ONCE per process and wires them.
- * `buildApp(config)` is what tests start on port 0 and what main.ts runs.
- */
-import { randomUUID } from 'node:crypto';
-import fastifyMultipart from '@fastify/multipart';
-import fastifySwagger from '@fastify/swagger';
-import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { AppContext } from './app-context.ts';
 import { AttachmentService } from './attachments/attachment-service.ts';
@@ -21,11 +12,8 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/open-database.ts';
 import { type SeedResult, seedDemoData } from './db/seed.ts';
 import { type AppEventMap, TypedEvents } from './events.ts';
-import { decorateUser } from './http/auth-guard.ts';
 import { ClientAddress } from './http/client-address.ts';
-import { answerFrameworkError, installProblemHandlers } from './http/problem-handler.ts';
 import { registerHttpRateLimits } from './http/rate-limits.ts';
-import { answerClientError } from './http/raw-problem.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
@@ -33,7 +21,7 @@ import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
 import { deviceRoutes } from './http/routes/devices.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { docsPolicy, registerSecurityHeaders } from './http/security-headers.ts';
+import { createHttpServer } from './http/server.ts';
 import { createNotificationProviders } from './notifications/factory.ts';
 import { PushDecider } from './notifications/push-rules.ts';
 import { PushWorker } from './notifications/push-worker.ts';
@@ -41,7 +29,6 @@ import { RetryPolicy } from './notifications/retry-policy.ts';
 import { NotificationService } from './notifications/service.ts';
 import type { NotificationProvider } from './notifications/types.ts';
 import { InstanceFigures } from './observability/instance-figures.ts';
-import { withLogContext } from './observability/log-context.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { AppMetrics } from './observability/metrics.ts';
 import { type MetricsListener, metricsRoute, startMetricsListener } from './observability/metrics-endpoint.ts';
@@ -53,9 +40,6 @@ import { ConnectionLimits } from './ws/connection-limits.ts';
 import { Gateway } from './ws/gateway.ts';
 import { LocalConnections } from './ws/local-connections.ts';
 import { StatsPublisher } from './ws/stats-publisher.ts';
-
-/** An incoming X-Request-Id used as the request's id: short, and no characters that need escaping. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Pending push jobs a scrape counts at most (anmei_push_queue_depth): a bounded read however long the queue. */
 const PUSH_QUEUE_SCRAPE_CAP = 100_000;
@@ -237,74 +221,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     redisConnections: () => realtime.connections(),
   });
 
-  const idleTimeoutMs = config.ws.connectionTimeoutMs;
   const clientAddress = new ClientAddress(config.trustProxy);
   // Rate-limit counters sit next to presence when REDIS_URL is set, so limits hold across instances.
   const limitStore = realtime.redis
     ? { client: realtime.redis.client, prefix: realtime.redis.names.rateLimitPrefix }
     : undefined;
-  const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    // No child logger per request: the log context adds `reqId` to every line written while the
-    // request is handled, whoever writes it (observability/log-context.ts).
-    childLoggerFactory: (root) => root,
-    // nginx's `$request_id` (deploy/nginx.conf) when it looks like one, so a request has one id
-    // from the proxy's access log to ours; a fresh UUID otherwise.
-    genReqId: (req) => {
-      const header = req.headers['x-request-id'];
-      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-    },
-    // Per-request lines are noise at the seed's INFO level; errors are logged by the problem handler.
-    logController: new LogController({ disableRequestLogging: true }),
-    // No socket timer from the server (`server.timeout`): ws clears it on upgrade, but Node keeps
-    // the cleared timer on the socket and refreshes it on every write to the WebSocket.
-    connectionTimeout: 0,
-    http: {
-      // WS_CONNECTION_TIMEOUT bounds how long a client may take to send its request headers, so
-      // the whole upgrade request (slow-loris protection). Node checks every connection from one
-      // interval, at most a quarter of the timeout apart, instead of a timer per socket.
-      headersTimeout: idleTimeoutMs,
-      connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(idleTimeoutMs / 4))),
-      // Disabled as before (Fastify's default); the idle timeout below covers a stalled body.
-      requestTimeout: 0,
-    },
-    bodyLimit: 1024 * 1024,
-    frameworkErrors: answerFrameworkError,
-    // Requests Node's parser refuses get a catalogued problem+json too (raw-problem.ts).
-    clientErrorHandler: answerClientError,
-    // `request.ip` is the client behind the proxies TRUST_PROXY names (the same rule as upgrades).
-    trustProxy: clientAddress.isTrusted,
-  });
-  // Plain HTTP requests keep the idle timeout (WS_CONNECTION_TIMEOUT ms without traffic closes the
-  // socket). Upgrade requests never reach Fastify's hooks, so WebSockets carry no timer.
-  // First hook: everything after it (hooks, handler, what they start) logs with the request's id.
-  app.addHook('onRequest', (request, reply, done) => {
-    request.raw.socket.setTimeout(idleTimeoutMs);
-    reply.header('x-request-id', request.id);
-    withLogContext({ reqId: request.id }, done);
-  });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installProblemHandlers(app);
-  decorateUser(app);
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: 'AnmeiSmart Realtime API',
-        version: '0.1.0',
-        description: 'HTTP API of the realtime backbone. The WebSocket protocol is described in docs/protocol.md.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
-  await registerSecurityHeaders(app, config.ws.allowedOrigins);
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsPolicy });
-  // One file per request; other limits keep a multipart body small apart from the file itself.
-  await app.register(fastifyMultipart, {
-    limits: { fileSize: config.attachments.maxBytes, files: 1, fields: 5, fieldSize: 4096, parts: 8 },
-  });
+  const app = await createHttpServer(config, logger, clientAddress);
 
   // Before the routes: it attaches each limit to its route as the route is registered.
   const rateLimits = await registerHttpRateLimits(app, { limits: config.limits, redis: limitStore, metrics });
