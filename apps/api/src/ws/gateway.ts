@@ -26,6 +26,7 @@ import { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connection-session.ts';
+import { drainSockets } from './drain.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { LocalConnections } from './local-connections.ts';
 import type { SocketWriter } from './socket-writer.ts';
@@ -189,25 +190,7 @@ export class Gateway {
     this.#accepting = false;
     clearInterval(this.#heartbeat);
     const open = [...this.#deps.local.all()].filter((c) => c instanceof ConnectionSession);
-    for (const connection of open) {
-      this.#writer.writeDirect(
-        connection,
-        encodeFrame(
-          serverFrame(ServerAction.reconnect, {
-            reason: 'server_draining',
-            retry_after_ms: Math.floor(Math.random() * spreadMs),
-          }),
-        ),
-      );
-    }
-    const draining = [...open, ...this.#closing].map((session) => session.drained());
-    await withDeadline(Promise.allSettled(draining), timeoutMs);
-    for (const connection of this.#deps.local.all()) connection.socket.close(CloseCode.goingAway, 'server draining');
-    // A peer that does not answer the close handshake is cut after 2 s.
-    const force = setTimeout(() => {
-      for (const connection of this.#deps.local.all()) connection.socket.terminate();
-    }, 2_000);
-    force.unref();
+    const force = await drainSockets(this.#deps.local, this.#writer, open, [...this.#closing], { spreadMs, timeoutMs });
     await this.#allSettled();
     clearTimeout(force);
     this.#server?.off('upgrade', this.#onUpgrade);
@@ -413,18 +396,4 @@ export class Gateway {
     this.#deps.events.emit('connection.closed', { connection: info, code, reason });
     this.#deps.logger.info(session.bindings({ code }), 'websocket disconnected');
   }
-}
-
-/** Resolves when `work` settles or after `ms`, whichever is first. */
-function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    // Both outcomes end the wait; a rejection must not escape as an unhandled one.
-    work.then(done, done);
-  });
 }
