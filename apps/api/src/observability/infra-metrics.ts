@@ -5,6 +5,31 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BATCH_BUCKETS, LATENCY_BUCKETS, type MetricSources, REDIS_CONNECTIONS } from './metric-labels.ts';
 
+/** Metric constructors bound to `registers`: a counter, a histogram and a gauge whose value is read at scrape time. */
+export function metricFactories(registers: Registry[]) {
+  return {
+    counter: <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Counter<L>({ name, help, labelNames, registers }),
+    histogram: <L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []) =>
+      new Histogram<L>({ name, help, buckets, labelNames, registers }),
+    gauge: <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      collect: (gauge: Gauge<L>) => void | Promise<void>,
+    ) =>
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          return collect(this);
+        },
+      }),
+  };
+}
+
 export class InfraMetrics {
   readonly #redisLatency: Histogram;
   readonly #redisProbesLost: Counter;
@@ -18,25 +43,7 @@ export class InfraMetrics {
   constructor(registers: Registry[], redis: boolean, sources: () => MetricSources | null) {
     this.#sources = sources;
     const options = { redis };
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
-      new Counter<L>({ name, help, labelNames, registers });
-    const histogram = (name: string, help: string, buckets: number[]) =>
-      new Histogram({ name, help, buckets, registers });
-    const gauge = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly L[],
-      collect: (gauge: Gauge<L>) => void,
-    ) =>
-      new Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          collect(this);
-        },
-      });
+    const { counter, histogram, gauge } = metricFactories(registers);
 
     // ---- Redis
     this.#redisLatency = histogram(

@@ -13,10 +13,10 @@
  * scrape time (delivery-counter.ts): prom-client hashes the label values on every `inc()`.
  */
 import { DEVICE_TYPES, type DeviceType, type ErrorCode, POSITIONS_REASONS, ROLES, type Role } from '@anmei/protocol';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, type Histogram, Registry } from 'prom-client';
 import type { AppEvents } from '../events.ts';
 import { DeliveryCounter } from './delivery-counter.ts';
-import { InfraMetrics } from './infra-metrics.ts';
+import { InfraMetrics, metricFactories } from './infra-metrics.ts';
 import {
   type AppMetricsOptions,
   BROADCAST_METHODS,
@@ -83,29 +83,7 @@ export class AppMetrics {
   constructor(options: AppMetricsOptions) {
     this.#o = options;
     const registers = [this.registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
-      new Counter<L>({ name, help, labelNames, registers });
-    const histogram = <L extends string>(
-      name: string,
-      help: string,
-      buckets: number[],
-      labelNames: readonly L[] = [],
-    ) => new Histogram<L>({ name, help, buckets, labelNames, registers });
-    const gauge = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly L[],
-      collect: (gauge: Gauge<L>) => void | Promise<void>,
-    ) =>
-      new Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          return collect(this);
-        },
-      });
+    const { counter, histogram, gauge } = metricFactories(registers);
 
     // ---- broadcasting and storage
     this.broadcastDuration = histogram(
