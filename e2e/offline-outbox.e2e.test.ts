@@ -6,7 +6,8 @@
  * has each once. In between, the browser's IndexedDB holds them (and nothing once they are acked).
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useStack } from './support/lifecycle.ts';
 import {
   DESKTOP,
   MOBILE,
@@ -17,28 +18,14 @@ import {
   signedInPage,
   type UserPage,
 } from './support/pages.ts';
-import { type Stack, startStack } from './support/stack.ts';
 
 const FACIAL = '王小姐的面部护理咨询';
 
-let stack: Stack;
-const open: UserPage[] = [];
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => console.error(`API log (last lines):\n${stack?.api.logTail()}`));
-});
-
-afterAll(async () => {
-  await Promise.all(open.map((p) => p.close().catch(() => undefined)));
-  await stack?.stop();
-});
+const files = useStack();
+const open = files.open;
 
 async function user(username: string, viewport = DESKTOP): Promise<UserPage> {
-  const page = await signedInPage(stack.browser, stack.web.url, username, viewport);
+  const page = await signedInPage(files.stack.browser, files.stack.web.url, username, viewport);
   open.push(page);
   return page;
 }
@@ -99,7 +86,7 @@ function threadTexts(page: Page): Promise<string[]> {
 
 describe('offline outbox', () => {
   it('messages written with the API stopped survive a reload and are delivered once, in order, on both sides', async () => {
-    const { api } = stack;
+    const { api } = files.stack;
     const customer = await user('customer_456', MOBILE);
     const consultant = await user('consultant_001');
     await openConversation(customer.page, FACIAL);

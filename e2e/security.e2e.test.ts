@@ -4,29 +4,16 @@
  * connection test page run without a single violation; and markup injected into a page cannot run
  * code.
  */
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { openConversation, openPage, sendText, signIn, type UserPage, waitForStatus } from './support/pages.ts';
-import { type Stack, startStack } from './support/stack.ts';
+import { expect, it } from 'vitest';
+import { useStack } from './support/lifecycle.ts';
+import { openConversation, openPage, sendText, signIn, waitForStatus } from './support/pages.ts';
 
-let stack: Stack;
-const open: UserPage[] = [];
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => console.error(`API log (last lines):\n${stack?.api.logTail()}`));
-});
-
-afterAll(async () => {
-  await Promise.all(open.map((p) => p.close().catch(() => undefined)));
-  await stack?.stop();
-});
+const files = useStack();
+const open = files.open;
 
 /** A signed-in page that records every CSP violation the browser reports on it. */
 async function watchedUser(username: string) {
-  const user = await openPage(stack.browser, stack.web.url);
+  const user = await openPage(files.stack.browser, files.stack.web.url);
   open.push(user);
   const violations: string[] = [];
   user.page.on('console', (message) => {
@@ -37,15 +24,15 @@ async function watchedUser(username: string) {
 }
 
 it('answers every page with a strict nonce policy that allows the WebSocket to the API and nothing else', async () => {
-  const response = await fetch(`${stack.web.url}/login`);
+  const response = await fetch(`${files.stack.web.url}/login`);
   const policy = response.headers.get('content-security-policy') ?? '';
   expect(policy).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]{20,}' 'strict-dynamic'/);
   expect(policy).not.toMatch(/unsafe-eval|'unsafe-inline'[^;]*;?\s*$/);
-  expect(policy).toContain(`connect-src 'self' ${new URL(stack.api.wsUrl).origin.replace('http', 'ws')}`);
+  expect(policy).toContain(`connect-src 'self' ${new URL(files.stack.api.wsUrl).origin.replace('http', 'ws')}`);
   expect(policy).toContain("object-src 'none'");
   expect(policy).toContain("frame-ancestors 'none'");
   // A new nonce per response.
-  const again = (await fetch(`${stack.web.url}/login`)).headers.get('content-security-policy');
+  const again = (await fetch(`${files.stack.web.url}/login`)).headers.get('content-security-policy');
   expect(again).not.toBe(policy);
 });
 
