@@ -53,6 +53,14 @@ describe('starting a consultation', () => {
       where: (f) => f.data.type === 'conversation_started',
     });
     expect(notice?.data.conversation_id).toBe(res.body.id);
+    // Enough to add it to the consultant's list without fetching the list.
+    expect(notice?.data.data).toEqual({
+      title: '术后咨询',
+      participants: [
+        { user_id: app.userId('customer_789'), role: 'customer', display_name: expect.any(String) },
+        { user_id: app.userId('consultant_001'), role: 'consultant', display_name: expect.any(String) },
+      ],
+    });
     const list = await app.http('GET', '/api/v1/conversations', { token });
     expect(list.body.conversations.map((c: { id: string }) => c.id)).toContain(res.body.id);
     await consultant.close();

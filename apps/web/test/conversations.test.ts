@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationSummary } from '../src/lib/api.ts';
-import { mergeFetchedConversations, withReadPosition, withStoredMessage } from '../src/lib/conversations.ts';
+import {
+  mergeFetchedConversations,
+  withMembershipNotice,
+  withReadPosition,
+  withStoredMessage,
+} from '../src/lib/conversations.ts';
 import type { ViewMessage } from '../src/lib/messages.ts';
 
 function conversation(id: string, lastSeq: number, unread: number, reads: Record<string, number>): ConversationSummary {
@@ -96,5 +101,54 @@ describe('withReadPosition', () => {
     const self = withReadPosition(list, 'a', 'me', 7, 'me');
     expect(self[0]!.participants.map((p) => p.last_read_seq)).toEqual([7, 6]);
     expect(self[0]!.unread_count).toBe(2);
+  });
+});
+
+describe('withMembershipNotice', () => {
+  const started = {
+    type: 'conversation_started',
+    conversationId: 'new',
+    eventSeq: 1,
+    data: {
+      title: '术后咨询',
+      participants: [
+        { user_id: 'cust', role: 'customer', display_name: '李先生' },
+        { user_id: 'me', role: 'consultant', display_name: '张顾问' },
+      ],
+    },
+  };
+
+  it('adds a started consultation at the top from the notice alone, once', () => {
+    const list = [conversation('a', 3, 0, { me: 3 })];
+    const after = withMembershipNotice(list, started);
+    expect(after.map((c) => [c.id, c.title, c.last_event_seq])).toEqual([
+      ['new', '术后咨询', 1],
+      ['a', 'a', 0],
+    ]);
+    expect(after[0]!.participants.map((p) => [p.user_id, p.display_name, p.online])).toEqual([
+      ['cust', '李先生', false],
+      ['me', '张顾问', false],
+    ]);
+    expect(withMembershipNotice(after, started)).toHaveLength(2);
+  });
+
+  it('adds a new member to the conversation, and ignores data of another shape', () => {
+    const list = [conversation('a', 3, 0, { me: 3 })];
+    const joined = { user_id: 'doc', role: 'doctor', display_name: '刘医生' };
+    const after = withMembershipNotice(list, {
+      type: 'participant_added',
+      conversationId: 'a',
+      eventSeq: 2,
+      data: joined,
+    });
+    expect(after[0]!.participants.map((p) => p.user_id)).toEqual(['me', 'doc']);
+    expect(
+      withMembershipNotice(after, { type: 'participant_added', conversationId: 'a', eventSeq: 3, data: joined })[0]!
+        .participants,
+    ).toHaveLength(2);
+    expect(
+      withMembershipNotice(list, { type: 'participant_added', conversationId: 'a', eventSeq: 2, data: { user_id: 1 } }),
+    ).toEqual(list);
+    expect(withMembershipNotice(list, { ...started, data: { title: 'x', participants: [{}] } })).toEqual(list);
   });
 });

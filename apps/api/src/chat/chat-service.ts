@@ -160,7 +160,7 @@ export class ChatService {
       title: '新成员加入',
       message: `${user.displayName} 加入了会话`,
       type: 'participant_added',
-      data: { user_id: user.id, role: user.role },
+      data: { user_id: user.id, role: user.role, display_name: user.displayName },
     });
     return { added: true, user: summary };
   }

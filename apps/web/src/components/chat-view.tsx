@@ -10,7 +10,13 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
 import { cacheConversations, cachedConversations } from '../lib/conversation-cache.ts';
-import { mergeFetchedConversations, withReadPosition, withStoredMessage } from '../lib/conversations.ts';
+import {
+  mergeFetchedConversations,
+  type NoticeData,
+  withMembershipNotice,
+  withReadPosition,
+  withStoredMessage,
+} from '../lib/conversations.ts';
 import { onRawFrame } from '../lib/frame-log.ts';
 import { fromUi, fromWire, merge, receiptOf, type ViewMessage } from '../lib/messages.ts';
 import type { Session } from '../lib/session.ts';
@@ -232,6 +238,18 @@ export function ChatView({ session, selected = null }: { session: Session; selec
           seenNotices.current.add(eventId);
         }
         latest.current.pushNotice({ title, message, kind: 'info' });
+        // A new consultation or a new member: the list changes from the frame alone, at once.
+        const {
+          type,
+          event_seq: eventSeq,
+          data,
+        } = frame.data as { type: string; event_seq?: number; data?: NoticeData };
+        if (conversationId && (type === 'conversation_started' || type === 'participant_added')) {
+          setList(
+            (current) =>
+              current && withMembershipNotice(current, { type, conversationId, eventSeq: eventSeq ?? 0, data }),
+          );
+        }
         if (conversationId && conversationId === activeRef.current) {
           const at = new Date(frame.timestamp);
           const key = eventId ?? `notice-${at.getTime()}-${title}`;

@@ -87,3 +87,65 @@ export function withReadPosition(
         },
   );
 }
+
+/** What a `conversation_started` or `participant_added` notice carries in its `data`. */
+export interface NoticeData {
+  title?: unknown;
+  participants?: unknown;
+  user_id?: unknown;
+  role?: unknown;
+  display_name?: unknown;
+}
+
+type Participant = ConversationSummary['participants'][number];
+
+function participantOf(value: unknown): Participant | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const p = value as NoticeData;
+  if (typeof p.user_id !== 'string' || typeof p.role !== 'string' || typeof p.display_name !== 'string') return null;
+  return {
+    user_id: p.user_id,
+    role: p.role as Participant['role'],
+    display_name: p.display_name,
+    last_read_seq: 0,
+    online: false,
+  };
+}
+
+/**
+ * The list after a server notice about a conversation's membership, applied from the frame
+ * alone (no list request): `conversation_started` adds the conversation when it is new to the
+ * list (at the top, nothing read yet); `participant_added` adds the participant to it. Other
+ * notices, and data that does not have the documented shape, leave the list as it is.
+ */
+export function withMembershipNotice(
+  list: readonly ConversationSummary[],
+  notice: { type: string; conversationId: string; eventSeq: number; data: NoticeData | undefined },
+): ConversationSummary[] {
+  const { type, conversationId, data } = notice;
+  if (type === 'conversation_started') {
+    if (list.some((c) => c.id === conversationId) || typeof data?.title !== 'string') return [...list];
+    const participants = Array.isArray(data.participants) ? data.participants.map(participantOf) : [];
+    if (participants.length === 0 || participants.some((p) => p === null)) return [...list];
+    const added: ConversationSummary = {
+      id: conversationId,
+      title: data.title,
+      last_seq: 0,
+      last_event_seq: notice.eventSeq,
+      unread_count: 0,
+      last_message: null,
+      participants: participants as Participant[],
+    };
+    return [added, ...list];
+  }
+  if (type === 'participant_added') {
+    const joined = participantOf(data);
+    if (!joined) return [...list];
+    return list.map((c) =>
+      c.id !== conversationId || c.participants.some((p) => p.user_id === joined.user_id)
+        ? c
+        : { ...c, participants: [...c.participants, joined] },
+    );
+  }
+  return [...list];
+}

@@ -115,6 +115,15 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
         title: '新咨询',
         message: `${customer.displayName} 与 ${consultant.displayName} 的咨询已开始`,
         type: 'conversation_started',
+        // Enough for a client to add the conversation to its list without asking for the list.
+        data: {
+          title,
+          participants: [customer, consultant].map((u) => ({
+            user_id: u.id,
+            role: u.role,
+            display_name: u.displayName,
+          })),
+        },
       });
       return reply.code(201).send({ id: conversation.id, title, participants: [customer, consultant].map(userToWire) });
     },
