@@ -13,11 +13,12 @@ export interface FileStack {
   readonly open: UserPage[];
 }
 
-export function useStack(): FileStack {
+/** `apiEnv`: extra environment of the file's API (see startStack). */
+export function useStack(apiEnv: Record<string, string> = {}): FileStack {
   let stack: Stack | undefined;
   const open: UserPage[] = [];
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack(apiEnv);
   });
   beforeEach(({ onTestFailed }) => {
     onTestFailed(() => console.error(`API log (last lines):\n${stack?.api.logTail()}`));

@@ -254,9 +254,10 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `apiEnv`: extra environment of the API (e.g. a rate limit a test needs low), over startApi's. */
+export async function startStack(apiEnv: Record<string, string> = {}): Promise<Stack> {
   const webPort = await freePort();
-  const [api] = await Promise.all([startApi(`http://127.0.0.1:${webPort}`), buildWeb()]);
+  const [api] = await Promise.all([startApi(`http://127.0.0.1:${webPort}`, apiEnv), buildWeb()]);
   const web = await startWeb(webPort, api.wsUrl);
   const browser = await launchBrowser();
   return {

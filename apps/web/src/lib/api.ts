@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The API's own (English) detail: for the console, never shown to users. */
+    readonly detail = message,
   ) {
     super(message);
   }
@@ -22,7 +24,19 @@ const FRIENDLY: Record<string, string> = {
   UNSUPPORTED_MEDIA_TYPE: '不支持的文件类型',
   NOT_PARTICIPANT: '您不是该会话的参与者',
   UPSTREAM_UNAVAILABLE: '服务器暂时无法连接，请稍后再试',
+  USERNAME_TAKEN: '用户名已被使用',
+  RATE_LIMITED: '尝试次数过多，请稍后再试',
 };
+
+/**
+ * What to tell the user about a failed call: the Chinese text of a known code, else `fallback`.
+ * The API's English detail goes to the console only (issue #17, item 5).
+ */
+export function userMessage(error: unknown, fallback: string): string {
+  if (error instanceof ApiError && (FRIENDLY[error.code] || error.code === 'NETWORK')) return error.message;
+  console.warn(fallback, error);
+  return fallback;
+}
 
 async function toError(response: Response): Promise<ApiError> {
   let code = 'HTTP_ERROR';
@@ -34,7 +48,8 @@ async function toError(response: Response): Promise<ApiError> {
   } catch {
     // Not JSON: keep the status text.
   }
-  return new ApiError(response.status, code, FRIENDLY[code] ? `${FRIENDLY[code]}（${detail}）` : detail);
+  // A known code is shown in Chinese alone; its English detail stays on the error for the console.
+  return new ApiError(response.status, code, FRIENDLY[code] ?? detail, detail);
 }
 
 export function authHeader(): Record<string, string> {
@@ -112,8 +127,14 @@ export interface SendResponse {
 export const login = (username: string, password: string) =>
   api<LoginResult>('/api/v1/auth/login', { body: { username, password }, auth: false });
 export const conversations = () => api<{ conversations: ConversationSummary[] }>('/api/v1/conversations');
-export const startConversation = (title?: string) =>
-  api<{ id: string }>('/api/v1/conversations', { body: title ? { title } : {} });
+/** Customer sign-up: answers like login (201 with a token), so the session is saved the same way. */
+export const register = (input: { username: string; password: string; display_name: string }) =>
+  api<LoginResult>('/api/v1/auth/register', { body: input, auth: false });
+/** Without `consultantId` the API picks the oldest consultant account (it has no "any available"). */
+export const startConversation = (title?: string, consultantId?: string) =>
+  api<{ id: string; title: string }>('/api/v1/conversations', {
+    body: { ...(title ? { title } : {}), ...(consultantId ? { consultant_id: consultantId } : {}) },
+  });
 export const history = (id: string, beforeSeq?: number, limit = 30) =>
   api<{ messages: WireMessage[]; has_more: boolean }>(
     `/api/v1/chat/${encodeURIComponent(id)}/messages?limit=${limit}${beforeSeq ? `&before_seq=${beforeSeq}` : ''}`,

@@ -1,8 +1,9 @@
 'use client';
 
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
-import { login } from '../../lib/api.ts';
+import { login, userMessage } from '../../lib/api.ts';
 import { homeFor, ROLE_LABELS, type Role, saveSession } from '../../lib/session.ts';
 
 const DEMO: { username: string; name: string; role: Role }[] = [
@@ -29,7 +30,8 @@ export default function LoginPage() {
       saveSession({ token: result.access_token, user: result.user });
       router.push(homeFor(result.user.role));
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      // Known codes (wrong password, 429 RATE_LIMITED, …) in Chinese; anything else generic.
+      setError(userMessage(e, '登录失败，请稍后再试'));
       setBusy(false);
     }
   }
@@ -75,6 +77,9 @@ export default function LoginPage() {
             {busy ? '登录中…' : '登录'}
           </button>
         </form>
+        <p className="muted auth-switch">
+          没有账号？<Link href="/register">注册</Link>
+        </p>
       </section>
       <section className="card demo-card" aria-labelledby="demo-title">
         <h2 id="demo-title">演示账号</h2>
