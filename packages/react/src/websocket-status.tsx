@@ -107,7 +107,8 @@ export function WebSocketStatus(props: WebSocketStatusProps): ReactNode {
         <span className="anmei-ws-status__label">{labels[status]}</span>
         {extra ? <span className="anmei-ws-status__details"> · {extra}</span> : null}
       </span>
-      {lastError ? (
+      {/* An error from before the connection opened is history once it is open: not shown then. */}
+      {lastError && status !== 'open' ? (
         <span className="anmei-ws-status__error" title={lastError.code}>
           {labels.error}: {lastError.reason}
         </span>

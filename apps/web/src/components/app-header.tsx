@@ -20,7 +20,8 @@ export function AppHeader() {
     links.push({ href: '/profile', label: '个人中心' });
   }
   links.push({ href: '/help', label: '帮助' });
-  if (session) links.push({ href: '/test-websocket', label: '连接测试' });
+  // A developer tool: for admins (the page itself stays reachable by its address).
+  if (session?.user.role === 'admin') links.push({ href: '/test-websocket', label: '连接测试' });
   return (
     <header className="app-header">
       <Link href={session ? homeFor(session.user.role) : '/login'} className="brand">

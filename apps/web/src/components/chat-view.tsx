@@ -350,7 +350,12 @@ export function ChatView({ session, selected = null }: { session: Session; selec
             </button>
           ) : null}
         </div>
-        <WebSocketStatus className="ws-status-compact" labels={WEBSOCKET_STATUS_LABELS_ZH} />
+        <WebSocketStatus
+          className="ws-status-compact"
+          labels={WEBSOCKET_STATUS_LABELS_ZH}
+          // Connect / disconnect / reconnect are developer tools: admins only.
+          showControls={me.role === 'admin'}
+        />
         {me.role === 'admin' ? null : <PushToggle user={me} />}
         {listError ? <p className="error">{listError}</p> : null}
         {list === null ? <p className="muted pad">加载中…</p> : null}

@@ -1,0 +1,25 @@
+/**
+ * Issue #17 item 5 (in part): screens fit the role. Connection controls (connect / disconnect /
+ * reconnect) and the 连接测试 menu item are developer tools: an admin sees them, a customer does not.
+ */
+import { expect, it } from 'vitest';
+import { useStack } from './support/lifecycle.ts';
+import { signedInPage, waitForStatus } from './support/pages.ts';
+
+const files = useStack();
+
+it('a customer sees no connection controls and no 连接测试 link; an admin sees both', async () => {
+  const { stack } = files;
+  const customer = await signedInPage(stack.browser, stack.web.url, 'customer_456');
+  const admin = await signedInPage(stack.browser, stack.web.url, 'admin');
+  files.open.push(customer, admin);
+  await customer.page.goto('/customer/chat');
+  await admin.page.goto('/chat');
+  for (const user of [customer, admin]) await waitForStatus(user.page, 'open');
+  const seen = async (page: typeof customer.page) => ({
+    controls: await page.locator('.anmei-ws-status__controls').count(),
+    testLink: await page.getByRole('link', { name: '连接测试' }).count(),
+  });
+  expect(await seen(customer.page)).toEqual({ controls: 0, testLink: 0 });
+  expect(await seen(admin.page)).toEqual({ controls: 1, testLink: 1 });
+});
