@@ -23,3 +23,18 @@ it('a customer sees no connection controls and no 连接测试 link; an admin se
   expect(await seen(customer.page)).toEqual({ controls: 0, testLink: 0 });
   expect(await seen(admin.page)).toEqual({ controls: 1, testLink: 1 });
 });
+
+it('a session that ended sends the user to /login, which says so', async () => {
+  const { stack } = files;
+  const customer = await signedInPage(stack.browser, stack.web.url, 'customer_456');
+  files.open.push(customer);
+  // The token stops being valid (as when it expires): its signature no longer matches.
+  await customer.page.evaluate(() => {
+    const session = JSON.parse(window.localStorage.getItem('anmei.session') ?? '{}') as { token: string };
+    session.token = `${session.token.slice(0, -4)}AAAA`;
+    window.localStorage.setItem('anmei.session', JSON.stringify(session));
+  });
+  await customer.page.goto('/customer/chat');
+  await customer.page.waitForURL((url) => url.pathname === '/login');
+  await customer.page.getByText('登录已过期，请重新登录').waitFor();
+});

@@ -73,7 +73,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   if (response.status === 401 && init.auth !== false) {
     clearSession();
-    if (window.location.pathname !== '/login') window.location.assign('/login');
+    // The sign-in page says why the user is there (its text, not the API's).
+    if (window.location.pathname !== '/login') window.location.assign('/login?expired=1');
   }
   if (!response.ok) throw await toError(response);
   if (response.status === 204) return undefined as T;

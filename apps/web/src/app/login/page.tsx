@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { login, userMessage } from '../../lib/api.ts';
 import { homeFor, ROLE_LABELS, type Role, saveSession } from '../../lib/session.ts';
 
@@ -21,6 +21,12 @@ export default function LoginPage() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Sent here because the session ended (an API answer was 401): say so until the next try.
+  useEffect(() => {
+    if (new URLSearchParams(window.location.search).get('expired') === '1') {
+      setError('登录已过期，请重新登录');
+    }
+  }, []);
 
   async function signIn(user: string, pass: string) {
     setBusy(true);
