@@ -10,14 +10,7 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
 import { cacheConversations, cachedConversations } from '../lib/conversation-cache.ts';
-import {
-  mergeFetchedConversations,
-  type NoticeData,
-  withMembershipNotice,
-  withReadPosition,
-  withStoredMessage,
-} from '../lib/conversations.ts';
-import { onRawFrame } from '../lib/frame-log.ts';
+import { mergeFetchedConversations, withStoredMessage } from '../lib/conversations.ts';
 import { fromUi, fromWire, merge, receiptOf, type ViewMessage } from '../lib/messages.ts';
 import type { Session } from '../lib/session.ts';
 import { Composer } from './composer.tsx';
@@ -26,6 +19,7 @@ import { MessageBubble } from './message-bubble.tsx';
 import { Notices, useNotices } from './notices.tsx';
 import { PushToggle } from './push-toggle.tsx';
 import { ThreadHeader } from './thread-header.tsx';
+import { useNoticeFrames } from './use-notice-frames.ts';
 import { useOutboxBubbles } from './use-outbox-bubbles.ts';
 
 const TYPING_TTL_MS = 6000;
@@ -211,67 +205,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       return rest;
     });
   });
-  // read_status and system_notification come from the raw frame channel (see lib/frame-log.ts for why).
-  const seenNotices = useRef(new Set<string>());
-  const latest = useRef({ me: me.id, pushNotice });
-  latest.current = { me: me.id, pushNotice };
-  useEffect(
-    () =>
-      onRawFrame('read_status', (frame) => {
-        const { conversation_id: conversationId, user_id: userId, last_read_seq: lastReadSeq } = frame.data;
-        if (lastReadSeq === null || lastReadSeq === undefined) return;
-        const self = latest.current.me;
-        if (userId === self) {
-          myReadSeq.current[conversationId] = Math.max(myReadSeq.current[conversationId] ?? 0, lastReadSeq);
-        }
-        setList((current) => current && withReadPosition(current, conversationId, userId, lastReadSeq, self));
-      }),
-    [],
-  );
-  useEffect(
-    () =>
-      onRawFrame('system_notification', (frame) => {
-        const { conversation_id: conversationId, title, message } = frame.data;
-        const eventId = (frame.data as { event_id?: string }).event_id;
-        if (eventId) {
-          if (seenNotices.current.has(eventId)) return;
-          seenNotices.current.add(eventId);
-        }
-        latest.current.pushNotice({ title, message, kind: 'info' });
-        // A new consultation or a new member: the list changes from the frame alone, at once.
-        const {
-          type,
-          event_seq: eventSeq,
-          data,
-        } = frame.data as { type: string; event_seq?: number; data?: NoticeData };
-        if (conversationId && (type === 'conversation_started' || type === 'participant_added')) {
-          setList(
-            (current) =>
-              current && withMembershipNotice(current, { type, conversationId, eventSeq: eventSeq ?? 0, data }),
-          );
-        }
-        if (conversationId && conversationId === activeRef.current) {
-          const at = new Date(frame.timestamp);
-          const key = eventId ?? `notice-${at.getTime()}-${title}`;
-          setMessages((current) =>
-            merge(current, [
-              {
-                key,
-                id: null,
-                seq: null,
-                senderId: 'system',
-                type: 'system',
-                content: `${title}：${message}`,
-                metadata: null,
-                createdAt: at,
-                clientMessageId: key,
-              },
-            ]),
-          );
-        }
-      }),
-    [],
-  );
+  useNoticeFrames({ meId: me.id, pushNotice, activeRef, myReadSeq, setList, setMessages });
   useWebSocketHandler('direct_message', (frame) => {
     pushNotice({ title: frame.data.title ?? '私信', message: frame.data.content, kind: 'info' });
   });

@@ -14,6 +14,7 @@ import type { RedisClient } from '../redis/clients.ts';
 import type { RedisNames } from '../redis/keys.ts';
 import type { Envelope } from '../types.ts';
 import type { Bus } from './bus.ts';
+import { RecoveryCheck } from './recovery-check.ts';
 import { decodeBusMessage, encodeBusMessage, frameBytes } from './redis-codec.ts';
 import { PerInstanceRouting } from './redis-instance-routing.ts';
 import type { BusRouting, RoutingCounters } from './redis-routing.ts';
@@ -51,10 +52,7 @@ export class RedisBus implements Bus {
   #closed = false;
   #reconnecting = false;
   #subscriberReconnecting = false;
-  /** A recovery check is waiting for the routes and subscriptions to be live again. */
-  #recovering = false;
-  /** Another recovery was asked for while one was running: run once more after it. */
-  #recoverAgain = false;
+  readonly #recovery: RecoveryCheck;
   /** Some publish failed since the last report to the peers (see #publishFailed). */
   #publishesLost = false;
   /** This bus's probe channel, and the probes waiting for their message (id → done). */
@@ -89,6 +87,13 @@ export class RedisBus implements Bus {
   constructor(options: RedisBusOptions) {
     this.#o = options;
     this.#probeChannel = options.names.probeChannel(options.busId);
+    this.#recovery = new RecoveryCheck({
+      untilLive: () => this.#untilLive(),
+      recovered: () => {
+        if (!this.#closed) this.#recoveredHandler?.();
+      },
+      logger: options.logger,
+    });
     const context = {
       publisher: options.publisher,
       subscriber: options.subscriber,
@@ -344,34 +349,9 @@ export class RedisBus implements Bus {
     });
   }
 
-  /**
-   * Envelopes for our users may have been lost: once pending route updates are applied and the
-   * subscriber has re-subscribed, tell the listener (it sends `positions` frames). Calls close
-   * together run as one, plus one more if asked again meanwhile.
-   */
+  /** Envelopes for our users may have been lost: tell the listener once routes and subscriptions are live (recovery-check.ts). */
   #recover(): void {
-    if (this.#closed || !this.#recoveredHandler) return;
-    if (this.#recovering) {
-      this.#recoverAgain = true;
-      return;
-    }
-    this.#recovering = true;
-    void this.#untilLive()
-      .then(() => {
-        if (this.#closed) return;
-        this.#o.logger.info({}, 'bus link recovered; checking the positions of connected sockets');
-        this.#recoveredHandler?.();
-      })
-      .catch((error: unknown) => {
-        this.#o.logger.warn({ err: error }, 'bus recovery check failed; the periodic position check will catch up');
-      })
-      .finally(() => {
-        this.#recovering = false;
-        if (this.#recoverAgain) {
-          this.#recoverAgain = false;
-          this.#recover();
-        }
-      });
+    if (!this.#closed && this.#recoveredHandler) this.#recovery.request();
   }
 
   async #untilLive(): Promise<void> {
