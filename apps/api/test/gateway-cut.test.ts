@@ -6,11 +6,12 @@
  * for the ~30 s of ws's close handshake timeout. Real API on port 0, real sockets that stop reading.
  */
 import type { Socket } from 'node:net';
-import { CloseCode, encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
+import { CloseCode } from '@anmei/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { directMessagePush, PushDecider } from '../src/notifications/push-rules.ts';
 import { CLOSE_GRACE_MS } from '../src/ws/socket-writer.ts';
+import { bulkNotice, floodUntilClosed } from './support/bulk.ts';
 import { startTestApp, type TestApp } from './support/test-app.ts';
 import { TestSocket } from './support/test-socket.ts';
 
@@ -95,22 +96,7 @@ describe('a socket the server cuts', () => {
     const tcpClosed = serverClosed(server);
     // The client stops reading: its kernel buffers fill, then the server's send queue grows.
     tcp.pause();
-    const frame = encodeFrame(
-      serverFrame(ServerAction.systemNotification, {
-        conversation_id: null,
-        title: 'bulk',
-        message: 'x'.repeat(64 * 1024),
-        type: 'test',
-      }),
-    );
-    const { bus } = app.built.ctx;
-    let published = 0;
-    while (server.readyState === WebSocket.OPEN) {
-      await bus.publishToUsers([userId], { frame, origin: 'test' });
-      // Let the delivery and the socket writes run before the next frame.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (++published > 4_000) throw new Error('no slow-consumer cut after 256 MiB');
-    }
+    const published = await floodUntilClosed(app.built.ctx.bus, userId, server, bulkNotice('bulk'));
     // Measured from the server's own lines (pino's `time`, ms since the epoch): the cut, then the cleanup.
     const cut = await app.logs.waitFor(
       (r) => r.msg === 'closing slow consumer' && r.connectionId === connectionId,

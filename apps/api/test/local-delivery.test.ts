@@ -9,6 +9,7 @@ import { CloseCode, encodeFrame, ServerAction, serverFrame } from '@anmei/protoc
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { barrier, businessFrames } from './support/barrier.ts';
+import { bulkNotice } from './support/bulk.ts';
 import { FACIAL, startTestApp, type TestApp } from './support/test-app.ts';
 import { TestSocket } from './support/test-socket.ts';
 
@@ -195,14 +196,7 @@ describe('slow consumers', () => {
       warned = true;
     });
     const { bus } = app.built.ctx;
-    const frame = encodeFrame(
-      serverFrame(ServerAction.systemNotification, {
-        conversation_id: null,
-        title: 'bulk',
-        message: 'x'.repeat(64 * 1024),
-        type: 'test',
-      }),
-    );
+    const frame = bulkNotice('bulk');
     let published = 0;
     while (!warned) {
       await bus.publishToUsers([app.userId('customer_456')], { frame, origin: 'test' });
@@ -229,14 +223,7 @@ describe('slow consumers', () => {
     (socket.ws as unknown as { _socket: Socket })._socket.pause();
     const server = app.built.ctx.local.get(connectionIdOf(socket))?.socket;
     if (!server) throw new Error('the server holds no socket for this connection');
-    const filler = encodeFrame(
-      serverFrame(ServerAction.systemNotification, {
-        conversation_id: null,
-        title: 'filler',
-        message: 'x'.repeat(64 * 1024),
-        type: 'test',
-      }),
-    );
+    const filler = bulkNotice('filler');
     for (let frames = 0; server.bufferedAmount <= MAX_BUFFERED_BYTES; frames++) {
       if (frames > 2_000) throw new Error('the server socket still took every byte after 128 MiB');
       server.send(filler);

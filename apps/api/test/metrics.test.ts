@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { bulkNotice, floodUntilClosed } from './support/bulk.ts';
 import { histogramQuantile, scrape } from './support/metrics-scrape.ts';
 import { PushProviderDouble } from './support/push-provider-double.ts';
 import { FACIAL, startTestApp, type TestApp } from './support/test-app.ts';
@@ -148,20 +148,7 @@ describe('GET /metrics', () => {
     // The client stops reading: its buffers fill, then the server's send queue passes the cap.
     (ws as unknown as { _socket: Socket })._socket.pause();
     const server = app.built.ctx.local.get(connectionId)!.socket;
-    const frame = encodeFrame(
-      serverFrame(ServerAction.systemNotification, {
-        conversation_id: null,
-        title: 'bulk',
-        message: 'x'.repeat(64 * 1024),
-        type: 'test',
-      }),
-    );
-    let published = 0;
-    while (server.readyState === WebSocket.OPEN) {
-      await app.built.ctx.bus.publishToUsers([userId], { frame, origin: 'test' });
-      await new Promise((resolve) => setImmediate(resolve));
-      if (++published > 4_000) throw new Error('no slow-consumer cut after 256 MiB');
-    }
+    const published = await floodUntilClosed(app.built.ctx.bus, userId, server, bulkNotice('bulk'));
     await app.logs.waitFor(
       (r) => r.msg === 'websocket disconnected' && r.connectionId === connectionId,
       'the cut socket to be unregistered',

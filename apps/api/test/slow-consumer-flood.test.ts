@@ -6,10 +6,11 @@
  * 199 readers get every notice, and the process's memory stays bounded. Real API, real sockets.
  */
 import type { Socket } from 'node:net';
-import { CloseCode, encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
+import { CloseCode } from '@anmei/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CLOSE_GRACE_MS } from '../src/ws/socket-writer.ts';
+import { bulkNotice } from './support/bulk.ts';
 import { startTestApp, type TestApp } from './support/test-app.ts';
 
 const MAX_BUFFERED_BYTES = 256 * 1024;
@@ -67,17 +68,8 @@ it('cuts and releases the one slow consumer among 200 while the 199 others get e
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
 
-  const notice = (title: string, bytes: number) =>
-    encodeFrame(
-      serverFrame(ServerAction.systemNotification, {
-        conversation_id: null,
-        title,
-        message: 'x'.repeat(bytes),
-        type: 'test',
-      }),
-    );
-  const big = notice('bulk', FRAME_BYTES);
-  const tick = notice('tick', 512);
+  const big = bulkNotice('bulk', FRAME_BYTES);
+  const tick = bulkNotice('tick', 512);
   let maxQueued = 0;
   let rssMax = rssBefore;
   let ticks = 0;
