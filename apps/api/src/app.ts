@@ -33,6 +33,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { AppMetrics } from './observability/metrics.ts';
 import { type MetricsListener, metricsRoute, startMetricsListener } from './observability/metrics-endpoint.ts';
 import { startRedisProbe } from './observability/redis-probe.ts';
+import { PresenceWatch } from './presence-watch/presence-watch.ts';
 import { createRealtimeInfrastructure } from './realtime/infrastructure.ts';
 import { ResumeService } from './resume/resume-service.ts';
 import { StreamPositions } from './resume/stream-positions.ts';
@@ -68,6 +69,8 @@ export interface BuiltApp {
   listen(): Promise<{ port: number; url: string; metricsUrl?: string }>;
   /** Sends a `stats` frame to local admin sockets now (tests; production uses the timer). */
   publishStats(): Promise<number>;
+  /** Who this instance's sockets watch (`watch_presence`); exposed for tests. */
+  presenceWatch: PresenceWatch;
   /** Graceful: stop accepting, close sockets (1001), release every resource. Idempotent. */
   close(): Promise<void>;
 }
@@ -243,6 +246,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.ready();
   rateLimits.assertAttached();
 
+  const presenceWatch = new PresenceWatch({ presence, store, writer: local.writer, logger });
   const gateway = new Gateway(
     {
       instanceId: config.instanceId,
@@ -263,6 +267,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       chat,
       broadcasting,
       resume,
+      presenceWatch,
       participants,
       logger,
       clientAddress,
@@ -288,6 +293,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     void positions.announce('bus_recovered').catch((error: unknown) => {
       logger.warn({ err: error }, 'could not send positions after the bus recovered');
     });
+    // Online changes published while the link was down were missed too.
+    void presenceWatch.restate().catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not re-send presence after the bus recovered');
+    });
   });
   positions.start();
   pushes.start();
@@ -309,6 +318,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     closing ??= (async () => {
       draining = true;
       positions.close();
+      presenceWatch.close();
       stats.close();
       stopProbe();
       // One deadline for the whole drain (main.ts exits 5 s after SHUTDOWN_TIMEOUT regardless).
@@ -352,6 +362,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return { port, url, metricsUrl: `http://${host(config.metrics.host)}:${metricsListener.port}/metrics` };
     },
     publishStats: () => stats.publishNow(),
+    presenceWatch,
     close,
   };
 }

@@ -61,6 +61,8 @@ export class WebSocketClient {
   readonly #subscribers = new Set<() => void>();
   #snapshot: ClientSnapshot;
   #maxPayloadBytes = Number.POSITIVE_INFINITY;
+  /** Users whose online state the app follows (watchPresence); sent again on every connect. */
+  #watchedUsers: readonly string[] = [];
   #disposed = false;
 
   constructor(options: ClientOptions) {
@@ -128,6 +130,8 @@ export class WebSocketClient {
         });
         this.#events.emit('open', state);
         this.#delivery?.connected({ userSeq: state.userSeq, globalSeq: state.globalSeq });
+        // A new socket watches nobody: repeat the app's list (the answer re-states everyone).
+        if (this.#watchedUsers.length > 0) this.#sendWatch();
       },
       lost: () => this.#outbox.detach(),
       closed: (info) => this.#events.emit('close', info),
@@ -254,6 +258,27 @@ export class WebSocketClient {
   /** Typing indicators are only worth sending live: returns false (nothing queued) when not open. */
   sendTyping(conversationId: string, isTyping: boolean): boolean {
     return this.#manager.send(this.#o.codec.encode(toTypingFrame(conversationId, isTyping)));
+  }
+
+  /**
+   * Follow the online state of these users (at most LIMITS.presenceWatchMax; replaces the last
+   * list, [] stops): their state now and every change arrive as `presence` frames
+   * (`on('presence', …)`). Kept across reconnects: each new socket is told the list again and
+   * answers with everyone's state, so nothing a reconnect missed stays wrong. Returns whether the
+   * list went out now (false while not open: it goes out on the next connect).
+   */
+  watchPresence(userIds: readonly string[]): boolean {
+    const unique = [...new Set(userIds)];
+    if (unique.length > LIMITS.presenceWatchMax)
+      throw new RangeError(`watchPresence takes at most ${LIMITS.presenceWatchMax} users; got ${unique.length}.`);
+    this.#watchedUsers = unique;
+    return this.#sendWatch();
+  }
+
+  #sendWatch(): boolean {
+    return this.#manager.send(
+      this.#o.codec.encode({ action: 'watch_presence', data: { user_ids: [...this.#watchedUsers] } }),
+    );
   }
 
   /** Read receipt over the socket; false when not open (use the HTTP read route then). */

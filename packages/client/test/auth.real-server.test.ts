@@ -2,21 +2,13 @@
  * Credentials against the real ticket endpoint: a refused token is refreshed ONCE, then the
  * client lands in `unauthorized` and stops instead of looping.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ClientError, UnauthorizedError, WebSocketClient } from '../src/index.ts';
-import { clientFor, disposeClients, startTestApp, type TestApp, wsOrigin } from './support/real-api.ts';
+import { clientFor, useTestApp, wsOrigin } from './support/real-api.ts';
 import { countingWebSocket } from './support/sockets.ts';
 import { recordStatuses, waitForState } from './support/wait.ts';
 
-let app: TestApp;
-
-beforeAll(async () => {
-  app = await startTestApp();
-});
-afterEach(() => disposeClients());
-afterAll(async () => {
-  await app.close();
-});
+const app = useTestApp();
 
 describe('unauthorized', () => {
   it('refreshes a token the ticket endpoint refuses once, then stops in unauthorized with no socket', async () => {

@@ -1,19 +1,11 @@
 /** The client against the real API: connect with a ticket, send with ack, receive through typed handlers. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClientError, UiFrameOf } from '../src/index.ts';
-import { clientFor, disposeClients, FACIAL, startTestApp, type TestApp } from './support/real-api.ts';
+import { clientFor, FACIAL, useTestApp } from './support/real-api.ts';
 import { nextEvent, recordStatuses, until, waitForState } from './support/wait.ts';
 
-let app: TestApp;
-
-beforeAll(async () => {
-  app = await startTestApp();
-});
-afterEach(() => disposeClients());
-afterAll(async () => {
-  await app.close();
-});
+const app = useTestApp();
 
 describe('connect', () => {
   it('gets a ticket with the access token, opens one socket and reports who it is', async () => {

@@ -4,20 +4,12 @@
  * connection registry, so each code arrives exactly as the server would send it.
  */
 import { CloseCode } from '@anmei/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Codec, jsonCodec } from '../src/index.ts';
-import { clientFor, disposeClients, FACIAL, startTestApp, type TestApp } from './support/real-api.ts';
+import { clientFor, FACIAL, useTestApp } from './support/real-api.ts';
 import { nextEvent, waitForState } from './support/wait.ts';
 
-let app: TestApp;
-
-beforeAll(async () => {
-  app = await startTestApp();
-});
-afterEach(() => disposeClients());
-afterAll(async () => {
-  await app.close();
-});
+const app = useTestApp();
 
 /** Fast retries so each case finishes quickly; the real schedule is covered by the backoff tests. */
 const FAST = { reconnectInterval: 20, maxReconnectDelay: 100 };

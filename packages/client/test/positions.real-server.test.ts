@@ -3,21 +3,14 @@
  * never fill), and `positions` frames that bring a device to a stream's head when live frames
  * were lost, without a new message or a reconnect (docs/delivery.md, "Trailing gaps").
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { WebSocketClient } from '../src/index.ts';
-import { clientFor, disposeClients, FACIAL, startTestApp, type TestApp } from './support/real-api.ts';
+import { clientFor, disposeClients, FACIAL, startTestApp, type TestApp, useTestApp } from './support/real-api.ts';
 import { until } from './support/wait.ts';
 
-let app: TestApp;
-beforeAll(async () => {
-  // Default positions interval (60 s): the mixed-events run below is over before any periodic
-  // check, so every repair it counted would have been asked for by a hole.
-  app = await startTestApp();
-});
-afterEach(() => disposeClients());
-afterAll(async () => {
-  await app.close();
-});
+// Default positions interval (60 s): the mixed-events run below is over before any periodic
+// check, so every repair it counted would have been asked for by a hole.
+const app = useTestApp();
 
 /** Resolves once the async `check` is true (checked every 20 ms); fails naming `what` after `timeoutMs`. */
 async function untilAsync(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {

@@ -1,17 +1,10 @@
 /** Against the real API: after a dropped connection the client gets exactly what it missed, once, in order. */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { ChatMessage } from '../src/index.ts';
-import { clientFor, disposeClients, FACIAL, startTestApp, type TestApp, wsOrigin } from './support/real-api.ts';
+import { clientFor, disposeClients, FACIAL, startTestApp, useTestApp, wsOrigin } from './support/real-api.ts';
 import { until } from './support/wait.ts';
 
-let app: TestApp;
-beforeAll(async () => {
-  app = await startTestApp();
-});
-afterEach(() => disposeClients());
-afterAll(async () => {
-  await app.close();
-});
+const app = useTestApp();
 
 async function sendAs(username: string, conversationId: string, content: string): Promise<number> {
   const { token } = await app.login(username);

@@ -18,6 +18,7 @@ import {
   ServerFrame,
   type ServerFrameOf,
   TypingFrame,
+  WatchPresenceFrame,
 } from './frames.ts';
 
 export type DecodeFailureCode = Extract<ErrorCode, 'MALFORMED_JSON' | 'UNKNOWN_ACTION' | 'INVALID_FRAME'>;
@@ -32,6 +33,7 @@ const CLIENT_SCHEMAS: Record<ClientAction, z.ZodType> = {
   [ClientAction.read]: ReadFrame,
   [ClientAction.ping]: PingFrame,
   [ClientAction.resume]: ResumeFrame,
+  [ClientAction.watchPresence]: WatchPresenceFrame,
 };
 const SERVER_ACTIONS: ReadonlySet<string> = new Set(Object.values(ServerAction));
 

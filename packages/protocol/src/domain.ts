@@ -47,6 +47,8 @@ export const LIMITS = {
    * a larger value in a query fails in the database instead of matching nothing (issue #15).
    */
   positionMax: 2_147_483_647,
+  /** Maximum users one socket may watch with `watch_presence` (a busy consultant's contacts fit). */
+  presenceWatchMax: 500,
 } as const;
 
 /** Uploadable attachment types, by the message type they become (server enforces; clients pre-check). */

@@ -29,6 +29,8 @@ export const ClientAction = {
   read: 'read',
   ping: 'ping',
   resume: 'resume',
+  /** "Tell me when these users come online or go offline": replaces the socket's watch list. */
+  watchPresence: 'watch_presence',
 } as const;
 export type ClientAction = (typeof ClientAction)[keyof typeof ClientAction];
 
@@ -85,12 +87,24 @@ export const ResumeFrame = z.strictObject({
   }),
 });
 
+/**
+ * The users whose online state this socket wants to follow; each frame replaces the list (an empty
+ * list stops it). Answered by a `presence` frame with their state now; later changes follow as
+ * `presence` frames. Users who share no conversation with the caller are left out (admins see all).
+ */
+export const WatchPresenceFrame = z.strictObject({
+  action: z.literal(ClientAction.watchPresence),
+  request_id: RequestId.optional(),
+  data: z.strictObject({ user_ids: z.array(Id).max(LIMITS.presenceWatchMax) }),
+});
+
 export const ClientFrame = z.discriminatedUnion('action', [
   SendMessageFrame,
   TypingFrame,
   ReadFrame,
   PingFrame,
   ResumeFrame,
+  WatchPresenceFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type SendMessageFrame = z.infer<typeof SendMessageFrame>;
@@ -98,6 +112,7 @@ export type TypingFrame = z.infer<typeof TypingFrame>;
 export type ReadFrame = z.infer<typeof ReadFrame>;
 export type PingFrame = z.infer<typeof PingFrame>;
 export type ResumeFrame = z.infer<typeof ResumeFrame>;
+export type WatchPresenceFrame = z.infer<typeof WatchPresenceFrame>;
 
 // ---------------------------------------------------------------- server -> client
 
@@ -128,6 +143,8 @@ export const ServerAction = {
   eventSkipped: 'event_skipped',
   /** The heads of the user's streams now: `resume` every stream you are behind on. */
   positions: 'positions',
+  /** Online state of watched users: the answer to `watch_presence` (with its request_id), then each change. */
+  presence: 'presence',
 } as const;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 
@@ -286,6 +303,23 @@ export const PositionsFrame = serverFrame(
   }),
 );
 
+/**
+ * `reason`: `watch` answers a `watch_presence` (every visible watched user), `change` reports users
+ * who came online or went offline cluster-wide (first socket opened, last socket closed), and
+ * `bus_recovered` re-states every watched user after this instance's link to the others came back,
+ * since changes published meanwhile may have been missed.
+ */
+export const PRESENCE_REASONS = ['watch', 'change', 'bus_recovered'] as const;
+
+export const PresenceFrame = serverFrame(
+  ServerAction.presence,
+  z.object({
+    request_id: RequestId.nullable(),
+    reason: z.enum(PRESENCE_REASONS),
+    users: z.array(z.object({ user_id: Id, online: z.boolean() })),
+  }),
+);
+
 export const ServerFrame = z.discriminatedUnion('action', [
   ConnectedFrame,
   NewMessageFrame,
@@ -303,6 +337,7 @@ export const ServerFrame = z.discriminatedUnion('action', [
   StatsFrame,
   EventSkippedFrame,
   PositionsFrame,
+  PresenceFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 /** The frame of one server action, e.g. `ServerFrameOf<'new_message'>`. */

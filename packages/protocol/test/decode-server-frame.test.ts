@@ -114,6 +114,11 @@ const SAMPLES: { [A in ServerAction]: ServerDataOf<A> } = {
     user_seq: 2,
     global_seq: 0,
   },
+  presence: {
+    request_id: null,
+    reason: 'change',
+    users: [{ user_id: 'usr_consultant_01', online: true }],
+  },
 };
 
 function expectOk(result: DecodeResult<ServerFrame>): ServerFrame {
@@ -196,9 +201,11 @@ describe('decodeServerFrame', () => {
   });
 
   it('rejects unknown actions, naming them', () => {
-    const failure = expectFailure(decodeServerFrame(JSON.stringify({ action: 'presence', data: {}, timestamp: '' })));
+    const failure = expectFailure(
+      decodeServerFrame(JSON.stringify({ action: 'user_presence', data: {}, timestamp: '' })),
+    );
     expect(failure.code).toBe('UNKNOWN_ACTION');
-    expect(failure.message).toContain('"presence"');
+    expect(failure.message).toContain('"user_presence"');
   });
 
   it('rejects client actions and Object.prototype names as unknown server actions', () => {

@@ -105,5 +105,18 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
       // ON CONFLICT DO NOTHING keeps the existing row (role, joinedAt, lastReadSeq) untouched.
       await db.insert(participants).values({ conversationId, userId, role }).onConflictDoNothing();
     },
+
+    async sharingWith(userId, candidates) {
+      if (candidates.length === 0) return [];
+      const mine = db
+        .select({ id: participants.conversationId })
+        .from(participants)
+        .where(eq(participants.userId, userId));
+      const rows = await db
+        .selectDistinct({ userId: participants.userId })
+        .from(participants)
+        .where(and(inArray(participants.conversationId, mine), inArray(participants.userId, [...candidates])));
+      return rows.map((r) => r.userId);
+    },
   };
 }

@@ -248,6 +248,8 @@ export interface Store {
     isParticipant(conversationId: string, userId: string): Promise<boolean>;
     /** Idempotent: adding an existing participant changes nothing. */
     addParticipant(conversationId: string, userId: string, role: Role): Promise<void>;
+    /** Those of `candidates` who take part in at least one conversation with `userId` (one statement). */
+    sharingWith(userId: string, candidates: readonly string[]): Promise<string[]>;
   };
   messages: {
     /** Assigns the conversation's next seq atomically; safe under concurrent appends. */

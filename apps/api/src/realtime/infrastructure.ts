@@ -94,6 +94,7 @@ export async function createRealtimeInfrastructure(
   });
   const presence = new RedisPresence({
     client: command,
+    subscriber,
     names,
     instanceId: config.instanceId,
     instanceTtlMs: config.redis.instanceTtlMs,

@@ -30,21 +30,24 @@ import {
 import type { RawData, WebSocket } from 'ws';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ChatService } from '../chat/chat-service.ts';
-import { isDatabaseUnavailable } from '../db/db-common.ts';
 import { AppError } from '../errors.ts';
 import { type LogBindings, withLogContext } from '../observability/log-context.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { AppMetrics } from '../observability/metrics.ts';
+import type { PresenceWatch } from '../presence-watch/presence-watch.ts';
 import type { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
 import type { LocalConnection } from './local-connections.ts';
 import type { SocketWriter } from './socket-writer.ts';
+import { outageCodeOf } from './ws-errors.ts';
 
 /** What every session of one gateway shares: built once, never per connection. */
 export interface SessionContext {
   chat: ChatService;
   broadcasting: BroadcastingService;
   resume: ResumeService;
+  /** Who this socket watches (`watch_presence`) and their online changes. */
+  presenceWatch: PresenceWatch;
   /** Writes every frame a session sends (answers, replays), with the slow-consumer cap and the resume hold. */
   writer: SocketWriter;
   /** The shared logger; sessions add `{ connectionId, userId }` at each call site. */
@@ -190,12 +193,13 @@ export class ConnectionSession implements LocalConnection {
         this.#sendError(error.code, error.message, frame, error.issues);
         return;
       }
-      if (isDatabaseUnavailable(error)) {
+      const outage = outageCodeOf(error);
+      if (outage !== null) {
         this.#ctx.logger.warn(
           this.bindings({ err: error, action: frame.action }),
-          'database unavailable: answered DATABASE_UNAVAILABLE',
+          `${outage === 'DATABASE_UNAVAILABLE' ? 'database' : 'redis'} unavailable: answered ${outage}`,
         );
-        this.#sendError('DATABASE_UNAVAILABLE', ErrorCodes.DATABASE_UNAVAILABLE.message, frame);
+        this.#sendError(outage, ErrorCodes[outage].message, frame);
         return;
       }
       this.#ctx.logger.error(this.bindings({ err: error, action: frame.action }), 'frame handler failed');
@@ -277,6 +281,9 @@ export class ConnectionSession implements LocalConnection {
         }
         return;
       }
+      case ClientAction.watchPresence:
+        await this.#ctx.presenceWatch.watch(this, frame.data.user_ids, frame.request_id ?? null);
+        return;
       case ClientAction.ping:
         this.#send(
           encodeFrame(

@@ -20,6 +20,7 @@ import { addressKey, type ClientAddress } from '../http/client-address.ts';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../http/problem-handler.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { AppMetrics } from '../observability/metrics.ts';
+import type { PresenceWatch } from '../presence-watch/presence-watch.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import { FrozenConnectionInfo } from '../realtime/types.ts';
@@ -89,6 +90,7 @@ export interface GatewayDeps {
   chat: ChatService;
   broadcasting: BroadcastingService;
   resume: ResumeService;
+  presenceWatch: PresenceWatch;
   participants: ParticipantDirectory;
   logger: Logger;
   /** Per-address upgrade rate, per-address and per-user connection caps. */
@@ -144,6 +146,7 @@ export class Gateway {
       chat: deps.chat,
       broadcasting: deps.broadcasting,
       resume: deps.resume,
+      presenceWatch: deps.presenceWatch,
       writer: this.#writer,
       logger: deps.logger,
       cut: (session, code, reason) => this.#cut(session, code, reason),
@@ -372,6 +375,7 @@ export class Gateway {
     socket.off('message', onMessage);
     socket.off('pong', onPong);
     socket.off('close', this.#onClose);
+    this.#deps.presenceWatch.unwatch(session);
     this.#closing.add(session);
     // Clean up only after registration settled, so a fast close cannot leave a ghost.
     void (session.registering ?? Promise.resolve())

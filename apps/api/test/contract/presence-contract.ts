@@ -6,7 +6,7 @@
  */
 import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Presence } from '../../src/realtime/presence/presence.ts';
+import type { Presence, PresenceChange } from '../../src/realtime/presence/presence.ts';
 import type { ConnectionInfo } from '../../src/realtime/types.ts';
 
 export interface PresenceFixture {
@@ -37,6 +37,36 @@ function at(seconds: number): Date {
 function counts<K extends string>(keys: readonly K[], nonZero: Partial<Record<K, number>>): Record<K, number> {
   return Object.fromEntries(keys.map((key) => [key, nonZero[key] ?? 0])) as Record<K, number>;
 }
+
+/** Every change one listener heard, and a wait for the marker user's arrival (changes come in order). */
+async function listenTo(
+  presence: Presence,
+): Promise<{ heard: PresenceChange[]; untilOnline(userId: string): Promise<void>; stop(): void }> {
+  const heard: PresenceChange[] = [];
+  const waiters: Array<() => void> = [];
+  const stop = await presence.onChange((change) => {
+    heard.push(change);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  return {
+    heard,
+    stop,
+    async untilOnline(userId) {
+      const deadline = Date.now() + 5_000;
+      while (!heard.some((c) => c.userId === userId && c.online)) {
+        if (Date.now() > deadline)
+          throw new Error(`no "${userId} came online" change within 5 s; heard ${JSON.stringify(heard)}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+  };
+}
+
+const up = (userId: string): PresenceChange => ({ userId, online: true });
+const down = (userId: string): PresenceChange => ({ userId, online: false });
 
 export function describePresenceContract(name: string, factory: () => Promise<PresenceFixture>): void {
   describe(`Presence contract: ${name}`, () => {
@@ -165,6 +195,46 @@ export function describePresenceContract(name: string, factory: () => Promise<Pr
       await p2.remove('laptop');
       expect(await p1.devicesOf('customer_456')).toEqual([phone]);
       expect(await p2.isOnline('customer_456')).toBe(true);
+    });
+
+    it("reports a user's first connection as online and their last one's removal as offline, to every instance", async () => {
+      const [heard1, heard2] = [await listenTo(p1), await listenTo(p2)];
+      await p1.add(connection('phone', { instanceId: 'instance-1' }));
+      await p2.add(connection('laptop', { instanceId: 'instance-2' }));
+      await p1.remove('phone');
+      await p2.remove('laptop');
+      await p1.add(connection('marker', { userId: 'marker' }));
+      await Promise.all([heard1.untilOnline('marker'), heard2.untilOnline('marker')]);
+      const expected = [up('customer_456'), down('customer_456'), up('marker')];
+      expect(heard1.heard).toEqual(expected);
+      expect(heard2.heard).toEqual(expected);
+    });
+
+    it('reports the users removeInstance took offline, and a re-registered connection as no change', async () => {
+      const heard = await listenTo(p1);
+      await p1.add(connection('gone', { userId: 'on_dead_instance', instanceId: 'instance-1' }));
+      await p1.add(connection('stays', { userId: 'on_live_instance', instanceId: 'instance-2' }));
+      await p1.add(connection('stays', { userId: 'on_live_instance', instanceId: 'instance-2' }));
+      await p2.removeInstance('instance-1');
+      await p2.add(connection('marker', { userId: 'marker' }));
+      await heard.untilOnline('marker');
+      expect(heard.heard).toEqual([
+        up('on_dead_instance'),
+        up('on_live_instance'),
+        down('on_dead_instance'),
+        up('marker'),
+      ]);
+    });
+
+    it('a stopped listener hears nothing more while another one still does', async () => {
+      const stopped = await listenTo(p2);
+      const still = await listenTo(p2);
+      stopped.stop();
+      await p1.add(connection('phone'));
+      await p1.add(connection('marker', { userId: 'marker' }));
+      await still.untilOnline('marker');
+      expect(still.heard).toEqual([up('customer_456'), up('marker')]);
+      expect(stopped.heard).toEqual([]);
     });
   });
 }

@@ -75,13 +75,16 @@ export async function redisPresenceFixture(target: RedisTarget): Promise<Presenc
   const prefix = uniquePrefix();
   const names = redisNames(prefix, target.cluster);
   const c = await client(target, 'command');
-  const make = (instanceId: string) =>
-    new RedisPresence({ client: c, names, instanceId, instanceTtlMs: 60_000, logger: silent });
+  // One subscriber connection per simulated instance, as each process has its own.
+  const subscribers = [await client(target, 'subscriber'), await client(target, 'subscriber')];
+  const make = (instanceId: string, subscriber: RedisClient) =>
+    new RedisPresence({ client: c, subscriber, names, instanceId, instanceTtlMs: 60_000, logger: silent });
   return {
-    presences: [make('presence-1'), make('presence-2')],
+    presences: [make('presence-1', subscribers[0]!), make('presence-2', subscribers[1]!)],
     async cleanup() {
       await deleteKeys(c, names, prefix);
       c.disconnect();
+      for (const s of subscribers) s.disconnect();
     },
   };
 }

@@ -127,6 +127,22 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedDa
         expect(members).toHaveLength(2);
         expect(members.find((p) => p.userId === doctor.id)).toMatchObject({ role: 'doctor', lastReadSeq: 1 });
       });
+
+      it('tells which candidates share a conversation with a user, each once', async () => {
+        const customer = await make.user();
+        const consultant = await make.user('consultant');
+        const doctor = await make.user('doctor');
+        const stranger = await make.user();
+        const first = await make.conversation(customer, consultant);
+        await make.conversation(customer, consultant);
+        await store().conversations.addParticipant(first.id, doctor.id, 'doctor');
+        const candidates = [consultant.id, doctor.id, stranger.id, crypto.randomUUID()];
+        expect((await store().conversations.sharingWith(customer.id, candidates)).sort()).toEqual(
+          [consultant.id, doctor.id].sort(),
+        );
+        expect(await store().conversations.sharingWith(stranger.id, [customer.id])).toEqual([]);
+        expect(await store().conversations.sharingWith(customer.id, [])).toEqual([]);
+      });
     });
 
     describeMessageContract(store);

@@ -188,6 +188,27 @@ function resume(pools: FramePools): fc.Arbitrary<Built> {
     });
 }
 
+/** Watched users: any ids (strangers are left out of the answer, never refused), up to LIMITS.presenceWatchMax. */
+function watchPresence(): fc.Arbitrary<Built> {
+  const userId = fc.oneof(
+    { weight: 4, arbitrary: fc.uuid() },
+    { weight: 2, arbitrary: hostileString },
+    { weight: 1, arbitrary: notAString },
+  );
+  const many = fc
+    .record({ n: fc.constantFrom(499, 500, 501), id: fc.uuid() })
+    .map(({ n, id }) => Array.from({ length: n }, () => id));
+  const ids = fc.oneof(
+    { weight: 8, arbitrary: fc.array(userId, { maxLength: 3 }) },
+    { weight: 1, arbitrary: many },
+    { weight: 1, arbitrary: notAString },
+  );
+  return fc.record({ id: requestId, ids }).map(({ id, ids }) => {
+    const ok = Array.isArray(ids) && ids.length <= 500 && ids.every(isId);
+    return envelope('watch_presence', id, { user_ids: ids }, ok);
+  });
+}
+
 function ping(): fc.Arbitrary<Built> {
   const ts = fc.oneof({ weight: 4, arbitrary: hostileNumber }, { weight: 1, arbitrary: notAString });
   const data = fc.oneof(
@@ -214,6 +235,7 @@ function actionFrame(pools: FramePools): fc.Arbitrary<FuzzInput> {
     { weight: 2, arbitrary: typing(pools) },
     { weight: 2, arbitrary: read(pools) },
     { weight: 1, arbitrary: resume(pools) },
+    { weight: 1, arbitrary: watchPresence() },
     { weight: 3, arbitrary: ping() },
   );
   const extra = fc.oneof(
@@ -309,7 +331,7 @@ const unknownAction = fc
     ),
     id: requestId,
   })
-  .filter(({ action }) => !['send_message', 'typing', 'read', 'ping', 'resume'].includes(action))
+  .filter(({ action }) => !['send_message', 'typing', 'read', 'ping', 'resume', 'watch_presence'].includes(action))
   .map(({ action, id }): FuzzInput => {
     const frame: Record<string, unknown> = { action, data: {} };
     if (id !== MISSING) frame.request_id = id;

@@ -233,7 +233,7 @@ export class Lane {
     const frame = decoded.frame;
     if (frame.action === 'connected') {
       conn.connected = true;
-    } else if (ANSWERS.has(frame.action)) {
+    } else if (ANSWERS.has(frame.action) || (frame.action === 'presence' && frame.data.reason === 'watch')) {
       this.#onAnswer(conn, frame);
     }
     this.#wake?.();

@@ -12,6 +12,8 @@ export type Expected =
   | { kind: 'error'; code: ErrorCode; requestId: string | null }
   | { kind: 'pong'; requestId: string | null; ts: number | undefined }
   | { kind: 'send'; requestId: string | null; conversationId: string; clientMessageId: string; content: string }
+  /** watch_presence: the state of those of `userIds` the user shares a conversation with (never anyone else). */
+  | { kind: 'presence'; requestId: string | null; userIds: readonly string[] }
   /** typing or read in one of the user's conversations: no answer at all. */
   | { kind: 'silent'; requestId: string | null }
   | {
@@ -94,6 +96,8 @@ export function expectedFor(input: FuzzInput, own: ReadonlySet<string>, world: O
         user: frame.data.user_seq !== undefined,
         global: frame.data.global_seq !== undefined,
       };
+    case 'watch_presence':
+      return { kind: 'presence', requestId, userIds: frame.data.user_ids };
   }
 }
 
@@ -167,6 +171,12 @@ export function checkAnswer(
         stored(message);
       }
       return null;
+    }
+    case 'presence': {
+      if (frame.action !== 'presence' || frame.data.reason !== 'watch' || frame.data.request_id !== expected.requestId)
+        return `expected presence (watch) for request ${JSON.stringify(expected.requestId)}, got ${got}`;
+      const stranger = frame.data.users.find((u) => !expected.userIds.includes(u.user_id));
+      return stranger ? `presence reported ${stranger.user_id}, who was not asked for: ${got}` : null;
     }
     case 'silent':
     case 'close':

@@ -19,6 +19,7 @@ import { MessageBubble } from './message-bubble.tsx';
 import { Notices, useNotices } from './notices.tsx';
 import { PushToggle } from './push-toggle.tsx';
 import { ThreadHeader } from './thread-header.tsx';
+import { useLivePresence } from './use-live-presence.ts';
 import { useNoticeFrames } from './use-notice-frames.ts';
 import { useOutboxBubbles } from './use-outbox-bubbles.ts';
 
@@ -75,15 +76,13 @@ export function ChatView({ session, selected = null }: { session: Session; selec
 
   useEffect(() => {
     void refreshList();
-    // Online state of the other side comes with the list: refresh it now and then, and on focus.
-    const timer = setInterval(() => void refreshList(), 15_000);
+    // Online state arrives by `presence` frames and new conversations by notices; a focus after
+    // a long time away (a sleeping laptop) still reloads the list once.
     const onFocus = () => void refreshList();
     window.addEventListener('focus', onFocus);
-    return () => {
-      clearInterval(timer);
-      window.removeEventListener('focus', onFocus);
-    };
+    return () => window.removeEventListener('focus', onFocus);
   }, [refreshList]);
+  useLivePresence(list, setList, me.id);
 
   useEffect(() => {
     if (!selected) return;

@@ -2,6 +2,7 @@
  * Clients against the REAL API started in-process (apps/api/test/support/test-app.ts): real
  * HTTP login and ticket, real WebSocket, real store.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from '../../../../apps/api/test/support/test-app.ts';
 import { type ClientOptions, WebSocketClient } from '../../src/index.ts';
 import { countingWebSocket, type SocketCounter } from './sockets.ts';
@@ -45,4 +46,28 @@ export function clientFor(app: TestApp, username: string, overrides: Partial<Cli
 export function disposeClients(): void {
   for (const client of clients) client.dispose();
   clients.clear();
+}
+
+/**
+ * One real API for the test file: started before its tests, every client of clientFor disposed
+ * after each test, the API closed at the end. The returned object stands for the started app
+ * (use it inside tests and hooks, not at module level).
+ */
+export function useTestApp(env: Record<string, string> = {}): TestApp {
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(env);
+  });
+  afterEach(() => disposeClients());
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as TestApp, {
+    get(_target, key) {
+      if (started === undefined)
+        throw new Error('useTestApp(): the API starts in beforeAll; use it inside a test or hook');
+      const value: unknown = Reflect.get(started, key);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
 }

@@ -5,7 +5,7 @@
  */
 import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
 import { type ConnectionInfo, FrozenConnectionInfo, type PresenceStats } from '../types.ts';
-import type { Presence } from './presence.ts';
+import type { Presence, PresenceListener } from './presence.ts';
 
 function zeroCounts<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
@@ -18,6 +18,20 @@ export class MemoryPresenceStore {
   readonly #byConnection = new Map<string, FrozenConnectionInfo>();
   /** userId -> that user's connections; a user with none has no entry. */
   readonly #byUser = new Map<string, UserConnections>();
+  /** Listeners of every presence made from this store (they share it as instances share Redis). */
+  readonly #listeners = new Set<PresenceListener>();
+
+  /** See Presence.onChange; synchronous here, since every instance sees the same map. */
+  listen(listener: PresenceListener): () => void {
+    // Wrapped, so the same function given twice is two subscriptions, like two instances.
+    const own: PresenceListener = (change) => listener(change);
+    this.#listeners.add(own);
+    return () => this.#listeners.delete(own);
+  }
+
+  #changed(userId: string, online: boolean): void {
+    for (const listener of this.#listeners) listener({ userId, online });
+  }
 
   createPresence(): MemoryPresence {
     return new MemoryPresence(this);
@@ -29,21 +43,30 @@ export class MemoryPresenceStore {
    * gateway passes) is kept as-is, anything else is copied into one. Reads hand out plain copies.
    */
   add(connection: ConnectionInfo): void {
-    this.remove(connection.connectionId);
+    // Re-registering a connection of the same user is no change of their online state.
+    const rejoin = this.#byConnection.get(connection.connectionId)?.userId === connection.userId;
+    this.#remove(connection.connectionId, rejoin);
     const stored = FrozenConnectionInfo.of(connection);
     this.#byConnection.set(stored.connectionId, stored);
     const existing = this.#byUser.get(stored.userId);
-    if (existing === undefined) this.#byUser.set(stored.userId, stored);
-    else this.#byUser.set(stored.userId, Array.isArray(existing) ? [...existing, stored] : [existing, stored]);
+    if (existing === undefined) {
+      this.#byUser.set(stored.userId, stored);
+      if (!rejoin) this.#changed(stored.userId, true);
+    } else this.#byUser.set(stored.userId, Array.isArray(existing) ? [...existing, stored] : [existing, stored]);
   }
 
   remove(connectionId: string): boolean {
+    return this.#remove(connectionId, false);
+  }
+
+  #remove(connectionId: string, quiet: boolean): boolean {
     const existing = this.#byConnection.get(connectionId);
     if (existing === undefined) return false;
     this.#byConnection.delete(connectionId);
     const ofUser = this.#byUser.get(existing.userId);
     if (ofUser === existing || ofUser === undefined) {
       this.#byUser.delete(existing.userId);
+      if (!quiet) this.#changed(existing.userId, false);
       return true;
     }
     if (Array.isArray(ofUser)) {
@@ -93,6 +116,7 @@ export class MemoryPresenceStore {
  */
 export class MemoryPresence implements Presence {
   readonly #store: MemoryPresenceStore;
+  readonly #stops = new Set<() => void>();
   #closed = false;
 
   /** Use `MemoryPresenceStore.createPresence`. */
@@ -135,9 +159,21 @@ export class MemoryPresence implements Presence {
     return this.#store.removeInstance(instanceId);
   }
 
-  /** Idempotent; holds no timers or connections, so there is nothing else to release. */
+  async onChange(listener: PresenceListener): Promise<() => void> {
+    this.#assertOpen();
+    const stop = this.#store.listen(listener);
+    this.#stops.add(stop);
+    return () => {
+      this.#stops.delete(stop);
+      stop();
+    };
+  }
+
+  /** Idempotent; stops this handle's change listeners (it holds no timers or connections). */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const stop of this.#stops) stop();
+    this.#stops.clear();
   }
 
   #assertOpen(): void {

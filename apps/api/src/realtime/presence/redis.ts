@@ -14,11 +14,14 @@ import type { RedisClient } from '../redis/clients.ts';
 import type { RedisNames } from '../redis/keys.ts';
 import type { LuaScript } from '../redis/lua-script.ts';
 import type { ConnectionInfo, PresenceStats } from '../types.ts';
-import type { Presence } from './presence.ts';
+import type { Presence, PresenceListener } from './presence.ts';
+import { RedisPresenceChanges } from './redis-presence-changes.ts';
 import { ADD, DEVICES, REAP, REMOVE, REMOVE_INSTANCE, STATS } from './redis-scripts.ts';
 
 export interface RedisPresenceOptions {
   client: RedisClient;
+  /** Connection in subscriber mode for `onChange` (the bus's); without it `onChange` rejects. */
+  subscriber?: RedisClient;
   names: RedisNames;
   instanceId: string;
   /** ms; see INSTANCE_TTL. */
@@ -42,9 +45,13 @@ export class RedisPresence implements Presence {
   #lost = false;
   /** Random per process: tells our liveness key apart from another process using the same INSTANCE_ID. */
   readonly #bootId = randomUUID();
+  readonly #changes: RedisPresenceChanges | null;
 
   constructor(options: RedisPresenceOptions) {
     this.#o = options;
+    this.#changes = options.subscriber
+      ? new RedisPresenceChanges(options.subscriber, options.names.presenceChannel, options.logger)
+      : null;
     // After any reconnect, writes made during the outage may have failed (fail-fast commands):
     // rebuild this instance's records from the sockets it really holds.
     options.client.on('reconnecting', () => {
@@ -165,10 +172,17 @@ export class RedisPresence implements Presence {
     return Number(await this.#run(REMOVE_INSTANCE, [instanceId, this.#o.names.presenceChannel]));
   }
 
+  async onChange(listener: PresenceListener): Promise<() => void> {
+    this.#assertOpen();
+    if (this.#changes === null) throw new Error('RedisPresence needs the `subscriber` option to report changes');
+    return this.#changes.add(listener);
+  }
+
   /** Deregisters this instance (its connections leave presence at once) and stops the timers. */
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
+    this.#changes?.close();
     try {
       await this.#run(REMOVE_INSTANCE, [this.#o.instanceId, this.#o.names.presenceChannel]);
     } catch (error) {
