@@ -32,6 +32,7 @@ export function ImageAttachment({ url, name }: { url: string; name: string }) {
 
 function ImageViewer({ url, name, onClose }: { url: string; name: string; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
 
@@ -39,6 +40,9 @@ function ImageViewer({ url, name, onClose }: { url: string; name: string; onClos
     const el = dialog.current;
     if (!el) return;
     el.showModal();
+    // The close button first (React's autoFocus runs before showModal, while the dialog is hidden):
+    // Enter or Space closes at once, Tab reaches 原图.
+    closeButton.current?.focus();
     // Esc (the dialog's own "cancel"), the close button and the backdrop all end in "close".
     const closed = () => onCloseRef.current();
     el.addEventListener('close', closed);
@@ -71,8 +75,7 @@ function ImageViewer({ url, name, onClose }: { url: string; name: string; onClos
           className="image-viewer-close"
           data-testid="image-viewer-close"
           aria-label="关闭"
-          // biome-ignore lint/a11y/noAutofocus: the dialog's first stop; Esc or Enter closes it at once
-          autoFocus
+          ref={closeButton}
           onClick={() => dialog.current?.close()}
         >
           ✕
