@@ -108,8 +108,11 @@ describe('chat polish (phone, 390×844)', () => {
     // The seeded greeting was "written" 9 days ago, the consultant's answer yesterday.
     await backdate(FACE, { 1: 9, 2: 1 });
     const customer = await phone('customer_456');
-    await openOnPhone(customer.page, FACE);
     const { page } = customer;
+    // The list says when the last message was written: the backdated answer, yesterday.
+    const item = page.getByTestId('conversation-item').filter({ hasText: FACE });
+    expect(await item.getByTestId('conversation-time').textContent()).toBe('昨天');
+    await openOnPhone(page, FACE);
     const today = `今天打卡 ${Date.now()}`;
     await page.getByTestId('composer-input').fill(today);
     await page.getByTestId('send-button').click();
@@ -212,6 +215,8 @@ describe('chat polish (phone, 390×844)', () => {
     // Staff see the customer: 王小姐 → 王, 李先生 → 李, each with the presence dot.
     expect(await face.getByTestId('avatar').textContent()).toBe('王');
     expect(await followUp.getByTestId('avatar').textContent()).toBe('李');
+    // Today's last message: its time of day.
+    expect(await followUp.getByTestId('conversation-time').textContent()).toMatch(/^\d{2}:\d{2}$/);
     expect(await face.getByTestId('avatar').getByTestId('presence').count()).toBe(1);
     const colour = (locator: ReturnType<Page['locator']>) =>
       locator.evaluate((el) => getComputedStyle(el).backgroundColor);

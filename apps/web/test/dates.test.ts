@@ -3,7 +3,7 @@
  * an explicit time zone so the result does not depend on the machine's.
  */
 import { describe, expect, it } from 'vitest';
-import { clockTime, dayKey, dayLabel, fileStamp, fullTimestamp, groupByDay } from '../src/lib/dates.ts';
+import { clockTime, dayKey, dayLabel, fileStamp, fullTimestamp, groupByDay, listTime } from '../src/lib/dates.ts';
 
 const SHANGHAI = 'Asia/Shanghai'; // UTC+8, no daylight saving
 const NEW_YORK = 'America/New_York'; // UTC-5 / UTC-4
@@ -105,6 +105,13 @@ describe('timestamps', () => {
   it('shows the 24-hour clock under a bubble, midnight as 00', () => {
     expect(clockTime(instant, SHANGHAI)).toBe('17:38');
     expect(clockTime(new Date('2026-12-03T16:05:00Z'), SHANGHAI)).toBe('00:05');
+  });
+
+  it("gives the list the clock for today's last message and the day's words before", () => {
+    const now = new Date('2026-12-03T12:00:00Z'); // 20:00 in Shanghai
+    expect(listTime(instant, now, SHANGHAI)).toBe('17:38');
+    expect(listTime(new Date('2026-12-02T12:00:00Z'), now, SHANGHAI)).toBe('昨天');
+    expect(listTime(new Date('2026-11-20T12:00:00Z'), now, SHANGHAI)).toBe('11月20日');
   });
 
   it('stamps voice-note file names with the local date and time', () => {

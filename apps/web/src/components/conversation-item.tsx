@@ -1,6 +1,7 @@
 'use client';
 
 import type * as api from '../lib/api.ts';
+import { fullTimestamp, listTime } from '../lib/dates.ts';
 import { preview } from '../lib/messages.ts';
 import { Avatar } from './avatar.tsx';
 
@@ -20,6 +21,7 @@ export function ConversationItem({
   const online = other.some((p) => p.online);
   // Staff see the customer's face; a customer sees the staff member (the consultant joins first).
   const face = other.find((p) => p.role === 'customer') ?? other[0];
+  const lastAt = c.last_message ? new Date(c.last_message.created_at) : null;
   return (
     <li>
       <button
@@ -37,7 +39,19 @@ export function ConversationItem({
           />
         </Avatar>
         <span className="conv-body">
-          <span className="conv-title">{c.title}</span>
+          <span className="conv-title-row">
+            <span className="conv-title">{c.title}</span>
+            {lastAt ? (
+              <time
+                className="conv-time"
+                dateTime={lastAt.toISOString()}
+                title={fullTimestamp(lastAt)}
+                data-testid="conversation-time"
+              >
+                {listTime(lastAt, new Date())}
+              </time>
+            ) : null}
+          </span>
           <span className="conv-preview">{preview(c.last_message)}</span>
           <span className="conv-people">
             {other.map((p) => (

@@ -90,6 +90,15 @@ export function clockTime(date: Date, timeZone?: string): string {
   return `${pad(p.hour)}:${pad(p.minute)}`;
 }
 
+/**
+ * When the last message of a conversation was written, for the list (as chat apps show it): 17:38
+ * today, else the separator's words (昨天, 星期三, 3月5日, 2025年3月5日).
+ */
+export function listTime(date: Date, now: Date, timeZone?: string): string {
+  const label = dayLabel(date, now, timeZone);
+  return label === '今天' ? clockTime(date, timeZone) : label;
+}
+
 /** `20261203-173822` in the user's zone: a file name that sorts by time and reads as the user's clock. */
 export function fileStamp(date: Date, timeZone?: string): string {
   const p = partsOf(date, timeZone);
