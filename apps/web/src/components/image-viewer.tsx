@@ -1,6 +1,7 @@
 'use client';
 
 import { useEffect, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
 
 /**
  * An image attachment in the thread: the thumbnail is a button that opens the full image in a
@@ -25,7 +26,8 @@ export function ImageAttachment({ url, name }: { url: string; name: string }) {
         {/* biome-ignore lint/performance/noImgElement: served by the authenticated proxy, not for next/image optimisation */}
         <img className="msg-image" src={url} alt={name} />
       </button>
-      {open ? <ImageViewer url={url} name={name} onClose={() => setOpen(false)} /> : null}
+      {/* In <body>, not in the bubble: the bubble's styles and its hover title (the time) stay out of the viewer. */}
+      {open ? createPortal(<ImageViewer url={url} name={name} onClose={() => setOpen(false)} />, document.body) : null}
     </>
   );
 }
