@@ -3,7 +3,8 @@
  * between the days of a thread (messages really stored days ago: the test moves their created_at
  * back in the Postgres schema the API runs on), the full timestamp on hover, an image viewer that
  * opens from the thumbnail and closes with Esc, the close button or a click outside, avatars with
- * initials in a stable colour per person, search in a consultant's list, page titles and a favicon.
+ * initials in a stable colour per person, search in a consultant's list, voice-note names in the
+ * user's local time, page titles and a favicon.
  */
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateSync } from 'node:zlib';
@@ -247,6 +248,38 @@ describe('chat polish (phone, 390×844)', () => {
     const wangMessage = page.locator('[data-testid="message"].theirs', { hasText: '面部护理' }).first();
     expect(await wangMessage.getByTestId('avatar').textContent()).toBe('王');
     expect(await colour(wangMessage.getByTestId('avatar'))).toBe(wangInList);
+  });
+
+  it("names a voice note by the user's local time of recording, not UTC", async () => {
+    const customer = await phone('customer_456');
+    const { page } = customer;
+    await openOnPhone(page, FACE);
+    const voiceButton = page.getByTestId('voice-button');
+    const startedAfter = Date.now();
+    await voiceButton.click();
+    await voiceButton.filter({ hasText: '0:01' }).waitFor();
+    await voiceButton.click();
+    await page
+      .locator('[data-testid="message"][data-type="voice"]')
+      .last()
+      .locator('[data-testid="receipt"]')
+      .waitFor();
+    const stoppedBefore = Date.now();
+
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    const { rows } = await client
+      .query<{ name: string }>(
+        `SELECT metadata->>'file_name' AS name FROM ${SCHEMA}.messages WHERE message_type = 'voice' ORDER BY created_at DESC LIMIT 1`,
+      )
+      .finally(() => client.end());
+    const match = /^语音-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})\.webm$/.exec(rows[0]?.name ?? '');
+    expect(match, rows[0]?.name).not.toBeNull();
+    // The name is the wall clock in Shanghai (UTC+8 all year): 8 hours ahead of UTC, to the second.
+    const [y, mo, d, h, mi, se] = match!.slice(1).map(Number) as [number, number, number, number, number, number];
+    const recordedAt = Date.UTC(y, mo - 1, d, h, mi, se) - 8 * 3_600_000;
+    expect(recordedAt).toBeGreaterThanOrEqual(Math.floor(startedAfter / 1000) * 1000);
+    expect(recordedAt).toBeLessThanOrEqual(stoppedBefore);
   });
 
   it('names every page in its title and links the SVG favicon', async () => {
