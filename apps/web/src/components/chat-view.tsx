@@ -10,12 +10,14 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
 import { cacheConversations, cachedConversations } from '../lib/conversation-cache.ts';
+import { filterConversations } from '../lib/conversation-search.ts';
 import { mergeFetchedConversations, withStoredMessage } from '../lib/conversations.ts';
-import { fromUi, fromWire, merge, receiptOf, type ViewMessage } from '../lib/messages.ts';
+import { fromUi, fromWire, merge, type ViewMessage } from '../lib/messages.ts';
 import type { Session } from '../lib/session.ts';
 import { Composer } from './composer.tsx';
 import { ConversationItem } from './conversation-item.tsx';
-import { MessageBubble } from './message-bubble.tsx';
+import { ConversationSearch } from './conversation-search.tsx';
+import { MessageList } from './message-list.tsx';
 import { Notices, useNotices } from './notices.tsx';
 import { PushToggle } from './push-toggle.tsx';
 import { ThreadHeader } from './thread-header.tsx';
@@ -32,6 +34,9 @@ export function ChatView({ session, selected = null }: { session: Session; selec
   const client = useWebSocketClient();
   const [list, setList] = useState<api.ConversationSummary[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
+  /** The list's search box (consultants and doctors): filters the loaded list, client-side. */
+  const [query, setQuery] = useState('');
+  const shown = useMemo(() => (list ? filterConversations(list, query) : null), [list, query]);
   const [activeId, setActiveId] = useState<string | null>(selected);
   const [showThread, setShowThread] = useState(selected !== null);
   const [messages, setMessages] = useState<ViewMessage[]>([]);
@@ -295,8 +300,11 @@ export function ChatView({ session, selected = null }: { session: Session; selec
         {list?.length === 0 ? (
           <p className="muted pad">{me.role === 'admin' ? '管理员不参与会话；系统通知会显示在这里。' : '暂无会话'}</p>
         ) : null}
+        {me.role === 'consultant' || me.role === 'doctor' ? (
+          <ConversationSearch value={query} onChange={setQuery} total={list?.length ?? 0} found={shown?.length ?? 0} />
+        ) : null}
         <ul>
-          {list?.map((c) => (
+          {shown?.map((c) => (
             <ConversationItem
               key={c.id}
               conversation={c}
@@ -330,16 +338,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
                   暂时无法加载历史消息，连接恢复后自动加载。
                 </p>
               ) : null}
-              {messages.map((m) => (
-                <MessageBubble
-                  key={m.key}
-                  message={m}
-                  mine={m.senderId === me.id}
-                  senderName={names[m.senderId] ?? (m.senderId === me.id ? me.display_name : '')}
-                  receipt={m.senderId === me.id ? receiptOf(m, others) : null}
-                  {...(m.pending === 'failed' && m.type === 'text' ? { onRetry: () => retry(m) } : {})}
-                />
-              ))}
+              <MessageList messages={messages} me={me} names={names} others={others} retry={retry} />
               {messages.length === 0 && !loadingHistory && historyFailed !== active.id ? (
                 <p className="muted center">还没有消息，打个招呼吧。</p>
               ) : null}

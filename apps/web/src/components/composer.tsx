@@ -4,6 +4,7 @@ import { newClientMessageId } from '@anmei/client';
 import { useWebSocketClient } from '@anmei/react';
 import { type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import { checkUpload, DOCUMENT_TYPES, IMAGE_TYPES, uploadAttachment } from '../lib/api.ts';
+import { fileStamp } from '../lib/dates.ts';
 import { formatDuration, fromWire, type ViewMessage } from '../lib/messages.ts';
 
 interface Props {
@@ -164,7 +165,8 @@ export function Composer({ conversationId, me, connected, onLocal, onStored }: P
         setError('录音太短');
         return;
       }
-      upload(blob, `语音-${new Date(startedAt).toISOString().slice(11, 19).replaceAll(':', '')}.webm`, durationMs);
+      // The user's clock, not UTC: 语音-20261203-173822.webm reads as when she recorded it.
+      upload(blob, `语音-${fileStamp(new Date(startedAt))}.webm`, durationMs);
     };
     recorder.current = rec;
     rec.start(250);

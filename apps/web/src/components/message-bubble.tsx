@@ -1,5 +1,8 @@
 import { attachmentUrl, formatBytes } from '../lib/api.ts';
-import { formatDuration, formatTime, type ViewMessage } from '../lib/messages.ts';
+import { clockTime, fullTimestamp } from '../lib/dates.ts';
+import { formatDuration, type ViewMessage } from '../lib/messages.ts';
+import { Avatar } from './avatar.tsx';
+import { ImageAttachment } from './image-viewer.tsx';
 
 interface Props {
   message: ViewMessage;
@@ -24,12 +27,7 @@ export function MessageBubble({ message: m, mine, senderName, receipt, onRetry }
   const duration = typeof m.metadata?.duration_ms === 'number' ? m.metadata.duration_ms : null;
   let body: React.ReactNode;
   if (m.type === 'image' && url) {
-    body = (
-      <a href={url} target="_blank" rel="noreferrer">
-        {/* biome-ignore lint/performance/noImgElement: served by the authenticated proxy, not for next/image optimisation */}
-        <img className="msg-image" src={url} alt={fileName} />
-      </a>
-    );
+    body = <ImageAttachment url={url} name={fileName} />;
   } else if (m.type === 'voice' && url) {
     body = (
       <div className="msg-voice">
@@ -54,6 +52,8 @@ export function MessageBubble({ message: m, mine, senderName, receipt, onRetry }
   } else {
     body = <p className="msg-text">{m.content}</p>;
   }
+  // The full date and time on hover (the meta line shows only the time; the day is the separator's).
+  const stamp = fullTimestamp(m.createdAt);
   return (
     <div
       className={`msg ${mine ? 'mine' : 'theirs'}`}
@@ -62,22 +62,29 @@ export function MessageBubble({ message: m, mine, senderName, receipt, onRetry }
       data-seq={m.seq ?? ''}
       data-status={receipt?.status ?? ''}
     >
-      {!mine ? <span className="msg-sender">{senderName}</span> : null}
-      <div className="bubble">{body}</div>
-      <span className="msg-meta">
-        {formatTime(m.createdAt)}
-        {receipt ? (
-          <span className={`receipt receipt-${receipt.status}`} data-testid="receipt">
-            {receipt.label}
-          </span>
-        ) : null}
-        {m.error ? <span className="error"> {m.error}</span> : null}
-        {onRetry ? (
-          <button type="button" className="btn btn-small btn-ghost retry" data-testid="retry-send" onClick={onRetry}>
-            重试
-          </button>
-        ) : null}
-      </span>
+      {!mine ? <Avatar userId={m.senderId} name={senderName} size="small" /> : null}
+      <div className="msg-col">
+        {!mine ? <span className="msg-sender">{senderName}</span> : null}
+        <div className="bubble" title={stamp}>
+          {body}
+        </div>
+        <span className="msg-meta">
+          <time dateTime={m.createdAt.toISOString()} title={stamp} data-testid="message-time">
+            {clockTime(m.createdAt)}
+          </time>
+          {receipt ? (
+            <span className={`receipt receipt-${receipt.status}`} data-testid="receipt">
+              {receipt.label}
+            </span>
+          ) : null}
+          {m.error ? <span className="error"> {m.error}</span> : null}
+          {onRetry ? (
+            <button type="button" className="btn btn-small btn-ghost retry" data-testid="retry-send" onClick={onRetry}>
+              重试
+            </button>
+          ) : null}
+        </span>
+      </div>
     </div>
   );
 }

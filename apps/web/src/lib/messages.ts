@@ -124,13 +124,6 @@ export function preview(m: { message_type?: MessageType; type?: MessageType; con
   return m.content;
 }
 
-export function formatTime(date: Date): string {
-  const now = new Date();
-  const sameDay = date.toDateString() === now.toDateString();
-  const time = date.toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit' });
-  return sameDay ? time : `${date.getMonth() + 1}月${date.getDate()}日 ${time}`;
-}
-
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;

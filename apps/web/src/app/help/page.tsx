@@ -1,3 +1,7 @@
+import type { Metadata } from 'next';
+
+export const metadata: Metadata = { title: '帮助' };
+
 /** A static page: no WebSocket. */
 export default function HelpPage() {
   return (
