@@ -5,73 +5,48 @@
  * empty. Postgres: a schema of this run; Redis: the machine's, under a prefix of this run (its
  * keys are deleted at the end; Redis is never flushed).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/free-port.ts';
+import { useInstancePair } from './support/instance-pair.ts';
 import { LEVEL } from './support/log-capture.ts';
-import { createTestSchema, type TestSchema } from './support/postgres-schema.ts';
 import { type S3Double, startS3Double } from './support/s3-double.ts';
 import { FACIAL, startTestApp, type TestApp } from './support/test-app.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MiB = 1024 * 1024;
 /** Over one 5 MiB part, so a file near the limit goes up as a multipart upload. */
 const MAX = 6 * MiB;
-const prefix = `test-s3-${randomBytes(4).toString('hex')}:`;
 const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
   'base64',
 );
 
-let schema: TestSchema;
-let redis: Redis;
 let s3: S3Double;
 let bucket: string;
 let dirs: string[];
+const pair = useInstancePair({
+  tag: 'test-s3',
+  async before() {
+    s3 = await startS3Double();
+    bucket = await s3.createBucket();
+    dirs = [await mkdtemp(join(tmpdir(), 'anmei-s3-cluster-a-')), await mkdtemp(join(tmpdir(), 'anmei-s3-cluster-b-'))];
+  },
+  env: (instance) => ({
+    ATTACHMENT_MAX_BYTES: String(MAX),
+    ATTACHMENTS_DIR: dirs[instance]!,
+    ...s3.env(bucket),
+  }),
+  async after() {
+    await s3?.stop();
+    await Promise.all((dirs ?? []).map((d) => rm(d, { recursive: true, force: true })));
+  },
+});
 let a: TestApp;
 let b: TestApp;
-
-beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-  } catch (error) {
-    throw new Error(`Redis is required at ${REDIS_URL} (set TEST_REDIS_URL): ${(error as Error).message}`);
-  }
-  schema = await createTestSchema();
-  s3 = await startS3Double();
-  bucket = await s3.createBucket();
-  dirs = [await mkdtemp(join(tmpdir(), 'anmei-s3-cluster-a-')), await mkdtemp(join(tmpdir(), 'anmei-s3-cluster-b-'))];
-  const env = (dir: string) => ({
-    DATABASE_URL: schema.url,
-    DATABASE_SCHEMA: schema.schema,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    ATTACHMENT_MAX_BYTES: String(MAX),
-    ATTACHMENTS_DIR: dir,
-    ...s3.env(bucket),
-  });
-  // One after the other: the first migrates and seeds, the second finds the data.
-  a = await startTestApp(env(dirs[0]!));
-  b = await startTestApp(env(dirs[1]!));
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.allSettled([a?.close(), b?.close()]);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis?.disconnect();
-  await schema?.drop();
-  await s3?.stop();
-  await Promise.all((dirs ?? []).map((d) => rm(d, { recursive: true, force: true })));
+beforeAll(() => {
+  ({ a, b } = pair);
 });
 
 async function upload(app: TestApp, username: string, file: { bytes: Buffer; type: string; name: string }) {

@@ -3,54 +3,22 @@
  * schema and the machine's Redis under a prefix of this run (its keys are deleted at the end;
  * Redis is never flushed). Attempts spread over both instances count against one budget.
  */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEMO_PASSWORD } from './support/api-client.ts';
-import { createTestSchema, type TestSchema } from './support/postgres-schema.ts';
+import { useInstancePair } from './support/instance-pair.ts';
 import { rawExchange, upgradeRequest } from './support/raw-http.ts';
-import { startTestApp, type TestApp } from './support/test-app.ts';
+import type { TestApp } from './support/test-app.ts';
 import type { TestSocket } from './support/test-socket.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `test-rl-${randomBytes(4).toString('hex')}:`;
-let schema: TestSchema;
+const pair = useInstancePair({
+  tag: 'test-rl',
+  env: () => ({ WS_UPGRADES_PER_IP: '4', WS_MAX_CONNECTIONS_PER_USER: '2' }),
+});
 let a: TestApp;
 let b: TestApp;
-let redis: Redis;
-
-beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-  } catch (error) {
-    throw new Error(`Redis is required at ${REDIS_URL} (set TEST_REDIS_URL): ${(error as Error).message}`);
-  }
-  schema = await createTestSchema();
-  const env = {
-    DATABASE_URL: schema.url,
-    DATABASE_SCHEMA: schema.schema,
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    WS_UPGRADES_PER_IP: '4',
-    WS_MAX_CONNECTIONS_PER_USER: '2',
-  };
-  // One after the other: the first migrates and seeds, the second finds the data.
-  a = await startTestApp(env);
-  b = await startTestApp(env);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.allSettled([a?.close(), b?.close()]);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-  await schema?.drop();
+beforeAll(() => {
+  ({ a, b } = pair);
 });
 
 const login = (app: TestApp, username: string, password: string, from: string) =>
@@ -71,7 +39,7 @@ describe('limits shared through Redis', () => {
       expect(res.body.code).toBe('RATE_LIMITED');
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     }
-    const keys = await redis.keys(`${prefix}ratelimit:http:*login-username:doctor_001`);
+    const keys = await pair.redis.keys(`${pair.prefix}ratelimit:http:*login-username:doctor_001`);
     expect(keys).toHaveLength(1);
     console.log(
       `[rate-limits-cluster] login per username: ${seen.join(' ')}, then A:${refusedOnA.status} B:${refusedOnB.status} (Retry-After ${refusedOnB.headers.get('retry-after')} s); counter ${keys[0]}`,
