@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
+import { searchConversations } from './conversation-search.ts';
 import type { Db } from './db-common.ts';
 import { conversations, messages, participants, users } from './schema.ts';
 import type { ConversationRow, ConversationSummary, Store } from './store-types.ts';
@@ -105,5 +106,7 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
       // ON CONFLICT DO NOTHING keeps the existing row (role, joinedAt, lastReadSeq) untouched.
       await db.insert(participants).values({ conversationId, userId, role }).onConflictDoNothing();
     },
+
+    search: (query, limit) => searchConversations(db, query, limit),
   };
 }

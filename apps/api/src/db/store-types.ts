@@ -4,6 +4,7 @@
  * Rows use camelCase; HTTP/WS code maps them to the snake_case wire payloads.
  */
 import type { DeviceType, MessageType, PushPriority, Role } from '@anmei/protocol';
+import type { ConversationMatch } from './conversation-search.ts';
 
 export interface UserRow {
   id: string;
@@ -248,6 +249,8 @@ export interface Store {
     isParticipant(conversationId: string, userId: string): Promise<boolean>;
     /** Idempotent: adding an existing participant changes nothing. */
     addParticipant(conversationId: string, userId: string, role: Role): Promise<void>;
+    /** Admin search by title, participant display name or username (conversation-search.ts); newest activity first. */
+    search(query: string, limit: number): Promise<ConversationMatch[]>;
   };
   messages: {
     /** Assigns the conversation's next seq atomically; safe under concurrent appends. */
