@@ -1,6 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { NOTICE_LIFETIME_MS } from './notice-lifetime.ts';
 
 export interface Notice {
   id: number;
@@ -9,11 +10,6 @@ export interface Notice {
   kind: 'info' | 'error';
 }
 
-/**
- * How long a toast stays, in ms: 6 s for a notice, 10 s for an error (it says what to do, which
- * takes longer to read). The × closes it sooner; a system notice also stays in its thread.
- */
-export const NOTICE_LIFETIME_MS: Record<Notice['kind'], number> = { info: 6_000, error: 10_000 };
 /** At most this many toasts at once; a new one pushes out the oldest. */
 const MAX_NOTICES = 4;
 
