@@ -43,7 +43,7 @@ export const ERROR_TEXTS: Record<ErrorCode, string> = {
   HEARTBEAT_TIMEOUT: '连接无响应，正在重新连接',
   SLOW_CONSUMER: '网络太慢，连接已断开，正在重新连接',
   SERVER_SHUTTING_DOWN: '服务器正在维护，正在重新连接',
-  RATE_LIMITED: `操作太频繁，${RETRY}`,
+  RATE_LIMITED: `尝试次数过多，${RETRY}`,
   TOO_MANY_CONNECTIONS: '打开的页面太多，请关闭一些标签页后再试',
   DATABASE_UNAVAILABLE: `服务器暂时繁忙，${RETRY}`,
   SERVICE_UNAVAILABLE: `服务暂时不可用，${RETRY}`,
