@@ -16,6 +16,7 @@ import { ClientAddress } from './http/client-address.ts';
 import { registerHttpRateLimits } from './http/rate-limits.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { adminConversationRoutes } from './http/routes/admin-conversations.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
@@ -240,6 +241,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   authRoutes(app, ctx);
   chatRoutes(app, ctx);
   adminRoutes(app, ctx);
+  adminConversationRoutes(app, ctx);
   attachmentRoutes(app, ctx);
   accountRoutes(app, ctx);
   deviceRoutes(app, ctx);

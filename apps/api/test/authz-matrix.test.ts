@@ -76,6 +76,7 @@ const MATRIX: ReadonlyArray<
   ['GET /api/v1/admin/users', '-', [U, F, F, F, '200']],
   ['GET /api/v1/admin/users/:user_id/devices', '-', [U, F, F, F, '200']],
   ['GET /api/v1/admin/stats', '-', [U, F, F, F, '200']],
+  ['GET /api/v1/admin/conversations', '-', [U, F, F, F, '200']],
   ['GET /api/v1/devices', '-', [U, '200', '200', '200', '200']],
   ['POST /api/v1/devices', '-', [U, '201', '201', '201', '201']],
   ['DELETE /api/v1/devices/:device_id', 'device', [U, D, D, D, D]],
@@ -242,6 +243,7 @@ async function perform(operation: string, who: Who, scope: Scope): Promise<Outco
     case 'POST /api/v1/ws/ticket':
     case 'GET /api/v1/admin/users':
     case 'GET /api/v1/admin/stats':
+    case 'GET /api/v1/admin/conversations':
     case 'GET /api/v1/devices':
     case 'GET /api/v1/devices/web-push-key': {
       const [method, path] = operation.split(' ') as [string, string];

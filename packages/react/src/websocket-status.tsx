@@ -4,7 +4,7 @@
  * changes; buttons are disabled when they would do nothing. Style it through `className`
  * (the root also carries `data-status`) and the `anmei-ws-status__*` part classes.
  */
-import type { ConnectionState } from '@anmei/client';
+import type { ClientError, ConnectionState } from '@anmei/client';
 import type { ReactNode } from 'react';
 import { useWebSocketClient, useWebSocketState } from './use-websocket.ts';
 
@@ -75,19 +75,34 @@ export interface WebSocketStatusProps {
   showControls?: boolean;
   /** Formats the next retry time (epoch ms). Default: `toLocaleTimeString()`. */
   formatTime?: (epochMs: number) => string;
+  /**
+   * The text shown for the last error. Default: its `reason` (the client's English text). An app
+   * that speaks to end users passes its own catalogue here, and the reason stays in `title`.
+   */
+  describeError?: (error: ClientError) => string;
+  /** The text shown for a closed or failed connection. Default: the close reason, else `code <n>`. */
+  describeClose?: (code: number, reason: string) => string;
 }
 
 function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => String(values[key] ?? whole));
 }
 
-function details(state: ConnectionState, rttMs: number | null, l: WebSocketStatusLabels, time: (ms: number) => string) {
+const defaultClose = (code: number, reason: string) => reason || `code ${code}`;
+
+function details(
+  state: ConnectionState,
+  rttMs: number | null,
+  l: WebSocketStatusLabels,
+  time: (ms: number) => string,
+  close: (code: number, reason: string) => string,
+) {
   if (state.status === 'open' && rttMs !== null) return fill(l.rtt, { ms: Math.round(rttMs) });
   if (state.status === 'reconnecting') {
     const values = { attempt: state.attempt, max: state.maxAttempts, time: time(state.nextRetryAt) };
     return fill(state.attempt === 0 ? l.move : l.retry, values);
   }
-  if (state.status === 'closed' || state.status === 'failed') return state.reason || `code ${state.code}`;
+  if (state.status === 'closed' || state.status === 'failed') return close(state.code, state.reason);
   return null;
 }
 
@@ -98,7 +113,7 @@ export function WebSocketStatus(props: WebSocketStatusProps): ReactNode {
   const client = useWebSocketClient();
   const { state, rttMs, lastError } = useWebSocketState();
   const status = state.status;
-  const extra = details(state, rttMs, labels, formatTime);
+  const extra = details(state, rttMs, labels, formatTime, props.describeClose ?? defaultClose);
   const busy = status === 'connecting' || status === 'open';
 
   return (
@@ -110,7 +125,7 @@ export function WebSocketStatus(props: WebSocketStatusProps): ReactNode {
       {/* An error from before the connection opened is history once it is open: not shown then. */}
       {lastError && status !== 'open' ? (
         <span className="anmei-ws-status__error" title={lastError.code}>
-          {labels.error}: {lastError.reason}
+          {labels.error}: {props.describeError ? props.describeError(lastError) : lastError.reason}
         </span>
       ) : null}
       {showControls ? (

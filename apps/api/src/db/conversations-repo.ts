@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
+import { searchConversations } from './conversation-search.ts';
 import type { Db } from './db-common.ts';
 import { conversations, messages, participants, users } from './schema.ts';
 import type { ConversationRow, ConversationSummary, Store } from './store-types.ts';
@@ -118,5 +119,7 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
         .where(and(inArray(participants.conversationId, mine), inArray(participants.userId, [...candidates])));
       return rows.map((r) => r.userId);
     },
+
+    search: (query, limit) => searchConversations(db, query, limit),
   };
 }

@@ -4,6 +4,7 @@
  * Rows use camelCase; HTTP/WS code maps them to the snake_case wire payloads.
  */
 import type { DeviceType, MessageType, PushPriority, Role } from '@anmei/protocol';
+import type { ConversationMatch } from './conversation-search.ts';
 
 export interface UserRow {
   id: string;
@@ -250,6 +251,8 @@ export interface Store {
     addParticipant(conversationId: string, userId: string, role: Role): Promise<void>;
     /** Those of `candidates` who take part in at least one conversation with `userId` (one statement). */
     sharingWith(userId: string, candidates: readonly string[]): Promise<string[]>;
+    /** Admin search by title, participant display name or username (conversation-search.ts); newest activity first. */
+    search(query: string, limit: number): Promise<ConversationMatch[]>;
   };
   messages: {
     /** Assigns the conversation's next seq atomically; safe under concurrent appends. */

@@ -1,12 +1,6 @@
 'use client';
 
-import {
-  useWebSocketByPage,
-  useWebSocketClient,
-  useWebSocketHandler,
-  WEBSOCKET_STATUS_LABELS_ZH,
-  WebSocketStatus,
-} from '@anmei/react';
+import { useWebSocketByPage, useWebSocketClient, useWebSocketHandler } from '@anmei/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
 import { cacheConversations, cachedConversations } from '../lib/conversation-cache.ts';
@@ -14,9 +8,12 @@ import { filterConversations } from '../lib/conversation-search.ts';
 import { mergeFetchedConversations, withStoredMessage } from '../lib/conversations.ts';
 import { fromUi, fromWire, merge, type ViewMessage } from '../lib/messages.ts';
 import type { Session } from '../lib/session.ts';
+import { FALLBACKS, userMessage } from '../lib/user-messages.ts';
 import { Composer } from './composer.tsx';
+import { ConnectionStatus } from './connection-status.tsx';
 import { ConversationItem } from './conversation-item.tsx';
 import { ConversationSearch } from './conversation-search.tsx';
+import { EmptyThread } from './empty-thread.tsx';
 import { MessageList } from './message-list.tsx';
 import { Notices, useNotices } from './notices.tsx';
 import { PushToggle } from './push-toggle.tsx';
@@ -68,7 +65,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       }
       setActiveId((current) => current ?? fetched[0]?.id ?? null);
     } catch (e) {
-      setListError(e instanceof Error ? e.message : String(e));
+      setListError(userMessage(e, FALLBACKS.conversations));
       // A reload while the API is unreachable: show the last list, so the conversations and the
       // messages still waiting in the outbox are there; the next refresh (on reconnect) replaces it.
       const cached = cachedConversations(me.id);
@@ -269,7 +266,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       setActiveId(id);
       setShowThread(true);
     } catch (e) {
-      pushNotice({ title: '无法发起咨询', message: e instanceof Error ? e.message : String(e), kind: 'error' });
+      pushNotice({ title: '无法发起咨询', message: userMessage(e, FALLBACKS.startConsultation), kind: 'error' });
     }
   }
 
@@ -288,12 +285,8 @@ export function ChatView({ session, selected = null }: { session: Session; selec
             </button>
           ) : null}
         </div>
-        <WebSocketStatus
-          className="ws-status-compact"
-          labels={WEBSOCKET_STATUS_LABELS_ZH}
-          // Connect / disconnect / reconnect are developer tools: admins only.
-          showControls={me.role === 'admin'}
-        />
+        {/* Connect / disconnect / reconnect are developer tools: admins only. */}
+        <ConnectionStatus showControls={me.role === 'admin'} />
         {me.role === 'admin' ? null : <PushToggle user={me} />}
         {listError ? <p className="error">{listError}</p> : null}
         {list === null ? <p className="muted pad">加载中…</p> : null}
@@ -361,7 +354,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
             />
           </>
         ) : (
-          <div className="empty-thread muted">{list && list.length > 0 ? '请选择一个会话' : ''}</div>
+          <EmptyThread role={me.role} hasConversations={Boolean(list && list.length > 0)} />
         )}
       </section>
       <Notices notices={notices} dismiss={dismiss} />

@@ -6,6 +6,7 @@ import { type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import { checkUpload, DOCUMENT_TYPES, IMAGE_TYPES, uploadAttachment } from '../lib/api.ts';
 import { fileStamp } from '../lib/dates.ts';
 import { formatDuration, fromWire, type ViewMessage } from '../lib/messages.ts';
+import { APP_TEXTS, uploadFailureText } from '../lib/user-messages.ts';
 
 interface Props {
   conversationId: string;
@@ -127,7 +128,7 @@ export function Composer({ conversationId, me, connected, onLocal, onStored }: P
     );
     promise
       .then((result) => onStored(fromWire(result.message)))
-      .catch((e: unknown) => setError(`上传失败：${e instanceof Error ? e.message : String(e)}`))
+      .catch((e: unknown) => setError(uploadFailureText(e)))
       .finally(() => setUploads((list) => list.filter((u) => u.id !== id)));
   }
 
@@ -138,14 +139,14 @@ export function Composer({ conversationId, me, connected, onLocal, onStored }: P
     }
     setError(null);
     if (typeof MediaRecorder === 'undefined' || !navigator.mediaDevices?.getUserMedia) {
-      setError('此浏览器不支持录音');
+      setError(APP_TEXTS.noRecorder);
       return;
     }
     let stream: MediaStream;
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch {
-      setError('无法使用麦克风：请在浏览器中允许麦克风权限');
+      setError(APP_TEXTS.noMicrophone);
       return;
     }
     const mimeType = MediaRecorder.isTypeSupported('audio/webm;codecs=opus') ? 'audio/webm;codecs=opus' : 'audio/webm';
@@ -162,7 +163,7 @@ export function Composer({ conversationId, me, connected, onLocal, onStored }: P
       const durationMs = Date.now() - startedAt;
       const blob = new Blob(chunks, { type: 'audio/webm' });
       if (durationMs < 500 || blob.size === 0) {
-        setError('录音太短');
+        setError(APP_TEXTS.recordingTooShort);
         return;
       }
       // The user's clock, not UTC: 语音-20261203-173822.webm reads as when she recorded it.

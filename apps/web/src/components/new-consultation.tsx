@@ -1,7 +1,8 @@
 'use client';
 
 import { type FormEvent, useEffect, useState } from 'react';
-import { conversations, startConversation, userMessage } from '../lib/api.ts';
+import { conversations, startConversation } from '../lib/api.ts';
+import { APP_TEXTS, FALLBACKS, userMessage } from '../lib/user-messages.ts';
 
 interface Consultant {
   id: string;
@@ -52,7 +53,7 @@ export function NewConsultation({
     event.preventDefault();
     const topic = title.trim();
     if (topic.length > 100) {
-      setError('主题最多 100 个字');
+      setError(APP_TEXTS.titleTooLong);
       return;
     }
     setBusy(true);
@@ -63,7 +64,7 @@ export function NewConsultation({
       setTitle('');
       onStarted(id);
     } catch (e) {
-      setError(userMessage(e, '无法发起咨询，请稍后再试'));
+      setError(userMessage(e, FALLBACKS.startConsultation));
     } finally {
       setBusy(false);
     }

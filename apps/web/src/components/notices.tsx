@@ -1,6 +1,7 @@
 'use client';
 
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { NOTICE_LIFETIME_MS } from './notice-lifetime.ts';
 
 export interface Notice {
   id: number;
@@ -9,18 +10,45 @@ export interface Notice {
   kind: 'info' | 'error';
 }
 
+/** At most this many toasts at once; a new one pushes out the oldest. */
+const MAX_NOTICES = 4;
+
 let nextId = 1;
 
 export function useNotices() {
   const [notices, setNotices] = useState<Notice[]>([]);
-  const push = useCallback((notice: Omit<Notice, 'id'>) => {
-    setNotices((list) => [...list.slice(-3), { ...notice, id: nextId++ }]);
+  const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
+  const dismiss = useCallback((id: number) => {
+    clearTimeout(timers.current.get(id));
+    timers.current.delete(id);
+    setNotices((list) => list.filter((n) => n.id !== id));
   }, []);
-  const dismiss = useCallback((id: number) => setNotices((list) => list.filter((n) => n.id !== id)), []);
+  const push = useCallback(
+    (notice: Omit<Notice, 'id'>) => {
+      const id = nextId++;
+      setNotices((list) => [...list.slice(-(MAX_NOTICES - 1)), { ...notice, id }]);
+      timers.current.set(
+        id,
+        setTimeout(() => dismiss(id), NOTICE_LIFETIME_MS[notice.kind]),
+      );
+    },
+    [dismiss],
+  );
+  // Unmounted (another page): no timer may fire into a gone component.
+  useEffect(() => {
+    const pending = timers.current;
+    return () => {
+      for (const timer of pending.values()) clearTimeout(timer);
+      pending.clear();
+    };
+  }, []);
   return { notices, push, dismiss };
 }
 
-/** System notifications and errors, stacked in a corner until dismissed. */
+/**
+ * System notifications and errors, stacked at the bottom (above the composer on a phone), so they
+ * never cover the thread header; each closes by itself after NOTICE_LIFETIME_MS.
+ */
 export function Notices({ notices, dismiss }: { notices: Notice[]; dismiss: (id: number) => void }) {
   if (notices.length === 0) return null;
   return (

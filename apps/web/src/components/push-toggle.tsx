@@ -3,6 +3,7 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import type { SessionUser } from '../lib/session.ts';
+import { FALLBACKS, userMessage } from '../lib/user-messages.ts';
 import { disableWebPush, enableWebPush, isWebPushOn } from '../lib/web-push.ts';
 
 /**
@@ -29,7 +30,7 @@ export function PushToggle({ user }: { user: SessionUser }) {
         setOn(true);
       }
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(userMessage(e, FALLBACKS.push));
       setOn(isWebPushOn(user.id));
     } finally {
       setBusy(false);

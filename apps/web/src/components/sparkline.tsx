@@ -22,15 +22,26 @@ export function Sparkline({ values, label, color = '#d9468c' }: { values: number
 }
 
 /** Horizontal bars for a small breakdown (e.g. sockets per role). */
-export function Bars({ data, labels = {} }: { data: Record<string, number>; labels?: Record<string, string> }) {
+export function Bars({
+  data,
+  labels = {},
+  wrapLabels = false,
+}: {
+  data: Record<string, number>;
+  labels?: Record<string, string>;
+  /** Labels on their own line, whole (e.g. instance ids), instead of cut to 5rem. */
+  wrapLabels?: boolean;
+}) {
   const entries = Object.entries(data);
   const max = Math.max(1, ...entries.map(([, v]) => v));
   if (entries.length === 0) return <p className="muted">—</p>;
   return (
-    <ul className="bars">
+    <ul className={wrapLabels ? 'bars bars-wrap' : 'bars'}>
       {entries.map(([key, value]) => (
         <li key={key}>
-          <span className="bar-label">{labels[key] ?? key}</span>
+          <span className="bar-label" title={key}>
+            {labels[key] ?? key}
+          </span>
           <span className="bar-track">
             <span className="bar-fill" style={{ width: `${(value / max) * 100}%` }} />
           </span>

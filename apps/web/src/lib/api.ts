@@ -4,6 +4,7 @@
  */
 import { ATTACHMENT_MIME_TYPES, DEFAULT_ATTACHMENT_MAX_BYTES } from '@anmei/protocol';
 import { clearSession, readSession, type SessionUser } from './session.ts';
+import { codeText, UPLOAD_CHECK_TEXTS, WEB_ERROR_TEXTS } from './user-messages.ts';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -18,25 +19,8 @@ export class ApiError extends Error {
   }
 }
 
-const FRIENDLY: Record<string, string> = {
-  INVALID_CREDENTIALS: '用户名或密码错误',
-  PAYLOAD_TOO_LARGE: '文件太大',
-  UNSUPPORTED_MEDIA_TYPE: '不支持的文件类型',
-  NOT_PARTICIPANT: '您不是该会话的参与者',
-  UPSTREAM_UNAVAILABLE: '服务器暂时无法连接，请稍后再试',
-  USERNAME_TAKEN: '用户名已被使用',
-  RATE_LIMITED: '尝试次数过多，请稍后再试',
-};
-
-/**
- * What to tell the user about a failed call: the Chinese text of a known code, else `fallback`.
- * The API's English detail goes to the console only (issue #17, item 5).
- */
-export function userMessage(error: unknown, fallback: string): string {
-  if (error instanceof ApiError && (FRIENDLY[error.code] || error.code === 'NETWORK')) return error.message;
-  console.warn(fallback, error);
-  return fallback;
-}
+// The Chinese texts live in the one catalogue (user-messages.ts); kept importable from here.
+export { userMessage } from './user-messages.ts';
 
 async function toError(response: Response): Promise<ApiError> {
   let code = 'HTTP_ERROR';
@@ -48,8 +32,9 @@ async function toError(response: Response): Promise<ApiError> {
   } catch {
     // Not JSON: keep the status text.
   }
-  // A known code is shown in Chinese alone; its English detail stays on the error for the console.
-  return new ApiError(response.status, code, FRIENDLY[code] ?? detail, detail);
+  // The message is the catalogue's Chinese text (a generic one for an unknown code); the English
+  // detail stays on the error, for the console.
+  return new ApiError(response.status, code, codeText(code) ?? WEB_ERROR_TEXTS.HTTP_ERROR, detail);
 }
 
 export function authHeader(): Record<string, string> {
@@ -68,8 +53,9 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
       body: init.body === undefined ? null : JSON.stringify(init.body),
       cache: 'no-store',
     });
-  } catch {
-    throw new ApiError(0, 'NETWORK', '网络错误，请检查连接');
+  } catch (error) {
+    // "Failed to fetch" and the like: for the console only.
+    throw new ApiError(0, 'NETWORK', WEB_ERROR_TEXTS.NETWORK, String(error));
   }
   if (response.status === 401 && init.auth !== false) {
     clearSession();
@@ -158,13 +144,11 @@ export const AUDIO_TYPES: readonly string[] = ATTACHMENT_MIME_TYPES.voice;
 /** null when the file may be uploaded, else a message saying why not. */
 export function checkUpload(file: { size: number; type: string; name: string }): string | null {
   const base = file.type.split(';')[0]?.trim().toLowerCase() ?? '';
-  if (![...IMAGE_TYPES, ...DOCUMENT_TYPES, ...AUDIO_TYPES].includes(base)) {
-    return `不支持的文件类型：${file.name}（${file.type || '未知类型'}）。支持图片（PNG/JPEG/GIF/WebP）、PDF、TXT、Word、Excel、ZIP 和语音。`;
-  }
+  if (![...IMAGE_TYPES, ...DOCUMENT_TYPES, ...AUDIO_TYPES].includes(base)) return UPLOAD_CHECK_TEXTS.unsupported(file);
   if (file.size > MAX_UPLOAD_BYTES) {
-    return `文件太大：${file.name} 为 ${formatBytes(file.size)}，上限 ${formatBytes(MAX_UPLOAD_BYTES)}。`;
+    return UPLOAD_CHECK_TEXTS.tooLarge(file.name, formatBytes(file.size), formatBytes(MAX_UPLOAD_BYTES));
   }
-  if (file.size === 0) return `文件为空：${file.name}`;
+  if (file.size === 0) return UPLOAD_CHECK_TEXTS.empty(file.name);
   return null;
 }
 
@@ -195,8 +179,8 @@ export function uploadAttachment(
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
-    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', '上传失败：网络错误'));
-    xhr.onabort = () => reject(new ApiError(0, 'ABORTED', '上传已取消'));
+    xhr.onerror = () => reject(new ApiError(0, 'UPLOAD_NETWORK', WEB_ERROR_TEXTS.UPLOAD_NETWORK));
+    xhr.onabort = () => reject(new ApiError(0, 'ABORTED', WEB_ERROR_TEXTS.ABORTED));
     xhr.onload = async () => {
       const response = new Response(xhr.responseText, {
         status: xhr.status,

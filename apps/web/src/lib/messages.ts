@@ -1,5 +1,5 @@
 /** The chat view's message model: stored messages (HTTP or socket) plus our own pending sends. */
-import type { ChatMessage, PendingMessage, SendError } from '@anmei/client';
+import type { ChatMessage, PendingMessage } from '@anmei/client';
 import type { WireMessage } from './api.ts';
 
 export type MessageType = WireMessage['message_type'];
@@ -65,25 +65,8 @@ export function fromPending(m: PendingMessage, me: string): ViewMessage {
   };
 }
 
-/** Why a send failed, for the bubble (the SDK's English text goes to the console). */
-export function sendFailureText(error: Pick<SendError, 'code' | 'serverCode'>): string {
-  switch (error.code) {
-    case 'EXPIRED':
-      return '长时间未能连接服务器，消息未发出';
-    case 'OUTBOX_FULL':
-    case 'DROPPED':
-      return '待发送的消息太多，请稍后重试';
-    case 'TOO_LARGE':
-      return '消息太长，请分几条发送';
-    case 'INVALID':
-      return '消息无效';
-    case 'SERVER_REJECTED':
-      return error.serverCode === 'NOT_PARTICIPANT' ? '您不是该会话的参与者' : '服务器拒绝了这条消息';
-    case 'DISPOSED':
-    case 'DISCARDED':
-      return '已取消发送';
-  }
-}
+// Why a send failed, for the bubble: in the one catalogue of user-facing texts.
+export { sendFailureText } from './user-messages.ts';
 
 /**
  * Adds or replaces `incoming` (matched by id or client_message_id), ordered by seq; pending last.

@@ -6,6 +6,7 @@
 import type { DeviceRegistration, DeviceType } from '@anmei/protocol';
 import { ApiError, api } from './api.ts';
 import type { Role } from './session.ts';
+import { WEB_PUSH_TEXTS } from './user-messages.ts';
 
 /** localStorage: the device this browser registered, so it can be deleted later (off, logout). */
 const DEVICE_KEY = 'anmei.push.device';
@@ -29,16 +30,8 @@ export class WebPushError extends Error {
   }
 }
 
-const MESSAGES = {
-  UNSUPPORTED:
-    '此浏览器不支持消息推送（需要 Service Worker、Push API 和通知）。请使用最新版的 Chrome、Edge、Firefox 或 Safari；在 iPhone 上请先将本站“添加到主屏幕”再打开。',
-  INSECURE: '消息推送只能在 HTTPS（或本机 localhost）页面上使用，请通过 https:// 地址访问本站。',
-  DENIED:
-    '通知权限已被拒绝。请点击地址栏左侧的网站信息图标（锁形或“调整”图标）→“网站设置”→“通知”，改为“允许”，刷新页面后再打开此开关。',
-  DISMISSED: '您没有允许通知，消息通知未开启。再次打开开关时请在浏览器提示中选择“允许”。',
-  SERVER_DISABLED: '服务器未启用网页推送（NOTIFICATION_PROVIDERS 中没有 webpush），请联系管理员开启后再试。',
-  PUSH_SERVICE: '无法连接浏览器的推送服务，请检查网络后重试。',
-} as const;
+// Texts in the one catalogue of user-facing messages.
+const MESSAGES = WEB_PUSH_TEXTS;
 
 export function pushSupported(): boolean {
   return (
@@ -130,10 +123,9 @@ export async function enableWebPush(user: { id: string; role: Role }): Promise<S
     ).catch((e: unknown) => {
       if (e instanceof WebPushError) throw e;
       if (e instanceof DOMException && e.name === 'NotAllowedError') throw new WebPushError('DENIED', MESSAGES.DENIED);
-      throw new WebPushError(
-        'PUSH_SERVICE',
-        `${MESSAGES.PUSH_SERVICE}（${e instanceof Error ? e.message : String(e)}）`,
-      );
+      // The browser's own (English) reason is for the console only.
+      console.warn('push subscription failed', e);
+      throw new WebPushError('PUSH_SERVICE', MESSAGES.PUSH_SERVICE);
     });
   // A subscription made with another server key (the server's VAPID pair changed) cannot be used.
   if (subscription && !sameKey(subscription.options.applicationServerKey, key)) {

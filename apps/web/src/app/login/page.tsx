@@ -1,10 +1,11 @@
 'use client';
 
-import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useEffect, useState } from 'react';
-import { login, userMessage } from '../../lib/api.ts';
+import { AuthCard, AuthField } from '../../components/auth-form.tsx';
+import { login } from '../../lib/api.ts';
 import { homeFor, ROLE_LABELS, type Role, saveSession } from '../../lib/session.ts';
+import { APP_TEXTS, FALLBACKS, userMessage } from '../../lib/user-messages.ts';
 
 const DEMO: { username: string; name: string; role: Role }[] = [
   { username: 'customer_456', name: '王小姐', role: 'customer' },
@@ -24,7 +25,7 @@ export default function LoginPage() {
   // Sent here because the session ended (an API answer was 401): say so until the next try.
   useEffect(() => {
     if (new URLSearchParams(window.location.search).get('expired') === '1') {
-      setError('登录已过期，请重新登录');
+      setError(APP_TEXTS.sessionExpired);
     }
   }, []);
 
@@ -37,7 +38,7 @@ export default function LoginPage() {
       router.push(homeFor(result.user.role));
     } catch (e) {
       // Known codes (wrong password, 429 RATE_LIMITED, …) in Chinese; anything else generic.
-      setError(userMessage(e, '登录失败，请稍后再试'));
+      setError(userMessage(e, FALLBACKS.login));
       setBusy(false);
     }
   }
@@ -49,44 +50,29 @@ export default function LoginPage() {
 
   return (
     <div className="login-wrap">
-      <section className="card login-card" aria-labelledby="login-title">
-        <h1 id="login-title">登录安美智享</h1>
-        <p className="muted">医美在线咨询平台 · 客户、顾问、医生与管理员</p>
-        <form onSubmit={onSubmit} className="form">
-          <label>
-            用户名
-            <input
-              name="username"
-              autoComplete="username"
-              value={username}
-              onChange={(e) => setUsername(e.target.value)}
-              required
-            />
-          </label>
-          <label>
-            密码
-            <input
-              name="password"
-              type="password"
-              autoComplete="current-password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              required
-            />
-          </label>
-          {error ? (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          ) : null}
-          <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-            {busy ? '登录中…' : '登录'}
-          </button>
-        </form>
-        <p className="muted auth-switch">
-          没有账号？<Link href="/register">注册</Link>
-        </p>
-      </section>
+      <AuthCard
+        id="login-title"
+        title="登录安美智享"
+        subtitle="医美在线咨询平台 · 客户、顾问、医生与管理员"
+        onSubmit={onSubmit}
+        error={error}
+        busy={busy}
+        submitLabel="登录"
+        busyLabel="登录中…"
+        switchPrompt="没有账号？"
+        switchHref="/register"
+        switchLabel="注册"
+      >
+        <AuthField label="用户名" name="username" autoComplete="username" value={username} onChange={setUsername} />
+        <AuthField
+          label="密码"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={setPassword}
+        />
+      </AuthCard>
       <section className="card demo-card" aria-labelledby="demo-title">
         <h2 id="demo-title">演示账号</h2>
         <p className="muted">密码均为 demo1234，点击即可登录。</p>

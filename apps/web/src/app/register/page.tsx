@@ -1,28 +1,22 @@
 'use client';
 
-import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { type FormEvent, useState } from 'react';
-import { ApiError, register, userMessage } from '../../lib/api.ts';
+import { AuthCard, AuthField } from '../../components/auth-form.tsx';
+import { ApiError, register } from '../../lib/api.ts';
 import { homeFor, saveSession } from '../../lib/session.ts';
+import { ERROR_TEXTS, FALLBACKS, REGISTER_TEXTS, userMessage } from '../../lib/user-messages.ts';
 
 type Field = 'username' | 'display_name' | 'password';
 
-/** The API's rules for POST /auth/register (apps/api/src/http/routes/accounts.ts), said in Chinese. */
-const RULES: Record<Field, string> = {
-  username: '3–32 位小写字母、数字或下划线',
-  display_name: '1–50 个字，将显示给顾问',
-  password: '8–128 个字符',
-};
-
-const FIELD_LABELS: Record<Field, string> = { username: '用户名', display_name: '昵称', password: '密码' };
+const { rules: RULES, labels: FIELD_LABELS, problem } = REGISTER_TEXTS;
 
 function check(values: Record<Field, string>): Partial<Record<Field, string>> {
   const problems: Partial<Record<Field, string>> = {};
-  if (!/^[a-z0-9_]{3,32}$/.test(values.username)) problems.username = `用户名需为${RULES.username}`;
+  if (!/^[a-z0-9_]{3,32}$/.test(values.username)) problems.username = problem('username');
   const name = values.display_name.trim();
-  if (name.length < 1 || name.length > 50) problems.display_name = '昵称需为 1–50 个字';
-  if (values.password.length < 8 || values.password.length > 128) problems.password = `密码需为${RULES.password}`;
+  if (name.length < 1 || name.length > 50) problems.display_name = problem('display_name');
+  if (values.password.length < 8 || values.password.length > 128) problems.password = problem('password');
   return problems;
 }
 
@@ -54,67 +48,58 @@ export default function RegisterPage() {
       router.push(`${homeFor(result.user.role)}?start=1`);
     } catch (e) {
       if (e instanceof ApiError && e.code === 'USERNAME_TAKEN') {
-        setFieldErrors({ username: '用户名已被使用，请换一个' });
+        setFieldErrors({ username: ERROR_TEXTS.USERNAME_TAKEN });
       } else if (e instanceof ApiError && e.code === 'VALIDATION_FAILED') {
         const fields = invalidFields(e);
-        setFieldErrors(Object.fromEntries(fields.map((f) => [f, `${FIELD_LABELS[f]}需为${RULES[f]}`])));
-        if (fields.length === 0) setError('填写的内容不符合要求，请检查后再试');
+        setFieldErrors(Object.fromEntries(fields.map((f) => [f, problem(f)])));
+        if (fields.length === 0) setError(ERROR_TEXTS.VALIDATION_FAILED);
         console.warn('register refused', e.detail);
       } else {
-        setError(userMessage(e, '注册失败，请稍后再试'));
+        setError(userMessage(e, FALLBACKS.register));
       }
       setBusy(false);
     }
   }
 
   function field(name: Field, props: { type?: string; autoComplete: string }) {
-    const problem = fieldErrors[name];
     return (
-      <label>
-        {FIELD_LABELS[name]}
-        <input
-          name={name}
-          type={props.type ?? 'text'}
-          autoComplete={props.autoComplete}
-          value={values[name]}
-          onChange={(e) => {
-            setValues((v) => ({ ...v, [name]: e.target.value }));
-            // The field's complaint goes once it is edited; the rule shows again.
-            setFieldErrors(({ [name]: _, ...rest }) => rest);
-          }}
-          aria-invalid={problem ? true : undefined}
-          aria-describedby={`${name}-hint`}
-          required
-        />
-        <small id={`${name}-hint`} className={problem ? 'field-error' : 'field-hint'} data-testid={`${name}-hint`}>
-          {problem ?? RULES[name]}
-        </small>
-      </label>
+      <AuthField
+        label={FIELD_LABELS[name]}
+        name={name}
+        autoComplete={props.autoComplete}
+        {...(props.type ? { type: props.type } : {})}
+        value={values[name]}
+        onChange={(value) => {
+          setValues((v) => ({ ...v, [name]: value }));
+          // The field's complaint goes once it is edited; the rule shows again.
+          setFieldErrors(({ [name]: _, ...rest }) => rest);
+        }}
+        hint={RULES[name]}
+        problem={fieldErrors[name]}
+      />
     );
   }
 
   return (
     <div className="login-wrap register-wrap">
-      <section className="card login-card" aria-labelledby="register-title">
-        <h1 id="register-title">注册安美智享</h1>
-        <p className="muted">注册客户账号，与顾问在线咨询</p>
-        <form onSubmit={onSubmit} className="form" noValidate>
-          {field('username', { autoComplete: 'username' })}
-          {field('display_name', { autoComplete: 'nickname' })}
-          {field('password', { type: 'password', autoComplete: 'new-password' })}
-          {error ? (
-            <p className="error" role="alert">
-              {error}
-            </p>
-          ) : null}
-          <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-            {busy ? '注册中…' : '注册并登录'}
-          </button>
-        </form>
-        <p className="muted auth-switch">
-          已有账号？<Link href="/login">登录</Link>
-        </p>
-      </section>
+      <AuthCard
+        id="register-title"
+        title="注册安美智享"
+        subtitle="注册客户账号，与顾问在线咨询"
+        onSubmit={onSubmit}
+        noValidate
+        error={error}
+        busy={busy}
+        submitLabel="注册并登录"
+        busyLabel="注册中…"
+        switchPrompt="已有账号？"
+        switchHref="/login"
+        switchLabel="登录"
+      >
+        {field('username', { autoComplete: 'username' })}
+        {field('display_name', { autoComplete: 'nickname' })}
+        {field('password', { type: 'password', autoComplete: 'new-password' })}
+      </AuthCard>
     </div>
   );
 }

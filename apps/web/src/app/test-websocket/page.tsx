@@ -1,10 +1,12 @@
 'use client';
 
-import { useWebSocketByPage, useWebSocketState, WEBSOCKET_STATUS_LABELS_ZH, WebSocketStatus } from '@anmei/react';
+import { useWebSocketByPage, useWebSocketState } from '@anmei/react';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, useSyncExternalStore } from 'react';
+import { ConnectionStatus } from '../../components/connection-status.tsx';
 import { frameLog } from '../../lib/frame-log.ts';
 import { useSession } from '../../lib/session.ts';
+import { APP_TEXTS, connectionErrorText } from '../../lib/user-messages.ts';
 
 const TEMPLATES: Record<string, object> = {
   ping: { action: 'ping', data: { ts: 0 } },
@@ -32,14 +34,14 @@ export default function TestWebSocketPage() {
 
   function sendDraft() {
     setSendError(null);
-    if (!frameLog.sendRaw(draft)) setSendError('未连接：请先点击“连接”');
+    if (!frameLog.sendRaw(draft)) setSendError(APP_TEXTS.notConnected);
   }
 
   return (
     <div className="testws">
       <div className="admin-head">
         <h1>WebSocket 连接测试</h1>
-        <WebSocketStatus className="ws-status-compact" labels={WEBSOCKET_STATUS_LABELS_ZH} />
+        <ConnectionStatus />
       </div>
       <section className="card testws-controls">
         <div className="button-row">
@@ -69,8 +71,9 @@ export default function TestWebSocketPage() {
           {lastError ? (
             <>
               <dt>最近错误</dt>
-              <dd className="error">
-                {lastError.code}: {lastError.reason}
+              {/* The code helps whoever tests the connection; the English reason is in the console. */}
+              <dd className="error" title={lastError.code}>
+                {connectionErrorText(lastError)}
               </dd>
             </>
           ) : null}
