@@ -20,6 +20,7 @@ import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
 import { deviceRoutes } from './http/routes/devices.ts';
+import { directoryRoutes } from './http/routes/directory.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { createHttpServer } from './http/server.ts';
 import { createNotificationProviders } from './notifications/factory.ts';
@@ -240,6 +241,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   attachmentRoutes(app, ctx);
   accountRoutes(app, ctx);
   deviceRoutes(app, ctx);
+  directoryRoutes(app, ctx);
   await app.ready();
   rateLimits.assertAttached();
 

@@ -76,6 +76,9 @@ const MATRIX: ReadonlyArray<
   ['GET /api/v1/admin/users', '-', [U, F, F, F, '200']],
   ['GET /api/v1/admin/users/:user_id/devices', '-', [U, F, F, F, '200']],
   ['GET /api/v1/admin/stats', '-', [U, F, F, F, '200']],
+  // Consultants to anyone signed in; doctors to staff and admins (the "doctor" row below); never customers.
+  ['GET /api/v1/directory', '-', [U, '200', '200', '200', '200']],
+  ['GET /api/v1/directory?role=doctor', '-', [U, F, '200', '200', '200']],
   ['GET /api/v1/devices', '-', [U, '200', '200', '200', '200']],
   ['POST /api/v1/devices', '-', [U, '201', '201', '201', '201']],
   ['DELETE /api/v1/devices/:device_id', 'device', [U, D, D, D, D]],
@@ -247,6 +250,10 @@ async function perform(operation: string, who: Who, scope: Scope): Promise<Outco
       const [method, path] = operation.split(' ') as [string, string];
       return http(method, path);
     }
+    case 'GET /api/v1/directory':
+      return http('GET', '/api/v1/directory?role=consultant');
+    case 'GET /api/v1/directory?role=doctor':
+      return http('GET', '/api/v1/directory?role=doctor');
     case 'POST /api/v1/auth/login': {
       const res = await app.http('POST', '/api/v1/auth/login', {
         body: { username: username ?? 'customer_789', password: 'demo1234' },

@@ -28,6 +28,21 @@ it('lets a consultant in the conversation add a doctor, who then receives its me
   });
   const [notice] = await customer.waitFor('system_notification', { where: (f) => f.data.type === 'participant_added' });
   expect(notice?.data).toMatchObject({ message: '刘医生 加入了会话', data: { user_id: app.userId('doctor_001') } });
+  // The doctor gets it too, with what their list needs to add the conversation without asking for the list.
+  const [joined] = await doctor.waitFor('system_notification', { where: (f) => f.data.type === 'participant_added' });
+  const { participants, ...joinedData } = joined!.data.data as { participants: Array<{ user_id: string }> };
+  expect(joinedData).toEqual({
+    user_id: app.userId('doctor_001'),
+    role: 'doctor',
+    display_name: '刘医生',
+    title: FOLLOW_UP,
+  });
+  // Everyone in it now (the seed joined the first two at the same moment: their order is not specified).
+  expect(participants.sort((a, b) => a.user_id.localeCompare(b.user_id))).toEqual(
+    ['customer_789', 'consultant_001', 'doctor_001']
+      .map((u) => ({ user_id: app.userId(u), role: u.replace(/_\d+$/, ''), display_name: expect.any(String) }))
+      .sort((a, b) => a.user_id.localeCompare(b.user_id)),
+  );
 
   const { token } = await app.login('customer_789');
   await app.http('POST', `/api/v1/chat/${conversationId}/send`, { token, body: { content: '医生您好' } });

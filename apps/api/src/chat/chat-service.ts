@@ -156,11 +156,23 @@ export class ChatService {
     if (await this.#store.conversations.isParticipant(conversationId, userId)) return { added: false, user: summary };
     await this.#store.conversations.addParticipant(conversationId, userId, user.role);
     await this.#broadcasting.announceParticipantsChanged(conversationId);
+    // The one who joined has never listed this conversation: the notice carries its title and
+    // members, so their list adds it from the frame alone (as with `conversation_started`).
+    const conversation = await this.#store.conversations.findById(conversationId);
+    const members = await Promise.all(
+      (await this.#store.conversations.participants(conversationId)).map((p) => this.#store.users.findById(p.userId)),
+    );
     await this.#broadcasting.broadcastSystemNotification(conversationId, {
       title: '新成员加入',
       message: `${user.displayName} 加入了会话`,
       type: 'participant_added',
-      data: { user_id: user.id, role: user.role, display_name: user.displayName },
+      data: {
+        user_id: user.id,
+        role: user.role,
+        display_name: user.displayName,
+        title: conversation?.title ?? '',
+        participants: members.flatMap((m) => (m ? [{ user_id: m.id, role: m.role, display_name: m.displayName }] : [])),
+      },
     });
     return { added: true, user: summary };
   }

@@ -141,6 +141,12 @@ export function routeSpecs(p: HttpPools): RouteSpec[] {
     },
     { method: 'GET', path: '/api/v1/admin/users', weight: 2, query: { role: fc.constantFrom(...ROLES, 'root', '') } },
     { method: 'GET', path: '/api/v1/admin/users/{user_id}/devices', weight: 2 },
+    {
+      method: 'GET',
+      path: '/api/v1/directory',
+      weight: 2,
+      query: { role: fc.constantFrom('consultant', 'doctor', ...ROLES, 'root', '') },
+    },
     { method: 'GET', path: '/api/v1/admin/stats', weight: 1 },
     { method: 'GET', path: '/api/v1/devices', weight: 1 },
     {
