@@ -151,4 +151,25 @@ describe('withMembershipNotice', () => {
     ).toEqual(list);
     expect(withMembershipNotice(list, { ...started, data: { title: 'x', participants: [{}] } })).toEqual(list);
   });
+
+  it("adds the conversation to the list of the member who joined, from the notice's title and members", () => {
+    const list = [conversation('a', 3, 0, { me: 3 })];
+    const joinedMe = {
+      user_id: 'me',
+      role: 'doctor',
+      display_name: '刘医生',
+      title: '术后咨询',
+      participants: [...started.data.participants, { user_id: 'me', role: 'doctor', display_name: '刘医生' }],
+    };
+    const notice = { type: 'participant_added', conversationId: 'new', eventSeq: 4, data: joinedMe };
+    const after = withMembershipNotice(list, notice);
+    expect(after.map((c) => [c.id, c.title, c.last_event_seq, c.participants.length])).toEqual([
+      ['new', '术后咨询', 4, 3],
+      ['a', 'a', 0, 1],
+    ]);
+    expect(withMembershipNotice(after, notice)).toEqual(after);
+    // An older server's notice (who joined only) cannot make a list entry: nothing changes.
+    const { title: _, participants: __, ...bare } = joinedMe;
+    expect(withMembershipNotice(list, { ...notice, data: bare })).toEqual(list);
+  });
 });

@@ -1,26 +1,40 @@
 'use client';
 
+import { useState } from 'react';
 import type * as api from '../lib/api.ts';
 import { ROLE_LABELS } from '../lib/session.ts';
+import { AddParticipantPicker } from './add-participant-picker.tsx';
 
-/** Title of the open conversation and who else is in it (online or not); "back" on phones. */
+/**
+ * Title of the open conversation and who else is in it (online or not); "back" on phones. Staff
+ * (`canAdd`) also get "添加成员": the list — and so this header — gains the new member from the
+ * `participant_added` frame that everyone in the conversation (the one who added included) gets.
+ */
 export function ThreadHeader({
+  conversationId,
   title,
+  participants,
   others,
+  canAdd,
   onBack,
 }: {
+  conversationId: string;
   title: string;
+  /** Everyone in the conversation, me included: the picker leaves them out. */
+  participants: api.ConversationSummary['participants'];
   others: api.ConversationSummary['participants'];
+  canAdd: boolean;
   onBack: () => void;
 }) {
+  const [picking, setPicking] = useState(false);
   return (
     <header className="thread-head">
       <button type="button" className="btn btn-ghost back" onClick={onBack}>
         ← 返回
       </button>
-      <div>
+      <div className="thread-head-main">
         <h2>{title}</h2>
-        <p className="thread-people">
+        <p className="thread-people" data-testid="thread-people">
           {others.map((p) => (
             <span key={p.user_id}>
               <span className={`dot ${p.online ? 'online' : 'offline'}`} />
@@ -29,6 +43,23 @@ export function ThreadHeader({
           ))}
         </p>
       </div>
+      {canAdd ? (
+        <button
+          type="button"
+          className="btn btn-small btn-ghost add-member"
+          data-testid="add-member"
+          onClick={() => setPicking(true)}
+        >
+          ＋ 添加成员
+        </button>
+      ) : null}
+      {picking ? (
+        <AddParticipantPicker
+          conversationId={conversationId}
+          exclude={participants.map((p) => p.user_id)}
+          onClose={() => setPicking(false)}
+        />
+      ) : null}
     </header>
   );
 }
