@@ -2,7 +2,8 @@
  * Issue #17 acceptance, items 2-4: a customer signs up → starts a consultation choosing a consultant
  * → the consultant's list shows it at once, from the frame (no list request) → the consultant adds
  * the doctor from the thread header → the doctor's list and everyone's header show the doctor, and
- * the three of them chat. Phone-size (390×844) screenshots of sign-up, the list and the picker.
+ * the three of them chat; a rename reaches everyone's header without reload. Phone-size (390×844)
+ * screenshots of sign-up, the list and the picker.
  */
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
@@ -134,4 +135,18 @@ it('sign-up → start with a chosen consultant → live in her list → the cons
     }
   }
   await screenshot(cp, 'consultation-flow-phone-thread');
+
+  // 8. The consultant renames it from the header (✎); the others' headers and the doctor's list
+  // follow without reload, and the rename's notice shows in their open threads.
+  const renamed = `双眼皮术前评估 ${suffix}`;
+  await closeNotices(consultant.page);
+  await consultant.page.getByTestId('rename-conversation').click();
+  await consultant.page.locator('input[name="conversation-title"]').fill(renamed);
+  await screenshot(consultant.page, 'consultation-flow-phone-rename');
+  await consultant.page.getByRole('button', { name: '保存' }).click();
+  for (const page of [consultant.page, cp, doctor.page]) {
+    await page.locator('.thread-head h2', { hasText: renamed }).waitFor({ timeout: 5_000 });
+    await messageWithText(page, `将会话改名为“${renamed}”`).waitFor({ timeout: 5_000 });
+  }
+  await doctor.page.locator('[data-testid="conversation-item"]', { hasText: renamed }).waitFor();
 });

@@ -19,6 +19,7 @@ import { adminRoutes } from './http/routes/admin.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
+import { conversationTitleRoutes } from './http/routes/conversation-title.ts';
 import { deviceRoutes } from './http/routes/devices.ts';
 import { directoryRoutes } from './http/routes/directory.ts';
 import { healthRoutes } from './http/routes/health.ts';
@@ -242,6 +243,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   accountRoutes(app, ctx);
   deviceRoutes(app, ctx);
   directoryRoutes(app, ctx);
+  conversationTitleRoutes(app, ctx);
   await app.ready();
   rateLimits.assertAttached();
 

@@ -152,6 +152,20 @@ describe('withMembershipNotice', () => {
     expect(withMembershipNotice(list, { ...started, data: { title: 'x', participants: [{}] } })).toEqual(list);
   });
 
+  it('renames the conversation from a conversation_renamed notice; a notice without a title changes nothing', () => {
+    const list = [conversation('a', 3, 0, { me: 3 }), conversation('b', 1, 0, { me: 1 })];
+    const renamed = withMembershipNotice(list, {
+      type: 'conversation_renamed',
+      conversationId: 'b',
+      eventSeq: 5,
+      data: { title: '术后复诊（第二次）' },
+    });
+    expect(renamed.map((c) => c.title)).toEqual(['a', '术后复诊（第二次）']);
+    expect(
+      withMembershipNotice(list, { type: 'conversation_renamed', conversationId: 'b', eventSeq: 5, data: {} }),
+    ).toEqual(list);
+  });
+
   it("adds the conversation to the list of the member who joined, from the notice's title and members", () => {
     const list = [conversation('a', 3, 0, { me: 3 })];
     const joinedMe = {

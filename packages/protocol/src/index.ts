@@ -3,6 +3,7 @@ export * from './codes.ts';
 export * from './devices.ts';
 export * from './domain.ts';
 export * from './frames.ts';
+export * from './http/conversation-title.ts';
 export * from './http/directory.ts';
 export * from './payloads.ts';
 export * from './storable.ts';

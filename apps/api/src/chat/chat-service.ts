@@ -177,6 +177,26 @@ export class ChatService {
     return { added: true, user: summary };
   }
 
+  /**
+   * Change a conversation's title. Its participants, and admins, may. Every participant's list and
+   * header follow from the `conversation_renamed` notice (`data: {title}`). The same title changes nothing.
+   */
+  async rename(actor: Sender, conversationId: string, title: string): Promise<{ title: string; changed: boolean }> {
+    if (actor.role !== 'admin') await this.assertParticipant(conversationId, actor.userId);
+    const conversation = await this.#store.conversations.findById(conversationId);
+    if (!conversation) throw new AppError('CONVERSATION_NOT_FOUND');
+    if (conversation.title === title) return { title, changed: false };
+    if (!(await this.#store.conversations.rename(conversationId, title))) throw new AppError('CONVERSATION_NOT_FOUND');
+    const who = (await this.#store.users.findById(actor.userId))?.displayName ?? '管理员';
+    await this.#broadcasting.broadcastSystemNotification(conversationId, {
+      title: '会话已改名',
+      message: `${who} 将会话改名为“${title}”`,
+      type: 'conversation_renamed',
+      data: { title },
+    });
+    return { title, changed: true };
+  }
+
   async typing(user: Sender, conversationId: string, isTyping: boolean): Promise<void> {
     await this.assertParticipant(conversationId, user.userId);
     await this.#broadcasting.broadcastTypingStatus(conversationId, user.userId, isTyping);

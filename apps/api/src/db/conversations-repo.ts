@@ -105,5 +105,14 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
       // ON CONFLICT DO NOTHING keeps the existing row (role, joinedAt, lastReadSeq) untouched.
       await db.insert(participants).values({ conversationId, userId, role }).onConflictDoNothing();
     },
+
+    async rename(conversationId, title) {
+      const rows = await db
+        .update(conversations)
+        .set({ title })
+        .where(eq(conversations.id, conversationId))
+        .returning({ id: conversations.id });
+      return rows.length > 0;
+    },
   };
 }

@@ -248,6 +248,8 @@ export interface Store {
     isParticipant(conversationId: string, userId: string): Promise<boolean>;
     /** Idempotent: adding an existing participant changes nothing. */
     addParticipant(conversationId: string, userId: string, role: Role): Promise<void>;
+    /** Sets the title; false when there is no such conversation. */
+    rename(conversationId: string, title: string): Promise<boolean>;
   };
   messages: {
     /** Assigns the conversation's next seq atomically; safe under concurrent appends. */

@@ -127,6 +127,13 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedDa
         expect(members).toHaveLength(2);
         expect(members.find((p) => p.userId === doctor.id)).toMatchObject({ role: 'doctor', lastReadSeq: 1 });
       });
+
+      it('renames a conversation; an unknown one is reported, not created', async () => {
+        const conversation = await make.conversation(await make.user());
+        expect(await store().conversations.rename(conversation.id, '术后复诊（第二次）')).toBe(true);
+        expect((await store().conversations.findById(conversation.id))?.title).toBe('术后复诊（第二次）');
+        expect(await store().conversations.rename('00000000-0000-4000-8000-000000000000', 'x')).toBe(false);
+      });
     });
 
     describeMessageContract(store);

@@ -18,7 +18,7 @@ export interface HttpPools {
 }
 
 export interface RouteSpec {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** The OpenAPI path, with `{param}` segments. */
   path: string;
   /** Relative frequency. Login, sign-up and account creation are rare: each valid one costs an Argon2 hash. */
@@ -100,6 +100,7 @@ export function routeSpecs(p: HttpPools): RouteSpec[] {
       body: { message_ids: fc.array(pick(p.messageIds), { maxLength: 4 }) },
     },
     { method: 'POST', path: '/api/v1/chat/{conversation_id}/participants', weight: 3, body: { user_id: user } },
+    { method: 'PATCH', path: '/api/v1/chat/{conversation_id}', weight: 2, body: { title: text } },
     { method: 'POST', path: '/api/v1/chat/{conversation_id}/attachments', weight: 4, multipart: true },
     { method: 'GET', path: '/api/v1/chat/{conversation_id}/attachments/{attachment_id}', weight: 3 },
     {

@@ -4,9 +4,10 @@ import { useState } from 'react';
 import type * as api from '../lib/api.ts';
 import { ROLE_LABELS } from '../lib/session.ts';
 import { AddParticipantPicker } from './add-participant-picker.tsx';
+import { TitleEditor } from './title-editor.tsx';
 
 /**
- * Title of the open conversation and who else is in it (online or not); "back" on phones. Staff
+ * Title of the open conversation (✎ renames it) and who else is in it (online or not); "back" on phones. Staff
  * (`canAdd`) also get "添加成员": the list — and so this header — gains the new member from the
  * `participant_added` frame that everyone in the conversation (the one who added included) gets.
  */
@@ -33,7 +34,7 @@ export function ThreadHeader({
         ← 返回
       </button>
       <div className="thread-head-main">
-        <h2>{title}</h2>
+        <TitleEditor key={conversationId} conversationId={conversationId} title={title} />
         <p className="thread-people" data-testid="thread-people">
           {others.map((p) => (
             <span key={p.user_id}>

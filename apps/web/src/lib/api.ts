@@ -223,3 +223,10 @@ export const addParticipant = (conversationId: string, userId: string) =>
     `/api/v1/chat/${encodeURIComponent(conversationId)}/participants`,
     { body: { user_id: userId } },
   );
+
+/** Give a conversation a new title (participants, admins); everyone in it gets a `conversation_renamed` notice. */
+export const renameConversation = (conversationId: string, title: string) =>
+  api<{ id: string; title: string; changed: boolean }>(`/api/v1/chat/${encodeURIComponent(conversationId)}`, {
+    method: 'PATCH',
+    body: { title },
+  });

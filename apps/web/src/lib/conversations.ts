@@ -88,7 +88,7 @@ export function withReadPosition(
   );
 }
 
-/** What a `conversation_started` or `participant_added` notice carries in its `data`. */
+/** What a `conversation_started`, `participant_added` or `conversation_renamed` notice carries in its `data`. */
 export interface NoticeData {
   title?: unknown;
   participants?: unknown;
@@ -134,8 +134,8 @@ function conversationFromNotice(conversationId: string, eventSeq: number, data: 
  * alone (no list request): `conversation_started` adds the conversation when it is new to the
  * list (at the top, nothing read yet); `participant_added` adds the participant to it, or — for
  * the one who just joined, whose list does not have it yet — adds the conversation from the
- * notice's title and members. Other notices, and data that does not have the documented shape,
- * leave the list as it is.
+ * notice's title and members; `conversation_renamed` gives it its new title. Other notices, and
+ * data that does not have the documented shape, leave the list as it is.
  */
 export function withMembershipNotice(
   list: readonly ConversationSummary[],
@@ -146,6 +146,11 @@ export function withMembershipNotice(
   if (type === 'conversation_started' || (type === 'participant_added' && !known)) {
     const added = known ? null : conversationFromNotice(conversationId, notice.eventSeq, data);
     return added ? [added, ...list] : [...list];
+  }
+  if (type === 'conversation_renamed') {
+    const title = data?.title;
+    if (typeof title !== 'string' || title === '') return [...list];
+    return list.map((c) => (c.id === conversationId ? { ...c, title } : c));
   }
   if (type === 'participant_added') {
     const joined = participantOf(data);
