@@ -100,7 +100,7 @@ it('sign-up → start with a chosen consultant → live in her list → the cons
   await consultant.page.locator('.thread-head h2', { hasText: topic }).waitFor();
   await closeNotices(consultant.page);
   await consultant.page.getByTestId('add-member').click();
-  const picker = consultant.page.getByRole('dialog', { name: '添加成员' });
+  const picker = consultant.page.getByRole('dialog', { name: '会话成员' });
   const liu = picker.locator('.pick-option', { hasText: '刘医生' });
   await liu.filter({ hasText: '在线' }).waitFor();
   // Those already in it (the customer, the consultant himself) are not offered; customers never are.
@@ -149,4 +149,22 @@ it('sign-up → start with a chosen consultant → live in her list → the cons
     await messageWithText(page, `将会话改名为“${renamed}”`).waitFor({ timeout: 5_000 });
   }
   await doctor.page.locator('[data-testid="conversation-item"]', { hasText: renamed }).waitFor();
+
+  // 9. The consultant takes the doctor out again: the conversation leaves the doctor's list, and
+  // the others' headers drop him, without reload.
+  await closeNotices(consultant.page);
+  await consultant.page.getByTestId('add-member').click();
+  const members = consultant.page.getByRole('dialog', { name: '会话成员' });
+  const current = members.getByTestId('member-current').locator('.pick-member', { hasText: '刘医生' });
+  await current.waitFor();
+  await screenshot(consultant.page, 'consultation-flow-phone-members');
+  await current.getByRole('button', { name: '移除' }).click();
+  await members.waitFor({ state: 'detached' });
+  await doctor.page
+    .locator('[data-testid="conversation-item"]', { hasText: renamed })
+    .waitFor({ state: 'detached', timeout: 5_000 });
+  for (const page of [consultant.page, cp]) {
+    await messageWithText(page, '刘医生 已离开会话').waitFor({ timeout: 5_000 });
+    expect(await page.getByTestId('thread-people').textContent()).not.toContain('刘医生');
+  }
 });

@@ -23,6 +23,7 @@ import { conversationTitleRoutes } from './http/routes/conversation-title.ts';
 import { deviceRoutes } from './http/routes/devices.ts';
 import { directoryRoutes } from './http/routes/directory.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { participantRemovalRoutes } from './http/routes/participant-removal.ts';
 import { createHttpServer } from './http/server.ts';
 import { createNotificationProviders } from './notifications/factory.ts';
 import { PushDecider } from './notifications/push-rules.ts';
@@ -244,6 +245,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   deviceRoutes(app, ctx);
   directoryRoutes(app, ctx);
   conversationTitleRoutes(app, ctx);
+  participantRemovalRoutes(app, ctx);
   await app.ready();
   rateLimits.assertAttached();
 

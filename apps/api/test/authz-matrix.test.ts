@@ -69,6 +69,8 @@ const MATRIX: ReadonlyArray<
   ['GET own conversation, other attachment', '-', [U, NF, NF, NF, NF]],
   // Adding someone who is already in: allowed means 200 (added: false), nothing changes.
   ['POST /api/v1/chat/:id/participants', 'conversation', [U, F, P, P, '200']],
+  // Removing someone who is not in it: allowed means 200 (removed: false), nothing changes.
+  ['DELETE /api/v1/chat/:id/participants/:user_id', 'conversation', [U, F, P, P, '200']],
   // Renaming: participants, and admins anywhere.
   ['PATCH /api/v1/chat/:id', 'conversation', [U, P, P, P, '200']],
   ['POST /api/v1/admin/notifications', 'conversation', [U, F, F, F, '200']],
@@ -292,6 +294,8 @@ async function perform(operation: string, who: Who, scope: Scope): Promise<Outco
       return http('POST', `${chat}/participants`, {
         user_id: app.userId(scope === 'own' ? 'customer_456' : 'customer_789'),
       });
+    case 'DELETE /api/v1/chat/:id/participants/:user_id':
+      return http('DELETE', `${chat}/participants/${scope === 'own' ? otherConsultant : app.userId('doctor_001')}`);
     case 'PATCH /api/v1/chat/:id':
       return http('PATCH', chat, { title: `${scope} renamed by ${who}` });
     case 'POST /api/v1/admin/notifications':

@@ -152,6 +152,23 @@ describe('withMembershipNotice', () => {
     expect(withMembershipNotice(list, { ...started, data: { title: 'x', participants: [{}] } })).toEqual(list);
   });
 
+  it('takes a removed member out of the conversation, and the conversation off the list of the one removed', () => {
+    const list = [conversation('a', 3, 0, { me: 3, doc: 1 }), conversation('b', 1, 0, { me: 1 })];
+    const removed = (userId: string, me: string) =>
+      withMembershipNotice(list, {
+        type: 'participant_removed',
+        conversationId: 'a',
+        eventSeq: 6,
+        data: { user_id: userId, role: 'doctor', display_name: '刘医生' },
+        me,
+      });
+    expect(removed('doc', 'me').map((c) => [c.id, c.participants.map((p) => p.user_id)])).toEqual([
+      ['a', ['me']],
+      ['b', ['me']],
+    ]);
+    expect(removed('me', 'me').map((c) => c.id)).toEqual(['b']);
+  });
+
   it('renames the conversation from a conversation_renamed notice; a notice without a title changes nothing', () => {
     const list = [conversation('a', 3, 0, { me: 3 }), conversation('b', 1, 0, { me: 1 })];
     const renamed = withMembershipNotice(list, {

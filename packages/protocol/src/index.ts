@@ -5,6 +5,7 @@ export * from './domain.ts';
 export * from './frames.ts';
 export * from './http/conversation-title.ts';
 export * from './http/directory.ts';
+export * from './http/participant-removal.ts';
 export * from './payloads.ts';
 export * from './storable.ts';
 export * from './streams.ts';

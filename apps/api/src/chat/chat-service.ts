@@ -178,6 +178,47 @@ export class ChatService {
   }
 
   /**
+   * Take a doctor or consultant out of a conversation (the customer stays: the consultation is
+   * theirs). Who may is who may add. The notice goes out first, so the one removed gets it too (their
+   * list drops the conversation); then every instance drops its cached participant list. Removing
+   * someone who is not in it changes nothing.
+   */
+  async removeParticipant(
+    actor: Sender,
+    conversationId: string,
+    userId: string,
+  ): Promise<{ removed: boolean; user: { id: string; role: Role; displayName: string } }> {
+    if (actor.role !== 'admin') {
+      if (!STAFF_ROLES.has(actor.role)) {
+        throw new AppError('FORBIDDEN', 'Only consultants, doctors and admins may remove participants.');
+      }
+      await this.assertParticipant(conversationId, actor.userId);
+    } else if (!(await this.#store.conversations.findById(conversationId))) {
+      throw new AppError('CONVERSATION_NOT_FOUND');
+    }
+    const user = await this.#store.users.findById(userId);
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    const summary = { id: user.id, role: user.role, displayName: user.displayName };
+    if (!(await this.#store.conversations.isParticipant(conversationId, userId)))
+      return { removed: false, user: summary };
+    if (!STAFF_ROLES.has(user.role)) {
+      throw new AppError(
+        'FORBIDDEN',
+        `Only doctors and consultants can be removed; ${user.displayName} is a ${user.role}.`,
+      );
+    }
+    await this.#broadcasting.broadcastSystemNotification(conversationId, {
+      title: '成员离开',
+      message: `${user.displayName} 已离开会话`,
+      type: 'participant_removed',
+      data: { user_id: user.id, role: user.role, display_name: user.displayName },
+    });
+    await this.#store.conversations.removeParticipant(conversationId, userId);
+    await this.#broadcasting.announceParticipantsChanged(conversationId);
+    return { removed: true, user: summary };
+  }
+
+  /**
    * Change a conversation's title. Its participants, and admins, may. Every participant's list and
    * header follow from the `conversation_renamed` notice (`data: {title}`). The same title changes nothing.
    */

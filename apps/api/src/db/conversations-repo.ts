@@ -106,6 +106,14 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
       await db.insert(participants).values({ conversationId, userId, role }).onConflictDoNothing();
     },
 
+    async removeParticipant(conversationId, userId) {
+      const rows = await db
+        .delete(participants)
+        .where(and(eq(participants.conversationId, conversationId), eq(participants.userId, userId)))
+        .returning({ userId: participants.userId });
+      return rows.length > 0;
+    },
+
     async rename(conversationId, title) {
       const rows = await db
         .update(conversations)

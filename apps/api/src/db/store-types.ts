@@ -248,6 +248,8 @@ export interface Store {
     isParticipant(conversationId: string, userId: string): Promise<boolean>;
     /** Idempotent: adding an existing participant changes nothing. */
     addParticipant(conversationId: string, userId: string, role: Role): Promise<void>;
+    /** Takes the user out of the conversation; false when they were not in it. */
+    removeParticipant(conversationId: string, userId: string): Promise<boolean>;
     /** Sets the title; false when there is no such conversation. */
     rename(conversationId: string, title: string): Promise<boolean>;
   };

@@ -128,6 +128,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedDa
         expect(members.find((p) => p.userId === doctor.id)).toMatchObject({ role: 'doctor', lastReadSeq: 1 });
       });
 
+      it('removes a participant once; removing again reports false', async () => {
+        const customer = await make.user();
+        const doctor = await make.user('doctor');
+        const conversation = await make.conversation(customer);
+        await store().conversations.addParticipant(conversation.id, doctor.id, 'doctor');
+        expect(await store().conversations.removeParticipant(conversation.id, doctor.id)).toBe(true);
+        expect(await store().conversations.isParticipant(conversation.id, doctor.id)).toBe(false);
+        expect(await store().conversations.removeParticipant(conversation.id, doctor.id)).toBe(false);
+        expect(await store().conversations.isParticipant(conversation.id, customer.id)).toBe(true);
+      });
+
       it('renames a conversation; an unknown one is reported, not created', async () => {
         const conversation = await make.conversation(await make.user());
         expect(await store().conversations.rename(conversation.id, '术后复诊（第二次）')).toBe(true);

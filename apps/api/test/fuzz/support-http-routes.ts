@@ -101,6 +101,7 @@ export function routeSpecs(p: HttpPools): RouteSpec[] {
     },
     { method: 'POST', path: '/api/v1/chat/{conversation_id}/participants', weight: 3, body: { user_id: user } },
     { method: 'PATCH', path: '/api/v1/chat/{conversation_id}', weight: 2, body: { title: text } },
+    { method: 'DELETE', path: '/api/v1/chat/{conversation_id}/participants/{user_id}', weight: 2 },
     { method: 'POST', path: '/api/v1/chat/{conversation_id}/attachments', weight: 4, multipart: true },
     { method: 'GET', path: '/api/v1/chat/{conversation_id}/attachments/{attachment_id}', weight: 3 },
     {

@@ -8,8 +8,9 @@ import { TitleEditor } from './title-editor.tsx';
 
 /**
  * Title of the open conversation (✎ renames it) and who else is in it (online or not); "back" on phones. Staff
- * (`canAdd`) also get "添加成员": the list — and so this header — gains the new member from the
- * `participant_added` frame that everyone in the conversation (the one who added included) gets.
+ * (`canAdd`) also get "成员" to add or remove doctors and consultants: the list — and so this header —
+ * follows from the `participant_added` / `participant_removed` frame that everyone in the
+ * conversation (the one who acted included) gets.
  */
 export function ThreadHeader({
   conversationId,
@@ -51,13 +52,14 @@ export function ThreadHeader({
           data-testid="add-member"
           onClick={() => setPicking(true)}
         >
-          ＋ 添加成员
+          ＋ 成员
         </button>
       ) : null}
       {picking ? (
         <AddParticipantPicker
           conversationId={conversationId}
           exclude={participants.map((p) => p.user_id)}
+          removable={others.filter((p) => p.role === 'doctor' || p.role === 'consultant')}
           onClose={() => setPicking(false)}
         />
       ) : null}

@@ -11,7 +11,12 @@ import { onRawFrame } from '../lib/frame-log.ts';
 import { merge, type ViewMessage } from '../lib/messages.ts';
 
 /** Notices that change the list (and so the open thread's header) from the frame alone. */
-const LIST_NOTICES = new Set(['conversation_started', 'participant_added', 'conversation_renamed']);
+const LIST_NOTICES = new Set([
+  'conversation_started',
+  'participant_added',
+  'participant_removed',
+  'conversation_renamed',
+]);
 
 export function useNoticeFrames(deps: {
   meId: string;
@@ -59,7 +64,14 @@ export function useNoticeFrames(deps: {
         if (conversationId && LIST_NOTICES.has(type)) {
           setList(
             (current) =>
-              current && withMembershipNotice(current, { type, conversationId, eventSeq: eventSeq ?? 0, data }),
+              current &&
+              withMembershipNotice(current, {
+                type,
+                conversationId,
+                eventSeq: eventSeq ?? 0,
+                data,
+                me: latest.current.me,
+              }),
           );
         }
         if (conversationId && conversationId === activeRef.current) {

@@ -230,3 +230,10 @@ export const renameConversation = (conversationId: string, title: string) =>
     method: 'PATCH',
     body: { title },
   });
+
+/** Take a doctor or consultant out of a conversation; everyone in it (them too) gets a `participant_removed` notice. */
+export const removeParticipant = (conversationId: string, userId: string) =>
+  api<{ removed: boolean; user: { id: string; role: SessionUser['role']; display_name: string } }>(
+    `/api/v1/chat/${encodeURIComponent(conversationId)}/participants/${encodeURIComponent(userId)}`,
+    { method: 'DELETE' },
+  );

@@ -88,7 +88,7 @@ export function withReadPosition(
   );
 }
 
-/** What a `conversation_started`, `participant_added` or `conversation_renamed` notice carries in its `data`. */
+/** What a `conversation_started`, `participant_added`, `participant_removed` or `conversation_renamed` notice carries in its `data`. */
 export interface NoticeData {
   title?: unknown;
   participants?: unknown;
@@ -134,18 +134,34 @@ function conversationFromNotice(conversationId: string, eventSeq: number, data: 
  * alone (no list request): `conversation_started` adds the conversation when it is new to the
  * list (at the top, nothing read yet); `participant_added` adds the participant to it, or — for
  * the one who just joined, whose list does not have it yet — adds the conversation from the
- * notice's title and members; `conversation_renamed` gives it its new title. Other notices, and
+ * notice's title and members; `participant_removed` takes the participant out (the conversation,
+ * when it is me); `conversation_renamed` gives it its new title. Other notices, and
  * data that does not have the documented shape, leave the list as it is.
  */
 export function withMembershipNotice(
   list: readonly ConversationSummary[],
-  notice: { type: string; conversationId: string; eventSeq: number; data: NoticeData | undefined },
+  notice: {
+    type: string;
+    conversationId: string;
+    eventSeq: number;
+    data: NoticeData | undefined;
+    /** My user id: a `participant_removed` of me takes the conversation off my list. */
+    me?: string;
+  },
 ): ConversationSummary[] {
   const { type, conversationId, data } = notice;
   const known = list.some((c) => c.id === conversationId);
   if (type === 'conversation_started' || (type === 'participant_added' && !known)) {
     const added = known ? null : conversationFromNotice(conversationId, notice.eventSeq, data);
     return added ? [added, ...list] : [...list];
+  }
+  if (type === 'participant_removed') {
+    const left = data?.user_id;
+    if (typeof left !== 'string') return [...list];
+    if (left === notice.me) return list.filter((c) => c.id !== conversationId);
+    return list.map((c) =>
+      c.id === conversationId ? { ...c, participants: c.participants.filter((p) => p.user_id !== left) } : c,
+    );
   }
   if (type === 'conversation_renamed') {
     const title = data?.title;
