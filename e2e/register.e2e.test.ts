@@ -56,13 +56,15 @@ describe('sign-up (phone, 390×844)', () => {
     // Signed in (the header shows her name) on the customer chat page, the start form open.
     await page.waitForURL((url) => url.pathname === '/customer/chat');
     await page.locator('.app-user .user-name', { hasText: '陈女士' }).waitFor();
-    const dialog = page.getByRole('dialog', { name: '发起新咨询' });
+    const dialog = page.getByRole('dialog', { name: '发起咨询' });
     await dialog.waitFor();
-    expect(await dialog.locator('select[name="consultant"] option').allTextContents()).toEqual(['由平台分配顾问']);
+    // "Any consultant", then the directory's consultants (the demo has one).
+    await dialog.locator('.pick-option', { hasText: '张顾问' }).waitFor();
+    expect(await dialog.locator('.pick-option .pick-name').allTextContents()).toEqual(['任意顾问', '张顾问']);
     const topic = `玻尿酸填充咨询 ${username}`;
     await dialog.locator('input[name="title"]').fill(topic);
     await screenshot(page, 'register-phone-start-form');
-    await dialog.getByRole('button', { name: '发起咨询' }).click();
+    await dialog.getByRole('button', { name: '开始咨询' }).click();
 
     // The new consultation opens, with the consultant the platform assigned (the demo's 张顾问).
     await page.locator('.thread-head h2', { hasText: topic }).waitFor();

@@ -20,8 +20,11 @@ import { adminConversationRoutes } from './http/routes/admin-conversations.ts';
 import { attachmentRoutes } from './http/routes/attachments.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chatRoutes } from './http/routes/chat.ts';
+import { conversationTitleRoutes } from './http/routes/conversation-title.ts';
 import { deviceRoutes } from './http/routes/devices.ts';
+import { directoryRoutes } from './http/routes/directory.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { participantRemovalRoutes } from './http/routes/participant-removal.ts';
 import { createHttpServer } from './http/server.ts';
 import { createNotificationProviders } from './notifications/factory.ts';
 import { PushDecider } from './notifications/push-rules.ts';
@@ -245,6 +248,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   attachmentRoutes(app, ctx);
   accountRoutes(app, ctx);
   deviceRoutes(app, ctx);
+  directoryRoutes(app, ctx);
+  conversationTitleRoutes(app, ctx);
+  participantRemovalRoutes(app, ctx);
   await app.ready();
   rateLimits.assertAttached();
 

@@ -66,6 +66,20 @@ describe('starting a consultation', () => {
     await consultant.close();
   });
 
+  it('without a consultant_id, picks a consultant who is online over an older one who is not', async () => {
+    const { token: admin } = await app.login('admin');
+    const created = await app.http('POST', '/api/v1/admin/users', {
+      token: admin,
+      body: { username: 'consultant_online', password: 'demo1234', display_name: '在线顾问', role: 'consultant' },
+    });
+    const online = await app.connect('consultant_online');
+    const { token } = await app.login('customer_456');
+    const res = await app.http('POST', '/api/v1/conversations', { token, body: { title: '任意顾问' } });
+    expect(res.status).toBe(201);
+    expect(res.body.participants.map((p: { id: string }) => p.id)).toContain(created.body.id);
+    await online.close();
+  });
+
   it('refuses doctors (403) and an unknown consultant (404)', async () => {
     const { token: doctor } = await app.login('doctor_001');
     expect((await app.http('POST', '/api/v1/conversations', { token: doctor, body: {} })).status).toBe(403);

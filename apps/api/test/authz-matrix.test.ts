@@ -69,6 +69,10 @@ const MATRIX: ReadonlyArray<
   ['GET own conversation, other attachment', '-', [U, NF, NF, NF, NF]],
   // Adding someone who is already in: allowed means 200 (added: false), nothing changes.
   ['POST /api/v1/chat/:id/participants', 'conversation', [U, F, P, P, '200']],
+  // Removing someone who is not in it: allowed means 200 (removed: false), nothing changes.
+  ['DELETE /api/v1/chat/:id/participants/:user_id', 'conversation', [U, F, P, P, '200']],
+  // Renaming: participants, and admins anywhere.
+  ['PATCH /api/v1/chat/:id', 'conversation', [U, P, P, P, '200']],
   ['POST /api/v1/admin/notifications', 'conversation', [U, F, F, F, '200']],
   ['POST /api/v1/admin/mobile-notifications', 'conversation', [U, F, F, F, '200']],
   ['POST /api/v1/admin/direct-messages', '-', [U, F, F, F, '200']],
@@ -77,6 +81,9 @@ const MATRIX: ReadonlyArray<
   ['GET /api/v1/admin/users/:user_id/devices', '-', [U, F, F, F, '200']],
   ['GET /api/v1/admin/stats', '-', [U, F, F, F, '200']],
   ['GET /api/v1/admin/conversations', '-', [U, F, F, F, '200']],
+  // Consultants to anyone signed in; doctors to staff and admins (the "doctor" row below); never customers.
+  ['GET /api/v1/directory', '-', [U, '200', '200', '200', '200']],
+  ['GET /api/v1/directory?role=doctor', '-', [U, F, '200', '200', '200']],
   ['GET /api/v1/devices', '-', [U, '200', '200', '200', '200']],
   ['POST /api/v1/devices', '-', [U, '201', '201', '201', '201']],
   ['DELETE /api/v1/devices/:device_id', 'device', [U, D, D, D, D]],
@@ -249,6 +256,10 @@ async function perform(operation: string, who: Who, scope: Scope): Promise<Outco
       const [method, path] = operation.split(' ') as [string, string];
       return http(method, path);
     }
+    case 'GET /api/v1/directory':
+      return http('GET', '/api/v1/directory?role=consultant');
+    case 'GET /api/v1/directory?role=doctor':
+      return http('GET', '/api/v1/directory?role=doctor');
     case 'POST /api/v1/auth/login': {
       const res = await app.http('POST', '/api/v1/auth/login', {
         body: { username: username ?? 'customer_789', password: 'demo1234' },
@@ -285,6 +296,10 @@ async function perform(operation: string, who: Who, scope: Scope): Promise<Outco
       return http('POST', `${chat}/participants`, {
         user_id: app.userId(scope === 'own' ? 'customer_456' : 'customer_789'),
       });
+    case 'DELETE /api/v1/chat/:id/participants/:user_id':
+      return http('DELETE', `${chat}/participants/${scope === 'own' ? otherConsultant : app.userId('doctor_001')}`);
+    case 'PATCH /api/v1/chat/:id':
+      return http('PATCH', chat, { title: `${scope} renamed by ${who}` });
     case 'POST /api/v1/admin/notifications':
       return http('POST', '/api/v1/admin/notifications', { conversation_id: conversation, title: 't', message: 'm' });
     case 'POST /api/v1/admin/mobile-notifications':

@@ -151,4 +151,56 @@ describe('withMembershipNotice', () => {
     ).toEqual(list);
     expect(withMembershipNotice(list, { ...started, data: { title: 'x', participants: [{}] } })).toEqual(list);
   });
+
+  it('takes a removed member out of the conversation, and the conversation off the list of the one removed', () => {
+    const list = [conversation('a', 3, 0, { me: 3, doc: 1 }), conversation('b', 1, 0, { me: 1 })];
+    const removed = (userId: string, me: string) =>
+      withMembershipNotice(list, {
+        type: 'participant_removed',
+        conversationId: 'a',
+        eventSeq: 6,
+        data: { user_id: userId, role: 'doctor', display_name: '刘医生' },
+        me,
+      });
+    expect(removed('doc', 'me').map((c) => [c.id, c.participants.map((p) => p.user_id)])).toEqual([
+      ['a', ['me']],
+      ['b', ['me']],
+    ]);
+    expect(removed('me', 'me').map((c) => c.id)).toEqual(['b']);
+  });
+
+  it('renames the conversation from a conversation_renamed notice; a notice without a title changes nothing', () => {
+    const list = [conversation('a', 3, 0, { me: 3 }), conversation('b', 1, 0, { me: 1 })];
+    const renamed = withMembershipNotice(list, {
+      type: 'conversation_renamed',
+      conversationId: 'b',
+      eventSeq: 5,
+      data: { title: '术后复诊（第二次）' },
+    });
+    expect(renamed.map((c) => c.title)).toEqual(['a', '术后复诊（第二次）']);
+    expect(
+      withMembershipNotice(list, { type: 'conversation_renamed', conversationId: 'b', eventSeq: 5, data: {} }),
+    ).toEqual(list);
+  });
+
+  it("adds the conversation to the list of the member who joined, from the notice's title and members", () => {
+    const list = [conversation('a', 3, 0, { me: 3 })];
+    const joinedMe = {
+      user_id: 'me',
+      role: 'doctor',
+      display_name: '刘医生',
+      title: '术后咨询',
+      participants: [...started.data.participants, { user_id: 'me', role: 'doctor', display_name: '刘医生' }],
+    };
+    const notice = { type: 'participant_added', conversationId: 'new', eventSeq: 4, data: joinedMe };
+    const after = withMembershipNotice(list, notice);
+    expect(after.map((c) => [c.id, c.title, c.last_event_seq, c.participants.length])).toEqual([
+      ['new', '术后咨询', 4, 3],
+      ['a', 'a', 0, 1],
+    ]);
+    expect(withMembershipNotice(after, notice)).toEqual(after);
+    // An older server's notice (who joined only) cannot make a list entry: nothing changes.
+    const { title: _, participants: __, ...bare } = joinedMe;
+    expect(withMembershipNotice(list, { ...notice, data: bare })).toEqual(list);
+  });
 });

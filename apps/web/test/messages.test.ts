@@ -82,3 +82,26 @@ describe('messages restored from the outbox', () => {
     expect(sendFailureText({ code: 'SERVER_REJECTED', serverCode: 'NOT_PARTICIPANT' })).toBe('您不是该会话的参与者');
   });
 });
+
+describe('a notice in the thread', () => {
+  it('stays where it happened among later messages, before pending sends', () => {
+    const at = (ms: number) => new Date(written.getTime() + 60_000 + ms);
+    const notice: ViewMessage = {
+      key: 'evt-1',
+      id: null,
+      seq: null,
+      senderId: 'system',
+      type: 'system',
+      content: '新成员加入：刘医生 加入了会话',
+      metadata: null,
+      createdAt: at(7),
+      clientMessageId: 'evt-1',
+    };
+    const pending = fromPending(restored('cm-9', '待发送', 120_000), ME);
+    const view = merge(
+      [fromWire(wire('m-1', 'cm-1', 5, '之前'))],
+      [notice, pending, fromWire(wire('m-3', 'cm-3', 9, '之后')), fromWire(wire('m-2', 'cm-2', 8, '之后 1'))],
+    );
+    expect(view.map((m) => m.content)).toEqual(['之前', '新成员加入：刘医生 加入了会话', '之后 1', '之后', '待发送']);
+  });
+});

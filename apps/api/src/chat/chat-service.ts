@@ -156,13 +156,86 @@ export class ChatService {
     if (await this.#store.conversations.isParticipant(conversationId, userId)) return { added: false, user: summary };
     await this.#store.conversations.addParticipant(conversationId, userId, user.role);
     await this.#broadcasting.announceParticipantsChanged(conversationId);
+    // The one who joined has never listed this conversation: the notice carries its title and
+    // members, so their list adds it from the frame alone (as with `conversation_started`).
+    const conversation = await this.#store.conversations.findById(conversationId);
+    const members = await Promise.all(
+      (await this.#store.conversations.participants(conversationId)).map((p) => this.#store.users.findById(p.userId)),
+    );
     await this.#broadcasting.broadcastSystemNotification(conversationId, {
       title: '新成员加入',
       message: `${user.displayName} 加入了会话`,
       type: 'participant_added',
-      data: { user_id: user.id, role: user.role, display_name: user.displayName },
+      data: {
+        user_id: user.id,
+        role: user.role,
+        display_name: user.displayName,
+        title: conversation?.title ?? '',
+        participants: members.flatMap((m) => (m ? [{ user_id: m.id, role: m.role, display_name: m.displayName }] : [])),
+      },
     });
     return { added: true, user: summary };
+  }
+
+  /**
+   * Take a doctor or consultant out of a conversation (the customer stays: the consultation is
+   * theirs). Who may is who may add. The notice goes out first, so the one removed gets it too (their
+   * list drops the conversation); then every instance drops its cached participant list. Removing
+   * someone who is not in it changes nothing.
+   */
+  async removeParticipant(
+    actor: Sender,
+    conversationId: string,
+    userId: string,
+  ): Promise<{ removed: boolean; user: { id: string; role: Role; displayName: string } }> {
+    if (actor.role !== 'admin') {
+      if (!STAFF_ROLES.has(actor.role)) {
+        throw new AppError('FORBIDDEN', 'Only consultants, doctors and admins may remove participants.');
+      }
+      await this.assertParticipant(conversationId, actor.userId);
+    } else if (!(await this.#store.conversations.findById(conversationId))) {
+      throw new AppError('CONVERSATION_NOT_FOUND');
+    }
+    const user = await this.#store.users.findById(userId);
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    const summary = { id: user.id, role: user.role, displayName: user.displayName };
+    if (!(await this.#store.conversations.isParticipant(conversationId, userId)))
+      return { removed: false, user: summary };
+    if (!STAFF_ROLES.has(user.role)) {
+      throw new AppError(
+        'FORBIDDEN',
+        `Only doctors and consultants can be removed; ${user.displayName} is a ${user.role}.`,
+      );
+    }
+    await this.#broadcasting.broadcastSystemNotification(conversationId, {
+      title: '成员离开',
+      message: `${user.displayName} 已离开会话`,
+      type: 'participant_removed',
+      data: { user_id: user.id, role: user.role, display_name: user.displayName },
+    });
+    await this.#store.conversations.removeParticipant(conversationId, userId);
+    await this.#broadcasting.announceParticipantsChanged(conversationId);
+    return { removed: true, user: summary };
+  }
+
+  /**
+   * Change a conversation's title. Its participants, and admins, may. Every participant's list and
+   * header follow from the `conversation_renamed` notice (`data: {title}`). The same title changes nothing.
+   */
+  async rename(actor: Sender, conversationId: string, title: string): Promise<{ title: string; changed: boolean }> {
+    if (actor.role !== 'admin') await this.assertParticipant(conversationId, actor.userId);
+    const conversation = await this.#store.conversations.findById(conversationId);
+    if (!conversation) throw new AppError('CONVERSATION_NOT_FOUND');
+    if (conversation.title === title) return { title, changed: false };
+    if (!(await this.#store.conversations.rename(conversationId, title))) throw new AppError('CONVERSATION_NOT_FOUND');
+    const who = (await this.#store.users.findById(actor.userId))?.displayName ?? '管理员';
+    await this.#broadcasting.broadcastSystemNotification(conversationId, {
+      title: '会话已改名',
+      message: `${who} 将会话改名为“${title}”`,
+      type: 'conversation_renamed',
+      data: { title },
+    });
+    return { title, changed: true };
   }
 
   async typing(user: Sender, conversationId: string, isTyping: boolean): Promise<void> {

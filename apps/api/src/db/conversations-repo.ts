@@ -121,5 +121,22 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
     },
 
     search: (query, limit) => searchConversations(db, query, limit),
+
+    async removeParticipant(conversationId, userId) {
+      const rows = await db
+        .delete(participants)
+        .where(and(eq(participants.conversationId, conversationId), eq(participants.userId, userId)))
+        .returning({ userId: participants.userId });
+      return rows.length > 0;
+    },
+
+    async rename(conversationId, title) {
+      const rows = await db
+        .update(conversations)
+        .set({ title })
+        .where(eq(conversations.id, conversationId))
+        .returning({ id: conversations.id });
+      return rows.length > 0;
+    },
   };
 }

@@ -253,6 +253,10 @@ export interface Store {
     sharingWith(userId: string, candidates: readonly string[]): Promise<string[]>;
     /** Admin search by title, participant display name or username (conversation-search.ts); newest activity first. */
     search(query: string, limit: number): Promise<ConversationMatch[]>;
+    /** Takes the user out of the conversation; false when they were not in it. */
+    removeParticipant(conversationId: string, userId: string): Promise<boolean>;
+    /** Sets the title; false when there is no such conversation. */
+    rename(conversationId: string, title: string): Promise<boolean>;
   };
   messages: {
     /** Assigns the conversation's next seq atomically; safe under concurrent appends. */

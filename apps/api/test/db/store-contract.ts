@@ -143,6 +143,24 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedDa
         expect(await store().conversations.sharingWith(stranger.id, [customer.id])).toEqual([]);
         expect(await store().conversations.sharingWith(customer.id, [])).toEqual([]);
       });
+
+      it('removes a participant once; removing again reports false', async () => {
+        const customer = await make.user();
+        const doctor = await make.user('doctor');
+        const conversation = await make.conversation(customer);
+        await store().conversations.addParticipant(conversation.id, doctor.id, 'doctor');
+        expect(await store().conversations.removeParticipant(conversation.id, doctor.id)).toBe(true);
+        expect(await store().conversations.isParticipant(conversation.id, doctor.id)).toBe(false);
+        expect(await store().conversations.removeParticipant(conversation.id, doctor.id)).toBe(false);
+        expect(await store().conversations.isParticipant(conversation.id, customer.id)).toBe(true);
+      });
+
+      it('renames a conversation; an unknown one is reported, not created', async () => {
+        const conversation = await make.conversation(await make.user());
+        expect(await store().conversations.rename(conversation.id, '术后复诊（第二次）')).toBe(true);
+        expect((await store().conversations.findById(conversation.id))?.title).toBe('术后复诊（第二次）');
+        expect(await store().conversations.rename('00000000-0000-4000-8000-000000000000', 'x')).toBe(false);
+      });
     });
 
     describeMessageContract(store);

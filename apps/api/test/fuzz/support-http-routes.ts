@@ -18,7 +18,7 @@ export interface HttpPools {
 }
 
 export interface RouteSpec {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** The OpenAPI path, with `{param}` segments. */
   path: string;
   /** Relative frequency. Login, sign-up and account creation are rare: each valid one costs an Argon2 hash. */
@@ -100,6 +100,8 @@ export function routeSpecs(p: HttpPools): RouteSpec[] {
       body: { message_ids: fc.array(pick(p.messageIds), { maxLength: 4 }) },
     },
     { method: 'POST', path: '/api/v1/chat/{conversation_id}/participants', weight: 3, body: { user_id: user } },
+    { method: 'PATCH', path: '/api/v1/chat/{conversation_id}', weight: 2, body: { title: text } },
+    { method: 'DELETE', path: '/api/v1/chat/{conversation_id}/participants/{user_id}', weight: 2 },
     { method: 'POST', path: '/api/v1/chat/{conversation_id}/attachments', weight: 4, multipart: true },
     { method: 'GET', path: '/api/v1/chat/{conversation_id}/attachments/{attachment_id}', weight: 3 },
     {
@@ -141,6 +143,12 @@ export function routeSpecs(p: HttpPools): RouteSpec[] {
     },
     { method: 'GET', path: '/api/v1/admin/users', weight: 2, query: { role: fc.constantFrom(...ROLES, 'root', '') } },
     { method: 'GET', path: '/api/v1/admin/users/{user_id}/devices', weight: 2 },
+    {
+      method: 'GET',
+      path: '/api/v1/directory',
+      weight: 2,
+      query: { role: fc.constantFrom('consultant', 'doctor', ...ROLES, 'root', '') },
+    },
     { method: 'GET', path: '/api/v1/admin/stats', weight: 1 },
     { method: 'GET', path: '/api/v1/devices', weight: 1 },
     {

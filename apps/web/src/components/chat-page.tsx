@@ -33,15 +33,19 @@ function RoleChat({ forRole: role }: { forRole?: Role }) {
   if (!session || (role && session.user.role !== role)) return <p className="muted center">加载中…</p>;
   if (session.user.role !== 'customer') return <ChatView session={session} selected={selected} />;
   return (
-    <div className="chat-with-start">
-      <NewConsultation
-        initiallyOpen={params.get('start') === '1'}
-        onStarted={(id) => {
-          setStarted(id);
-          router.replace(`${homeFor('customer')}?c=${encodeURIComponent(id)}`);
-        }}
-      />
-      <ChatView key={started ?? 'initial'} session={session} selected={started ?? selected} />
-    </div>
+    <ChatView
+      key={started ?? 'initial'}
+      session={session}
+      selected={started ?? selected}
+      headAction={
+        <NewConsultation
+          initiallyOpen={started === null && params.get('start') === '1'}
+          onStarted={(id) => {
+            setStarted(id);
+            router.replace(`${homeFor('customer')}?c=${encodeURIComponent(id)}`);
+          }}
+        />
+      }
+    />
   );
 }

@@ -1,7 +1,7 @@
 'use client';
 
 import { useWebSocketByPage, useWebSocketClient, useWebSocketHandler } from '@anmei/react';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../lib/api.ts';
 import { cacheConversations, cachedConversations } from '../lib/conversation-cache.ts';
 import { filterConversations } from '../lib/conversation-search.ts';
@@ -24,8 +24,19 @@ import { useOutboxBubbles } from './use-outbox-bubbles.ts';
 
 const TYPING_TTL_MS = 6000;
 
-/** `selected`: the conversation to show (the page's `?c=<id>`, e.g. from a push notification's click). */
-export function ChatView({ session, selected = null }: { session: Session; selected?: string | null }) {
+/**
+ * `selected`: the conversation to show (the page's `?c=<id>`, e.g. from a push notification's click).
+ * `headAction`: shown beside the list's title (a customer's "发起咨询").
+ */
+export function ChatView({
+  session,
+  selected = null,
+  headAction = null,
+}: {
+  session: Session;
+  selected?: string | null;
+  headAction?: ReactNode;
+}) {
   const me = session.user;
   const ws = useWebSocketByPage();
   const client = useWebSocketClient();
@@ -259,17 +270,6 @@ export function ChatView({ session, selected = null }: { session: Session; selec
     .map((id) => names[id] ?? '对方')
     .join('、');
 
-  async function startNew() {
-    try {
-      const { id } = await api.startConversation();
-      await refreshList();
-      setActiveId(id);
-      setShowThread(true);
-    } catch (e) {
-      pushNotice({ title: '无法发起咨询', message: userMessage(e, FALLBACKS.startConsultation), kind: 'error' });
-    }
-  }
-
   const onLocal = useCallback((message: ViewMessage) => {
     setMessages((current) => merge(current, [message]));
   }, []);
@@ -279,11 +279,7 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       <aside className="conv-list" aria-label="会话列表">
         <div className="conv-list-head">
           <h1>我的咨询</h1>
-          {me.role === 'customer' ? (
-            <button type="button" className="btn btn-small btn-primary" onClick={() => void startNew()}>
-              发起新咨询
-            </button>
-          ) : null}
+          {headAction}
         </div>
         {/* Connect / disconnect / reconnect are developer tools: admins only. */}
         <ConnectionStatus showControls={me.role === 'admin'} />
@@ -314,7 +310,14 @@ export function ChatView({ session, selected = null }: { session: Session; selec
       <section className="thread" aria-label="消息">
         {active ? (
           <>
-            <ThreadHeader title={active.title} others={others} onBack={() => setShowThread(false)} />
+            <ThreadHeader
+              conversationId={active.id}
+              title={active.title}
+              participants={active.participants}
+              others={others}
+              canAdd={me.role !== 'customer'}
+              onBack={() => setShowThread(false)}
+            />
             <div className="messages" data-testid="messages">
               {hasMore ? (
                 <button

@@ -1,21 +1,15 @@
 'use client';
 
 import { type FormEvent, useEffect, useState } from 'react';
-import { conversations, startConversation } from '../lib/api.ts';
+import { type DirectoryEntry, directory, startConversation } from '../lib/api.ts';
 import { APP_TEXTS, FALLBACKS, userMessage } from '../lib/user-messages.ts';
 
-interface Consultant {
-  id: string;
-  name: string;
-}
-
-/** Empty value of the consultant choice: the API then picks its oldest consultant account. */
-const AUTO = '';
+/** The "any consultant" choice: the API then picks a consultant online now (else its oldest one). */
+const ANY = '';
 
 /**
- * A customer starts a consultation with a topic and a consultant. Customers cannot list staff
- * accounts (GET /admin/users is admin only), so the choice is "assigned by the platform" plus the
- * consultants of the customer's own earlier conversations.
+ * A customer's one way to start a consultation: the "发起咨询" button, and a dialog with a topic
+ * and a consultant from the directory (online ones first), or "任意顾问".
  */
 export function NewConsultation({
   initiallyOpen,
@@ -26,24 +20,26 @@ export function NewConsultation({
 }) {
   const [open, setOpen] = useState(initiallyOpen);
   const [title, setTitle] = useState('');
-  const [consultant, setConsultant] = useState(AUTO);
-  const [known, setKnown] = useState<Consultant[]>([]);
+  const [consultant, setConsultant] = useState(ANY);
+  const [consultants, setConsultants] = useState<DirectoryEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     if (!open) return;
     let cancelled = false;
-    conversations()
-      .then(({ conversations: list }) => {
-        const seen = new Map<string, Consultant>();
-        for (const c of list)
-          for (const p of c.participants)
-            if (p.role === 'consultant') seen.set(p.user_id, { id: p.user_id, name: p.display_name });
-        if (!cancelled) setKnown([...seen.values()]);
+    setConsultants(null);
+    directory('consultant')
+      .then(({ users }) => {
+        if (!cancelled) setConsultants(users);
       })
-      // Only the extra choices are missing: "assigned by the platform" still works.
-      .catch((e: unknown) => console.warn('listing earlier consultants failed', e));
+      .catch((e: unknown) => {
+        // "任意顾问" still works without the list.
+        if (!cancelled) {
+          setConsultants([]);
+          setError(userMessage(e, '暂时无法加载顾问列表，可选择“任意顾问”'));
+        }
+      });
     return () => {
       cancelled = true;
     };
@@ -62,6 +58,7 @@ export function NewConsultation({
       const { id } = await startConversation(topic || undefined, consultant || undefined);
       setOpen(false);
       setTitle('');
+      setConsultant(ANY);
       onStarted(id);
     } catch (e) {
       setError(userMessage(e, FALLBACKS.startConsultation));
@@ -70,17 +67,35 @@ export function NewConsultation({
     }
   }
 
+  const choice = (value: string, label: string, detail: string, online?: boolean) => (
+    <label key={value || 'any'} className={`pick-option ${consultant === value ? 'picked' : ''}`}>
+      <input
+        type="radio"
+        name="consultant"
+        value={value}
+        checked={consultant === value}
+        onChange={() => setConsultant(value)}
+      />
+      {online === undefined ? null : <span className={`dot ${online ? 'online' : 'offline'}`} />}
+      <span className="pick-name">{label}</span>
+      <span className="pick-detail muted">{detail}</span>
+    </label>
+  );
+
   return (
     <>
-      <div className="start-bar">
-        <button type="button" className="btn btn-small btn-primary" onClick={() => setOpen(true)}>
-          选择顾问和主题发起咨询
-        </button>
-      </div>
+      <button
+        type="button"
+        className="btn btn-small btn-primary"
+        data-testid="start-consultation"
+        onClick={() => setOpen(true)}
+      >
+        发起咨询
+      </button>
       {open ? (
         <div className="dialog-backdrop">
           <section className="card dialog" role="dialog" aria-modal="true" aria-labelledby="new-consultation-title">
-            <h2 id="new-consultation-title">发起新咨询</h2>
+            <h2 id="new-consultation-title">发起咨询</h2>
             <form className="form" onSubmit={onSubmit}>
               <label>
                 咨询主题
@@ -92,17 +107,12 @@ export function NewConsultation({
                   onChange={(e) => setTitle(e.target.value)}
                 />
               </label>
-              <label>
-                顾问
-                <select name="consultant" value={consultant} onChange={(e) => setConsultant(e.target.value)}>
-                  <option value={AUTO}>由平台分配顾问</option>
-                  {known.map((c) => (
-                    <option key={c.id} value={c.id}>
-                      {c.name}（咨询过）
-                    </option>
-                  ))}
-                </select>
-              </label>
+              <fieldset className="pick-list" aria-label="选择顾问">
+                <legend>选择顾问</legend>
+                {choice(ANY, '任意顾问', '由平台分配一位在线顾问')}
+                {consultants === null ? <p className="muted">正在加载顾问…</p> : null}
+                {consultants?.map((c) => choice(c.id, c.display_name, c.online ? '在线' : '离线', c.online))}
+              </fieldset>
               {error ? (
                 <p className="error" role="alert">
                   {error}
@@ -110,7 +120,7 @@ export function NewConsultation({
               ) : null}
               <div className="button-row">
                 <button type="submit" className="btn btn-primary" disabled={busy}>
-                  {busy ? '发起中…' : '发起咨询'}
+                  {busy ? '发起中…' : '开始咨询'}
                 </button>
                 <button type="button" className="btn btn-ghost" disabled={busy} onClick={() => setOpen(false)}>
                   取消

@@ -10,6 +10,14 @@ import { type NoticeData, withMembershipNotice, withReadPosition } from '../lib/
 import { onRawFrame } from '../lib/frame-log.ts';
 import { merge, type ViewMessage } from '../lib/messages.ts';
 
+/** Notices that change the list (and so the open thread's header) from the frame alone. */
+const LIST_NOTICES = new Set([
+  'conversation_started',
+  'participant_added',
+  'participant_removed',
+  'conversation_renamed',
+]);
+
 export function useNoticeFrames(deps: {
   meId: string;
   pushNotice: (notice: { title: string; message: string; kind: 'info' }) => void;
@@ -47,16 +55,23 @@ export function useNoticeFrames(deps: {
           seenNotices.current.add(eventId);
         }
         latest.current.pushNotice({ title, message, kind: 'info' });
-        // A new consultation or a new member: the list changes from the frame alone, at once.
+        // A new consultation, a new member or a new title: the list changes from the frame alone, at once.
         const {
           type,
           event_seq: eventSeq,
           data,
         } = frame.data as { type: string; event_seq?: number; data?: NoticeData };
-        if (conversationId && (type === 'conversation_started' || type === 'participant_added')) {
+        if (conversationId && LIST_NOTICES.has(type)) {
           setList(
             (current) =>
-              current && withMembershipNotice(current, { type, conversationId, eventSeq: eventSeq ?? 0, data }),
+              current &&
+              withMembershipNotice(current, {
+                type,
+                conversationId,
+                eventSeq: eventSeq ?? 0,
+                data,
+                me: latest.current.me,
+              }),
           );
         }
         if (conversationId && conversationId === activeRef.current) {

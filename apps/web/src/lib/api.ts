@@ -193,3 +193,31 @@ export function uploadAttachment(
   });
   return { promise, abort: () => xhr.abort() };
 }
+
+/** A staff account from GET /api/v1/directory (no username). */
+export type DirectoryEntry = import('@anmei/protocol').DirectoryEntry;
+
+/** Consultants (anyone signed in) or doctors (staff only) to pick from, online ones first. */
+export const directory = (role: 'consultant' | 'doctor') =>
+  api<{ users: DirectoryEntry[] }>(`/api/v1/directory?role=${role}`);
+
+/** Bring a staff account into a conversation; everyone in it gets a `participant_added` notice. */
+export const addParticipant = (conversationId: string, userId: string) =>
+  api<{ added: boolean; user: { id: string; role: SessionUser['role']; display_name: string } }>(
+    `/api/v1/chat/${encodeURIComponent(conversationId)}/participants`,
+    { body: { user_id: userId } },
+  );
+
+/** Give a conversation a new title (participants, admins); everyone in it gets a `conversation_renamed` notice. */
+export const renameConversation = (conversationId: string, title: string) =>
+  api<{ id: string; title: string; changed: boolean }>(`/api/v1/chat/${encodeURIComponent(conversationId)}`, {
+    method: 'PATCH',
+    body: { title },
+  });
+
+/** Take a doctor or consultant out of a conversation; everyone in it (them too) gets a `participant_removed` notice. */
+export const removeParticipant = (conversationId: string, userId: string) =>
+  api<{ removed: boolean; user: { id: string; role: SessionUser['role']; display_name: string } }>(
+    `/api/v1/chat/${encodeURIComponent(conversationId)}/participants/${encodeURIComponent(userId)}`,
+    { method: 'DELETE' },
+  );

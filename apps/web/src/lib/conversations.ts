@@ -88,7 +88,7 @@ export function withReadPosition(
   );
 }
 
-/** What a `conversation_started` or `participant_added` notice carries in its `data`. */
+/** What a `conversation_started`, `participant_added`, `participant_removed` or `conversation_renamed` notice carries in its `data`. */
 export interface NoticeData {
   title?: unknown;
   participants?: unknown;
@@ -112,31 +112,61 @@ function participantOf(value: unknown): Participant | null {
   };
 }
 
+/** A conversation new to the list, from a notice's `title` and `participants`; null if they are missing or malformed. */
+function conversationFromNotice(conversationId: string, eventSeq: number, data: NoticeData | undefined) {
+  if (typeof data?.title !== 'string' || !Array.isArray(data.participants)) return null;
+  const participants = data.participants.map(participantOf);
+  if (participants.length === 0 || participants.some((p) => p === null)) return null;
+  const added: ConversationSummary = {
+    id: conversationId,
+    title: data.title,
+    last_seq: 0,
+    last_event_seq: eventSeq,
+    unread_count: 0,
+    last_message: null,
+    participants: participants as Participant[],
+  };
+  return added;
+}
+
 /**
  * The list after a server notice about a conversation's membership, applied from the frame
  * alone (no list request): `conversation_started` adds the conversation when it is new to the
- * list (at the top, nothing read yet); `participant_added` adds the participant to it. Other
- * notices, and data that does not have the documented shape, leave the list as it is.
+ * list (at the top, nothing read yet); `participant_added` adds the participant to it, or — for
+ * the one who just joined, whose list does not have it yet — adds the conversation from the
+ * notice's title and members; `participant_removed` takes the participant out (the conversation,
+ * when it is me); `conversation_renamed` gives it its new title. Other notices, and
+ * data that does not have the documented shape, leave the list as it is.
  */
 export function withMembershipNotice(
   list: readonly ConversationSummary[],
-  notice: { type: string; conversationId: string; eventSeq: number; data: NoticeData | undefined },
+  notice: {
+    type: string;
+    conversationId: string;
+    eventSeq: number;
+    data: NoticeData | undefined;
+    /** My user id: a `participant_removed` of me takes the conversation off my list. */
+    me?: string;
+  },
 ): ConversationSummary[] {
   const { type, conversationId, data } = notice;
-  if (type === 'conversation_started') {
-    if (list.some((c) => c.id === conversationId) || typeof data?.title !== 'string') return [...list];
-    const participants = Array.isArray(data.participants) ? data.participants.map(participantOf) : [];
-    if (participants.length === 0 || participants.some((p) => p === null)) return [...list];
-    const added: ConversationSummary = {
-      id: conversationId,
-      title: data.title,
-      last_seq: 0,
-      last_event_seq: notice.eventSeq,
-      unread_count: 0,
-      last_message: null,
-      participants: participants as Participant[],
-    };
-    return [added, ...list];
+  const known = list.some((c) => c.id === conversationId);
+  if (type === 'conversation_started' || (type === 'participant_added' && !known)) {
+    const added = known ? null : conversationFromNotice(conversationId, notice.eventSeq, data);
+    return added ? [added, ...list] : [...list];
+  }
+  if (type === 'participant_removed') {
+    const left = data?.user_id;
+    if (typeof left !== 'string') return [...list];
+    if (left === notice.me) return list.filter((c) => c.id !== conversationId);
+    return list.map((c) =>
+      c.id === conversationId ? { ...c, participants: c.participants.filter((p) => p.user_id !== left) } : c,
+    );
+  }
+  if (type === 'conversation_renamed') {
+    const title = data?.title;
+    if (typeof title !== 'string' || title === '') return [...list];
+    return list.map((c) => (c.id === conversationId ? { ...c, title } : c));
   }
   if (type === 'participant_added') {
     const joined = participantOf(data);

@@ -69,7 +69,8 @@ export function fromPending(m: PendingMessage, me: string): ViewMessage {
 export { sendFailureText } from './user-messages.ts';
 
 /**
- * Adds or replaces `incoming` (matched by id or client_message_id), ordered by seq; pending last.
+ * Adds or replaces `incoming` (matched by id or client_message_id), ordered by seq (notices by time
+ * among them); pending last.
  * A stored message (it has an id) is never pending: its copy from another tab's send or from the
  * history ends the "sending" state, and a late pending copy (restored by this tab while another
  * one had already sent it) does not bring it back.
@@ -90,12 +91,26 @@ export function merge(list: readonly ViewMessage[], incoming: readonly ViewMessa
     const next = { ...before, ...m, key: before.key };
     out[at] = next.id !== null ? { ...next, pending: undefined, error: undefined } : next;
   }
-  return out.sort((a, b) => {
-    if (a.seq === null && b.seq === null) return a.createdAt.getTime() - b.createdAt.getTime();
-    if (a.seq === null) return 1;
-    if (b.seq === null) return -1;
-    return a.seq - b.seq;
-  });
+  return inOrder(out);
+}
+
+const byTime = (a: ViewMessage, b: ViewMessage) => a.createdAt.getTime() - b.createdAt.getTime();
+
+/**
+ * Stored messages by seq; a notice shown in the thread (no seq, not pending) among them by time, so
+ * "刘医生 加入了会话" stays where it happened; our pending sends last.
+ */
+function inOrder(all: readonly ViewMessage[]): ViewMessage[] {
+  const stored = all.filter((m) => m.seq !== null).sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  const notices = all.filter((m) => m.seq === null && !m.pending && m.type === 'system').sort(byTime);
+  const pending = all.filter((m) => m.seq === null && (m.pending || m.type !== 'system')).sort(byTime);
+  const out: ViewMessage[] = [];
+  let n = 0;
+  for (const m of stored) {
+    while (n < notices.length && byTime(notices[n]!, m) < 0) out.push(notices[n++]!);
+    out.push(m);
+  }
+  return [...out, ...notices.slice(n), ...pending];
 }
 
 export function preview(m: { message_type?: MessageType; type?: MessageType; content: string } | null): string {

@@ -76,7 +76,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary:
-          'Start a consultation: a customer with a consultant (consultant_id, or the first consultant), or staff with customer_id',
+          'Start a consultation: a customer with a consultant (consultant_id, or the first online consultant, else the first), or staff with customer_id',
         body: z.strictObject({
           title: StorableText.trim().min(1).max(100).optional(),
           consultant_id: Id.optional(),
@@ -98,9 +98,12 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
           if (!user || user.role !== role) throw new AppError('USER_NOT_FOUND', `No ${role} with id ${id}.`);
           return user;
         }
-        const [first] = await ctx.store.users.list({ role });
-        if (!first) throw new AppError('USER_NOT_FOUND', `There is no ${role} to start a consultation with.`);
-        return first;
+        // "Any available": the oldest account of the role that is online now, else the oldest.
+        const all = await ctx.store.users.list({ role });
+        const online = await ctx.presence.onlineAmong(all.map((u) => u.id));
+        const chosen = all.find((u) => online.has(u.id)) ?? all[0];
+        if (!chosen) throw new AppError('USER_NOT_FOUND', `There is no ${role} to start a consultation with.`);
+        return chosen;
       };
       const customer = me.role === 'customer' ? me : await pick(request.body.customer_id, 'customer');
       const consultant = me.role === 'consultant' ? me : await pick(request.body.consultant_id, 'consultant');

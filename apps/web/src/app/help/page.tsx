@@ -8,7 +8,9 @@ export default function HelpPage() {
     <section className="card narrow" aria-labelledby="help-title">
       <h1 id="help-title">帮助</h1>
       <h2>如何开始咨询？</h2>
-      <p>登录后进入“咨询”，选择左侧的会话，或点击“发起新咨询”。顾问与医生会在会话中回复您。</p>
+      <p>
+        登录后进入“咨询”，选择左侧的会话，或点击“发起咨询”，选择顾问（或任意顾问）和主题。顾问与医生会在会话中回复您。
+      </p>
       <h2>可以发送哪些内容？</h2>
       <ul>
         <li>文字消息：按 Enter 发送，Shift+Enter 换行。</li>
