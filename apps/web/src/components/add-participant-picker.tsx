@@ -7,9 +7,9 @@ import {
   type DirectoryEntry,
   directory,
   removeParticipant,
-  userMessage,
 } from '../lib/api.ts';
 import { ROLE_LABELS } from '../lib/session.ts';
+import { FALLBACKS, MEMBER_TEXTS, userMessage } from '../lib/user-messages.ts';
 
 /**
  * Staff bring a doctor (or another consultant) into a conversation — the directory's doctors and
@@ -42,7 +42,7 @@ export function AddParticipantPicker({
       .catch((e: unknown) => {
         if (!cancelled) {
           setStaff([]);
-          setError(userMessage(e, '暂时无法加载医生和顾问列表，请稍后再试'));
+          setError(userMessage(e, FALLBACKS.staffDirectory));
         }
       });
     return () => {
@@ -57,7 +57,7 @@ export function AddParticipantPicker({
       await addParticipant(conversationId, user.id);
       onClose();
     } catch (e) {
-      setError(userMessage(e, `无法添加${user.display_name}，请稍后再试`));
+      setError(userMessage(e, MEMBER_TEXTS.addFailed(user.display_name)));
     } finally {
       setAdding(null);
     }
@@ -70,7 +70,7 @@ export function AddParticipantPicker({
       await removeParticipant(conversationId, user.user_id);
       onClose();
     } catch (e) {
-      setError(userMessage(e, `无法移除${user.display_name}，请稍后再试`));
+      setError(userMessage(e, MEMBER_TEXTS.removeFailed(user.display_name)));
     } finally {
       setAdding(null);
     }

@@ -37,7 +37,7 @@ export function NewConsultation({
         // "任意顾问" still works without the list.
         if (!cancelled) {
           setConsultants([]);
-          setError(userMessage(e, '暂时无法加载顾问列表，可选择“任意顾问”'));
+          setError(userMessage(e, FALLBACKS.consultantDirectory));
         }
       });
     return () => {

@@ -1,7 +1,8 @@
 'use client';
 
 import { type FormEvent, useState } from 'react';
-import { renameConversation, userMessage } from '../lib/api.ts';
+import { renameConversation } from '../lib/api.ts';
+import { APP_TEXTS, FALLBACKS, userMessage } from '../lib/user-messages.ts';
 
 /**
  * The open conversation's title, with "✎" to change it. Nothing is changed locally on success:
@@ -17,7 +18,7 @@ export function TitleEditor({ conversationId, title }: { conversationId: string;
     event.preventDefault();
     const next = draft.trim();
     if (next.length === 0 || next.length > 100) {
-      setError('会话名称需为 1–100 个字');
+      setError(APP_TEXTS.titleLength);
       return;
     }
     setBusy(true);
@@ -26,7 +27,7 @@ export function TitleEditor({ conversationId, title }: { conversationId: string;
       await renameConversation(conversationId, next);
       setEditing(false);
     } catch (e) {
-      setError(userMessage(e, '无法修改会话名称，请稍后再试'));
+      setError(userMessage(e, FALLBACKS.rename));
     } finally {
       setBusy(false);
     }

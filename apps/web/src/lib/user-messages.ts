@@ -131,7 +131,16 @@ export const FALLBACKS = {
   adminSearch: `无法搜索会话，${RETRY}`,
   adminNotify: `通知发送失败，${RETRY}`,
   push: `无法更改消息通知设置，${RETRY}`,
+  staffDirectory: `暂时无法加载医生和顾问列表，${RETRY}`,
+  consultantDirectory: '暂时无法加载顾问列表，可选择“任意顾问”',
+  rename: `无法修改会话名称，${RETRY}`,
 } as const;
+
+/** Fallbacks of the members dialog, naming the person (add-participant-picker.tsx). */
+export const MEMBER_TEXTS = {
+  addFailed: (name: string) => `无法添加${name}，${RETRY}`,
+  removeFailed: (name: string) => `无法移除${name}，${RETRY}`,
+};
 
 /** Texts of this app's own checks (not answers of the API). */
 export const APP_TEXTS = {
@@ -142,6 +151,7 @@ export const APP_TEXTS = {
   noMicrophone: '无法使用麦克风：请在浏览器中允许麦克风权限',
   recordingTooShort: '录音太短',
   titleTooLong: '主题最多 100 个字',
+  titleLength: '会话名称需为 1–100 个字',
   pickConversation: '请先搜索并选择一个会话',
 } as const;
 
