@@ -3,6 +3,8 @@ export * from './codes.ts';
 export * from './devices.ts';
 export * from './domain.ts';
 export * from './frames.ts';
+export * from './http/index.ts';
 export * from './payloads.ts';
 export * from './storable.ts';
 export * from './streams.ts';
+export * from './typed-emitter.ts';
