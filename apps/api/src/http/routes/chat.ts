@@ -6,6 +6,7 @@ import type { AppContext } from '../../app-context.ts';
 import { messageToWire, rolesOf } from '../../chat/wire.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
 import { sentBody } from '../schemas.ts';
+
 export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const onRequest = requireAuth(ctx.tokens);
