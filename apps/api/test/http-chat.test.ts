@@ -132,11 +132,15 @@ describe('POST /api/v1/chat/{id}/send', () => {
 
     expect(res.status).toBe(200);
     const customerId = await idOf('customer_456');
+    // The WS ack's fields (MessageSent), then the stored message as live frames carry it.
     expect(res.body).toEqual({
       status: 'sent',
       message_id: expect.any(String),
+      conversation_id: conversationId,
       seq: 1,
+      client_message_id: clientMessageId,
       duplicate: false,
+      created_at: res.body.message.created_at,
       message: {
         id: res.body.message_id,
         conversation_id: conversationId,
@@ -147,17 +151,18 @@ describe('POST /api/v1/chat/{id}/send', () => {
         content: '我想预约下周的面部护理',
         metadata: null,
         created_at: expect.any(String),
+        sender_role: 'customer',
       },
     });
     expect(new Date(res.body.message.created_at).toISOString()).toBe(res.body.message.created_at);
     for (const socket of [consultant, doctor]) {
       const [frame] = await socket.waitFor('new_message');
-      expect(frame?.data).toEqual({ ...res.body.message, sender_role: 'customer' });
+      expect(frame?.data).toEqual(res.body.message);
     }
     await barrier(app, [sender, consultant, doctor]);
     // The sender's own socket gets the stored message too (device sync: the HTTP send has no socket to skip).
     const [synced] = sender.all('new_message');
-    expect(synced?.data).toEqual({ ...res.body.message, sender_role: 'customer' });
+    expect(synced?.data).toEqual(res.body.message);
     expect(businessFrames(sender)).toEqual(['new_message']);
     expect(businessFrames(consultant)).toEqual(['new_message']);
     expect(businessFrames(doctor)).toEqual(['new_message']);

@@ -6,13 +6,13 @@
  * Constructing a client has no side effects (no socket, timer or global listener) so that a
  * React state initializer may create one and throw it away; everything starts at connect().
  */
-import { type ConnectionType, LIMITS, textLength } from '@anmei/protocol';
+import { type ConnectionType, LIMITS, type Listener, TypedEmitter, textLength } from '@anmei/protocol';
 import type { ClientError, ClientEventMap } from './client-events.ts';
 import { newClientMessageId } from './client-message-id.ts';
 import { utf8Bytes } from './codec.ts';
 import { ConnectionManager } from './connection-manager.ts';
 import { type DeliveryStats, DeliveryTracker } from './delivery-tracker.ts';
-import { type Handler, type HandlerKey, HandlerRegistry } from './handler-registry.ts';
+import { type Handler, type HandlerKey, HandlerRegistry, reportedTwice } from './handler-registry.ts';
 import {
   type PendingMessage,
   type SendResult,
@@ -30,7 +30,6 @@ import { OutboxPersistence, type RestoredSend } from './outbox-persistence.ts';
 import type { OutboxStorage } from './outbox-storage.ts';
 import { SendError } from './send-error.ts';
 import type { ConnectionState } from './state-machine.ts';
-import { type Listener, TypedEmitter } from './typed-emitter.ts';
 
 /** What a UI renders; a new object whenever anything in it changes (for useSyncExternalStore). */
 export interface ClientSnapshot {
@@ -67,9 +66,10 @@ export class WebSocketClient {
 
   constructor(options: ClientOptions) {
     this.#o = resolveOptions(options);
-    this.#events = new TypedEmitter<ClientEventMap>((error, event) =>
-      console.error(`@anmei/client: a "${String(event)}" listener threw`, error),
-    );
+    this.#events = new TypedEmitter<ClientEventMap>({
+      onListenerError: (error, event) => console.error(`@anmei/client: a "${event}" listener threw`, error),
+      onReporterError: reportedTwice,
+    });
     this.#registry = new HandlerRegistry((error, action) =>
       this.#report({
         code: 'HANDLER_FAILED',
@@ -317,7 +317,7 @@ export class WebSocketClient {
     this.#disposed = true;
     this.#outbox.clear((id) => new SendError('DISPOSED', 'The client was disposed.', id));
     this.#registry.clear();
-    this.#events.clear();
+    this.#events.removeAll();
     this.#subscribers.clear();
   }
 

@@ -5,9 +5,8 @@
  * "the last message". A handler that throws is isolated and reported (the seed's page-level
  * error isolation); the other handlers, and the other pages' handlers, keep working.
  */
-import type { ServerAction } from '@anmei/protocol';
+import { type Listener, type ServerAction, TypedEmitter } from '@anmei/protocol';
 import type { UiFrame, UiFrameOf } from './message-adapter.ts';
-import { type Listener, TypedEmitter } from './typed-emitter.ts';
 
 /** Action -> the frame its handlers receive; `*` receives every frame. */
 export type HandlerMap = { [A in ServerAction]: UiFrameOf<A> } & { '*': UiFrame };
@@ -19,7 +18,10 @@ export class HandlerRegistry {
 
   /** `onHandlerError(error, action)` is called for each handler that throws or rejects. */
   constructor(onHandlerError: (error: unknown, action: HandlerKey) => void) {
-    this.#emitter = new TypedEmitter<HandlerMap>(onHandlerError);
+    this.#emitter = new TypedEmitter<HandlerMap>({
+      onListenerError: onHandlerError,
+      onReporterError: reportedTwice,
+    });
   }
 
   on<K extends HandlerKey>(action: K, handler: Handler<K>): () => void {
@@ -37,6 +39,11 @@ export class HandlerRegistry {
   }
 
   clear(): void {
-    this.#emitter.clear();
+    this.#emitter.removeAll();
   }
+}
+
+/** The client's reporter failed too: the console, never a throw into the socket's message handler. */
+export function reportedTwice(reporterError: unknown, listenerError: unknown): void {
+  console.error('@anmei/client: the error reporter itself threw', reporterError, 'while reporting', listenerError);
 }

@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { HandlerRegistry } from '../src/handler-registry.ts';
 import type { UiFrame } from '../src/index.ts';
-import { TypedEmitter } from '../src/typed-emitter.ts';
 
 const pong = (ts: number): UiFrame => ({
   action: 'pong',
@@ -69,19 +68,19 @@ describe('HandlerRegistry', () => {
   });
 });
 
-describe('TypedEmitter', () => {
+describe('the shared TypedEmitter under the registry', () => {
   it('falls back to console.error when the error reporter itself throws', () => {
-    const emitter = new TypedEmitter<{ tick: number }>(() => {
+    const registry = new HandlerRegistry(() => {
       throw new Error('reporter broken');
     });
     const original = console.error;
     const logged: unknown[] = [];
     console.error = (...args: unknown[]) => logged.push(args[0]);
     try {
-      emitter.on('tick', () => {
+      registry.on('pong', () => {
         throw new Error('listener broken');
       });
-      expect(() => emitter.emit('tick', 1)).not.toThrow();
+      expect(() => registry.dispatch(pong(1))).not.toThrow();
     } finally {
       console.error = original;
     }

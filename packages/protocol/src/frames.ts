@@ -6,15 +6,15 @@ import { z } from 'zod';
 import { type ErrorCode, ErrorCodes } from './codes.ts';
 import { CONNECTION_TYPES, DEVICE_TYPES, LIMITS, MESSAGE_TYPES, ROLES } from './domain.ts';
 import {
-  ClientMessageId,
   ConsultationReplyPayload,
   DirectMessagePayload,
   Id,
   IsoDate,
-  MessageContent,
   MessagePayload,
+  MessageSent,
   MobileNotificationPayload,
   ReadStatusPayload,
+  SendMessageInput,
   SystemNotificationPayload,
   TypingStatusPayload,
 } from './payloads.ts';
@@ -39,13 +39,8 @@ const RequestId = z.string().min(1).max(64);
 export const SendMessageFrame = z.strictObject({
   action: z.literal(ClientAction.sendMessage),
   request_id: RequestId.optional(),
-  data: z.strictObject({
-    conversation_id: Id,
-    /** Chosen by the client (a UUID); resending the same id never creates a second message. */
-    client_message_id: ClientMessageId,
-    content: MessageContent,
-    message_type: z.literal('text').optional(),
-  }),
+  // The input HTTP send takes too (payloads.ts), addressed to a conversation.
+  data: z.strictObject({ conversation_id: Id, ...SendMessageInput.shape }),
 });
 
 export const TypingFrame = z.strictObject({
@@ -179,18 +174,10 @@ export const SystemNotificationFrame = serverFrame(ServerAction.systemNotificati
 export const DirectMessageFrame = serverFrame(ServerAction.directMessage, DirectMessagePayload);
 export const MobileNotificationFrame = serverFrame(ServerAction.mobileNotification, MobileNotificationPayload);
 export const PongFrame = serverFrame(ServerAction.pong, z.object({ ts: z.number().optional(), server_time: IsoDate }));
+/** The same `MessageSent` the HTTP send answers with; over WS a client_message_id is required, so never null. */
 export const AckFrame = serverFrame(
   ServerAction.ack,
-  z.object({
-    request_id: RequestId.nullable(),
-    message_id: Id,
-    conversation_id: Id,
-    seq: z.number().int().positive(),
-    client_message_id: z.string(),
-    /** true when this client_message_id was already stored: nothing new was created. */
-    duplicate: z.boolean(),
-    created_at: IsoDate,
-  }),
+  z.object({ request_id: RequestId.nullable(), ...MessageSent.shape, client_message_id: z.string() }),
 );
 const ErrorCodeSchema = z.enum(Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]]);
 export const ErrorFrame = serverFrame(

@@ -114,3 +114,31 @@ export type DeviceInfo = z.infer<typeof DeviceInfo>;
  */
 export const MessageContent = StorableText.min(1).max(LIMITS.messageContentMaxChars);
 export const ClientMessageId = StorableText.min(1).max(LIMITS.clientMessageIdMaxChars);
+
+/**
+ * A text message as a client sends it: the WS `send_message` frame's `data` (with `conversation_id`)
+ * and, with `client_message_id` optional, the body of HTTP `POST /api/v1/chat/{id}/send`.
+ */
+export const SendMessageInput = z.strictObject({
+  /** Chosen by the client (a UUID); resending the same id never creates a second message. */
+  client_message_id: ClientMessageId,
+  content: MessageContent,
+  message_type: z.literal('text').optional(),
+});
+export type SendMessageInput = z.infer<typeof SendMessageInput>;
+
+/**
+ * What storing a message answers, over both transports: the WS `ack` frame's `data` (plus its
+ * `request_id`) and the HTTP send and upload answers (plus `status` and the stored `message`).
+ */
+export const MessageSent = z.object({
+  message_id: Id,
+  conversation_id: Id,
+  seq: z.number().int().positive(),
+  /** null only over HTTP, where it is optional. */
+  client_message_id: z.string().nullable(),
+  /** true when this client_message_id was already stored: nothing new was created. */
+  duplicate: z.boolean(),
+  created_at: IsoDate,
+});
+export type MessageSent = z.infer<typeof MessageSent>;

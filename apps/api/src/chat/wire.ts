@@ -1,9 +1,13 @@
 /** Database rows -> snake_case wire payloads (one place, shared by HTTP and WS). */
-import type { MessagePayload } from '@anmei/protocol';
+import type { MessagePayload, Role } from '@anmei/protocol';
 import type { MessageRow } from '../db/store-types.ts';
 
-export function messageToWire(m: MessageRow): MessagePayload {
-  return {
+/**
+ * `senderRole` comes from the caller (the sender's token, or the conversation's cached
+ * participants): messages carry no role column. Left out when unknown; always the last field.
+ */
+export function messageToWire(m: MessageRow, senderRole?: Role): MessagePayload {
+  const wire: MessagePayload = {
     id: m.id,
     conversation_id: m.conversationId,
     seq: m.seq,
@@ -14,4 +18,11 @@ export function messageToWire(m: MessageRow): MessagePayload {
     metadata: m.metadata,
     created_at: m.createdAt.toISOString(),
   };
+  if (senderRole !== undefined) wire.sender_role = senderRole;
+  return wire;
+}
+
+/** The role of each participant by user id, to give replayed and listed messages their `sender_role`. */
+export function rolesOf(participants: ReadonlyArray<{ userId: string; role: Role }>): Map<string, Role> {
+  return new Map(participants.map((p) => [p.userId, p.role]));
 }

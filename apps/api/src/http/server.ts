@@ -17,6 +17,7 @@ import { decorateUser } from './auth-guard.ts';
 import type { ClientAddress } from './client-address.ts';
 import { answerFrameworkError, installProblemHandlers } from './problem-handler.ts';
 import { answerClientError } from './raw-problem.ts';
+import { requireProtocolSchemas } from './route-schemas.ts';
 import { docsPolicy, registerSecurityHeaders } from './security-headers.ts';
 
 /** An incoming X-Request-Id used as the request's id: short, and no characters that need escaping. */
@@ -68,6 +69,8 @@ export async function createHttpServer(
     reply.header('x-request-id', request.id);
     withLogContext({ reqId: request.id }, done);
   });
+  // Before any route: each one's schemas must come from @anmei/protocol (one source with the web app).
+  requireProtocolSchemas(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);

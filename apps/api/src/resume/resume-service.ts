@@ -14,7 +14,7 @@ import {
   serverFrame,
 } from '@anmei/protocol';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
-import { messageToWire } from '../chat/wire.ts';
+import { messageToWire, rolesOf } from '../chat/wire.ts';
 import type { Store, StoredEvent } from '../db/store-types.ts';
 import type { AppMetrics, ResumeStatus, ResumeStream } from '../observability/metrics.ts';
 import type { ConnectionInfo } from '../realtime/types.ts';
@@ -67,7 +67,9 @@ export class ResumeService {
 
     for (const c of data.conversations) {
       const id = c.conversation_id;
-      if (!(await this.#participants.isParticipant(id, info.userId))) {
+      // The participant list is cached (ParticipantDirectory), as isParticipant read it: gives replayed messages their sender_role.
+      const participants = await this.#participants.of(id);
+      if (!participants.some((p) => p.userId === info.userId)) {
         outcome.conversations.push({
           conversation_id: id,
           status: 'forbidden',
@@ -82,7 +84,8 @@ export class ResumeService {
         outcome.conversations.push({ conversation_id: id, status: 'reload', replayed_messages: 0, replayed_events: 0 });
         continue;
       }
-      for (const m of messages) send(Action.newMessage, messageToWire(m), m.createdAt);
+      const roles = messages.length > 0 ? rolesOf(participants) : undefined;
+      for (const m of messages) send(Action.newMessage, messageToWire(m, roles?.get(m.senderId)), m.createdAt);
       let visible = 0;
       for (const e of events) {
         if (e.excludeUserId !== info.userId && (!e.deviceTypes || e.deviceTypes.includes(info.deviceType))) {

@@ -2,7 +2,23 @@
  * HTTP API calls. The browser talks to the same origin (`/api/v1/...`); the Next.js route handler
  * in app/api/v1/[...path] forwards to the API server (which serves no CORS headers).
  */
-import { ATTACHMENT_MIME_TYPES, DEFAULT_ATTACHMENT_MAX_BYTES } from '@anmei/protocol';
+import {
+  ATTACHMENT_MIME_TYPES,
+  type ConversationListResponse,
+  type ConversationParticipant,
+  type ConversationSummary,
+  DEFAULT_ATTACHMENT_MAX_BYTES,
+  type HistoryResponse,
+  type LoginBody,
+  type MessagePayload,
+  type ReadBody,
+  type ReadResponse,
+  type RegisterBody,
+  type SentResponse,
+  type StartConversationBody,
+  type StartConversationResponse,
+  type TokenResponse,
+} from '@anmei/protocol';
 import { clearSession, readSession, type SessionUser } from './session.ts';
 import { codeText, UPLOAD_CHECK_TEXTS, WEB_ERROR_TEXTS } from './user-messages.ts';
 
@@ -67,67 +83,41 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return (await response.json()) as T;
 }
 
-export interface WireMessage {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_id: string;
-  client_message_id: string | null;
-  message_type: 'text' | 'image' | 'file' | 'voice' | 'system';
-  content: string;
-  metadata: Record<string, unknown> | null;
-  created_at: string;
-}
-
-export interface Participant {
-  user_id: string;
-  role: SessionUser['role'];
-  display_name: string;
-  last_read_seq: number;
-  online: boolean;
-}
-
-export interface ConversationSummary {
-  id: string;
-  title: string;
-  last_seq: number;
-  /** Newest conversation event position (read receipts, notices): the client's starting lastEventSeq. */
-  last_event_seq: number;
-  unread_count: number;
-  last_message: WireMessage | null;
-  participants: Participant[];
-}
-
-export interface LoginResult {
-  access_token: string;
-  user: SessionUser;
-}
-
-export interface SendResponse {
-  status: 'sent';
-  message_id: string;
-  seq: number;
-  duplicate: boolean;
-  message: WireMessage;
-}
+/*
+ * Types of the API's answers and bodies, derived from the schemas the server's routes use
+ * (@anmei/protocol, packages/protocol/src/http/): types only, so no schema reaches the browser
+ * bundle through this file. apps/web/test/api-types.test.ts checks that they stay those types.
+ */
+export type WireMessage = MessagePayload;
+export type Participant = ConversationParticipant;
+export type { ConversationSummary };
+/** Login and sign-up answer alike. */
+export type LoginResult = TokenResponse;
+/** Answer of a text send and of an attachment upload. */
+export type SendResponse = SentResponse;
 
 export const login = (username: string, password: string) =>
-  api<LoginResult>('/api/v1/auth/login', { body: { username, password }, auth: false });
-export const conversations = () => api<{ conversations: ConversationSummary[] }>('/api/v1/conversations');
+  api<LoginResult>('/api/v1/auth/login', { body: { username, password } satisfies LoginBody, auth: false });
+export const conversations = () => api<ConversationListResponse>('/api/v1/conversations');
 /** Customer sign-up: answers like login (201 with a token), so the session is saved the same way. */
-export const register = (input: { username: string; password: string; display_name: string }) =>
+export const register = (input: RegisterBody) =>
   api<LoginResult>('/api/v1/auth/register', { body: input, auth: false });
 /** Without `consultantId` the API picks the oldest consultant account (it has no "any available"). */
 export const startConversation = (title?: string, consultantId?: string) =>
-  api<{ id: string; title: string }>('/api/v1/conversations', {
-    body: { ...(title ? { title } : {}), ...(consultantId ? { consultant_id: consultantId } : {}) },
+  api<StartConversationResponse>('/api/v1/conversations', {
+    body: {
+      ...(title ? { title } : {}),
+      ...(consultantId ? { consultant_id: consultantId } : {}),
+    } satisfies StartConversationBody,
   });
 export const history = (id: string, beforeSeq?: number, limit = 30) =>
-  api<{ messages: WireMessage[]; has_more: boolean }>(
+  api<HistoryResponse>(
     `/api/v1/chat/${encodeURIComponent(id)}/messages?limit=${limit}${beforeSeq ? `&before_seq=${beforeSeq}` : ''}`,
   );
 export const markReadHttp = (id: string, messageIds: string[]) =>
-  api<{ last_read_seq: number }>(`/api/v1/chat/${encodeURIComponent(id)}/read`, { body: { message_ids: messageIds } });
+  api<ReadResponse>(`/api/v1/chat/${encodeURIComponent(id)}/read`, {
+    body: { message_ids: messageIds } satisfies ReadBody,
+  });
 
 /** Same-origin URL of an attachment (the proxy adds the session cookie's token). */
 export function attachmentUrl(metadata: Record<string, unknown> | null): string | null {

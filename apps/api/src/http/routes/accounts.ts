@@ -1,20 +1,14 @@
 /** Sign-up, starting a consultation, and staff accounts (admin). */
-import { Id, ROLES, StorableText } from '@anmei/protocol';
+import { AccountSchemas } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { hashPassword } from '../../auth/passwords.ts';
 import { UsernameTakenError } from '../../db/store.ts';
 import type { UserRow } from '../../db/store-types.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
-import { CommonProblems, ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
-
-const Username = z.string().regex(/^[a-z0-9_]{3,32}$/, 'use 3-32 lower-case letters, digits or _');
-const Password = z.string().min(8, 'use at least 8 characters').max(128);
-const DisplayName = StorableText.trim().min(1).max(50);
-const problems = { ...CommonProblems, 409: ProblemSchema };
+import { userToWire } from '../schemas.ts';
 
 export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -45,16 +39,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['auth'],
         summary: 'Customer sign-up; answers like login',
-        body: z.strictObject({ username: Username, password: Password, display_name: DisplayName }),
-        response: {
-          201: z.object({
-            access_token: z.string(),
-            token_type: z.literal('bearer'),
-            expires_in: z.number(),
-            user: UserSchema,
-          }),
-          ...problems,
-        },
+        ...AccountSchemas.register,
       },
     },
     async (request, reply) => {
@@ -77,15 +62,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags: ['chat'],
         summary:
           'Start a consultation: a customer with a consultant (consultant_id, or the first online consultant, else the first), or staff with customer_id',
-        body: z.strictObject({
-          title: StorableText.trim().min(1).max(100).optional(),
-          consultant_id: Id.optional(),
-          customer_id: Id.optional(),
-        }),
-        response: {
-          201: z.object({ id: z.string(), title: z.string(), participants: z.array(UserSchema) }),
-          ...problems,
-        },
+        ...AccountSchemas.startConversation,
       },
     },
     async (request, reply) => {
@@ -139,13 +116,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['admin'],
         summary: 'Create an account of any role (staff accounts)',
-        body: z.strictObject({
-          username: Username,
-          password: Password,
-          display_name: DisplayName,
-          role: z.enum(ROLES),
-        }),
-        response: { 201: UserSchema, ...problems },
+        ...AccountSchemas.createUser,
       },
     },
     async (request, reply) => {
@@ -162,8 +133,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['admin'],
         summary: 'List accounts, optionally of one role, with whether each is online',
-        querystring: z.object({ role: z.enum(ROLES).optional() }),
-        response: { 200: z.object({ users: z.array(UserSchema.extend({ online: z.boolean() })) }), ...problems },
+        ...AccountSchemas.listUsers,
       },
     },
     async (request) => {

@@ -3,12 +3,11 @@
  * title or of a participant's display name or username (the notification form's picker), instead
  * of pasting its id. Admin only; at most ADMIN_CONVERSATION_SEARCH_MAX (50) answers.
  */
-import { AdminConversationsQuery, AdminConversationsResponse } from '@anmei/protocol';
+import { AdminConversationsQuery, AdminConversationsResponse, CommonProblems } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../app-context.ts';
 import { requireAuth } from '../auth-guard.ts';
-import { CommonProblems } from '../schemas.ts';
 
 export function adminConversationRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.withTypeProvider<ZodTypeProvider>().get(

@@ -1,19 +1,13 @@
 /** Admin-only endpoints: system notices, direct and mobile-only notifications, devices, stats. */
-import { DEVICE_TYPES, Id, PUSH_PRIORITIES, StorableJsonObject, StorableText } from '@anmei/protocol';
+import { AdminSchemas, type BroadcastOutcome } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
-import type { BroadcastOutcome } from '../../broadcasting/broadcasting-service.ts';
+import type { BroadcastOutcome as Outcome } from '../../broadcasting/broadcasting-service.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth } from '../auth-guard.ts';
-import { CommonProblems } from '../schemas.ts';
 
-const problems = CommonProblems;
-/** `push_queued`: a push decision was stored; the push queue notifies whoever is offline, after this answer. */
-const Outcome = z.object({ ok: z.boolean(), delivered: z.number(), push_queued: z.boolean() });
-const outcome = (o: BroadcastOutcome) => ({ ok: o.ok, delivered: o.delivered, push_queued: o.pushQueued });
-const Data = StorableJsonObject.optional();
+const outcome = (o: Outcome): BroadcastOutcome => ({ ok: o.ok, delivered: o.delivered, push_queued: o.pushQueued });
 
 export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -30,14 +24,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['admin'],
         summary: 'System notification to one conversation, or to everyone connected when conversation_id is null',
-        body: z.strictObject({
-          conversation_id: Id.nullable(),
-          title: StorableText.min(1).max(200),
-          message: StorableText.min(1).max(2000),
-          type: StorableText.min(1).max(64).default('announcement'),
-          data: Data,
-        }),
-        response: { 200: Outcome, ...problems },
+        ...AdminSchemas.notify,
       },
     },
     async (request) => {
@@ -56,15 +43,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['admin'],
         summary: 'Important notice for mobile devices only (live to mobile sockets, push otherwise)',
-        body: z.strictObject({
-          conversation_id: Id,
-          title: StorableText.min(1).max(200),
-          content: StorableText.min(1).max(2000),
-          action: StorableText.max(64).optional(),
-          priority: z.enum(PUSH_PRIORITIES).optional(),
-          data: Data,
-        }),
-        response: { 200: Outcome, ...problems },
+        ...AdminSchemas.mobileNotify,
       },
     },
     async (request) => {
@@ -81,14 +60,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['admin'],
         summary: 'A message to one user on all devices (push when offline)',
-        body: z.strictObject({
-          user_id: Id,
-          title: StorableText.max(200).optional(),
-          content: StorableText.min(1).max(2000),
-          type: StorableText.max(64).optional(),
-          data: Data,
-        }),
-        response: { 200: Outcome, ...problems },
+        ...AdminSchemas.directMessage,
       },
     },
     async (request) => {
@@ -105,21 +77,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['admin'],
         summary: "A user's connected devices on every instance (getUserDeviceInfo)",
-        params: z.object({ user_id: Id }),
-        response: {
-          200: z.object({
-            user_id: z.string(),
-            devices: z.array(
-              z.object({
-                connection_id: z.string(),
-                device_type: z.enum(DEVICE_TYPES),
-                connected_at: z.string(),
-                instance_id: z.string(),
-              }),
-            ),
-          }),
-          ...problems,
-        },
+        ...AdminSchemas.userDevices,
       },
     },
     async (request) => {
@@ -131,7 +89,10 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.get(
     '/api/v1/admin/stats',
-    { onRequest, schema: { tags: ['admin'], summary: 'Presence and push figures across all instances' } },
+    {
+      onRequest,
+      schema: { tags: ['admin'], summary: 'Presence and push figures across all instances', ...AdminSchemas.stats },
+    },
     async () => {
       const [presence, queue, byProvider, instance] = await Promise.all([
         ctx.presence.stats(),

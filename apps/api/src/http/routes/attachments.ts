@@ -1,6 +1,6 @@
 /** Upload (multipart) and download of attachments: images, documents, voice notes. */
 import { Readable } from 'node:stream';
-import { Id, unstorableTextProblem } from '@anmei/protocol';
+import { AttachmentSchemas, unstorableTextProblem } from '@anmei/protocol';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,9 +9,7 @@ import { ALLOWED_MIME_TYPES, truncateText } from '../../attachments/policy.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
 import { requestedRange } from '../byte-range.ts';
-import { CommonProblems, ConversationIdParams, ProblemSchema, SentSchema, sentBody } from '../schemas.ts';
-
-const problems = CommonProblems;
+import { sentBody } from '../schemas.ts';
 
 function field(fields: Record<string, unknown> | undefined, name: string): string | null {
   const entry = fields?.[name] as { type?: string; value?: unknown } | undefined;
@@ -51,13 +49,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: `Upload one file as a message (multipart/form-data; text fields client_message_id, caption, duration_ms BEFORE the field "file"). Max ATTACHMENT_MAX_BYTES; types: ${ALLOWED_MIME_TYPES.join(', ')}`,
-        params: ConversationIdParams,
-        response: {
-          200: SentSchema,
-          ...problems,
-          413: ProblemSchema,
-          415: ProblemSchema,
-        },
+        ...AttachmentSchemas.upload,
       },
     },
     async (request) => {
@@ -101,7 +93,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
           // on when it started reading, so the answer names the stream's own error.
           throw (bodyErrors.has(error) ? malformed(part.file.errored ?? error) : null) ?? error;
         });
-      return sentBody(message, duplicate);
+      return sentBody(message, duplicate, user.role);
     },
   );
 
@@ -112,7 +104,7 @@ export function attachmentRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: 'Download an attachment (participants only); one `Range: bytes=` range is answered 206',
-        params: ConversationIdParams.extend({ attachment_id: Id }),
+        ...AttachmentSchemas.download,
       },
     },
     async (request, reply) => {

@@ -1,13 +1,12 @@
 /** Login, who-am-I and WebSocket tickets. */
-import { ROLES, StorableText } from '@anmei/protocol';
+import { AuthSchemas } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import { dummyPasswordHash, verifyPassword } from '../../auth/passwords.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
-import { ProblemSchema, UserSchema, userToWire } from '../schemas.ts';
+import { userToWire } from '../schemas.ts';
 
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -18,16 +17,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['auth'],
         summary: 'Exchange username and password for an access token',
-        body: z.strictObject({ username: StorableText.min(1).max(64), password: z.string().min(1).max(256) }),
-        response: {
-          200: z.object({
-            access_token: z.string(),
-            token_type: z.literal('bearer'),
-            expires_in: z.number().describe('seconds'),
-            user: UserSchema,
-          }),
-          401: ProblemSchema,
-        },
+        ...AuthSchemas.login,
       },
     },
     async (request) => {
@@ -49,7 +39,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/api/v1/auth/me',
     {
       onRequest: requireAuth(ctx.tokens),
-      schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: UserSchema, 401: ProblemSchema } },
+      schema: { tags: ['auth'], summary: 'The signed-in user', ...AuthSchemas.me },
     },
     async (request) => {
       const auth = signedIn(request);
@@ -66,15 +56,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['auth'],
         summary: 'A single-use ticket for the WebSocket upgrade (valid WS_TICKET_TTL seconds, default 30)',
-        response: {
-          200: z.object({
-            ticket: z.string(),
-            expires_in: z.number().describe('seconds'),
-            ws_path: z.string(),
-            role: z.enum(ROLES),
-          }),
-          401: ProblemSchema,
-        },
+        ...AuthSchemas.ticket,
       },
     },
     async (request) => {

@@ -1,22 +1,11 @@
 /** Conversations, history, send and read over HTTP (the seed's POST /chat/{id}/send and friends). */
-import { ClientMessageId, Id, LIMITS, MessageContent, ROLES } from '@anmei/protocol';
+import { ChatSchemas } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
-import { messageToWire } from '../../chat/wire.ts';
+import { messageToWire, rolesOf } from '../../chat/wire.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
-import {
-  CommonProblems,
-  ConversationIdParams,
-  MessageSchema,
-  ProblemSchema,
-  positionQuery,
-  SentSchema,
-  sentBody,
-} from '../schemas.ts';
-
-const problems = CommonProblems;
+import { sentBody } from '../schemas.ts';
 
 export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -29,31 +18,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: 'My conversations, newest activity first, with unread counts and who is online',
-        response: {
-          200: z.object({
-            conversations: z.array(
-              z.object({
-                id: z.string(),
-                title: z.string(),
-                last_seq: z.number(),
-                /** Newest conversation event position: a client's starting lastEventSeq for track(). */
-                last_event_seq: z.number(),
-                unread_count: z.number(),
-                last_message: MessageSchema.nullable(),
-                participants: z.array(
-                  z.object({
-                    user_id: z.string(),
-                    role: z.enum(ROLES),
-                    display_name: z.string(),
-                    last_read_seq: z.number(),
-                    online: z.boolean(),
-                  }),
-                ),
-              }),
-            ),
-          }),
-          401: ProblemSchema,
-        },
+        ...ChatSchemas.listConversations,
       },
     },
     async (request) => {
@@ -68,7 +33,9 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
           last_seq: s.lastSeq,
           last_event_seq: s.lastEventSeq,
           unread_count: s.unreadCount,
-          last_message: s.lastMessage ? messageToWire(s.lastMessage) : null,
+          last_message: s.lastMessage
+            ? messageToWire(s.lastMessage, s.participants.find((p) => p.userId === s.lastMessage?.senderId)?.role)
+            : null,
           participants: s.participants.map((p) => ({
             user_id: p.userId,
             role: p.role,
@@ -88,13 +55,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: 'Message history paged by seq (ascending). before_seq pages back; after_seq catches up.',
-        params: ConversationIdParams,
-        querystring: z.object({
-          before_seq: positionQuery(1).optional(),
-          after_seq: positionQuery().optional(),
-          limit: z.coerce.number().int().min(1).max(LIMITS.historyPageMax).default(50),
-        }),
-        response: { 200: z.object({ messages: z.array(MessageSchema), has_more: z.boolean() }), ...problems },
+        ...ChatSchemas.history,
       },
     },
     async (request) => {
@@ -117,7 +78,9 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
         const beyond = after_seq !== undefined ? { ...bounds, afterSeq: last.seq } : { beforeSeq: first.seq };
         hasMore = (await ctx.store.messages.history(conversationId, { ...beyond, limit: 1 })).length > 0;
       }
-      return { messages: page.map(messageToWire), has_more: hasMore };
+      // The cached participant list the participant check just read: no join on messages.
+      const roles = rolesOf(await ctx.participants.of(conversationId));
+      return { messages: page.map((m) => messageToWire(m, roles.get(m.senderId))), has_more: hasMore };
     },
   );
 
@@ -128,16 +91,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: 'Store a text message, then broadcast it to the other participants',
-        params: ConversationIdParams,
-        body: z.strictObject({
-          content: MessageContent,
-          client_message_id: ClientMessageId.optional(),
-        }),
-        response: {
-          200: SentSchema,
-          ...problems,
-          409: ProblemSchema,
-        },
+        ...ChatSchemas.send,
       },
     },
     async (request) => {
@@ -147,7 +101,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
         clientMessageId: request.body.client_message_id ?? null,
         content: request.body.content,
       });
-      return sentBody(message, duplicate);
+      return sentBody(message, duplicate, user.role);
     },
   );
 
@@ -158,9 +112,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: 'Mark messages (and everything before them) read; the others get a read_status frame',
-        params: ConversationIdParams,
-        body: z.strictObject({ message_ids: z.array(Id).min(1).max(LIMITS.readReceiptMaxIds) }),
-        response: { 200: z.object({ last_read_seq: z.number(), message_ids: z.array(z.string()) }), ...problems },
+        ...ChatSchemas.read,
       },
     },
     async (request) => {
@@ -177,15 +129,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['chat'],
         summary: 'Add a user (e.g. a doctor) to the conversation; consultants, doctors in it, and admins may',
-        params: ConversationIdParams,
-        body: z.strictObject({ user_id: Id }),
-        response: {
-          200: z.object({
-            added: z.boolean(),
-            user: z.object({ id: z.string(), role: z.enum(ROLES), display_name: z.string() }),
-          }),
-          ...problems,
-        },
+        ...ChatSchemas.addParticipant,
       },
     },
     async (request) => {

@@ -1,10 +1,14 @@
 /** PATCH /api/v1/chat/:conversation_id: rename a conversation; everyone in it gets a notice. */
-import { ConversationTitleBody, ConversationTitleResponse } from '@anmei/protocol';
+import {
+  CommonProblems,
+  ConversationIdParams,
+  ConversationTitleBody,
+  ConversationTitleResponse,
+} from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../app-context.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
-import { CommonProblems, ConversationIdParams } from '../schemas.ts';
 
 export function conversationTitleRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -2,17 +2,15 @@
  * The signed-in user's push devices: register (idempotent per token; a token registered by
  * another user moves to this one), list, remove. The token is stored, never shown back or logged.
  */
-import { DeviceRegistrationBody, DeviceSchema, Id } from '@anmei/protocol';
+import { type Device, DeviceSchemas } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import type { AppContext } from '../../app-context.ts';
 import type { PushDeviceRow, RegisterDeviceInput } from '../../db/store-types.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
-import { CommonProblems } from '../schemas.ts';
 
-function deviceToWire(d: PushDeviceRow): z.infer<typeof DeviceSchema> {
+function deviceToWire(d: PushDeviceRow): Device {
   return {
     id: d.id,
     platform: d.platform,
@@ -46,7 +44,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['devices'],
         summary: 'My registered push devices',
-        response: { 200: z.object({ devices: z.array(DeviceSchema) }), 401: CommonProblems[401] },
+        ...DeviceSchemas.list,
       },
     },
     async (request) => {
@@ -62,7 +60,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['devices'],
         summary: "The VAPID public key a browser subscribes with (PushManager.subscribe's applicationServerKey)",
-        response: { 200: z.object({ public_key: z.string() }), ...CommonProblems },
+        ...DeviceSchemas.webPushKey,
       },
     },
     async () => {
@@ -83,12 +81,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['devices'],
         summary: 'Register a push target (201 new, 200 already known: updated and now yours)',
-        body: DeviceRegistrationBody,
-        response: {
-          200: z.object({ device: DeviceSchema }),
-          201: z.object({ device: DeviceSchema }),
-          ...CommonProblems,
-        },
+        ...DeviceSchemas.register,
       },
     },
     async (request, reply) => {
@@ -119,8 +112,7 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         tags: ['devices'],
         summary: 'Remove one of my push devices (e.g. on logout)',
-        params: z.object({ device_id: Id }),
-        response: { 204: z.null(), ...CommonProblems },
+        ...DeviceSchemas.remove,
       },
     },
     async (request, reply) => {

@@ -1,11 +1,10 @@
 /** GET /api/v1/directory: staff accounts to pick from (a consultant to start with, a doctor to add). */
-import { DIRECTORY_ACCESS, DirectoryQuery, DirectoryResponse } from '@anmei/protocol';
+import { CommonProblems, DIRECTORY_ACCESS, DirectoryQuery, DirectoryResponse } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../app-context.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
-import { CommonProblems } from '../schemas.ts';
 
 export function directoryRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();

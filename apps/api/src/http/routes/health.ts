@@ -9,6 +9,7 @@
  *   the instance is not draining; else 503 problem+json `NOT_READY` whose `checks` name the failure.
  *   Load balancers and Kubernetes' readinessProbe route by it.
  */
+import { HealthSchemas, type ReadinessChecks } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../app-context.ts';
 import { toProblem } from '../../errors.ts';
@@ -16,41 +17,42 @@ import { toProblem } from '../../errors.ts';
 /** What a bounded check found: its value, or that it failed or did not answer in time. */
 type Checked<T> = { ok: true; value: T } | { ok: false };
 
-export interface ReadinessChecks {
-  database: 'ok' | 'unavailable';
-  /** `unknown` while the database does not answer. */
-  migrations: 'ok' | 'behind' | 'unknown';
-  redis: 'ok' | 'unavailable' | 'not_configured';
-  draining: boolean;
-}
-
 export function healthRoutes(app: FastifyInstance, ctx: AppContext, isDraining: () => boolean): void {
   const timeoutMs = ctx.config.databaseTimeouts.healthMs;
   // One statement proves both that the database answers and that its migrations are ours.
   const database = boundedProbe(() => ctx.migrationsApplied(), timeoutMs);
   const redis = boundedProbe(() => ctx.realtime.ping(), timeoutMs);
 
-  app.get('/health', { schema: { tags: ['ops'], summary: 'Liveness of this instance (always 200)' } }, async () => {
-    const answered = await database();
-    const databaseStatus = answered.ok ? 'ok' : 'unavailable';
-    const bus = ctx.realtime.healthy() ? 'ok' : 'unavailable';
-    const draining = isDraining();
-    return {
-      status: draining ? 'draining' : databaseStatus === 'ok' && bus === 'ok' ? 'ok' : 'degraded',
-      instance: ctx.config.instanceId,
-      database: { kind: ctx.databaseKind, status: databaseStatus },
-      bus: { kind: ctx.realtime.kind, status: bus, ...ctx.realtime.busStats() },
-      connections: ctx.local.size,
-      users: ctx.local.userCount,
-    };
-  });
+  app.get(
+    '/health',
+    { schema: { tags: ['ops'], summary: 'Liveness of this instance (always 200)', ...HealthSchemas.health } },
+    async () => {
+      const answered = await database();
+      const databaseStatus = answered.ok ? 'ok' : 'unavailable';
+      const bus = ctx.realtime.healthy() ? 'ok' : 'unavailable';
+      const draining = isDraining();
+      return {
+        status: draining ? 'draining' : databaseStatus === 'ok' && bus === 'ok' ? 'ok' : 'degraded',
+        instance: ctx.config.instanceId,
+        database: { kind: ctx.databaseKind, status: databaseStatus },
+        bus: { kind: ctx.realtime.kind, status: bus, ...ctx.realtime.busStats() },
+        connections: ctx.local.size,
+        users: ctx.local.userCount,
+      };
+    },
+  );
 
   app.get(
     '/ready',
     // Not in /docs yet: the authorization matrix and the HTTP fuzzer need a row for every documented
     // route first (apps/api/test/authz-matrix.test.ts, fuzz/support-http-routes.ts).
     {
-      schema: { hide: true, tags: ['ops'], summary: 'Readiness: 200 when this instance should get traffic, else 503' },
+      schema: {
+        hide: true,
+        tags: ['ops'],
+        summary: 'Readiness: 200 when this instance should get traffic, else 503',
+        ...HealthSchemas.ready,
+      },
     },
     async (request, reply) => {
       const [db, redisAnswered] = await Promise.all([
@@ -69,7 +71,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext, isDraining: 
       if (failed.length === 0) return { status: 'ready', instance: ctx.config.instanceId, checks };
       const problem = toProblem('NOT_READY', `Not ready: ${failed.join('; ')}.`, request.url);
       return reply
-        .code(problem.status)
+        .code(problem.status as 503)
         .type('application/problem+json')
         .send({ ...problem, instance_id: ctx.config.instanceId, checks });
     },

@@ -1,10 +1,9 @@
 /** DELETE /api/v1/chat/:conversation_id/participants/:user_id: take a doctor or consultant out. */
-import { Id, ParticipantRemovalResponse } from '@anmei/protocol';
+import { CommonProblems, ParticipantParams, ParticipantRemovalResponse } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../app-context.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
-import { CommonProblems, ConversationIdParams } from '../schemas.ts';
 
 export function participantRemovalRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -17,7 +16,7 @@ export function participantRemovalRoutes(app: FastifyInstance, ctx: AppContext):
         tags: ['chat'],
         summary:
           'Remove a doctor or consultant from the conversation; consultants, doctors in it, and admins may (never the customer)',
-        params: ConversationIdParams.extend({ user_id: Id }),
+        params: ParticipantParams,
         response: { 200: ParticipantRemovalResponse, ...CommonProblems },
       },
     },
