@@ -97,6 +97,49 @@ describe('sign-up (phone, 390×844)', () => {
   });
 });
 
+describe('password (phone, 390×844)', () => {
+  it('a new customer changes her password on 个人中心 and signs in with the new one; a wrong current one is said in Chinese', async () => {
+    const { page } = await phone();
+    const username = `pw_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e4)}`;
+    await page.goto('/register');
+    await page.locator('input[name="username"]').fill(username);
+    await page.locator('input[name="display_name"]').fill('周女士');
+    await page.locator('input[name="password"]').fill('first-pass-1');
+    await page.getByRole('button', { name: '注册并登录' }).click();
+    await page.waitForURL((url) => url.pathname === '/customer/chat');
+
+    await page.getByRole('link', { name: '个人中心' }).click();
+    const form = page.locator('form', { has: page.getByRole('heading', { name: '修改密码' }) });
+    const fill = async (current: string, next: string, again: string) => {
+      await form.locator('input[name="current_password"]').fill(current);
+      await form.locator('input[name="new_password"]').fill(next);
+      await form.locator('input[name="new_password_again"]').fill(again);
+      await form.getByRole('button', { name: '修改密码' }).click();
+    };
+    // Checked on the page first, then by the API (403 CURRENT_PASSWORD_WRONG), each said in Chinese.
+    await fill('first-pass-1', 'second-pass-2', 'second-pass-3');
+    await form.locator('.error', { hasText: '两次输入的新密码不一致' }).waitFor();
+    await fill('not-my-password', 'second-pass-2', 'second-pass-2');
+    await form.locator('.error', { hasText: '当前密码不正确，请重新输入' }).waitFor();
+    expect(await form.locator('.error').textContent()).not.toMatch(ENGLISH);
+    await fill('first-pass-1', 'second-pass-2', 'second-pass-2');
+    await form.getByRole('status').filter({ hasText: '密码已修改' }).waitFor();
+    await screenshot(page, 'profile-phone-password-changed');
+
+    await page.getByRole('button', { name: '退出' }).click();
+    await page.waitForURL((url) => url.pathname === '/login');
+    const signIn = async (password: string) => {
+      await page.locator('input[name="username"]').fill(username);
+      await page.locator('input[name="password"]').fill(password);
+      await page.locator('form button[type="submit"]').click();
+    };
+    await signIn('first-pass-1');
+    await formError(page).filter({ hasText: '用户名或密码错误' }).waitFor();
+    await signIn('second-pass-2');
+    await page.waitForURL((url) => url.pathname === '/customer/chat');
+  });
+});
+
 describe('unknown pages', () => {
   it('answers /no-such-page with a Chinese 404 and a link home', async () => {
     const { page } = await phone();

@@ -57,6 +57,8 @@ const MATRIX: ReadonlyArray<
   ['POST /api/v1/auth/register', '-', ['201', '201', '201', '201', '201']],
   ['GET /api/v1/auth/me', '-', [U, '200', '200', '200', '200']],
   ['POST /api/v1/ws/ticket', '-', [U, '200', '200', '200', '200']],
+  // Changed to the same password, so the other rows still sign in with it.
+  ['POST /api/v1/auth/password', '-', [U, '204', '204', '204', '204']],
   // "200 lists own" also checks the list: it holds OWN and not OTHER.
   ['GET /api/v1/conversations', '-', [U, '200 lists own', '200 lists own', '200 lists own', '200 lists own']],
   ['POST /api/v1/conversations', '-', [U, '201', '201', F, '201']],
@@ -266,6 +268,8 @@ async function perform(operation: string, who: Who, scope: Scope): Promise<Outco
       });
       return outcome(res.status, res.body);
     }
+    case 'POST /api/v1/auth/password':
+      return http('POST', '/api/v1/auth/password', { current_password: 'demo1234', new_password: 'demo1234' });
     case 'POST /api/v1/auth/register': {
       const body = { username: `u_${randomUUID().slice(0, 8)}`, password: 'password1', display_name: 'new' };
       return http('POST', '/api/v1/auth/register', body);

@@ -74,6 +74,8 @@ export const ErrorCodes = {
   // --- authentication and authorisation
   UNAUTHENTICATED: { status: 401, closeCode: CloseCode.unauthorized, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, closeCode: null, message: 'Username or password is wrong.' },
+  /** 403, not 401: the caller is signed in; only the password they typed to confirm a change is wrong. */
+  CURRENT_PASSWORD_WRONG: { status: 403, closeCode: null, message: 'The current password is wrong.' },
   TOKEN_INVALID: { status: 401, closeCode: CloseCode.unauthorized, message: 'The access token is invalid or expired.' },
   TICKET_MISSING: {
     status: 401,

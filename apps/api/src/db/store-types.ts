@@ -235,6 +235,8 @@ export interface Store {
     findById(id: string): Promise<UserRow | null>;
     findByUsername(username: string): Promise<UserRow | null>;
     list(filter?: { role?: Role }): Promise<UserRow[]>;
+    /** Replaces the password hash; false when there is no such user. */
+    setPasswordHash(userId: string, passwordHash: string): Promise<boolean>;
   };
   conversations: {
     create(input: {

@@ -35,5 +35,10 @@ export function createUsersRepo(db: Db): Store['users'] {
         .where(filter?.role ? eq(users.role, filter.role) : undefined)
         .orderBy(asc(users.createdAt), asc(users.username));
     },
+
+    async setPasswordHash(userId, passwordHash) {
+      const rows = await db.update(users).set({ passwordHash }).where(eq(users.id, userId)).returning({ id: users.id });
+      return rows.length > 0;
+    },
   };
 }

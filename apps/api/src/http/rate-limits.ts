@@ -118,6 +118,21 @@ export function limitedRoutes(limits: Config['limits']): LimitedRoute[] {
         },
       ],
     },
+    {
+      // A session left open must not become a password-guessing oracle: the login budget per username.
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      rules: [
+        {
+          name: 'password-user',
+          configKey: 'RATE_LIMIT_LOGIN_PER_USERNAME',
+          max: limits.loginPerUsername,
+          hook: 'onRequest',
+          key: byUser,
+          what: 'Too many password changes by this user',
+        },
+      ],
+    },
   ];
 }
 

@@ -29,6 +29,7 @@ export const RATE_LIMITS = [
   'register-username',
   'ticket-user',
   'upload-user',
+  'password-user',
   'ws-upgrade-ip',
   'ws-connections-ip',
   'ws-connections-user',

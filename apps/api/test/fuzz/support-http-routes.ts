@@ -70,6 +70,13 @@ export function routeSpecs(p: HttpPools): RouteSpec[] {
     { method: 'POST', path: '/api/v1/auth/register', weight: 1, body: { username, password, display_name: text } },
     { method: 'GET', path: '/api/v1/auth/me', weight: 2 },
     { method: 'POST', path: '/api/v1/ws/ticket', weight: 2 },
+    // Never the demo password as the current one: a fuzzed change must not lock the other lanes out.
+    {
+      method: 'POST',
+      path: '/api/v1/auth/password',
+      weight: 1,
+      body: { current_password: text.filter((t) => t !== 'demo1234'), new_password: fc.oneof(password, text) },
+    },
     { method: 'GET', path: '/api/v1/conversations', weight: 2 },
     {
       method: 'POST',

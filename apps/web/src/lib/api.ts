@@ -211,3 +211,7 @@ export const removeParticipant = (conversationId: string, userId: string) =>
     `/api/v1/chat/${encodeURIComponent(conversationId)}/participants/${encodeURIComponent(userId)}`,
     { method: 'DELETE' },
   );
+
+/** Change my password; the current one confirms it (403 CURRENT_PASSWORD_WRONG otherwise). */
+export const changePassword = (body: import('@anmei/protocol').ChangePasswordBody) =>
+  api<void>('/api/v1/auth/password', { body });

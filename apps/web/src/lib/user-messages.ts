@@ -24,6 +24,7 @@ export const ERROR_TEXTS: Record<ErrorCode, string> = {
   TOO_MANY_INVALID_FRAMES: '连接因错误过多被关闭，请刷新页面',
   UNAUTHENTICATED: '请先登录',
   INVALID_CREDENTIALS: '用户名或密码错误',
+  CURRENT_PASSWORD_WRONG: '当前密码不正确，请重新输入',
   TOKEN_INVALID: '登录已过期，请重新登录',
   TICKET_MISSING: '实时连接未能建立，正在重试；若持续出现请刷新页面',
   TICKET_INVALID: '实时连接未能建立，正在重试；若持续出现请刷新页面',
@@ -134,6 +135,7 @@ export const FALLBACKS = {
   staffDirectory: `暂时无法加载医生和顾问列表，${RETRY}`,
   consultantDirectory: '暂时无法加载顾问列表，可选择“任意顾问”',
   rename: `无法修改会话名称，${RETRY}`,
+  changePassword: `密码修改失败，${RETRY}`,
 } as const;
 
 /** Fallbacks of the members dialog, naming the person (add-participant-picker.tsx). */
@@ -152,6 +154,9 @@ export const APP_TEXTS = {
   recordingTooShort: '录音太短',
   titleTooLong: '主题最多 100 个字',
   titleLength: '会话名称需为 1–100 个字',
+  newPasswordTooShort: '新密码至少 8 个字符',
+  newPasswordsDiffer: '两次输入的新密码不一致',
+  passwordChanged: '密码已修改，下次登录请使用新密码',
   pickConversation: '请先搜索并选择一个会话',
 } as const;
 

@@ -4,10 +4,9 @@ import { ROLES } from '../domain.ts';
 import { Id } from '../payloads.ts';
 import { StorableText } from '../storable.ts';
 import { TokenResponse } from './auth.ts';
-import { CommonProblems, Problem, User } from './common.ts';
+import { CommonProblems, Password, Problem, User } from './common.ts';
 
 const Username = z.string().regex(/^[a-z0-9_]{3,32}$/, 'use 3-32 lower-case letters, digits or _');
-const Password = z.string().min(8, 'use at least 8 characters').max(128);
 const DisplayName = StorableText.trim().min(1).max(50);
 /** 409 is USERNAME_TAKEN. */
 const problems = { ...CommonProblems, 409: Problem } as const;

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { ROLES } from '../domain.ts';
 import { StorableText } from '../storable.ts';
-import { Problem, User } from './common.ts';
+import { CommonProblems, Password, Problem, User } from './common.ts';
 
 export const LoginBody = z.strictObject({
   username: StorableText.min(1).max(64),
@@ -28,8 +28,17 @@ export const TicketResponse = z.object({
 });
 export type TicketResponse = z.infer<typeof TicketResponse>;
 
+/** A signed-in user changes their password; the current one confirms it is them (a left-open session). */
+export const ChangePasswordBody = z.strictObject({
+  current_password: z.string().min(1).max(256),
+  new_password: Password,
+});
+export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
+
 export const AuthSchemas = {
   login: { body: LoginBody, response: { 200: TokenResponse, 401: Problem } },
   me: { response: { 200: User, 401: Problem } },
   ticket: { response: { 200: TicketResponse, 401: Problem } },
+  /** 204, no body; 403 CURRENT_PASSWORD_WRONG; 429 RATE_LIMITED. */
+  changePassword: { body: ChangePasswordBody, response: { 204: z.null(), ...CommonProblems, 429: Problem } },
 } as const;

@@ -45,3 +45,6 @@ export const CommonProblems = {
   404: Problem,
   503: Problem,
 } as const;
+
+/** A new password (sign-up, accounts made by an admin, a change): 8–128 characters. */
+export const Password = z.string().min(8, 'use at least 8 characters').max(128);

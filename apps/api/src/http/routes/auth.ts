@@ -3,7 +3,7 @@ import { AuthSchemas } from '@anmei/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../../app-context.ts';
-import { dummyPasswordHash, verifyPassword } from '../../auth/passwords.ts';
+import { dummyPasswordHash, hashPassword, verifyPassword } from '../../auth/passwords.ts';
 import { AppError } from '../../errors.ts';
 import { requireAuth, signedIn } from '../auth-guard.ts';
 import { userToWire } from '../schemas.ts';
@@ -46,6 +46,29 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
       const user = await ctx.store.users.findById(auth.userId);
       if (!user) throw new AppError('TOKEN_INVALID', 'The user of this token no longer exists.');
       return userToWire(user);
+    },
+  );
+
+  r.post(
+    '/api/v1/auth/password',
+    {
+      onRequest: requireAuth(ctx.tokens),
+      schema: {
+        tags: ['auth'],
+        summary:
+          'Change my password (the current one confirms it). Access tokens already issued stay valid until they expire (ACCESS_TOKEN_TTL)',
+        ...AuthSchemas.changePassword,
+      },
+    },
+    async (request, reply) => {
+      const auth = signedIn(request);
+      const user = await ctx.store.users.findById(auth.userId);
+      if (!user) throw new AppError('TOKEN_INVALID', 'The user of this token no longer exists.');
+      if (!(await verifyPassword(user.passwordHash, request.body.current_password)))
+        throw new AppError('CURRENT_PASSWORD_WRONG');
+      await ctx.store.users.setPasswordHash(user.id, await hashPassword(request.body.new_password));
+      request.log.info({ userId: user.id }, 'password changed');
+      return reply.code(204).send(null);
     },
   );
 

@@ -1,6 +1,7 @@
 'use client';
 
 import Link from 'next/link';
+import { ChangePassword } from '../../components/change-password.tsx';
 import { homeFor, ROLE_LABELS, useSession } from '../../lib/session.ts';
 
 /** No WebSocket needs: not in PAGE_WEBSOCKET_CONFIG, does not use the hook, so no socket is open here. */
@@ -30,6 +31,7 @@ export default function ProfilePage() {
         <dt>用户 ID</dt>
         <dd className="mono">{user.id}</dd>
       </dl>
+      <ChangePassword />
       <p className="muted">本页面不需要实时连接，因此不会建立 WebSocket。</p>
       <Link className="btn btn-primary" href={user.role === 'admin' ? '/admin' : homeFor(user.role)}>
         {user.role === 'admin' ? '返回管理后台' : '返回咨询'}
