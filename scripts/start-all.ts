@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_NODE_ARGS } from './source-node-args.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -18,7 +19,7 @@ if (build.status !== 0) {
 
 // Node itself, not `npm run` wrappers: signals must reach the servers, not only npm.
 const children: ChildProcess[] = [
-  spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${ROOT}apps/api`, env, stdio: 'inherit' }),
+  spawn(process.execPath, [...SOURCE_NODE_ARGS, 'src/main.ts'], { cwd: `${ROOT}apps/api`, env, stdio: 'inherit' }),
   spawn(process.execPath, [`${ROOT}node_modules/next/dist/bin/next`, 'start', '-p', process.env.WEB_PORT ?? '3000'], {
     cwd: `${ROOT}apps/web`,
     env,

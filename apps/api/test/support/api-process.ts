@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_NODE_ARGS } from '../../../../scripts/source-node-args.ts';
 import { freePort } from './free-port.ts';
 import { LEVEL, type LogRecord } from './log-capture.ts';
 
@@ -36,7 +37,7 @@ export async function startApiProcess(name: string, env: Record<string, string>)
   const port = await freePort();
   // `node --import tsx`, not the `tsx` wrapper: the wrapper runs the app in a child process,
   // so a SIGKILL aimed at it would leave the real server running.
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
