@@ -33,12 +33,22 @@ export interface ApiProcess {
   describe(lines?: number): string;
 }
 
-export async function startApiProcess(name: string, env: Record<string, string>): Promise<ApiProcess> {
+/** What to run instead of the sources through tsx: e.g. a compiled image's CMD, from its folder. */
+export interface ApiCommand {
+  argv: string[];
+  cwd: string;
+}
+
+export async function startApiProcess(
+  name: string,
+  env: Record<string, string>,
+  command?: ApiCommand,
+): Promise<ApiProcess> {
   const port = await freePort();
   // `node --import tsx`, not the `tsx` wrapper: the wrapper runs the app in a child process,
   // so a SIGKILL aimed at it would leave the real server running.
-  const child: ChildProcess = spawn(process.execPath, [...SOURCE_NODE_ARGS, MAIN], {
-    cwd: ROOT,
+  const child: ChildProcess = spawn(process.execPath, command?.argv ?? [...SOURCE_NODE_ARGS, MAIN], {
+    cwd: command?.cwd ?? ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
