@@ -13,7 +13,7 @@ import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { WebSocketClient } from '@anmei/client';
+import { WebSocketClient, type WebSocketConstructor } from '@anmei/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -124,7 +124,8 @@ async function chatAndUpload(http: ApiClient, api: ApiProcess, customer: Account
   const client = new WebSocketClient({
     url: api.url.replace('http', 'ws'),
     getToken: async () => customer.token,
-    WebSocket: WebSocket as never,
+    // Node 20 has no global WebSocket: the `ws` one, typed as the client's constructor.
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
     environment: null,
   });
   try {

@@ -35,6 +35,7 @@ export interface ApiProcess {
 
 /** What to run instead of the sources through tsx: e.g. a compiled image's CMD, from its folder. */
 export interface ApiCommand {
+  /** Arguments for this test's own Node binary, e.g. ['apps/api/dist/main.js']. */
   argv: string[];
   cwd: string;
 }
