@@ -1,6 +1,18 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages export `@anmei/source` → src/index.ts beside the built dist (see their
+// package.json): tests run the TypeScript sources, with no `npm run build` first.
+export const SOURCE_CONDITION = '@anmei/source';
+
 export default defineConfig({
+  resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+  // Vitest's own default for the server side is Vite's minus `module` (which would pick ESM
+  // builds, such as @aws-sdk's dist-es, that Node cannot import); it also passes these to its
+  // workers as `--conditions`.
+  ssr: {
+    resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions.filter((c) => c !== 'module')] },
+  },
   test: {
     // Real servers, real databases: give slow CI machines room, but fail loudly.
     testTimeout: 30_000,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nginxConfig } from '../deploy/nginx-config.ts';
+import { SOURCE_NODE_ARGS } from './source-node-args.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const count = Number(process.argv[2] ?? 3);
@@ -31,7 +32,7 @@ const children: ChildProcess[] = [];
 
 function startInstance(index: number): Promise<void> {
   const port = frontPort + index;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/api/src/main.ts')], {
+  const child = spawn(process.execPath, [...SOURCE_NODE_ARGS, join(ROOT, 'apps/api/src/main.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_NODE_ARGS } from './source-node-args.ts';
 import { startupPlan } from './start-plan.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -34,7 +35,7 @@ if (process.argv.includes('--no-build')) {
 
 // Node itself, not `npm run` wrappers: signals must reach the servers, not only npm.
 const children: ChildProcess[] = [
-  spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: `${ROOT}apps/api`, env, stdio: 'inherit' }),
+  spawn(process.execPath, [...SOURCE_NODE_ARGS, 'src/main.ts'], { cwd: `${ROOT}apps/api`, env, stdio: 'inherit' }),
   spawn(process.execPath, [`${ROOT}node_modules/next/dist/bin/next`, 'start', '-p', plan.webPort], {
     cwd: `${ROOT}apps/web`,
     env,

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { freePort } from '../../apps/api/test/support/free-port.ts';
+import { SOURCE_NODE_ARGS } from '../../scripts/source-node-args.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB_DIR = join(ROOT, 'apps/web');
@@ -73,7 +74,7 @@ export async function startApi(allowedOrigin: string, env: Record<string, string
   const earlierRuns: string[] = [];
   const start = async () => {
     if (child) earlierRuns.push(...child.output, '--- restarted ---\n');
-    child = run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/api/src/main.ts')], {
+    child = run(process.execPath, [...SOURCE_NODE_ARGS, join(ROOT, 'apps/api/src/main.ts')], {
       cwd: ROOT,
       env: {
         NODE_ENV: 'test',

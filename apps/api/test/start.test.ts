@@ -50,7 +50,7 @@ class ApiProcess {
   #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(TSX, [MAIN], {
+    this.child = spawn(TSX, ['--conditions=@anmei/source', MAIN], {
       cwd: ROOT,
       // Only what the README asks for: no inherited NODE_ENV, DATABASE_URL, REDIS_URL, ...
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_NODE_ARGS } from '../../../scripts/source-node-args.ts';
 
 export const BENCH_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -50,7 +51,7 @@ export interface SpawnOptions {
 
 export function spawnNode(entry: string, options: SpawnOptions = {}): ChildProcess {
   const pin = options.cpus !== undefined && hasTaskset() && cpuCount() > 1 ? `taskset -c ${options.cpus} ` : '';
-  const args = ['--import', 'tsx', ...(options.nodeArgs ?? []), entry].map(shellQuote).join(' ');
+  const args = [...SOURCE_NODE_ARGS, ...(options.nodeArgs ?? []), entry].map(shellQuote).join(' ');
   const script = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${pin}${shellQuote(process.execPath)} ${args}`;
   return spawn('bash', ['-c', script], {
     cwd: REPO_ROOT,

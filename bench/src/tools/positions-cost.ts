@@ -5,7 +5,7 @@
  * recovery announce (all users at once) and of one periodic round (spread over
  * WS_POSITIONS_INTERVAL); docs/delivery.md, "Trailing gaps", derives the default period from it.
  *
- *   node --import tsx bench/src/tools/positions-cost.ts [customers=10000] [consultants=100] [rounds=3]
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/positions-cost.ts [customers=10000] [consultants=100] [rounds=3]
  *
  * Data: `customers` customers with one conversation each, shared out over `consultants`
  * consultants (so a consultant is in customers ÷ consultants conversations), on the machine's

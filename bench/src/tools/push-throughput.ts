@@ -8,7 +8,7 @@
  *    time, with the FCM double answering at once and then after 500 ms (a slow push service);
  *    p50 / p99 of the HTTP answer. The ack path must not care.
  *
- *   node --import tsx bench/src/tools/push-throughput.ts [replies=100] [devices=20] [acks=400]
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/push-throughput.ts [replies=100] [devices=20] [acks=400]
  *
  * Runs the real API in this process on the embedded PGlite (the default product), with
  * PUSH_CONCURRENCY at its default (16) and at 64. The FCM double (the API's test double) runs in

@@ -5,7 +5,7 @@
  * turn. Redis's own time comes from `INFO commandstats` (the script's `usec`, which includes its
  * PUBLISHes), so the figure does not depend on this process's speed.
  *
- *   node --import tsx bench/src/tools/route-cost.ts [calls=300]
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/route-cost.ts [calls=300]
  *
  * Starts its own redis-server on a free port (never the machine's shared one).
  */

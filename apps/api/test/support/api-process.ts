@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SOURCE_NODE_ARGS } from '../../../../scripts/source-node-args.ts';
 import { freePort } from './free-port.ts';
 import { LEVEL, type LogRecord } from './log-capture.ts';
 
@@ -32,12 +33,23 @@ export interface ApiProcess {
   describe(lines?: number): string;
 }
 
-export async function startApiProcess(name: string, env: Record<string, string>): Promise<ApiProcess> {
+/** What to run instead of the sources through tsx: e.g. a compiled image's CMD, from its folder. */
+export interface ApiCommand {
+  /** Arguments for this test's own Node binary, e.g. ['apps/api/dist/main.js']. */
+  argv: string[];
+  cwd: string;
+}
+
+export async function startApiProcess(
+  name: string,
+  env: Record<string, string>,
+  command?: ApiCommand,
+): Promise<ApiProcess> {
   const port = await freePort();
   // `node --import tsx`, not the `tsx` wrapper: the wrapper runs the app in a child process,
   // so a SIGKILL aimed at it would leave the real server running.
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    cwd: ROOT,
+  const child: ChildProcess = spawn(process.execPath, command?.argv ?? [...SOURCE_NODE_ARGS, MAIN], {
+    cwd: command?.cwd ?? ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
