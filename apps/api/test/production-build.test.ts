@@ -29,6 +29,7 @@ import {
   ROOT,
   runImageStages,
 } from './support/production-image.ts';
+import { deleteKeysWithPrefix } from './support/redis-keys.ts';
 
 const run = promisify(execFile);
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -224,12 +225,7 @@ describe('the compiled API started from the runtime stage', () => {
     } finally {
       api.signal('SIGKILL');
       await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
       await schema.drop();
       await rm(dataDir, { recursive: true, force: true });

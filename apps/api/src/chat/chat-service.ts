@@ -142,17 +142,7 @@ export class ChatService {
     conversationId: string,
     userId: string,
   ): Promise<{ added: boolean; user: { id: string; role: Role; displayName: string } }> {
-    if (actor.role !== 'admin') {
-      if (!STAFF_ROLES.has(actor.role)) {
-        throw new AppError('FORBIDDEN', 'Only consultants, doctors and admins may add participants.');
-      }
-      await this.assertParticipant(conversationId, actor.userId);
-    } else if (!(await this.#store.conversations.findById(conversationId))) {
-      throw new AppError('CONVERSATION_NOT_FOUND');
-    }
-    const user = await this.#store.users.findById(userId);
-    if (!user) throw new AppError('USER_NOT_FOUND');
-    const summary = { id: user.id, role: user.role, displayName: user.displayName };
+    const { user, summary } = await this.#membershipChange(actor, conversationId, userId, 'add');
     if (await this.#store.conversations.isParticipant(conversationId, userId)) return { added: false, user: summary };
     await this.#store.conversations.addParticipant(conversationId, userId, user.role);
     await this.#broadcasting.announceParticipantsChanged(conversationId);
@@ -188,17 +178,7 @@ export class ChatService {
     conversationId: string,
     userId: string,
   ): Promise<{ removed: boolean; user: { id: string; role: Role; displayName: string } }> {
-    if (actor.role !== 'admin') {
-      if (!STAFF_ROLES.has(actor.role)) {
-        throw new AppError('FORBIDDEN', 'Only consultants, doctors and admins may remove participants.');
-      }
-      await this.assertParticipant(conversationId, actor.userId);
-    } else if (!(await this.#store.conversations.findById(conversationId))) {
-      throw new AppError('CONVERSATION_NOT_FOUND');
-    }
-    const user = await this.#store.users.findById(userId);
-    if (!user) throw new AppError('USER_NOT_FOUND');
-    const summary = { id: user.id, role: user.role, displayName: user.displayName };
+    const { user, summary } = await this.#membershipChange(actor, conversationId, userId, 'remove');
     if (!(await this.#store.conversations.isParticipant(conversationId, userId)))
       return { removed: false, user: summary };
     if (!STAFF_ROLES.has(user.role)) {
@@ -241,5 +221,23 @@ export class ChatService {
   async typing(user: Sender, conversationId: string, isTyping: boolean): Promise<void> {
     await this.assertParticipant(conversationId, user.userId);
     await this.#broadcasting.broadcastTypingStatus(conversationId, user.userId, isTyping);
+  }
+
+  /**
+   * Who may add or remove members (staff who take part, and admins anywhere) and the user in
+   * question; throws the catalogued refusal. Shared by addParticipant and removeParticipant.
+   */
+  async #membershipChange(actor: Sender, conversationId: string, userId: string, verb: 'add' | 'remove') {
+    if (actor.role !== 'admin') {
+      if (!STAFF_ROLES.has(actor.role)) {
+        throw new AppError('FORBIDDEN', `Only consultants, doctors and admins may ${verb} participants.`);
+      }
+      await this.assertParticipant(conversationId, actor.userId);
+    } else if (!(await this.#store.conversations.findById(conversationId))) {
+      throw new AppError('CONVERSATION_NOT_FOUND');
+    }
+    const user = await this.#store.users.findById(userId);
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    return { user, summary: { id: user.id, role: user.role, displayName: user.displayName } };
   }
 }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { createTestSchema, type TestSchema } from './postgres-schema.ts';
+import { deleteKeysWithPrefix } from './redis-keys.ts';
 import { startTestApp, type TestApp } from './test-app.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -60,12 +61,7 @@ export function useInstancePair(options: InstancePairOptions): InstancePair {
   afterAll(async () => {
     await Promise.allSettled((apps ?? []).map((app) => app.close()));
     if (redis) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
     }
     await schema?.drop();
