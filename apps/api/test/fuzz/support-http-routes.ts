@@ -157,6 +157,15 @@ export function routeSpecs(p: HttpPools): RouteSpec[] {
       query: { role: fc.constantFrom('consultant', 'doctor', ...ROLES, 'root', '') },
     },
     { method: 'GET', path: '/api/v1/admin/stats', weight: 1 },
+    {
+      method: 'GET',
+      path: '/api/v1/admin/conversations',
+      weight: 2,
+      query: {
+        q: fc.oneof(text, fc.constantFrom('%', '_', '\\', '李')),
+        limit: fc.oneof(fc.integer({ min: -5, max: 60 }), text),
+      },
+    },
     { method: 'GET', path: '/api/v1/devices', weight: 1 },
     {
       method: 'POST',
