@@ -13,8 +13,6 @@ export interface AppEventMap {
   'connection.opened': { connection: ConnectionInfo };
   /** `code` is the WebSocket close code, `reason` its close reason text. */
   'connection.closed': { connection: ConnectionInfo; code: number; reason: string };
-  /** Fired on a user's first connection (`online: true`) and after their last one closes. */
-  'presence.changed': { userId: string; online: boolean };
   'message.created': { message: MessageRow };
   /** `recipients` = users targeted; `durationMs` = wall time of the broadcast in milliseconds. */
   'broadcast.completed': { kind: string; recipients: number; durationMs: number };

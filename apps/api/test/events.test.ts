@@ -141,7 +141,7 @@ describe('TypedEvents', () => {
     // @ts-expect-error unknown event names are rejected
     events.emit('connection.lost', { connection });
     // @ts-expect-error payload must match the event
-    events.emit('presence.changed', { userId: 'u1' });
+    events.emit('message.created', { id: 'm1' });
     expect(closed).toEqual([{ code: 1000, reason: 'bye' }]);
   });
 });

@@ -315,7 +315,6 @@ export class Gateway {
       if (session.closed) return;
       events.emit('connection.opened', { connection: info });
       this.#deps.metrics.connected(info);
-      if (firstForUser) events.emit('presence.changed', { userId: info.userId, online: true });
       logger.info(
         session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
         'websocket connected',
@@ -396,7 +395,6 @@ export class Gateway {
     // Awaited together: while Redis is down both reject, and awaiting them one after the other
     // would leave the second rejection unhandled (which ends a Node process).
     await Promise.all([this.#deps.presence.remove(info.connectionId), unsubscribed]);
-    if (removed?.lastForUser) this.#deps.events.emit('presence.changed', { userId: info.userId, online: false });
     this.#deps.events.emit('connection.closed', { connection: info, code, reason });
     this.#deps.logger.info(session.bindings({ code }), 'websocket disconnected');
   }
