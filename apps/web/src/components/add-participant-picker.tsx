@@ -1,15 +1,12 @@
 'use client';
 
-import { useEffect, useState } from 'react';
-import {
-  addParticipant,
-  type ConversationSummary,
-  type DirectoryEntry,
-  directory,
-  removeParticipant,
-} from '../lib/api.ts';
+import { useState } from 'react';
+import { addParticipant, type ConversationSummary, type DirectoryEntry, removeParticipant } from '../lib/api.ts';
 import { ROLE_LABELS } from '../lib/session.ts';
 import { FALLBACKS, MEMBER_TEXTS, userMessage } from '../lib/user-messages.ts';
+import { useDirectory } from './use-directory.ts';
+
+const STAFF_ROLES = ['doctor', 'consultant'] as const;
 
 /**
  * Staff bring a doctor (or another consultant) into a conversation — the directory's doctors and
@@ -29,26 +26,9 @@ export function AddParticipantPicker({
   removable: ConversationSummary['participants'];
   onClose: () => void;
 }) {
-  const [staff, setStaff] = useState<DirectoryEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [adding, setAdding] = useState<string | null>(null);
-
-  useEffect(() => {
-    let cancelled = false;
-    Promise.all([directory('doctor'), directory('consultant')])
-      .then(([doctors, consultants]) => {
-        if (!cancelled) setStaff([...doctors.users, ...consultants.users]);
-      })
-      .catch((e: unknown) => {
-        if (!cancelled) {
-          setStaff([]);
-          setError(userMessage(e, FALLBACKS.staffDirectory));
-        }
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, []);
+  const staff = useDirectory(STAFF_ROLES, true, (e) => setError(userMessage(e, FALLBACKS.staffDirectory)));
 
   async function add(user: DirectoryEntry) {
     setAdding(user.id);

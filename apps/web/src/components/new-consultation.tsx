@@ -1,11 +1,13 @@
 'use client';
 
-import { type FormEvent, useEffect, useState } from 'react';
-import { type DirectoryEntry, directory, startConversation } from '../lib/api.ts';
+import { type FormEvent, useState } from 'react';
+import { startConversation } from '../lib/api.ts';
 import { APP_TEXTS, FALLBACKS, userMessage } from '../lib/user-messages.ts';
+import { useDirectory } from './use-directory.ts';
 
 /** The "any consultant" choice: the API then picks a consultant online now (else its oldest one). */
 const ANY = '';
+const CONSULTANTS = ['consultant'] as const;
 
 /**
  * A customer's one way to start a consultation: the "发起咨询" button, and a dialog with a topic
@@ -21,29 +23,10 @@ export function NewConsultation({
   const [open, setOpen] = useState(initiallyOpen);
   const [title, setTitle] = useState('');
   const [consultant, setConsultant] = useState(ANY);
-  const [consultants, setConsultants] = useState<DirectoryEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    if (!open) return;
-    let cancelled = false;
-    setConsultants(null);
-    directory('consultant')
-      .then(({ users }) => {
-        if (!cancelled) setConsultants(users);
-      })
-      .catch((e: unknown) => {
-        // "任意顾问" still works without the list.
-        if (!cancelled) {
-          setConsultants([]);
-          setError(userMessage(e, FALLBACKS.consultantDirectory));
-        }
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, [open]);
+  // "任意顾问" still works without the list.
+  const consultants = useDirectory(CONSULTANTS, open, (e) => setError(userMessage(e, FALLBACKS.consultantDirectory)));
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
