@@ -198,6 +198,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     secret: config.auth.jwtSecret,
     accessTtlSeconds: config.auth.accessTokenTtlSeconds,
     ticketTtlSeconds: config.ws.ticketTtlSeconds,
+    resumeTicketTtlSeconds: config.ws.resumeTicketTtlSeconds,
   });
   const figures = new InstanceFigures(metrics);
   const ctx: AppContext = {

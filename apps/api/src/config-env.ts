@@ -200,6 +200,11 @@ export const EnvSchema = z.object({
   ACCESS_TOKEN_TTL: int(60, 30 * 24 * 3600).default(3600),
   /** WebSocket ticket lifetime in seconds. */
   WS_TICKET_TTL: int(5, 300).default(30),
+  /**
+   * Resume ticket lifetime in seconds (0 = none): the single-use ticket an open connection gets on
+   * `connected` and renewed in `pong` at half its life, so a reconnect needs no HTTP ticket.
+   */
+  WS_RESUME_TICKET_TTL: int(0, 3600).default(300),
   /** Seed demo users and conversations at start (never allowed in production). */
   SEED_DEMO_DATA: bool.optional(),
   // ---- Limits (issue #15; docs/operations.md "Limits"). Counters of the per-window limits live

@@ -92,6 +92,8 @@ export interface Config {
     maxBufferedBytes: number;
     allowedOrigins: '*' | ReadonlySet<string>;
     ticketTtlSeconds: number;
+    /** 0: no resume tickets. */
+    resumeTicketTtlSeconds: number;
     resumeWindow: number;
     positionsIntervalMs: number;
     statsIntervalMs: number;
@@ -266,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       allowedOrigins: origins.includes('*') ? '*' : new Set(origins),
       ticketTtlSeconds: e.WS_TICKET_TTL,
+      resumeTicketTtlSeconds: e.WS_RESUME_TICKET_TTL,
       resumeWindow: e.RESUME_WINDOW,
       positionsIntervalMs: e.WS_POSITIONS_INTERVAL,
       statsIntervalMs: e.STATS_INTERVAL,

@@ -44,11 +44,18 @@ export class Backoff {
     this.#options = options;
   }
 
-  /** The next retry, or null when `maxAttempts` retries have been used. */
-  next(): BackoffStep | null {
+  /**
+   * The next retry, or null when `maxAttempts` retries have been used. `firstCeilingMs` lowers
+   * the first retry's ceiling (not later ones'): see ReconnectScheduler.backoff.
+   */
+  next(firstCeilingMs?: number): BackoffStep | null {
     if (this.#attempts >= this.#options.maxAttempts) return null;
     this.#attempts += 1;
-    return { attempt: this.#attempts, delayMs: fullJitterDelay(this.#attempts, this.#options) };
+    const quick = this.#attempts === 1 && firstCeilingMs !== undefined;
+    const options = quick
+      ? { ...this.#options, baseMs: Math.min(firstCeilingMs, this.#options.baseMs) }
+      : this.#options;
+    return { attempt: this.#attempts, delayMs: fullJitterDelay(this.#attempts, options) };
   }
 
   reset(): void {

@@ -53,6 +53,8 @@ export class ConnectionManager {
   #resumeOnPageShow = false;
   /** The current connection got a `reconnect` notice: it only delivers late acks until it closes. */
   #draining = false;
+  /** The last resume ticket the server gave (single-use), and until when to use it (client clock, ms). */
+  #resumeTicket: { ticket: string; usableUntil: number } | null = null;
 
   constructor(options: ResolvedOptions, hooks: ManagerHooks) {
     this.#o = options;
@@ -117,6 +119,8 @@ export class ConnectionManager {
   /** Closes and stays closed until connect()/reconnect(). */
   disconnect(code = 1000, reason = 'client disconnect'): void {
     this.#wanted = false;
+    // A manual close (a logout) ends the session: nothing may reopen it without new credentials.
+    this.#resumeTicket = null;
     this.#resumeOnPageShow = false;
     this.#env.detach();
     this.#drop(code, reason);
@@ -172,6 +176,7 @@ export class ConnectionManager {
         WebSocket: resolveWebSocket(this.#o.WebSocket),
         connectionType: this.#connectionType,
         refreshAuth: this.#refreshAuth,
+        resumeTicket: this.#takeResumeTicket(),
       },
       {
         open: (data) => this.#onOpen(connection, data),
@@ -184,8 +189,28 @@ export class ConnectionManager {
     void connection.start();
   }
 
+  /**
+   * The resume ticket for the next attempt, if one is held and still usable; it is forgotten
+   * either way (single-use). Not after a 4001 close: then credentials are refreshed over HTTP.
+   */
+  #takeResumeTicket(): string | null {
+    const held = this.#resumeTicket;
+    this.#resumeTicket = null;
+    if (held === null || this.#refreshAuth || this.#o.clock.now() >= held.usableUntil) return null;
+    return held.ticket;
+  }
+
+  /** Keeps the resume ticket of a `connected` or `pong` frame (absent from servers that issue none). */
+  #keepResumeTicket(data: { resume_ticket?: string | undefined; resume_ticket_ttl_ms?: number | undefined }): void {
+    if (data.resume_ticket === undefined || data.resume_ticket_ttl_ms === undefined) return;
+    // 10 % short of its lifetime: the frame spent some of it in transit, and clocks run apart.
+    const usableUntil = this.#o.clock.now() + Math.floor(data.resume_ticket_ttl_ms * 0.9);
+    this.#resumeTicket = { ticket: data.resume_ticket, usableUntil };
+  }
+
   #onOpen(connection: Connection, data: ServerDataOf<'connected'>): void {
     if (connection !== this.#connection) return;
+    this.#keepResumeTicket(data);
     this.#refreshAuth = false;
     const state = openState(data, this.#o.clock.now());
     this.#to(state);
@@ -197,6 +222,7 @@ export class ConnectionManager {
   #onFrame(connection: Connection, frame: ServerFrame): void {
     if (connection !== this.#connection) return;
     this.#heartbeat.received(frame.action === 'pong' ? frame.data.ts : undefined);
+    if (frame.action === 'pong') this.#keepResumeTicket(frame.data);
     this.#hooks.frame(frame);
     if (frame.action === 'reconnect' && connection === this.#connection && !this.#draining) {
       this.#drain(frame.data.retry_after_ms);
@@ -230,6 +256,12 @@ export class ConnectionManager {
     this.#retries.cancel();
     this.#heartbeat.stop();
     if (end.opened) this.#hooks.lost();
+    if (!end.opened && connection.usedResumeTicket && end.cause !== 'CONNECT_TIMEOUT') {
+      // Refused (spent, expired, or the server restarted with a new secret) or the server is
+      // unreachable: try once more at once with a ticket from getTicket, which tells which.
+      this.#attempt(this.#retries.attempts);
+      return;
+    }
     if (end.unauthorized) {
       this.#hooks.error({ code: 'UNAUTHORIZED', reason: end.reason, cause: end.error });
       this.#stop(info, { status: 'unauthorized', reason: end.reason });
@@ -246,7 +278,7 @@ export class ConnectionManager {
       }
       if (decision === 'refresh-auth') this.#refreshAuth = true;
     }
-    this.#scheduleRetry(info);
+    this.#scheduleRetry(info, end.opened);
   }
 
   #stop(info: CloseInfo, state: ConnectionState): void {
@@ -256,13 +288,13 @@ export class ConnectionManager {
     this.#hooks.closed({ ...info, willRetry: false });
   }
 
-  #scheduleRetry(cause: CloseInfo): void {
+  #scheduleRetry(cause: CloseInfo, afterOpen: boolean): void {
     if (!this.#env.online) {
       this.#to({ status: 'offline' });
       this.#hooks.closed({ ...cause, willRetry: true });
       return;
     }
-    const plan = this.#retries.backoff();
+    const plan = this.#retries.backoff(afterOpen);
     if (!plan) {
       const attempts = this.#retries.attempts;
       const reason = `gave up after ${attempts} reconnect attempts`;

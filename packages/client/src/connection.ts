@@ -47,6 +47,8 @@ export interface ConnectionSetup {
   refreshAuth: boolean;
   /** Open with `resume=1`: the server holds live frames until our `resume` frame (see docs/delivery.md). */
   resume: boolean;
+  /** The previous connection's resume ticket (single-use): used instead of asking `getTicket`. */
+  resumeTicket: string | null;
 }
 
 export interface ConnectionEvents {
@@ -75,6 +77,11 @@ export class Connection {
     return this.#opened;
   }
 
+  /** This attempt presented a resume ticket rather than one from `getTicket`. */
+  get usedResumeTicket(): boolean {
+    return this.#setup.resumeTicket !== null;
+  }
+
   get signal(): AbortSignal {
     return this.#abort.signal;
   }
@@ -92,7 +99,9 @@ export class Connection {
     );
     let ticket: string;
     try {
-      ticket = await getTicketWithRefresh(this.#setup.getTicket, this.#setup.refreshAuth, signal);
+      ticket =
+        this.#setup.resumeTicket ??
+        (await getTicketWithRefresh(this.#setup.getTicket, this.#setup.refreshAuth, signal));
     } catch (error) {
       if (this.#done) return;
       const reason = error instanceof Error ? error.message : String(error);

@@ -44,9 +44,15 @@ export class ReconnectScheduler {
     return this.#backoff.maxAttempts;
   }
 
-  /** Schedules the next counted retry, or returns null when the budget is used up. */
-  backoff(): RetryPlan | null {
-    const step = this.#backoff.next();
+  /**
+   * Schedules the next counted retry, or returns null when the budget is used up. `afterOpen`:
+   * the connection had opened and then dropped, most often because its server died or drained,
+   * and a resume ticket makes coming back cheap: the first retry then waits at most half of
+   * `baseMs` (1 s by default; Socket.IO's client waits 0.5–1.5 s). Full jitter still spreads a
+   * crowd over that window; later retries back off from `baseMs` as before.
+   */
+  backoff(afterOpen = false): RetryPlan | null {
+    const step = this.#backoff.next(afterOpen ? Math.floor(this.#o.baseMs / 2) : undefined);
     if (!step) return null;
     return this.#plan(step.attempt, step.delayMs);
   }

@@ -33,6 +33,18 @@ describe('fullJitterDelay', () => {
 });
 
 describe('Backoff', () => {
+  it('lowers only the first retry ceiling when asked (a connection that was open dropped)', () => {
+    const top = { ...SEED, maxAttempts: 15, random: () => 0.999_999_999 };
+    const quick = new Backoff(top);
+    expect([quick.next(1_000), quick.next(1_000), quick.next(1_000)].map((s) => s?.delayMs)).toEqual([
+      1_000, 4_000, 8_000,
+    ]);
+    const plain = new Backoff(top);
+    expect([plain.next(), plain.next()].map((s) => s?.delayMs)).toEqual([2_000, 4_000]);
+    // Never above the configured base: a smaller reconnectInterval wins.
+    expect(new Backoff({ ...top, baseMs: 500 }).next(1_000)?.delayMs).toBe(500);
+  });
+
   it('gives 15 retries numbered 1..15, then null; reset() gives a fresh budget', () => {
     const backoff = new Backoff({ ...SEED, maxAttempts: 15, random: seededRandom(1) });
     const steps = Array.from({ length: 15 }, () => backoff.next());

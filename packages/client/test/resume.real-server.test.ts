@@ -4,7 +4,8 @@ import type { ChatMessage } from '../src/index.ts';
 import { clientFor, disposeClients, FACIAL, startTestApp, useTestApp, wsOrigin } from './support/real-api.ts';
 import { until } from './support/wait.ts';
 
-const app = useTestApp();
+// Resume tickets off: the test holds the reconnect in getToken, which a resume ticket would skip.
+const app = useTestApp({ WS_RESUME_TICKET_TTL: '0' });
 
 async function sendAs(username: string, conversationId: string, content: string): Promise<number> {
   const { token } = await app.login(username);

@@ -147,6 +147,16 @@ function serverFrame<A extends ServerAction, D extends z.ZodType>(action: A, dat
   return z.object({ action: z.literal(action), data, timestamp: IsoDate });
 }
 
+/**
+ * A single-use ticket for this client's next upgrade, so a reconnect needs no HTTP ticket (issue
+ * #19). Absent when the server issues none (WS_RESUME_TICKET_TTL=0, or an older server). Valid
+ * `resume_ticket_ttl_ms` from when the frame was sent; renewed in a `pong` at half its life.
+ */
+const ResumeTicketFields = {
+  resume_ticket: z.string().min(1).max(2048).optional(),
+  resume_ticket_ttl_ms: z.number().int().positive().optional(),
+};
+
 export const ConnectedFrame = serverFrame(
   ServerAction.connected,
   z.object({
@@ -164,6 +174,7 @@ export const ConnectedFrame = serverFrame(
     user_seq: z.number().int().nonnegative(),
     /** Current end of the global-notice stream: a fresh client's starting cursor. */
     global_seq: z.number().int().nonnegative(),
+    ...ResumeTicketFields,
   }),
 );
 export const NewMessageFrame = serverFrame(ServerAction.newMessage, MessagePayload);
@@ -173,7 +184,10 @@ export const ReadStatusFrame = serverFrame(ServerAction.readStatus, ReadStatusPa
 export const SystemNotificationFrame = serverFrame(ServerAction.systemNotification, SystemNotificationPayload);
 export const DirectMessageFrame = serverFrame(ServerAction.directMessage, DirectMessagePayload);
 export const MobileNotificationFrame = serverFrame(ServerAction.mobileNotification, MobileNotificationPayload);
-export const PongFrame = serverFrame(ServerAction.pong, z.object({ ts: z.number().optional(), server_time: IsoDate }));
+export const PongFrame = serverFrame(
+  ServerAction.pong,
+  z.object({ ts: z.number().optional(), server_time: IsoDate, ...ResumeTicketFields }),
+);
 /** The same `MessageSent` the HTTP send answers with; over WS a client_message_id is required, so never null. */
 export const AckFrame = serverFrame(
   ServerAction.ack,

@@ -2,6 +2,11 @@
  * Access tokens (for HTTP) and WebSocket tickets (for the upgrade), both HS256 JWTs told
  * apart by audience. A ticket lives WS_TICKET_TTL seconds (default 30) and is single-use,
  * so the only credential ever put in a URL is worthless seconds later.
+ *
+ * A resume ticket (audience `ws-resume`) is a ticket the server hands to an open connection
+ * (`connected`, later `pong`), so that its next reconnect needs no HTTP round trip (issue #19).
+ * It lives WS_RESUME_TICKET_TTL seconds (default 300), is single-use like any ticket, and is
+ * accepted only by the upgrade: it extends a live connection's session by at most its lifetime.
  */
 import { randomUUID } from 'node:crypto';
 import { ROLES, type Role } from '@anmei/protocol';
@@ -11,6 +16,7 @@ import { AppError } from '../errors.ts';
 const ISSUER = 'anmei-realtime';
 const ACCESS_AUDIENCE = 'api';
 const TICKET_AUDIENCE = 'ws-ticket';
+const RESUME_AUDIENCE = 'ws-resume';
 
 export interface AuthUser {
   userId: string;
@@ -38,13 +44,20 @@ export class TokenService {
   readonly #verifyTicket: Verify;
   readonly #accessTtlSeconds: number;
   readonly #ticketTtlSeconds: number;
+  readonly #resumeTicketTtlSeconds: number;
 
-  constructor(options: { secret: string; accessTtlSeconds: number; ticketTtlSeconds: number }) {
+  /** `resumeTicketTtlSeconds`: 0 issues no resume tickets (default 0 here; the config's default is 300). */
+  constructor(options: {
+    secret: string;
+    accessTtlSeconds: number;
+    ticketTtlSeconds: number;
+    resumeTicketTtlSeconds?: number;
+  }) {
     const key = options.secret;
     // #issue writes every claim (iat included, which fast-jwt then keeps), in the order jose wrote
     // them, so old and new tokens look alike.
     this.#sign = createSigner({ key, algorithm: 'HS256' });
-    const verifier = (audience: string): Verify =>
+    const verifier = (audience: string | string[]): Verify =>
       createVerifier({
         key,
         algorithms: ['HS256'],
@@ -53,9 +66,11 @@ export class TokenService {
         requiredClaims: ['iss', 'aud', 'exp', 'sub', 'jti'],
       }) as Verify;
     this.#verifyAccess = verifier(ACCESS_AUDIENCE);
-    this.#verifyTicket = verifier(TICKET_AUDIENCE);
+    // The upgrade takes either kind of ticket; an access token is never one.
+    this.#verifyTicket = verifier([TICKET_AUDIENCE, RESUME_AUDIENCE]);
     this.#accessTtlSeconds = options.accessTtlSeconds;
     this.#ticketTtlSeconds = options.ticketTtlSeconds;
+    this.#resumeTicketTtlSeconds = options.resumeTicketTtlSeconds ?? 0;
   }
 
   get accessTtlSeconds(): number {
@@ -63,6 +78,10 @@ export class TokenService {
   }
   get ticketTtlSeconds(): number {
     return this.#ticketTtlSeconds;
+  }
+  /** 0 when resume tickets are off. */
+  get resumeTicketTtlSeconds(): number {
+    return this.#resumeTicketTtlSeconds;
   }
 
   issueAccessToken(user: AuthUser): Promise<string> {
@@ -73,13 +92,22 @@ export class TokenService {
     return Promise.resolve(this.#issue(user, TICKET_AUDIENCE, this.#ticketTtlSeconds));
   }
 
+  /** A single-use ticket for an open connection's next upgrade; null when resume tickets are off. Synchronous: one HMAC. */
+  issueResumeTicket(user: AuthUser): string | null {
+    if (this.#resumeTicketTtlSeconds === 0) return null;
+    return this.#issue(user, RESUME_AUDIENCE, this.#resumeTicketTtlSeconds);
+  }
+
   /** Throws AppError TOKEN_INVALID for anything but a valid, unexpired access token. */
   async verifyAccessToken(token: string): Promise<AuthUser> {
     const payload = this.#verify(token, this.#verifyAccess, 'TOKEN_INVALID');
     return { userId: payload.userId, role: payload.role };
   }
 
-  /** Throws AppError TICKET_INVALID for a forged, expired or non-ticket token (reuse is the store's job). */
+  /**
+   * A ticket or a resume ticket. Throws AppError TICKET_INVALID for a forged, expired or
+   * non-ticket token (reuse is the store's job).
+   */
   async verifyTicket(ticket: string): Promise<Ticket> {
     return this.#verify(ticket, this.#verifyTicket, 'TICKET_INVALID');
   }

@@ -38,6 +38,7 @@ import type { PresenceWatch } from '../presence-watch/presence-watch.ts';
 import type { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
 import type { LocalConnection } from './local-connections.ts';
+import type { ResumeTicketHolder, ResumeTickets } from './resume-tickets.ts';
 import type { SocketWriter } from './socket-writer.ts';
 import { outageCodeOf } from './ws-errors.ts';
 
@@ -50,6 +51,8 @@ export interface SessionContext {
   presenceWatch: PresenceWatch;
   /** Writes every frame a session sends (answers, replays), with the slow-consumer cap and the resume hold. */
   writer: SocketWriter;
+  /** The next upgrade's ticket, renewed in `pong` answers. */
+  resumeTickets: ResumeTickets;
   /** The shared logger; sessions add `{ connectionId, userId }` at each call site. */
   logger: Logger;
   /** Frames allowed to wait for their turn. */
@@ -76,7 +79,7 @@ const SETTLED: Promise<void> = Promise.resolve();
  * One socket's connection: what LocalConnections delivers to (info, socket, liveness, held
  * frames) and its inbound frame handling, in one object so an idle connection costs one.
  */
-export class ConnectionSession implements LocalConnection {
+export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
   readonly info: FrozenConnectionInfo;
   readonly socket: WebSocket;
   alive = true;
@@ -86,6 +89,8 @@ export class ConnectionSession implements LocalConnection {
   corked = false;
   /** Registration (subscribe, presence, `connected`) while it runs; null once it has settled. */
   registering: Promise<void> | null = null;
+  /** ms since the epoch when this connection's last resume ticket was issued (0: none yet). */
+  resumeTicketIssuedAt = 0;
   /** Set when the socket closed: queued frames are skipped and nothing more is written. */
   #closed = false;
   readonly #ctx: SessionContext;
@@ -290,6 +295,7 @@ export class ConnectionSession implements LocalConnection {
             serverFrame(ServerAction.pong, {
               ...(frame.data?.ts !== undefined ? { ts: frame.data.ts } : {}),
               server_time: new Date().toISOString(),
+              ...this.#ctx.resumeTickets.renewal(this),
             }),
           ),
         );

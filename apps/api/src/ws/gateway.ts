@@ -30,6 +30,7 @@ import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connec
 import { drainSockets } from './drain.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { LocalConnections } from './local-connections.ts';
+import { ResumeTickets } from './resume-tickets.ts';
 import type { SocketWriter } from './socket-writer.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
 import { closeCodeOf, outageCodeOf } from './ws-errors.ts';
@@ -148,6 +149,7 @@ export class Gateway {
       resume: deps.resume,
       presenceWatch: deps.presenceWatch,
       writer: this.#writer,
+      resumeTickets: new ResumeTickets(deps.tokens),
       logger: deps.logger,
       cut: (session, code, reason) => this.#cut(session, code, reason),
       metrics: deps.metrics,
@@ -333,6 +335,7 @@ export class Gateway {
             max_reconnect_attempts: this.#opts.maxReconnectAttempts,
             user_seq: heads.userSeq,
             global_seq: heads.globalSeq,
+            ...this.#sessionContext.resumeTickets.issue(session),
           }),
         ),
       );

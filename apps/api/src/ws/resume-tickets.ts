@@ -1,0 +1,45 @@
+/**
+ * Resume tickets (issue #19): every open connection holds a single-use ticket for its next
+ * upgrade, so that after its instance dies or drains it reconnects with one WebSocket upgrade
+ * instead of an HTTP ticket request and then the upgrade. Issued on `connected`, renewed in a
+ * `pong` once the last one is past half its life, so a client that heartbeats always holds one
+ * valid for at least half of WS_RESUME_TICKET_TTL. One HMAC per issue; nothing stored: the
+ * ticket is spent in the TicketStore when it is used, like any ticket.
+ */
+import type { TokenService } from '../auth/tokens.ts';
+import type { FrozenConnectionInfo } from '../realtime/types.ts';
+
+export interface ResumeTicketFields {
+  resume_ticket: string;
+  resume_ticket_ttl_ms: number;
+}
+
+/** What a session keeps: when its last resume ticket was issued (ms since the epoch; 0 = never). */
+export interface ResumeTicketHolder {
+  readonly info: FrozenConnectionInfo;
+  resumeTicketIssuedAt: number;
+}
+
+export class ResumeTickets {
+  readonly #tokens: TokenService;
+  readonly #ttlMs: number;
+
+  constructor(tokens: TokenService) {
+    this.#tokens = tokens;
+    this.#ttlMs = tokens.resumeTicketTtlSeconds * 1000;
+  }
+
+  /** A new ticket for `holder`'s user, or undefined when resume tickets are off. */
+  issue(holder: ResumeTicketHolder, now = Date.now()): ResumeTicketFields | undefined {
+    const ticket = this.#tokens.issueResumeTicket(holder.info);
+    if (ticket === null) return undefined;
+    holder.resumeTicketIssuedAt = now;
+    return { resume_ticket: ticket, resume_ticket_ttl_ms: this.#ttlMs };
+  }
+
+  /** For a `pong`: a new ticket once the last one is past half its life, else undefined. */
+  renewal(holder: ResumeTicketHolder, now = Date.now()): ResumeTicketFields | undefined {
+    if (this.#ttlMs === 0 || now - holder.resumeTicketIssuedAt < this.#ttlMs / 2) return undefined;
+    return this.issue(holder, now);
+  }
+}
