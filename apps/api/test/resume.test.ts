@@ -114,6 +114,27 @@ describe('resume', () => {
     await socket.close();
   });
 
+  it('a first resume at the heads of connected needs no replay: what came after arrives live, once; a later resume at the same positions replays it', async () => {
+    const socket = await openResuming('customer_456');
+    const { user_seq, global_seq } = socket.all('connected')[0]!.data;
+    const userId = app.userId('customer_456');
+    // Stored after registration: held (resume=1) until the first resume, then released.
+    await app.built.ctx.broadcasting.sendDirectMessage(userId, { title: '个人通知', content: 'after connected' });
+    socket.send({ action: 'resume', data: { conversations: [], user_seq, global_seq } });
+    const [first] = await socket.waitFor('resumed');
+    expect(first?.data.user).toEqual({ status: 'recovered', replayed: 0 });
+    await socket.waitFor('direct_message', { where: (f) => f.data.content === 'after connected' });
+    // A later resume from the same positions (as after a lost frame) reads the store and replays it.
+    socket.send({ action: 'resume', data: { conversations: [], user_seq, global_seq } });
+    const [, second] = await socket.waitFor('resumed', { count: 2 });
+    expect(second?.data.user).toEqual({ status: 'recovered', replayed: 1 });
+    expect(socket.all('direct_message').map((f) => [f.data.content, f.data.user_seq])).toEqual([
+      ['after connected', user_seq + 1],
+      ['after connected', user_seq + 1],
+    ]);
+    await socket.close();
+  });
+
   it('neither loses nor doubles frames published while the replay runs (the seam)', async () => {
     const conversationId = await conversationOf('customer_456', 'consultant_001');
     for (let i = 1; i <= 20; i++) await send('customer_456', conversationId, `old ${i}`);
@@ -144,7 +165,7 @@ describe('resume', () => {
     await socket.close();
   });
 
-  it('drops held frames of every stream (messages, events, direct, global) that the replay carried; later ones arrive once', async () => {
+  it('drops held frames the replay carried and releases the rest; later ones arrive once, for every stream (messages, events, direct, global)', async () => {
     const conversationId = await conversationOf('customer_789', 'doctor_001');
     const mine = await send('customer_789', conversationId, '医生您好');
     const socket = await openResuming('customer_789');
@@ -182,7 +203,9 @@ describe('resume', () => {
       (r) => r.msg === 'dropped live frames already replayed' && r.connectionId === connectionId,
       'held duplicates dropped',
     );
-    expect(dropped.skipped).toBe(5);
+    // The two messages and the read receipt: the replay carried them. The direct message and the
+    // notice were not replayed (this first resume starts at connected's heads): the hold releases them.
+    expect(dropped.skipped).toBe(3);
     expect(seqsOf(socket, conversationId)).toEqual([2, 3]);
     expect(socket.all('consultation_reply').map((f) => f.data.message?.seq)).toEqual([4]);
     expect(socket.all('read_status').map((f) => f.data.event_seq)).toEqual([1]);

@@ -35,6 +35,18 @@ export interface ResumeOutcome {
   replayedUpTo: Map<string, number>;
 }
 
+/**
+ * The user's and the global stream heads read when a socket registered, after its route was
+ * live: every event past them reaches that socket live. So the socket's FIRST `resume`, for a
+ * stream it already holds up to that head, has nothing to replay and needs no query (issue #19:
+ * two of a reconnect's three queries). Later resumes get no heads: a live frame may have been
+ * lost since (a Redis outage), and those resumes are how it is repaired.
+ */
+export interface StreamHeadsAtConnect {
+  userSeq: number;
+  globalSeq: number;
+}
+
 export class ResumeService {
   readonly #store: Store;
   readonly #participants: ParticipantDirectory;
@@ -57,7 +69,12 @@ export class ResumeService {
    * Hands the replayed frames of `info`'s connection to `write` in order (the caller writes them
    * past its hold on live frames) and returns what it did.
    */
-  async replay(info: ConnectionInfo, data: ResumeData, write: (frame: string) => void): Promise<ResumeOutcome> {
+  async replay(
+    info: ConnectionInfo,
+    data: ResumeData,
+    write: (frame: string) => void,
+    registeredHeads: StreamHeadsAtConnect | null = null,
+  ): Promise<ResumeOutcome> {
     let replayed = 0;
     const send = (action: ServerAction, payload: unknown, at: Date) => {
       replayed++;
@@ -107,12 +124,20 @@ export class ResumeService {
     }
 
     if (data.user_seq !== undefined) {
-      const events = await this.#store.events.userAfter(info.userId, data.user_seq, this.#window + 1);
-      outcome.user = this.#replayStream(events, StreamKey.user, data.user_seq, outcome.replayedUpTo, send);
+      const after = data.user_seq;
+      const events =
+        registeredHeads !== null && after >= registeredHeads.userSeq
+          ? []
+          : await this.#store.events.userAfter(info.userId, after, this.#window + 1);
+      outcome.user = this.#replayStream(events, StreamKey.user, after, outcome.replayedUpTo, send);
     }
     if (data.global_seq !== undefined) {
-      const events = await this.#store.events.globalAfter(data.global_seq, this.#window + 1);
-      outcome.global = this.#replayStream(events, StreamKey.global, data.global_seq, outcome.replayedUpTo, send);
+      const after = data.global_seq;
+      const events =
+        registeredHeads !== null && after >= registeredHeads.globalSeq
+          ? []
+          : await this.#store.events.globalAfter(after, this.#window + 1);
+      outcome.global = this.#replayStream(events, StreamKey.global, after, outcome.replayedUpTo, send);
     }
     this.#metrics?.resumed(streamsOf(outcome), replayed);
     return outcome;

@@ -36,7 +36,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { AppMetrics } from '../observability/metrics.ts';
 import type { PresenceWatch } from '../presence-watch/presence-watch.ts';
 import type { FrozenConnectionInfo } from '../realtime/types.ts';
-import type { ResumeService } from '../resume/resume-service.ts';
+import type { ResumeService, StreamHeadsAtConnect } from '../resume/resume-service.ts';
 import type { LocalConnection } from './local-connections.ts';
 import type { ResumeTicketHolder, ResumeTickets } from './resume-tickets.ts';
 import type { SocketWriter } from './socket-writer.ts';
@@ -91,6 +91,8 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
   registering: Promise<void> | null = null;
   /** ms since the epoch when this connection's last resume ticket was issued (0: none yet). */
   resumeTicketIssuedAt = 0;
+  /** The stream heads read at registration, until the first `resume` uses them (StreamHeadsAtConnect). */
+  registeredHeads: StreamHeadsAtConnect | null = null;
   /** Set when the socket closed: queued frames are skipped and nothing more is written. */
   #closed = false;
   readonly #ctx: SessionContext;
@@ -266,8 +268,13 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
         writer.hold(this);
         let replayedUpTo = new Map<string, number>();
         try {
-          const outcome = await this.#ctx.resume.replay(this.info, frame.data, (replayed) =>
-            writer.writeDirect(this, replayed),
+          const registeredHeads = this.registeredHeads;
+          this.registeredHeads = null;
+          const outcome = await this.#ctx.resume.replay(
+            this.info,
+            frame.data,
+            (replayed) => writer.writeDirect(this, replayed),
+            registeredHeads,
           );
           replayedUpTo = outcome.replayedUpTo;
           this.#send(

@@ -315,6 +315,7 @@ export class Gateway {
       await Promise.all([firstForUser ? bus.subscribeUser(info.userId) : undefined, presence.add(info)]);
       const heads = await this.#deps.resume.heads(info.userId);
       if (session.closed) return;
+      session.registeredHeads = heads;
       events.emit('connection.opened', { connection: info });
       this.#deps.metrics.connected(info);
       logger.info(
