@@ -318,6 +318,7 @@ async function chaosRun(events: string[]): Promise<void> {
     deliveredToHandlers: sum('delivered'),
     byReplay: sum('replayed'),
     gapRepairs: sum('gapRepairs'),
+    resumeRetries: sum('resumeRetries'),
     byHttpReload: sum('reloads'),
     duplicatesDroppedByClient: sum('duplicates'),
     duplicatesSuppressedInModel: devices.reduce((n, d) => n + d.suppressed, 0),

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ErrorCodes, type ServerFrame } from '@anmei/protocol';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { isDatabaseUnavailable } from '../src/db/db-common.ts';
 import { type OpenedDatabase, openDatabase, QUERY_TIMEOUT_GRACE_MS } from '../src/db/open-database.ts';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../src/http/problem-handler.ts';
@@ -121,6 +122,18 @@ function answerTo(socket: TestSocket, requestId: string, timeoutMs: number): Pro
   });
 }
 
+/**
+ * Opens a socket with a ticket got before the freeze (tickets are not in the database), and
+ * resolves with how it ended: registering it reads the stream heads, which cannot answer.
+ */
+function upgradeDuringStall(ticket: string): Promise<{ code: number; frames: string[] }> {
+  const socket = new WebSocket(`${app.wsUrl}?${new URLSearchParams({ ticket, device_type: 'desktop' })}`);
+  const frames: string[] = [];
+  socket.on('message', (data) => frames.push(JSON.parse(String(data)).action));
+  socket.on('error', () => undefined);
+  return new Promise((resolve) => socket.once('close', (code) => resolve({ code, frames })));
+}
+
 async function upload(token: string, conversationId: string, clientMessageId: string) {
   const form = new FormData();
   form.append('client_message_id', clientMessageId);
@@ -151,6 +164,7 @@ it('answers DATABASE_UNAVAILABLE within the bound while the database is frozen, 
   }
   expect((await app.http('GET', '/health')).status).toBe(200);
 
+  const ticket = await app.ticket(token);
   relay.freeze();
   const frozenHttp = `frozen-http-${randomUUID()}`;
   const frozenWs = `frozen-ws-${randomUUID()}`;
@@ -203,6 +217,14 @@ it('answers DATABASE_UNAVAILABLE within the bound while the database is frozen, 
     checks: { database: 'unavailable', migrations: 'unknown', redis: 'not_configured', draining: false },
   });
   expect(ready.ms).toBeLessThanOrEqual(HEALTH_TIMEOUT + SLACK);
+  // A socket accepted during the stall could not be registered: closed with 1011 (the catalogue's
+  // retryable close; it has no "try later" code) before any `connected`, logged as the outage.
+  // Opened after the batch above, so it cannot slow the timed answers.
+  const upgrade = await timed(() => upgradeDuringStall(ticket));
+  expect(upgrade.value).toEqual({ code: 1011, frames: [] });
+  expect(upgrade.ms).toBeLessThanOrEqual(REQUEST_BOUND + SLACK);
+  expect(app.logs.find((r) => r.msg === 'database unavailable: registering connection failed').length).toBe(1);
+  expect(app.logs.find((r) => r.msg === 'registering connection failed')).toEqual([]);
   // Logged as a warning with its cause, never as a failed handler, and the stuck connections were dropped.
   expect(app.logs.find((r) => r.msg === 'database unavailable: answered DATABASE_UNAVAILABLE').length).toBe(5);
   expect(app.logs.find((r) => r.msg === 'request failed' || r.msg === 'frame handler failed')).toEqual([]);

@@ -11,7 +11,7 @@ export type ClientErrorCode =
   | 'HANDLER_FAILED'
   /** The server sent a frame the codec could not decode; it was skipped. */
   | 'UNDECODABLE_FRAME'
-  /** An `error` frame that answers no pending send (e.g. for a typing or read frame). */
+  /** An `error` frame that answers no pending send (e.g. for a typing or read frame) and is no passing refusal of a `resume`. */
   | 'SERVER_ERROR'
   | 'TICKET_FAILED'
   | 'CONNECT_TIMEOUT'

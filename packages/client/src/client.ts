@@ -104,8 +104,10 @@ export class WebSocketClient {
     });
     this.#delivery = this.#o.resume
       ? new DeliveryTracker({
-          sendResume: (data) => this.#manager.send(this.#o.codec.encode({ action: 'resume', data })),
+          sendResume: (data, requestId) =>
+            this.#manager.send(this.#o.codec.encode({ action: 'resume', request_id: requestId, data })),
           onReload: (notice) => this.#events.emit('reload', notice),
+          timers: this.#o.timers,
         })
       : null;
     const delivery = this.#delivery;
@@ -133,7 +135,10 @@ export class WebSocketClient {
         // A new socket watches nobody: repeat the app's list (the answer re-states everyone).
         if (this.#watchedUsers.length > 0) this.#sendWatch();
       },
-      lost: () => this.#outbox.detach(),
+      lost: () => {
+        this.#outbox.detach();
+        this.#delivery?.detach();
+      },
       closed: (info) => this.#events.emit('close', info),
       frame: deliver,
       error: (error) => this.#report(error),
@@ -316,6 +321,7 @@ export class WebSocketClient {
     this.#manager.disconnect(1000, 'client disposed');
     this.#disposed = true;
     this.#outbox.clear((id) => new SendError('DISPOSED', 'The client was disposed.', id));
+    this.#delivery?.detach();
     this.#registry.clear();
     this.#events.removeAll();
     this.#subscribers.clear();

@@ -10,9 +10,13 @@
  * are delivered at once. After every (re)connect the client sends `resume` with all its
  * positions; a `positions` frame (the stream heads, sent after a Redis outage and periodically)
  * makes it resume every stream it is behind on. A stream the server cannot replay (`reload`) is
- * reported so the app reloads it over HTTP and calls `track()` again.
+ * reported so the app reloads it over HTTP and calls `track()` again. Every `resume` carries a
+ * `request_id`: one the server refuses (an `error` frame, e.g. RATE_LIMITED) is sent again later
+ * (resume-requests.ts), never left unanswered while frames wait for it.
  */
 import { type ResumeFrame, type ServerFrame, streamPositionOf } from '@anmei/protocol';
+import { isTransientRefusal, ResumeRequests, resumeFrames } from './resume-requests.ts';
+import type { Timers } from './timers.ts';
 
 export interface DeliveryStats {
   /** Durable frames handed to the app (live and replayed). */
@@ -23,8 +27,10 @@ export interface DeliveryStats {
   duplicates: number;
   /** Streams a `resume` was sent for because a position jumped or a `positions` frame showed them behind. */
   gapRepairs: number;
-  /** Streams the server answered with `reload`. */
+  /** Streams the server answered with `reload`, or whose `resume` it refused for good. */
   reloads: number;
+  /** `resume` frames sent again because the server refused one (RATE_LIMITED, DATABASE_UNAVAILABLE, …). */
+  resumeRetries: number;
 }
 
 export interface ReloadNotice {
@@ -49,14 +55,33 @@ export class DeliveryTracker {
   /** Frames waiting for a gap to fill; null marks a position known from our own send's ack (nothing to hand over). */
   readonly #held = new Map<Stream, Map<number, ServerFrame | null>>();
   readonly #seen = new Set<string>();
+  /**
+   * Streams being repaired. Invariant: a stream in here has a `resume` naming it outstanding on
+   * the current socket, or a retry of one the server refused scheduled (#requests). Its held
+   * frames and its `positions` checks wait on that answer, so an answer that never comes would
+   * hold them for good: every path that ends a request without filling the gap (refusal, an
+   * answer that leaves the stream out, a frame that could not be written) removes or re-asks.
+   */
   readonly #requested = new Set<Stream>();
-  readonly #sendResume: (data: ResumeFrame['data']) => boolean;
+  readonly #requests: ResumeRequests<Stream>;
+  readonly #sendResume: (data: ResumeFrame['data'], requestId: string) => boolean;
   readonly #onReload: (notice: ReloadNotice) => void;
-  #stats: DeliveryStats = { delivered: 0, replayed: 0, duplicates: 0, gapRepairs: 0, reloads: 0 };
+  #stats: DeliveryStats = { delivered: 0, replayed: 0, duplicates: 0, gapRepairs: 0, reloads: 0, resumeRetries: 0 };
 
-  constructor(deps: { sendResume(data: ResumeFrame['data']): boolean; onReload(notice: ReloadNotice): void }) {
+  constructor(deps: {
+    sendResume(data: ResumeFrame['data'], requestId: string): boolean;
+    onReload(notice: ReloadNotice): void;
+    timers: Timers;
+  }) {
     this.#sendResume = deps.sendResume;
     this.#onReload = deps.onReload;
+    this.#requests = new ResumeRequests<Stream>({
+      timers: deps.timers,
+      retry: (streams) => {
+        this.#stats.resumeRetries++;
+        this.#resume(streams);
+      },
+    });
   }
 
   stats(): DeliveryStats {
@@ -91,13 +116,20 @@ export class DeliveryTracker {
   connected(heads: { userSeq: number; globalSeq: number }): void {
     if (!this.#cursor.has('u')) this.#cursor.set('u', heads.userSeq);
     if (!this.#cursor.has('g')) this.#cursor.set('g', heads.globalSeq);
+    this.detach();
+    this.#resume(null);
+  }
+
+  /** The socket is gone (or the client disposed): no answer can come, no retry may stay behind. */
+  detach(): void {
+    this.#requests.reset();
     this.#requested.clear();
-    this.#sendResume(this.#resumeData());
   }
 
   /** The frames to hand to the app now, in order (possibly none, possibly several). */
   accept(frame: ServerFrame): ServerFrame[] {
     if (frame.action === 'resumed') return [...this.#onResumed(frame.data), frame];
+    if (frame.action === 'error' && this.#requests.owns(frame.data.request_id)) return this.#onRefused(frame);
     if (frame.action === 'ack') return [frame, ...this.#ownMessage(frame.data)];
     if (frame.action === 'positions') {
       this.#onPositions(frame.data);
@@ -169,7 +201,7 @@ export class DeliveryTracker {
     if (this.#requested.has(stream)) return;
     this.#requested.add(stream);
     this.#stats.gapRepairs++;
-    this.#sendResume(this.#resumeData([stream]));
+    this.#resume([stream]);
   }
 
   /**
@@ -191,7 +223,7 @@ export class DeliveryTracker {
     if (behind.length === 0) return;
     for (const stream of behind) this.#requested.add(stream);
     this.#stats.gapRepairs += behind.length;
-    this.#sendResume(this.#resumeData(behind));
+    this.#resume(behind);
   }
 
   /** Held frames that are next in line, in order. */
@@ -220,15 +252,17 @@ export class DeliveryTracker {
 
   #onResumed(data: Extract<ServerFrame, { action: 'resumed' }>['data']): ServerFrame[] {
     const released: ServerFrame[] = [];
+    const answered = new Set<Stream>();
     for (const c of data.conversations) {
+      const streams = [`m:${c.conversation_id}`, `e:${c.conversation_id}`];
       this.#stats.replayed += c.replayed_messages + c.replayed_events;
-      if (c.status === 'reload') {
-        released.push(...this.#giveUp(`m:${c.conversation_id}`), ...this.#giveUp(`e:${c.conversation_id}`));
-        this.#stats.reloads++;
-        this.#onReload({ conversationId: c.conversation_id, stream: 'conversation' });
+      if (c.status === 'reload') released.push(...this.#reload(streams));
+      // No longer a participant: nothing will fill the gap, and what is held was sent to us.
+      if (c.status === 'forbidden') for (const stream of streams) released.push(...this.#giveUp(stream));
+      for (const stream of streams) {
+        this.#requested.delete(stream);
+        answered.add(stream);
       }
-      this.#requested.delete(`m:${c.conversation_id}`);
-      this.#requested.delete(`e:${c.conversation_id}`);
     }
     for (const [key, answer] of [
       ['u', data.user],
@@ -236,12 +270,46 @@ export class DeliveryTracker {
     ] as const) {
       if (!answer) continue;
       this.#stats.replayed += answer.replayed;
-      if (answer.status === 'reload') {
-        released.push(...this.#giveUp(key));
-        this.#stats.reloads++;
-        this.#onReload({ conversationId: null, stream: key === 'u' ? 'user' : 'global' });
-      }
+      if (answer.status === 'reload') released.push(...this.#reload([key]));
       this.#requested.delete(key);
+      answered.add(key);
+    }
+    // A stream our frame named but the answer left out is still unanswered: ask again.
+    this.#requests.schedule(this.#requests.answered(data.request_id).filter((s) => !answered.has(s)));
+    return released;
+  }
+
+  /**
+   * The server refused one of our `resume` frames. A limit or an outage passes: the same streams
+   * are asked for again later, quietly. Any other refusal will not pass: the streams are given up
+   * as if answered `reload` (the app reloads them over HTTP), and the error goes on to the app.
+   */
+  #onRefused(frame: Extract<ServerFrame, { action: 'error' }>): ServerFrame[] {
+    const { request_id: requestId, code, retry_after_ms: retryAfterMs } = frame.data;
+    const streams = this.#requests.refused(requestId!);
+    if (isTransientRefusal(code)) {
+      this.#requests.schedule(streams, retryAfterMs);
+      return [];
+    }
+    for (const stream of streams) this.#requested.delete(stream);
+    return [...this.#reload(streams), frame];
+  }
+
+  /** Hand over what is held of `streams` and tell the app to reload them (once per conversation). */
+  #reload(streams: readonly Stream[]): ServerFrame[] {
+    const released: ServerFrame[] = [];
+    const notices = new Map<string, ReloadNotice>();
+    for (const stream of streams) {
+      released.push(...this.#giveUp(stream));
+      const conversationId = stream.startsWith('m:') || stream.startsWith('e:') ? stream.slice(2) : null;
+      const notice: ReloadNotice = conversationId
+        ? { conversationId, stream: 'conversation' }
+        : { conversationId: null, stream: stream === 'u' ? 'user' : 'global' };
+      notices.set(conversationId ?? stream, notice);
+    }
+    for (const notice of notices.values()) {
+      this.#stats.reloads++;
+      this.#onReload(notice);
     }
     return released;
   }
@@ -258,24 +326,16 @@ export class DeliveryTracker {
     return frames;
   }
 
-  #resumeData(only?: readonly Stream[]): ResumeFrame['data'] {
-    const conversations = new Map<string, { last_seq: number; last_event_seq: number }>();
-    const add = (id: string) => {
-      if (conversations.has(id)) return;
-      conversations.set(id, {
-        last_seq: this.#cursor.get(`m:${id}`) ?? 0,
-        last_event_seq: this.#cursor.get(`e:${id}`) ?? 0,
-      });
-    };
-    for (const stream of only ?? this.#cursor.keys()) {
-      if (stream.startsWith('m:') || stream.startsWith('e:')) add(stream.slice(2));
+  /** Sends `resume` for `only` (every stream when null), from the positions delivered now. */
+  #resume(only: readonly Stream[] | null): void {
+    if (only?.length === 0) return;
+    for (const { data, streams } of resumeFrames(this.#cursor, only)) {
+      const requestId = this.#requests.issue(streams);
+      if (this.#sendResume(data, requestId)) continue;
+      // Not written (the socket is closing): nothing will answer; the next `connected` resumes all.
+      this.#requests.unsent(requestId);
+      for (const stream of streams) this.#requested.delete(stream);
     }
-    const data: ResumeFrame['data'] = {
-      conversations: [...conversations].slice(0, 200).map(([conversation_id, p]) => ({ conversation_id, ...p })),
-    };
-    if (!only || only.includes('u')) data.user_seq = this.#cursor.get('u') ?? 0;
-    if (!only || only.includes('g')) data.global_seq = this.#cursor.get('g') ?? 0;
-    return data;
   }
 
   #duplicate(): ServerFrame[] {

@@ -2,6 +2,7 @@
 import { type ResumeFrame, type ServerFrame, serverFrame } from '@anmei/protocol';
 import { describe, expect, it } from 'vitest';
 import { DeliveryTracker, type ReloadNotice } from '../src/delivery-tracker.ts';
+import { systemTimers } from '../src/timers.ts';
 
 const C = 'conv-1';
 
@@ -43,6 +44,7 @@ function make() {
       return true;
     },
     onReload: (notice) => reloads.push(notice),
+    timers: systemTimers,
   });
   const seqs = (frames: ServerFrame[]) => frames.map((f) => (f.action === 'new_message' ? f.data.seq : f.action));
   return { tracker, resumes, reloads, seqs };

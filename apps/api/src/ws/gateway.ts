@@ -33,7 +33,7 @@ import type { LocalConnections } from './local-connections.ts';
 import { ResumeTickets } from './resume-tickets.ts';
 import type { SocketWriter } from './socket-writer.ts';
 import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
-import { closeCodeOf, outageCodeOf } from './ws-errors.ts';
+import { closeCodeOf, logConnectionStepFailed, outageCodeOf } from './ws-errors.ts';
 
 /** ms a `?resume=1` connection holds live frames waiting for its `resume` frame. */
 const RESUME_HOLD_MS = 10_000;
@@ -302,7 +302,7 @@ export class Gateway {
 
   /**
    * Subscribe before announcing `connected`, so nothing sent after the client sees it is missed.
-   * Never rejects: a failure closes the socket with 1011.
+   * Never rejects: a failure closes the socket with 1011, an outage too (no catalogued "try later" close code).
    */
   async #register(session: ConnectionSession): Promise<void> {
     const { local, bus, presence, events, logger } = this.#deps;
@@ -341,7 +341,7 @@ export class Gateway {
         ),
       );
     } catch (error) {
-      logger.error(session.bindings({ err: error }), 'registering connection failed');
+      logConnectionStepFailed(logger, session.bindings(), 'registering connection', error);
       session.cut(CloseCode.internalError, 'registration failed');
     } finally {
       session.registering = null;
@@ -383,7 +383,7 @@ export class Gateway {
     // Clean up only after registration settled, so a fast close cannot leave a ghost.
     void (session.registering ?? Promise.resolve())
       .then(() => this.#cleanup(session, code, reason))
-      .catch((error: unknown) => this.#deps.logger.error(session.bindings({ err: error }), 'connection cleanup failed'))
+      .catch((e: unknown) => logConnectionStepFailed(this.#deps.logger, session.bindings(), 'connection cleanup', e))
       .finally(() => {
         this.#closing.delete(session);
         if (--this.#unsettled === 0) this.#onAllSettled?.();

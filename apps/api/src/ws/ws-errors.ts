@@ -3,10 +3,11 @@
  * fails a connection itself when a frame breaks the protocol: invalid UTF-8, too big, … and
  * reports it as an 'error' with its own code; the gateway releases the connection at once under
  * the code ws sends); an error while authenticating an upgrade → a "try later" code when a store
- * did not answer.
+ * did not answer; a failed step of a connection's bookkeeping → its log level.
  */
 import { CloseCode } from '@anmei/protocol';
 import { isDatabaseUnavailable } from '../db/db-common.ts';
+import type { Logger } from '../observability/logger.ts';
 import { isRedisUnavailable } from '../realtime/redis/clients.ts';
 
 /** The close code ws sends when it fails a connection over a frame, by its error code (ws/lib/receiver.js). */
@@ -28,4 +29,25 @@ export function outageCodeOf(error: unknown): 'DATABASE_UNAVAILABLE' | 'SERVICE_
   if (isDatabaseUnavailable(error)) return 'DATABASE_UNAVAILABLE';
   if (isRedisUnavailable(error)) return 'SERVICE_UNAVAILABLE';
   return null;
+}
+
+/**
+ * Logs a failed step of a connection's bookkeeping in Redis or the database. A store that did not
+ * answer is an outage, an expected state with its own recovery (the client reconnects after 1011;
+ * presence and bus routes are re-synced when Redis is back): WARN, naming the store. Anything else
+ * is a bug: ERROR `<step> failed`.
+ */
+export function logConnectionStepFailed(
+  logger: Logger,
+  fields: Record<string, unknown>,
+  step: 'registering connection' | 'connection cleanup',
+  error: unknown,
+): void {
+  const outage = outageCodeOf(error);
+  if (outage === null) {
+    logger.error({ ...fields, err: error }, `${step} failed`);
+    return;
+  }
+  const store = outage === 'DATABASE_UNAVAILABLE' ? 'database' : 'redis';
+  logger.warn({ ...fields, err: error }, `${store} unavailable: ${step} failed`);
 }
