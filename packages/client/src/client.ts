@@ -123,6 +123,10 @@ export class WebSocketClient {
       },
       opened: (state) => {
         this.#maxPayloadBytes = state.maxPayloadBytes;
+        // 'open' first, so streams the app tracks in its listener are in the resume; the resume
+        // before the queued sends, so a long outbox cannot push it past the server's frame burst.
+        this.#events.emit('open', state);
+        this.#delivery?.connected({ userSeq: state.userSeq, globalSeq: state.globalSeq });
         this.#outbox.attach((message, requestId) => {
           const text = this.#o.codec.encode(toSendMessageFrame(message, requestId));
           const bytes = utf8Bytes(text);
@@ -130,8 +134,6 @@ export class WebSocketClient {
           const why = `The frame is ${bytes} bytes; the server accepts at most max_payload_bytes=${this.#maxPayloadBytes}.`;
           return new SendError('TOO_LARGE', why, message.clientMessageId);
         });
-        this.#events.emit('open', state);
-        this.#delivery?.connected({ userSeq: state.userSeq, globalSeq: state.globalSeq });
         // A new socket watches nobody: repeat the app's list (the answer re-states everyone).
         if (this.#watchedUsers.length > 0) this.#sendWatch();
       },
