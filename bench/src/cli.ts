@@ -3,7 +3,7 @@
  * side in one run, prints a Markdown table with ratios to the peers, and writes the raw
  * results as JSON under bench/results/.
  *
- * Flags: --profile quick|full  --scenarios 1,...,7 or names (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
+ * Flags: --profile quick|full  --scenarios 1,...,8 or names (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
  *        --repeat N  --body-bytes N (payload size in scenarios 1 and 4, default 1024)  --persisted (adds ours' send_message row to scenario 1)  --no-pin
  *        --cpu-prof <dir> (a .cpuprofile of every target instance for each measured phase;
  *        summarise with bench/src/tools/profile-summary.ts)
@@ -20,6 +20,7 @@ import type { BenchEnv } from './harness/deploy.ts';
 import { setNoisePolicy } from './harness/measure.ts';
 import { type RunResults, renderMarkdown } from './report/markdown.ts';
 import { runChatMix } from './scenarios/chatmix.ts';
+import { runConnect } from './scenarios/connect.ts';
 import { runCross } from './scenarios/cross.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
@@ -55,16 +56,17 @@ const SCENARIO_NAMES: Record<string, string> = {
   slow: '5',
   storm: '6',
   chatmix: '7',
+  connect: '8',
 };
-// quick: the acceptance set (1, 3, 4); full adds the persisted path (2), ours' send_message row in 1, and 5–7.
+// quick: the acceptance set (1, 3, 4); full adds the persisted path (2), ours' send_message row in 1, and 5–8.
 const scenarios = new Set(
-  (values.scenarios ?? (profile.name === 'full' ? '1,2,3,4,5,6,7' : '1,3,4'))
+  (values.scenarios ?? (profile.name === 'full' ? '1,2,3,4,5,6,7,8' : '1,3,4'))
     .split(',')
     .map((s) => SCENARIO_NAMES[s.trim()] ?? s.trim()),
 );
 for (const s of scenarios) {
   if (!Object.values(SCENARIO_NAMES).includes(s))
-    throw new Error(`unknown scenario ${s}; use 1-7 or ${Object.keys(SCENARIO_NAMES).join(', ')}`);
+    throw new Error(`unknown scenario ${s}; use 1-8 or ${Object.keys(SCENARIO_NAMES).join(', ')}`);
 }
 const persistedRow = values.persisted ?? profile.name === 'full';
 const targets = values.targets!.split(',').map((t) => t.trim()) as TargetKind[];
@@ -113,6 +115,7 @@ try {
       slow: [],
       storm: [],
       chatmix: [],
+      connect: [],
     };
     runs.push(run);
     if (repeat > 1) log(`-- run ${i + 1} of ${repeat}`);
@@ -149,6 +152,10 @@ try {
     if (scenarios.has('7')) {
       log('scenario 7: chat mix (conversations of 2–5, every member sends)');
       for (const t of order) run.chatmix.push(await runChatMix(env, profile, t));
+    }
+    if (scenarios.has('8')) {
+      log(`scenario 8: connect rate (${profile.connect.connections} new connections per phase)`);
+      for (const t of order) run.connect.push(await runConnect(env, profile, t));
     }
   }
 } catch (error) {

@@ -108,3 +108,46 @@ describe('bench harness smoke run: chat mix', () => {
     expect(final.dropped).toBe(0);
   }, 30_000);
 });
+
+/** Waits until `kind`'s server has let go of every connection the generator closed. */
+async function waitForNoConnections(kind: TargetKind): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const open = await deployments.get(kind)!.instances[0]!.connections();
+    if (open === 0) return;
+    if (Date.now() > deadline) throw new Error(`${kind} still reports ${open} connections 10 s after they were closed`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('bench harness smoke run: connect rate (scenario 8)', () => {
+  it('opens and times every prepared connection on every target, and ours’ phases step by step', async () => {
+    await generator!.close();
+    for (const kind of TARGETS) await waitForNoConnections(kind);
+    const users = [1, 2, 3];
+    const specsOf = (kind: TargetKind) => users.map((u) => deployments.get(kind)!.spec(u, 0, { worker: u }));
+    for (const kind of TARGETS) {
+      const paths = kind === 'ours' ? (['upgrade', 'full'] as const) : (['upgrade'] as const);
+      for (const path of paths) {
+        expect(await generator!.connectRatePrepare(specsOf(kind), path)).toEqual({ prepared: 3, missing: 0 });
+        const report = await generator!.connectRateRun(2);
+        expect(report).toMatchObject({ failed: 0 });
+        expect(report.timings).toHaveLength(3);
+        for (const t of report.timings) {
+          expect(t.accepted).toBeGreaterThanOrEqual(t.start);
+          // Only ours' full path asks for a ticket inside the timed attempt; only ours reports the 101.
+          expect(t.ticket !== undefined).toBe(kind === 'ours' && path === 'full');
+          expect(t.open !== undefined).toBe(kind === 'ours');
+        }
+        expect(await deployments.get(kind)!.instances[0]!.connections()).toBe(3);
+        await generator!.close();
+        await waitForNoConnections(kind);
+      }
+    }
+    // Resume tickets (a server change in progress): each spec is either prepared from one or missing.
+    const resume = await generator!.connectRatePrepare(specsOf('ours'), 'resume');
+    expect(resume.prepared + resume.missing).toBe(3);
+    if (resume.prepared > 0) expect(await generator!.connectRateRun(2)).toMatchObject({ failed: 0 });
+    await generator!.close();
+  }, 30_000);
+});

@@ -52,3 +52,9 @@ export class Histogram {
     return this.max;
   }
 }
+
+/** Exact nearest-rank quantile of an ascending array (samples small enough to keep); NaN when empty. */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}

@@ -100,7 +100,42 @@ export type GeneratorCommand =
   | { type: 'slow'; paused: boolean }
   /** From now on clients connect to `to` wherever they were sent to `from` (a load balancer's new route). */
   | { type: 'reroute'; from: string; to: string }
-  | { type: 'storm-status' };
+  | { type: 'storm-status' }
+  /** Scenario 8, untimed: hold `specs` for the next `connect-rate-run` and get what `path` needs beforehand (ours' tickets). */
+  | { type: 'connect-rate-prepare'; specs: ClientSpec[]; path: ConnectPath }
+  /** Scenario 8, timed: open every prepared connection, `concurrency` attempts in flight, and keep them open. */
+  | { type: 'connect-rate-run'; concurrency: number };
+
+/**
+ * Scenario 8, how a connection is opened. `upgrade`: the upgrade alone (ours: with a ticket
+ * fetched beforehand); `full`: ours' `POST /api/v1/ws/ticket` + upgrade; `resume`: ours' upgrade
+ * with the `resume_ticket` of the previous phase's `connected` frame.
+ */
+export type ConnectPath = 'upgrade' | 'full' | 'resume';
+
+/**
+ * One connection of scenario 8, µs since the epoch (one clock for every thread). `accepted` =
+ * the first application handshake completed: ours' `connected` frame, Socket.IO's `connect`
+ * event, raw ws's `open` (it has no application handshake).
+ */
+export interface ConnectTiming {
+  /** The attempt started (full path: the ticket request; otherwise the WebSocket was created). */
+  start: number;
+  /** Full path: the ticket's answer arrived. */
+  ticket?: number;
+  /** ours: the socket opened (HTTP 101). */
+  open?: number;
+  accepted: number;
+}
+
+/** One worker's (or the merged) result of a `connect-rate-run`. */
+export interface ConnectRateReport {
+  timings: ConnectTiming[];
+  failed: number;
+  firstError?: string;
+  /** ours: `connected` frames that carried a `resume_ticket`. */
+  resumeTickets: number;
+}
 
 /** The slow consumer as the generator saw it. */
 export interface SlowStatus {
@@ -146,4 +181,7 @@ export type GeneratorReply =
   | { type: 'ok' }
   | { type: 'snapshot'; snapshot: Snapshot }
   | { type: 'storm'; status: StormStatus }
+  /** `missing`: prepared specs without what their path needs (a `resume` phase without resume tickets). */
+  | { type: 'connect-rate-ready'; prepared: number; missing: number }
+  | { type: 'connect-rate'; report: ConnectRateReport }
   | { type: 'error'; message: string };

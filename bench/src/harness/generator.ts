@@ -2,7 +2,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { spawnNode } from '../common/spawn.ts';
-import type { ClientSpec, GeneratorReply, RunOptions, Snapshot, StormStatus } from '../common/types.ts';
+import type {
+  ClientSpec,
+  ConnectPath,
+  ConnectRateReport,
+  GeneratorReply,
+  RunOptions,
+  Snapshot,
+  StormStatus,
+} from '../common/types.ts';
 import { request, stopChild, waitForMessage } from './ipc.ts';
 
 const ENTRY = fileURLToPath(new URL('../load/generator.ts', import.meta.url));
@@ -21,6 +29,10 @@ export interface GeneratorHandle {
   /** Scenario 6: new connections meant for `from` go to `to` (http://127.0.0.1:<port>). */
   reroute(from: string, to: string): Promise<void>;
   stormStatus(): Promise<StormStatus>;
+  /** Scenario 8, untimed: hold `specs` and fetch what `path` needs beforehand; `missing` = specs left out. */
+  connectRatePrepare(specs: ClientSpec[], path: ConnectPath): Promise<{ prepared: number; missing: number }>;
+  /** Scenario 8, timed: open the prepared connections with `concurrency` attempts in flight (they stay open until `close`). */
+  connectRateRun(concurrency: number): Promise<ConnectRateReport>;
   kill(): Promise<void>;
 }
 
@@ -62,6 +74,28 @@ export async function startGenerator(options: { cpus?: string; workers?: number 
       const m = await request<GeneratorReply>(child, { type: 'storm-status' }, (r) => r.type === 'storm', 'storm');
       if (m.type !== 'storm') throw new Error('unreachable');
       return m.status;
+    },
+    async connectRatePrepare(specs, path) {
+      const m = await request<GeneratorReply>(
+        child,
+        { type: 'connect-rate-prepare', specs, path },
+        (r) => r.type === 'connect-rate-ready',
+        `preparing ${specs.length} connections (${path})`,
+        600_000,
+      );
+      if (m.type !== 'connect-rate-ready') throw new Error('unreachable');
+      return { prepared: m.prepared, missing: m.missing };
+    },
+    async connectRateRun(concurrency) {
+      const m = await request<GeneratorReply>(
+        child,
+        { type: 'connect-rate-run', concurrency },
+        (r) => r.type === 'connect-rate',
+        'opening the prepared connections',
+        600_000,
+      );
+      if (m.type !== 'connect-rate') throw new Error('unreachable');
+      return m.report;
     },
     kill: () => stopChild(child),
   };

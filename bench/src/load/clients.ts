@@ -3,6 +3,7 @@
  * rooms, hand every received frame to `onFrame`, and publish. Subscribers of `ws` targets get
  * raw Buffers (no JSON parsing in the generator); Socket.IO's client decodes packets itself.
  */
+import { ServerAction } from '@anmei/protocol';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { ClientSpec } from '../common/types.ts';
@@ -122,6 +123,64 @@ async function connectSocketIo(spec: ClientSpec, onFrame: FrameHandler, onDrop: 
   };
 }
 
+/** ours: a single-use ticket from `POST /api/v1/ws/ticket` with the spec's access token. */
+export async function fetchTicket(spec: ClientSpec): Promise<string> {
+  const res = await fetch(`${spec.url}/api/v1/ws/ticket`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${spec.token}` },
+  });
+  if (!res.ok) throw new Error(`ticket: HTTP ${res.status} ${await res.text()}`);
+  const { ticket } = (await res.json()) as { ticket: string };
+  return ticket;
+}
+
+/** ours: the upgrade URL carrying `credential` (default parameter `ticket`), as a desktop device. */
+export function oursSocketUrl(spec: ClientSpec, credential: string, parameter = 'ticket'): string {
+  return `${spec.url.replace(/^http/, 'ws')}/api/v1/ws?${parameter}=${encodeURIComponent(credential)}&device_type=desktop`;
+}
+
+/** What ours' first frame said, as far as the bench needs it. */
+export interface OursConnected {
+  /** A single-use ticket for the next connection, when the server hands one out (not yet: scenario 8 skips). */
+  resumeTicket?: string;
+}
+
+/** The `connected` frame narrowed from unknown JSON; throws when the first frame is anything else. */
+function readConnected(data: WebSocket.RawData): OursConnected {
+  const frame: unknown = JSON.parse(data.toString());
+  const action = (frame as { action?: unknown } | null)?.action;
+  if (action !== ServerAction.connected) throw new Error(`first frame is ${String(action)}, expected connected`);
+  const resume = (frame as { data?: { resume_ticket?: unknown } }).data?.resume_ticket;
+  return typeof resume === 'string' ? { resumeTicket: resume } : {};
+}
+
+/**
+ * ours: opens `url` and resolves once the `connected` frame arrives, i.e. once the server has
+ * registered the socket (bus subscription, presence, stream heads). `onOpen` is called at the HTTP 101.
+ */
+export function openOurs(url: string, onOpen?: () => void): Promise<{ ws: WebSocket; connected: OursConnected }> {
+  const ws = new WebSocket(url, WS_OPTIONS);
+  if (onOpen) ws.once('open', onOpen);
+  // The `connected` frame may come in the same TCP segment as the 101 response, so listen
+  // before the socket is even open.
+  return once(
+    (resolve, reject) => {
+      ws.once('message', (data) => {
+        try {
+          resolve({ ws, connected: readConnected(data) });
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+      ws.once('error', reject);
+      ws.once('close', (code) => reject(new Error(`closed with ${code} before the connected frame`)));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+    },
+    30_000,
+    'connected frame',
+  );
+}
+
 async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: DropHandler): Promise<BenchClient> {
   if (spec.publishTo && spec.publishVia !== 'chat') {
     // Pure fan-out publisher: the bench ingress calls BroadcastingService.broadcastMessage.
@@ -130,21 +189,7 @@ async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: Drop
     ws.on('close', onDrop);
     return wsClient(ws, onDrop, (room, body) => ws.send(JSON.stringify({ room, from: spec.userId, body })));
   }
-  const res = await fetch(`${spec.url}/api/v1/ws/ticket`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${spec.token}` },
-  });
-  if (!res.ok) throw new Error(`ticket: HTTP ${res.status} ${await res.text()}`);
-  const { ticket } = (await res.json()) as { ticket: string };
-  const ws = new WebSocket(
-    `${spec.url.replace(/^http/, 'ws')}/api/v1/ws?ticket=${ticket}&device_type=desktop`,
-    WS_OPTIONS,
-  );
-  // Registered (bus subscription + presence) once the `connected` frame arrives; it may come in
-  // the same TCP segment as the 101 response, so listen before the socket is even open.
-  const connected = firstMessage(ws, 'connected frame');
-  ws.once('unexpected-response', (_req, res) => ws.emit('error', new Error(`upgrade refused: HTTP ${res.statusCode}`)));
-  await connected;
+  const { ws } = await openOurs(oursSocketUrl(spec, await fetchTicket(spec)));
   ws.on('error', () => undefined);
   ws.on('message', (data) => onFrame(data as Buffer));
   ws.on('close', onDrop);

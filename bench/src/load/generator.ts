@@ -4,7 +4,14 @@
  * answers. Exits when the orchestrator disconnects.
  */
 import { Worker } from 'node:worker_threads';
-import type { ClientSpec, GeneratorCommand, GeneratorReply, Snapshot, StormStatus } from '../common/types.ts';
+import type {
+  ClientSpec,
+  ConnectRateReport,
+  GeneratorCommand,
+  GeneratorReply,
+  Snapshot,
+  StormStatus,
+} from '../common/types.ts';
 
 const workerCount = Math.max(1, Number(process.env.BENCH_WORKERS ?? 2));
 const workers: Worker[] = [];
@@ -18,6 +25,13 @@ function spawnWorker(): Promise<Worker> {
     worker.once('message', (m: GeneratorReply) => (m.type === 'ready' ? resolve(worker) : reject(new Error(m.type))));
     worker.once('error', reject);
   });
+}
+
+/** Each worker's share of `specs` (by `spec.worker`), in worker order. */
+function share(specs: ClientSpec[]): ClientSpec[][] {
+  const shares: ClientSpec[][] = workers.map(() => []);
+  for (const spec of specs) shares[spec.worker % workers.length]!.push(spec);
+  return shares;
 }
 
 function ask(worker: Worker, command: GeneratorCommand): Promise<GeneratorReply> {
@@ -35,8 +49,7 @@ async function broadcast(command: GeneratorCommand): Promise<GeneratorReply[]> {
 async function handle(command: GeneratorCommand): Promise<GeneratorReply> {
   switch (command.type) {
     case 'connect': {
-      const shares: ClientSpec[][] = workers.map(() => []);
-      for (const spec of command.specs) shares[spec.worker % workers.length]!.push(spec);
+      const shares = share(command.specs);
       const replies = await Promise.all(
         workers.map((w, i) =>
           ask(w, { type: 'connect', specs: shares[i]!, concurrency: Math.ceil(command.concurrency / workers.length) }),
@@ -98,6 +111,36 @@ async function handle(command: GeneratorCommand): Promise<GeneratorReply> {
         merged.ticketReceivedAt.push(...r.status.ticketReceivedAt);
       }
       return { type: 'storm', status: merged };
+    }
+    case 'connect-rate-prepare': {
+      const shares = share(command.specs);
+      const replies = await Promise.all(
+        workers.map((w, i) => ask(w, { type: 'connect-rate-prepare', specs: shares[i]!, path: command.path })),
+      );
+      let prepared = 0;
+      let missing = 0;
+      for (const r of replies) {
+        if (r.type === 'error') return r;
+        if (r.type !== 'connect-rate-ready') continue;
+        prepared += r.prepared;
+        missing += r.missing;
+      }
+      return { type: 'connect-rate-ready', prepared, missing };
+    }
+    case 'connect-rate-run': {
+      const perWorker = Math.ceil(command.concurrency / workers.length);
+      const replies = await Promise.all(
+        workers.map((w) => ask(w, { type: 'connect-rate-run', concurrency: perWorker })),
+      );
+      const merged: ConnectRateReport = { timings: [], failed: 0, resumeTickets: 0 };
+      for (const r of replies) {
+        if (r.type !== 'connect-rate') continue;
+        merged.timings.push(...r.report.timings);
+        merged.failed += r.report.failed;
+        merged.resumeTickets += r.report.resumeTickets;
+        if (r.report.firstError !== undefined) merged.firstError ??= r.report.firstError;
+      }
+      return { type: 'connect-rate', report: merged };
     }
     default:
       await broadcast(command);

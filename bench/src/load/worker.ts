@@ -9,6 +9,7 @@ import { Histogram } from '../common/histogram.ts';
 import { makeBody, nowMicros, readMarker, readSentMicros } from '../common/marker.ts';
 import type { ClientSpec, GeneratorCommand, GeneratorReply, RunOptions, SlowStatus } from '../common/types.ts';
 import { type BenchClient, connectClient } from './clients.ts';
+import { closeConnectRate, prepareConnectRate, runConnectRate } from './connect-rate.ts';
 import { addStormClient, closeStormClients, reroute, stormStatus } from './storm-registry.ts';
 
 interface Publisher {
@@ -248,6 +249,7 @@ port.on('message', (command: GeneratorCommand) => {
       slowClient = undefined;
       slow = undefined;
       closeStormClients();
+      closeConnectRate();
       send({ type: 'ok' });
       return;
     case 'slow':
@@ -261,6 +263,16 @@ port.on('message', (command: GeneratorCommand) => {
       return;
     case 'storm-status':
       send({ type: 'storm', status: stormStatus() });
+      return;
+    case 'connect-rate-prepare':
+      closing = false;
+      prepareConnectRate(command.specs, command.path).then(
+        (ready) => send({ type: 'connect-rate-ready', ...ready }),
+        (error: unknown) => send({ type: 'error', message: `preparing connections: ${String(error)}` }),
+      );
+      return;
+    case 'connect-rate-run':
+      void runConnectRate(command.concurrency).then((report) => send({ type: 'connect-rate', report }));
       return;
   }
 });

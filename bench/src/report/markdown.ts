@@ -5,6 +5,7 @@
  */
 import { TARGET_LABEL, type TargetKind } from '../common/types.ts';
 import type { ChatMixResult } from '../scenarios/chatmix.ts';
+import type { ConnectResult } from '../scenarios/connect.ts';
 import type { CrossResult } from '../scenarios/cross.ts';
 import type { FanoutResult } from '../scenarios/fanout.ts';
 import type { IdleResult } from '../scenarios/idle.ts';
@@ -12,6 +13,7 @@ import type { PersistedResult } from '../scenarios/persisted.ts';
 import type { SlowResult } from '../scenarios/slow.ts';
 import type { StormResult } from '../scenarios/storm.ts';
 import { renderChatMix } from './chatmix.ts';
+import { renderConnect } from './connect.ts';
 import { renderSlow } from './slow.ts';
 import { fmt, fmtRatio, med, median, medRatio, pct, verdict } from './stats.ts';
 import { renderStorm } from './storm.ts';
@@ -21,10 +23,11 @@ export interface RunResults {
   idle: IdleResult[];
   cross: CrossResult[];
   persisted: PersistedResult[];
-  /** Scenarios 5–7; absent in results written before they existed. */
+  /** Scenarios 5–8; absent in results written before they existed. */
   slow?: SlowResult[];
   storm?: StormResult[];
   chatmix?: ChatMixResult[];
+  connect?: ConnectResult[];
 }
 
 type Pick<T> = (r: T) => number;
@@ -191,7 +194,7 @@ export function renderMarkdown(
     out.push('');
   }
 
-  for (const render of [renderSlow, renderStorm, renderChatMix]) {
+  for (const render of [renderSlow, renderStorm, renderChatMix, renderConnect]) {
     const part = render(runs);
     out.push(...part.lines);
     goals.push(...part.goals);

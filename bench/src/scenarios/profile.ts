@@ -27,6 +27,8 @@ export interface Profile {
   storm: { clients: number; rooms: number; perRoom: number; rate: number; beforeMs: number; maxMs: number };
   /** Scenario 7: `connections` users in conversations of 2–5, each member sending `ratePerMember` msg/s. */
   chatmix: { connections: number; ratePerMember: number; bodyBytes: number };
+  /** Scenario 8: new connections opened per phase (ours: one bench user each). */
+  connect: { connections: number };
   workers: number;
 }
 
@@ -56,6 +58,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     slow: { ...SLOW_FULL, baselineMs: 4_000, slowMs: 15_000 },
     storm: { clients: 1_000, rooms: 10, perRoom: 10, rate: 10, beforeMs: 2_000, maxMs: 60_000 },
     chatmix: { connections: 500, ratePerMember: 1, bodyBytes: 200 },
+    connect: { connections: 1_000 },
     workers: 2,
   },
   full: {
@@ -69,6 +72,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     slow: SLOW_FULL,
     storm: { clients: 5_000, rooms: 10, perRoom: 10, rate: 10, beforeMs: 3_000, maxMs: 90_000 },
     chatmix: { connections: 2_000, ratePerMember: 1, bodyBytes: 200 },
+    connect: { connections: 5_000 },
     workers: 2,
   },
 };

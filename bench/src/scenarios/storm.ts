@@ -8,6 +8,7 @@
  * survivors' latency during the storm against the window just before it (survivors and their
  * publishers run in a second generator process, on the same core).
  */
+import { quantile } from '../common/histogram.ts';
 import { cpuSeconds } from '../common/proc.ts';
 import type { ClientSpec, RoomPlan, Snapshot, StormStatus, TargetKind } from '../common/types.ts';
 import { type BenchEnv, deploy } from '../harness/deploy.ts';
@@ -37,11 +38,6 @@ export interface StormResult {
   generatorUtil: number;
   survivorsBefore: LatencySummary;
   survivorsDuring: LatencySummary;
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
 export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<StormResult> {
