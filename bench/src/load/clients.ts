@@ -135,13 +135,14 @@ export async function fetchTicket(spec: ClientSpec): Promise<string> {
 }
 
 /** ours: the upgrade URL carrying `credential` (default parameter `ticket`), as a desktop device. */
-export function oursSocketUrl(spec: ClientSpec, credential: string, parameter = 'ticket'): string {
-  return `${spec.url.replace(/^http/, 'ws')}/api/v1/ws?${parameter}=${encodeURIComponent(credential)}&device_type=desktop`;
+/** The upgrade URL with a ticket, or a resume ticket (the server takes both as `ticket`). */
+export function oursSocketUrl(spec: ClientSpec, ticket: string): string {
+  return `${spec.url.replace(/^http/, 'ws')}/api/v1/ws?ticket=${encodeURIComponent(ticket)}&device_type=desktop`;
 }
 
 /** What ours' first frame said, as far as the bench needs it. */
 export interface OursConnected {
-  /** A single-use ticket for the next connection, when the server hands one out (not yet: scenario 8 skips). */
+  /** The single-use resume ticket for the next connection (absent when the server issues none: scenario 8 skips). */
   resumeTicket?: string;
 }
 

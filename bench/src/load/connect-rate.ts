@@ -9,13 +9,6 @@ import { nowMicros } from '../common/marker.ts';
 import type { ClientSpec, ConnectPath, ConnectRateReport, ConnectTiming } from '../common/types.ts';
 import { connectClient, fetchTicket, openOurs, oursSocketUrl } from './clients.ts';
 
-/**
- * Upgrade URL parameter that carries a resume ticket. The server change that hands them out is
- * being made in parallel ("accepted in place of `ticket` in the upgrade URL"): if it lands as
- * `?ticket=<resume ticket>` instead, this is the one place to change.
- */
-export const RESUME_TICKET_PARAMETER = 'resume_ticket';
-
 /** Ticket requests in flight per worker while preparing (untimed): short set-up, no burst of thousands. */
 const PREPARE_CONCURRENCY = 32;
 
@@ -51,7 +44,7 @@ export async function prepareConnectRate(
     for (const spec of specs) {
       const ticket = spec.userId === undefined ? undefined : resumeTickets.get(spec.userId);
       if (ticket === undefined) missing++;
-      else prepared.push({ spec, url: oursSocketUrl(spec, ticket, RESUME_TICKET_PARAMETER) });
+      else prepared.push({ spec, url: oursSocketUrl(spec, ticket) });
     }
     return { prepared: prepared.length, missing };
   }
