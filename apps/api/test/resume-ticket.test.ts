@@ -37,7 +37,9 @@ describe('resume tickets', () => {
   it('come with connected, with their lifetime, and open the next connection as the same user', async () => {
     const first = await app.connect('customer_456', { deviceType: 'mobile' });
     const connected = first.all('connected')[0]!.data;
-    expect(connected.resume_ticket_ttl_ms).toBe(2_000);
+    // What is left of 2 s when exp has whole seconds: more than 1 s, at most 2 s.
+    expect(connected.resume_ticket_ttl_ms).toBeGreaterThan(1_000);
+    expect(connected.resume_ticket_ttl_ms).toBeLessThanOrEqual(2_000);
     await first.close();
 
     const second = await openWith(resumeTicketOf(first), 'mobile');
@@ -103,7 +105,7 @@ describe('resume tickets', () => {
       5_000,
     );
     expect(Date.now() - issued).toBeGreaterThanOrEqual(1_000);
-    expect(renewed.resume_ticket_ttl_ms).toBe(2_000);
+    expect(renewed.resume_ticket_ttl_ms).toBeGreaterThan(1_000);
     expect(renewed.resume_ticket).not.toBe(resumeTicketOf(socket));
     await socket.close();
     const next = await openWith(renewed.resume_ticket!);

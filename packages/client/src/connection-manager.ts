@@ -17,6 +17,7 @@ import { Heartbeat } from './heartbeat.ts';
 import { toPingFrame } from './message-adapter.ts';
 import type { ResolvedOptions } from './options.ts';
 import { ReconnectScheduler } from './reconnect-scheduler.ts';
+import type { TimerHandle } from './timers.ts';
 import { resolveWebSocket } from './socket-types.ts';
 import {
   type CloseInfo,
@@ -26,6 +27,9 @@ import {
   type StateChange,
   type StateOf,
 } from './state-machine.ts';
+
+/** How long after half of a resume ticket's life the renewing ping goes out (the server renews from half on), ms. */
+const RENEWAL_MARGIN_MS = 1_000;
 
 export interface ManagerHooks {
   state(change: StateChange): void;
@@ -55,6 +59,8 @@ export class ConnectionManager {
   #draining = false;
   /** The last resume ticket the server gave (single-use), and until when to use it (client clock, ms). */
   #resumeTicket: { ticket: string; usableUntil: number } | null = null;
+  /** Pings once the resume ticket is past half its life, so the pong renews it on a busy connection too. */
+  #renewal: TimerHandle | undefined;
 
   constructor(options: ResolvedOptions, hooks: ManagerHooks) {
     this.#o = options;
@@ -160,6 +166,7 @@ export class ConnectionManager {
     this.#draining = false;
     this.#retries.cancel();
     this.#heartbeat.stop();
+    this.#clearRenewal();
     const connection = this.#connection;
     this.#connection = null;
     if (!connection) return;
@@ -206,6 +213,20 @@ export class ConnectionManager {
     // 10 % short of its lifetime: the frame spent some of it in transit, and clocks run apart.
     const usableUntil = this.#o.clock.now() + Math.floor(data.resume_ticket_ttl_ms * 0.9);
     this.#resumeTicket = { ticket: data.resume_ticket, usableUntil };
+    // The heartbeat pings only an idle connection: a busy one would never renew its ticket.
+    this.#clearRenewal();
+    this.#renewal = this.#o.timers.setTimeout(
+      () => {
+        this.#renewal = undefined;
+        this.probe();
+      },
+      Math.ceil(data.resume_ticket_ttl_ms / 2) + RENEWAL_MARGIN_MS,
+    );
+  }
+
+  #clearRenewal(): void {
+    if (this.#renewal !== undefined) this.#o.timers.clearTimeout(this.#renewal);
+    this.#renewal = undefined;
   }
 
   #onOpen(connection: Connection, data: ServerDataOf<'connected'>): void {
@@ -255,6 +276,7 @@ export class ConnectionManager {
     }
     this.#retries.cancel();
     this.#heartbeat.stop();
+    this.#clearRenewal();
     if (end.opened) this.#hooks.lost();
     if (!end.opened && connection.usedResumeTicket && end.cause !== 'CONNECT_TIMEOUT') {
       // Refused (spent, expired, or the server restarted with a new secret) or the server is

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ClientError } from '../src/index.ts';
-import { clientFor, useTestApp } from './support/real-api.ts';
-import { waitForState } from './support/wait.ts';
+import { clientFor, startTestApp, useTestApp } from './support/real-api.ts';
+import { until, waitForState } from './support/wait.ts';
 
 const app = useTestApp();
 
@@ -93,6 +93,51 @@ describe('resume tickets', () => {
     for (const url of sockets.urls) {
       const ticket = url.searchParams.get('ticket')!;
       expect(JSON.parse(Buffer.from(ticket.split('.')[1]!, 'base64url').toString()).aud).toBe('ws-ticket');
+    }
+  });
+
+  it('are renewed by a ping at half their life even when the connection is never idle', async () => {
+    // 2 s tickets; the heartbeat alone would not ping for a minute.
+    const short = await startTestApp({ WS_RESUME_TICKET_TTL: '2' });
+    try {
+      const tickets: string[] = [];
+      const pings: number[] = [];
+      const urls: URL[] = [];
+      class Watching extends WebSocket {
+        constructor(url: string) {
+          super(url);
+          urls.push(new URL(url));
+          this.on('message', (data) => {
+            const frame = JSON.parse(data.toString());
+            if (frame.data?.resume_ticket) tickets.push(frame.data.resume_ticket);
+          });
+        }
+        override send(data: string): void {
+          if (JSON.parse(data).action === 'ping') pings.push(Date.now());
+          super.send(data);
+        }
+      }
+      const { client, tokenRequests } = clientFor(short, 'customer_456', {
+        WebSocket: Watching,
+        heartbeatInterval: 60_000,
+        reconnectInterval: 20,
+      });
+      const opened = Date.now();
+      client.connect();
+      const first = await waitForState(client, 'open');
+      await until(() => tickets.length >= 2, 'a pong with a renewed resume ticket', 5_000);
+      expect(pings).toHaveLength(1);
+      // Past half of the first ticket's life (more than 1 s: exp has whole seconds), long before the heartbeat's minute.
+      expect(pings[0]! - opened).toBeGreaterThanOrEqual(500);
+      expect(pings[0]! - opened).toBeLessThan(10_000);
+      short.built.ctx.local.get(first.connectionId)!.socket.terminate();
+      await waitForState(client, 'open', { where: (s) => s.connectionId !== first.connectionId });
+      // The reconnect presented the renewed ticket, not the first one, and asked for no token.
+      expect(urls[1]!.searchParams.get('ticket')).toBe(tickets[1]);
+      expect(tokenRequests).toHaveLength(1);
+      client.dispose();
+    } finally {
+      await short.close();
     }
   });
 });

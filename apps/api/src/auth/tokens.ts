@@ -92,10 +92,15 @@ export class TokenService {
     return Promise.resolve(this.#issue(user, TICKET_AUDIENCE, this.#ticketTtlSeconds));
   }
 
-  /** A single-use ticket for an open connection's next upgrade; null when resume tickets are off. Synchronous: one HMAC. */
-  issueResumeTicket(user: AuthUser): string | null {
+  /**
+   * A single-use ticket for an open connection's next upgrade and its expiry (unix ms; JWT time
+   * has one-second resolution, so it is up to 1 s short of the TTL); null when resume tickets are
+   * off. Synchronous: one HMAC.
+   */
+  issueResumeTicket(user: AuthUser, nowMs = Date.now()): { ticket: string; expiresAtMs: number } | null {
     if (this.#resumeTicketTtlSeconds === 0) return null;
-    return this.#issue(user, RESUME_AUDIENCE, this.#resumeTicketTtlSeconds);
+    const ticket = this.#issue(user, RESUME_AUDIENCE, this.#resumeTicketTtlSeconds, nowMs);
+    return { ticket, expiresAtMs: (Math.floor(nowMs / 1000) + this.#resumeTicketTtlSeconds) * 1000 };
   }
 
   /** Throws AppError TOKEN_INVALID for anything but a valid, unexpired access token. */
@@ -112,8 +117,8 @@ export class TokenService {
     return this.#verify(ticket, this.#verifyTicket, 'TICKET_INVALID');
   }
 
-  #issue(user: AuthUser, audience: string, ttlSeconds: number): string {
-    const now = Math.floor(Date.now() / 1000);
+  #issue(user: AuthUser, audience: string, ttlSeconds: number, nowMs = Date.now()): string {
+    const now = Math.floor(nowMs / 1000);
     return this.#sign({
       role: user.role,
       sub: user.userId,

@@ -31,10 +31,11 @@ export class ResumeTickets {
 
   /** A new ticket for `holder`'s user, or undefined when resume tickets are off. */
   issue(holder: ResumeTicketHolder, now = Date.now()): ResumeTicketFields | undefined {
-    const ticket = this.#tokens.issueResumeTicket(holder.info);
-    if (ticket === null) return undefined;
+    const issued = this.#tokens.issueResumeTicket(holder.info, now);
+    if (issued === null) return undefined;
     holder.resumeTicketIssuedAt = now;
-    return { resume_ticket: ticket, resume_ticket_ttl_ms: this.#ttlMs };
+    // What is really left of it (exp has whole seconds), never 0 (the schema wants a positive number).
+    return { resume_ticket: issued.ticket, resume_ticket_ttl_ms: Math.max(1, issued.expiresAtMs - now) };
   }
 
   /** For a `pong`: a new ticket once the last one is past half its life, else undefined. */
