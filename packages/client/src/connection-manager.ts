@@ -17,7 +17,6 @@ import { Heartbeat } from './heartbeat.ts';
 import { toPingFrame } from './message-adapter.ts';
 import type { ResolvedOptions } from './options.ts';
 import { ReconnectScheduler } from './reconnect-scheduler.ts';
-import type { TimerHandle } from './timers.ts';
 import { resolveWebSocket } from './socket-types.ts';
 import {
   type CloseInfo,
@@ -27,6 +26,7 @@ import {
   type StateChange,
   type StateOf,
 } from './state-machine.ts';
+import type { TimerHandle } from './timers.ts';
 
 /** How long after half of a resume ticket's life the renewing ping goes out (the server renews from half on), ms. */
 const RENEWAL_MARGIN_MS = 1_000;
