@@ -96,6 +96,34 @@ export class BroadcastingService {
   }
 
   /**
+   * A newly stored message that is not a consultation reply, live to everyone who should see it:
+   * what `broadcastMessage` (every other participant) and `syncToSenderDevices` (the sender's
+   * other devices) send together, as one frame serialized once and one publish to the
+   * participants plus the sender, minus the socket it was sent on (`sentFromConnectionId`, which
+   * gets the ack). ChatService's path for every customer's message: two encodes and two publishes
+   * of the same frame cost a stored message more than its bus hand-over (docs/benchmarks.md).
+   * Counted and logged as `message`.
+   */
+  broadcastStoredMessage(
+    conversationId: string,
+    message: MessagePayload,
+    senderId: string,
+    sentFromConnectionId?: string,
+  ): Promise<BroadcastOutcome> {
+    // Written like broadcastMessage: no closure stays suspended while the bus works.
+    return this.#guard('message', conversationId, () =>
+      this.#recipients(conversationId, senderId).then((recipients) => {
+        recipients.push(senderId);
+        return this.#publishCounted(
+          recipients,
+          encodeFrame(serverFrame(ServerAction.newMessage, message)),
+          sentFromConnectionId,
+        );
+      }),
+    );
+  }
+
+  /**
    * Multi-device sync (not in the seed): the sender's own other devices get the stored message
    * too, so every device of a user converges; the device it was sent from is skipped (it has the
    * ack). Kept apart from `broadcastMessage`, whose seed semantics exclude the sender's user.
@@ -301,19 +329,29 @@ export class BroadcastingService {
    * under load thousands are; whatever their frames keep alive survives young-generation GCs
    * and gets copied and promoted (measured in scenario 4: docs/benchmarks.md, round 4).
    */
-  #publishCounted(userIds: readonly string[], frame: string): Promise<BroadcastOutcome> {
+  #publishCounted(userIds: readonly string[], frame: string, excludeConnectionId?: string): Promise<BroadcastOutcome> {
     const delivered = userIds.length;
-    return this.#publish(userIds, frame).then(() => ({ ok: true, delivered, pushQueued: false }));
+    return this.#publish(userIds, frame, undefined, excludeConnectionId).then(() => ({
+      ok: true,
+      delivered,
+      pushQueued: false,
+    }));
   }
 
   /** Not `async`: returns the bus's promise (see #publishCounted). */
-  #publish(userIds: readonly string[], frame: string, deviceTypes?: readonly DeviceType[]): Promise<void> {
+  #publish(
+    userIds: readonly string[],
+    frame: string,
+    deviceTypes?: readonly DeviceType[],
+    excludeConnectionId?: string,
+  ): Promise<void> {
     if (userIds.length === 0) return Promise.resolve();
     this.#log.debug({ recipients: userIds.length, deviceTypes }, 'routing envelope');
     return this.#deps.bus.publishToUsers(userIds, {
       frame,
       origin: this.#deps.instanceId,
       ...(deviceTypes ? { deviceTypes } : {}),
+      ...(excludeConnectionId ? { excludeConnectionId } : {}),
     });
   }
 

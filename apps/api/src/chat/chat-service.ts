@@ -65,8 +65,9 @@ export class ChatService {
   /**
    * Store, then broadcast to the other participants (the sender's user excluded, as in the seed):
    * a consultant's or doctor's message as a consultation reply, whose push decision for offline
-   * participants is stored with it; others as a plain new_message. Then sync the sender's other
-   * devices (not the sending socket). Returns once the frames are handed to the bus.
+   * participants is stored with it; others as a plain new_message. The sender's other devices (not
+   * the sending socket) get new_message too; for a plain message that is the same publish as the
+   * others'. Returns once the frames are handed to the bus.
    */
   async send(sender: Sender, input: SendInput): Promise<SendResult> {
     await this.assertParticipant(input.conversationId, sender.userId);
@@ -89,18 +90,24 @@ export class ChatService {
 
     const message = result.message;
     this.#events.emit('message.created', { message });
-    const wire = { ...messageToWire(message), sender_role: sender.role };
-    // Both at once: they reach different sockets, and on Redis they then share one routed publish.
+    const wire = messageToWire(message, sender.role);
     const broadcasting = this.#broadcasting;
-    const toOthers = staff
-      ? broadcasting.broadcastConsultationReply(
-          input.conversationId,
-          { content: message.content, reply_type: 'consultation', message: wire },
-          sender.userId,
-          { pushStored: true },
-        )
-      : broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
-    await Promise.all([toOthers, broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId)]);
+    if (!staff) {
+      // The others and the sender's other devices get the same new_message: one frame, one publish.
+      await broadcasting.broadcastStoredMessage(input.conversationId, wire, sender.userId, input.sentFromConnectionId);
+      return { message, duplicate: false };
+    }
+    // A consultation reply to the others, new_message to the sender's other devices: both at once
+    // (they reach different sockets, and on Redis they then share one routed publish).
+    await Promise.all([
+      broadcasting.broadcastConsultationReply(
+        input.conversationId,
+        { content: message.content, reply_type: 'consultation', message: wire },
+        sender.userId,
+        { pushStored: true },
+      ),
+      broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId),
+    ]);
     return { message, duplicate: false };
   }
 
