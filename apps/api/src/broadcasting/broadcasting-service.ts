@@ -29,7 +29,7 @@ import { consultationReplyPush, directMessagePush, mobileNotificationPush } from
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
-import type { ParticipantDirectory } from './participant-directory.ts';
+import type { Participant, ParticipantDirectory } from './participant-directory.ts';
 
 export interface BroadcastOutcome {
   ok: boolean;
@@ -75,6 +75,14 @@ function skipped(conversationId: string, eventSeq: number): string {
   return encodeFrame(serverFrame(ServerAction.eventSkipped, { conversation_id: conversationId, event_seq: eventSeq }));
 }
 
+/** Every participant's user id but `senderId`'s, then `senderId` (the same users, sender last). */
+function othersAnd(participants: readonly Participant[], senderId: string): string[] {
+  const ids: string[] = [];
+  for (const p of participants) if (p.userId !== senderId) ids.push(p.userId);
+  ids.push(senderId);
+  return ids;
+}
+
 export class BroadcastingService {
   readonly #deps: BroadcastingDeps;
   readonly #log: Logger;
@@ -110,17 +118,19 @@ export class BroadcastingService {
     senderId: string,
     sentFromConnectionId?: string,
   ): Promise<BroadcastOutcome> {
-    // Written like broadcastMessage: no closure stays suspended while the bus works.
-    return this.#guard('message', conversationId, () =>
-      this.#recipients(conversationId, senderId).then((recipients) => {
+    // Written like broadcastMessage: no closure stays suspended while the bus works. A cached
+    // participant list (almost always) is used at once, without a promise.
+    return this.#guard('message', conversationId, () => {
+      const frame = encodeFrame(serverFrame(ServerAction.newMessage, message));
+      const cached = this.#deps.participants.cached(conversationId);
+      if (cached !== undefined) {
+        return this.#publishCounted(othersAnd(cached, senderId), frame, sentFromConnectionId);
+      }
+      return this.#recipients(conversationId, senderId).then((recipients) => {
         recipients.push(senderId);
-        return this.#publishCounted(
-          recipients,
-          encodeFrame(serverFrame(ServerAction.newMessage, message)),
-          sentFromConnectionId,
-        );
-      }),
-    );
+        return this.#publishCounted(recipients, frame, sentFromConnectionId);
+      });
+    });
   }
 
   /**

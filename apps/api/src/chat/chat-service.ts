@@ -70,7 +70,13 @@ export class ChatService {
    * others'. Returns once the frames are handed to the bus.
    */
   async send(sender: Sender, input: SendInput): Promise<SendResult> {
-    await this.assertParticipant(input.conversationId, sender.userId);
+    // One look-up answers the check and the push rule; no promise when the cache holds it.
+    const participants =
+      this.#participants.cached(input.conversationId) ?? (await this.#participants.of(input.conversationId));
+    // Not one of them: assertParticipant reads the conversation to throw the right refusal.
+    if (!participants.some((p) => p.userId === sender.userId)) {
+      await this.assertParticipant(input.conversationId, sender.userId);
+    }
     const staff = STAFF_ROLES.has(sender.role);
     const result = await this.#store.messages.append({
       conversationId: input.conversationId,
@@ -81,7 +87,7 @@ export class ChatService {
       metadata: input.metadata ?? null,
       push: staff
         ? consultationReplyPush(input.conversationId, input.content, sender.userId)
-        : (await this.#hasStaff(input.conversationId))
+        : participants.some((p) => STAFF_ROLES.has(p.role))
           ? customerMessagePush(input.conversationId, input.content, sender.userId)
           : null,
     });
@@ -109,12 +115,6 @@ export class ChatService {
       broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId),
     ]);
     return { message, duplicate: false };
-  }
-
-  /** A conversation with staff owes them a push for a customer's message when none is online (cached). */
-  async #hasStaff(conversationId: string): Promise<boolean> {
-    const participants = await this.#participants.of(conversationId);
-    return participants.some((p) => STAFF_ROLES.has(p.role));
   }
 
   /**
