@@ -24,6 +24,9 @@ import { createMessageAppender } from '../../../apps/api/src/db/message-append.t
 import { openDatabase } from '../../../apps/api/src/db/open-database.ts';
 import { openBenchDatabase } from '../harness/database.ts';
 
+// BENCH_DROP_MESSAGE_FKS=1: drop messages' two foreign keys in the scratch schema first, to
+// measure what their checks (an RI trigger with a FOR KEY SHARE look-up per row, each) cost.
+const dropFks = process.env.BENCH_DROP_MESSAGE_FKS === '1';
 const paced = process.argv[2] === 'paced';
 const args = paced ? process.argv.slice(3) : process.argv.slice(2);
 const messages = paced ? 0 : Number(args[0] ?? 6000);
@@ -39,6 +42,13 @@ const db = await openDatabase({ databaseUrl: url, schema: bench.schema, poolMax:
 const { store } = db;
 const admin = new pg.Client({ connectionString: bench.url });
 await admin.connect();
+if (dropFks) {
+  await admin.query(
+    `alter table ${bench.schema}.messages drop constraint messages_conversation_id_conversations_id_fk`,
+  );
+  await admin.query(`alter table ${bench.schema}.messages drop constraint messages_sender_id_users_id_fk`);
+  console.log('(messages without its foreign keys)');
+}
 
 function backendTicks(pids: number[]): number {
   let ticks = 0;
