@@ -29,7 +29,7 @@ import { consultationReplyPush, directMessagePush, mobileNotificationPush } from
 import type { Logger } from '../observability/logger.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
-import type { ParticipantDirectory } from './participant-directory.ts';
+import type { Participant, ParticipantDirectory } from './participant-directory.ts';
 
 export interface BroadcastOutcome {
   ok: boolean;
@@ -75,6 +75,14 @@ function skipped(conversationId: string, eventSeq: number): string {
   return encodeFrame(serverFrame(ServerAction.eventSkipped, { conversation_id: conversationId, event_seq: eventSeq }));
 }
 
+/** Every participant's user id but `senderId`'s, then `senderId` (the same users, sender last). */
+function othersAnd(participants: readonly Participant[], senderId: string): string[] {
+  const ids: string[] = [];
+  for (const p of participants) if (p.userId !== senderId) ids.push(p.userId);
+  ids.push(senderId);
+  return ids;
+}
+
 export class BroadcastingService {
   readonly #deps: BroadcastingDeps;
   readonly #log: Logger;
@@ -93,6 +101,36 @@ export class BroadcastingService {
         this.#publishCounted(recipients, encodeFrame(serverFrame(ServerAction.newMessage, message))),
       ),
     );
+  }
+
+  /**
+   * A newly stored message that is not a consultation reply, live to everyone who should see it:
+   * what `broadcastMessage` (every other participant) and `syncToSenderDevices` (the sender's
+   * other devices) send together, as one frame serialized once and one publish to the
+   * participants plus the sender, minus the socket it was sent on (`sentFromConnectionId`, which
+   * gets the ack). ChatService's path for every customer's message: two encodes and two publishes
+   * of the same frame cost a stored message more than its bus hand-over (docs/benchmarks.md).
+   * Counted and logged as `message`.
+   */
+  broadcastStoredMessage(
+    conversationId: string,
+    message: MessagePayload,
+    senderId: string,
+    sentFromConnectionId?: string,
+  ): Promise<BroadcastOutcome> {
+    // Written like broadcastMessage: no closure stays suspended while the bus works. A cached
+    // participant list (almost always) is used at once, without a promise.
+    return this.#guard('message', conversationId, () => {
+      const frame = encodeFrame(serverFrame(ServerAction.newMessage, message));
+      const cached = this.#deps.participants.cached(conversationId);
+      if (cached !== undefined) {
+        return this.#publishCounted(othersAnd(cached, senderId), frame, sentFromConnectionId);
+      }
+      return this.#recipients(conversationId, senderId).then((recipients) => {
+        recipients.push(senderId);
+        return this.#publishCounted(recipients, frame, sentFromConnectionId);
+      });
+    });
   }
 
   /**
@@ -301,19 +339,29 @@ export class BroadcastingService {
    * under load thousands are; whatever their frames keep alive survives young-generation GCs
    * and gets copied and promoted (measured in scenario 4: docs/benchmarks.md, round 4).
    */
-  #publishCounted(userIds: readonly string[], frame: string): Promise<BroadcastOutcome> {
+  #publishCounted(userIds: readonly string[], frame: string, excludeConnectionId?: string): Promise<BroadcastOutcome> {
     const delivered = userIds.length;
-    return this.#publish(userIds, frame).then(() => ({ ok: true, delivered, pushQueued: false }));
+    return this.#publish(userIds, frame, undefined, excludeConnectionId).then(() => ({
+      ok: true,
+      delivered,
+      pushQueued: false,
+    }));
   }
 
   /** Not `async`: returns the bus's promise (see #publishCounted). */
-  #publish(userIds: readonly string[], frame: string, deviceTypes?: readonly DeviceType[]): Promise<void> {
+  #publish(
+    userIds: readonly string[],
+    frame: string,
+    deviceTypes?: readonly DeviceType[],
+    excludeConnectionId?: string,
+  ): Promise<void> {
     if (userIds.length === 0) return Promise.resolve();
     this.#log.debug({ recipients: userIds.length, deviceTypes }, 'routing envelope');
     return this.#deps.bus.publishToUsers(userIds, {
       frame,
       origin: this.#deps.instanceId,
       ...(deviceTypes ? { deviceTypes } : {}),
+      ...(excludeConnectionId ? { excludeConnectionId } : {}),
     });
   }
 

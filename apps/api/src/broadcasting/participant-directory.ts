@@ -30,6 +30,16 @@ export class ParticipantDirectory {
     this.#maxEntries = options.maxEntries ?? 10_000;
   }
 
+  /**
+   * The participants if the cache holds a fresh entry, else undefined (then use `of`). Lets the
+   * send path answer a hit without a promise: a message asks for its conversation's participants
+   * twice (the check, the recipients) and almost always hits.
+   */
+  cached(conversationId: string): readonly Participant[] | undefined {
+    const hit = this.#cache.get(conversationId);
+    return hit !== undefined && hit.expiresAt > Date.now() ? hit.participants : undefined;
+  }
+
   async of(conversationId: string): Promise<Participant[]> {
     const hit = this.#cache.get(conversationId);
     if (hit && hit.expiresAt > Date.now()) return hit.participants;

@@ -65,11 +65,18 @@ export class ChatService {
   /**
    * Store, then broadcast to the other participants (the sender's user excluded, as in the seed):
    * a consultant's or doctor's message as a consultation reply, whose push decision for offline
-   * participants is stored with it; others as a plain new_message. Then sync the sender's other
-   * devices (not the sending socket). Returns once the frames are handed to the bus.
+   * participants is stored with it; others as a plain new_message. The sender's other devices (not
+   * the sending socket) get new_message too; for a plain message that is the same publish as the
+   * others'. Returns once the frames are handed to the bus.
    */
   async send(sender: Sender, input: SendInput): Promise<SendResult> {
-    await this.assertParticipant(input.conversationId, sender.userId);
+    // One look-up answers the check and the push rule; no promise when the cache holds it.
+    const participants =
+      this.#participants.cached(input.conversationId) ?? (await this.#participants.of(input.conversationId));
+    // Not one of them: assertParticipant reads the conversation to throw the right refusal.
+    if (!participants.some((p) => p.userId === sender.userId)) {
+      await this.assertParticipant(input.conversationId, sender.userId);
+    }
     const staff = STAFF_ROLES.has(sender.role);
     const result = await this.#store.messages.append({
       conversationId: input.conversationId,
@@ -80,7 +87,7 @@ export class ChatService {
       metadata: input.metadata ?? null,
       push: staff
         ? consultationReplyPush(input.conversationId, input.content, sender.userId)
-        : (await this.#hasStaff(input.conversationId))
+        : participants.some((p) => STAFF_ROLES.has(p.role))
           ? customerMessagePush(input.conversationId, input.content, sender.userId)
           : null,
     });
@@ -89,25 +96,25 @@ export class ChatService {
 
     const message = result.message;
     this.#events.emit('message.created', { message });
-    const wire = { ...messageToWire(message), sender_role: sender.role };
-    // Both at once: they reach different sockets, and on Redis they then share one routed publish.
+    const wire = messageToWire(message, sender.role);
     const broadcasting = this.#broadcasting;
-    const toOthers = staff
-      ? broadcasting.broadcastConsultationReply(
-          input.conversationId,
-          { content: message.content, reply_type: 'consultation', message: wire },
-          sender.userId,
-          { pushStored: true },
-        )
-      : broadcasting.broadcastMessage(input.conversationId, wire, sender.userId);
-    await Promise.all([toOthers, broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId)]);
+    if (!staff) {
+      // The others and the sender's other devices get the same new_message: one frame, one publish.
+      await broadcasting.broadcastStoredMessage(input.conversationId, wire, sender.userId, input.sentFromConnectionId);
+      return { message, duplicate: false };
+    }
+    // A consultation reply to the others, new_message to the sender's other devices: both at once
+    // (they reach different sockets, and on Redis they then share one routed publish).
+    await Promise.all([
+      broadcasting.broadcastConsultationReply(
+        input.conversationId,
+        { content: message.content, reply_type: 'consultation', message: wire },
+        sender.userId,
+        { pushStored: true },
+      ),
+      broadcasting.syncToSenderDevices(wire, sender.userId, input.sentFromConnectionId),
+    ]);
     return { message, duplicate: false };
-  }
-
-  /** A conversation with staff owes them a push for a customer's message when none is online (cached). */
-  async #hasStaff(conversationId: string): Promise<boolean> {
-    const participants = await this.#participants.of(conversationId);
-    return participants.some((p) => STAFF_ROLES.has(p.role));
   }
 
   /**
