@@ -92,14 +92,51 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, what: stri
   }
 }
 
-/** Service worker registrations of the page's origin as DevTools reports them (ServiceWorker domain). */
+/**
+ * Service worker registrations of the page's origin as DevTools reports them (ServiceWorker domain), and
+ * the push events their workers finish (BackgroundService domain, which Chromium logs only while recording).
+ */
 export async function watchServiceWorkers(page: Page) {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   const activated = new Map<string, string>(); // registration id → script URL
   cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
     for (const v of versions) if (v.status === 'activated') activated.set(v.registrationId, v.scriptURL);
   });
+  // Registration id → the status of each push event its worker finished, in order. Chromium logs
+  // "Push event completed" once the event's waitUntil promise settled ("Success", "waitUntil Rejected",
+  // "Timeout"); a push it could not hand to a worker logs nothing. The event carries no id of the push
+  // (deliverPushMessage sends none), so `deliver` sends one push at a time and counts.
+  const completed = new Map<string, string[]>();
+  const onCompleted = new Set<() => void>();
+  cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
+    if (e.service !== 'pushMessaging' || e.eventName !== 'Push event completed') return;
+    const status = e.eventMetadata.find((m) => m.key === 'Status')?.value ?? '(no status)';
+    completed.set(e.serviceWorkerRegistrationId, [...(completed.get(e.serviceWorkerRegistrationId) ?? []), status]);
+    for (const wake of onCompleted) wake();
+  });
+  const completion = (registrationId: string, index: number, what: string, timeoutMs = 15_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const status = completed.get(registrationId)?.[index];
+        if (status === undefined) return;
+        done();
+        resolve(status);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        onCompleted.delete(check);
+      };
+      onCompleted.add(check);
+      check();
+    });
   await cdp.send('ServiceWorker.enable');
+  await cdp.send('BackgroundService.startObserving', { service: 'pushMessaging' });
+  await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service: 'pushMessaging' });
+  let previous: Promise<unknown> = Promise.resolve();
   return {
     /** The registration whose activated worker runs `/sw.js`. */
     registrationId: () =>
@@ -107,8 +144,25 @@ export async function watchServiceWorkers(page: Page) {
         async () => [...activated].find(([, script]) => new URL(script).pathname === '/sw.js')?.[0],
         'an activated /sw.js service worker (ServiceWorker.workerVersionUpdated)',
       ),
-    deliver: (origin: string, registrationId: string, data: string) =>
-      cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data }),
+    /**
+     * Delivers a push and resolves once the worker's push event has finished, i.e. its showNotification()
+     * has resolved; fails if it ended otherwise. `ServiceWorker.deliverPushMessage` itself answers before
+     * the event even starts. Calls run one after the other.
+     */
+    deliver: (origin: string, registrationId: string, data: string): Promise<void> => {
+      const run = previous.then(async () => {
+        const index = completed.get(registrationId)?.length ?? 0;
+        await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data });
+        const status = await completion(
+          registrationId,
+          index,
+          `the push event of ${JSON.stringify(data.slice(0, 40))} to finish (BackgroundService "Push event completed")`,
+        );
+        if (status !== 'Success') throw new Error(`the service worker's push event ended with "${status}"`);
+      });
+      previous = run.catch(() => undefined);
+      return run;
+    },
     detach: () => cdp.detach(),
   };
 }
@@ -120,7 +174,17 @@ export interface ShownNotification {
   data: unknown;
 }
 
-/** The notifications the page's service worker shows now (`registration.getNotifications()`). */
+/**
+ * The notifications the page's service worker shows now (`registration.getNotifications()`).
+ *
+ * Call it only while no push is being shown, i.e. after `deliver` resolved; never poll it during one.
+ * Chromium's getNotifications() asks the platform which notifications are on screen, then deletes from its
+ * notification database every one created before the call that the platform did not list, including one
+ * whose showNotification() is still between its database write and the display. That notification is
+ * still shown but never listed again (`DoReadAllNotificationDataForServiceWorkerRegistration` in
+ * content/browser/notifications/platform_notification_context_impl.cc). Polling during a push this way
+ * lost the notification in about one run in ten on a loaded machine.
+ */
 export function shownNotifications(page: Page): Promise<ShownNotification[]> {
   return page.evaluate(async () => {
     const registration = await navigator.serviceWorker.ready;
