@@ -355,7 +355,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
     seed,
     async listen() {
-      await app.listen({ host: config.host, port: config.port });
+      await app.listen({ host: config.host, port: config.port, backlog: config.listenBacklog });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = (h: string) => (h === '0.0.0.0' ? '127.0.0.1' : h);

@@ -17,6 +17,11 @@ export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(8000),
+  /**
+   * Connections the kernel queues for accept() (capped by net.core.somaxconn). Node's 511 overflows
+   * when thousands reconnect at once, and every dropped SYN costs its client a 1 s, then 3 s retry.
+   */
+  LISTEN_BACKLOG: int(1, 65_535).default(4096),
   /** Identifies this process in presence records and logs; random per start by default. */
   INSTANCE_ID: z
     .string()

@@ -34,6 +34,8 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
+  /** LISTEN_BACKLOG: the accept queue's length (the kernel caps it at net.core.somaxconn). */
+  listenBacklog: number;
   instanceId: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   databaseUrl: string | undefined;
@@ -192,6 +194,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    listenBacklog: e.LISTEN_BACKLOG,
     instanceId: e.INSTANCE_ID ?? `api-${randomUUID().slice(0, 8)}`,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
