@@ -8,7 +8,7 @@ interface RunsWithStorm {
 }
 
 const LOGIC: Record<TargetKind, string> = {
-  ours: '@anmei/client (full jitter, 2 s → 30 s, new ticket per attempt)',
+  ours: '@anmei/client (full jitter: first retry ≤ 1 s after a drop, then 2 s → 30 s; resume ticket, else a new HTTP ticket)',
   socketio: 'socket.io-client built-in (1 s → 5 s, ±50 %)',
   rawws: 'bench loop, full jitter 2 s → 30 s',
 };

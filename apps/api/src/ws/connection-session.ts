@@ -89,10 +89,14 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
   corked = false;
   /** Registration (subscribe, presence, `connected`) while it runs; null once it has settled. */
   registering: Promise<void> | null = null;
-  /** ms since the epoch when this connection's last resume ticket was issued (0: none yet). */
-  resumeTicketIssuedAt = 0;
-  /** The stream heads read at registration, until the first `resume` uses them (StreamHeadsAtConnect). */
-  registeredHeads: StreamHeadsAtConnect | null = null;
+  /** When this connection's last resume ticket was issued (ResumeTicketHolder; -1: none yet). */
+  resumeTicketIssuedAt = -1;
+  /**
+   * The stream heads read at registration, until the first `resume` uses them (StreamHeadsAtConnect);
+   * -1 when unknown or used. Two small integers, not an object kept alive by every idle socket.
+   */
+  registeredUserSeq = -1;
+  registeredGlobalSeq = -1;
   /** Set when the socket closed: queued frames are skipped and nothing more is written. */
   #closed = false;
   readonly #ctx: SessionContext;
@@ -268,8 +272,11 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
         writer.hold(this);
         let replayedUpTo = new Map<string, number>();
         try {
-          const registeredHeads = this.registeredHeads;
-          this.registeredHeads = null;
+          const registeredHeads: StreamHeadsAtConnect | null =
+            this.registeredUserSeq < 0
+              ? null
+              : { userSeq: this.registeredUserSeq, globalSeq: this.registeredGlobalSeq };
+          this.registeredUserSeq = this.registeredGlobalSeq = -1;
           const outcome = await this.#ctx.resume.replay(
             this.info,
             frame.data,

@@ -315,7 +315,8 @@ export class Gateway {
       await Promise.all([firstForUser ? bus.subscribeUser(info.userId) : undefined, presence.add(info)]);
       const heads = await this.#deps.resume.heads(info.userId);
       if (session.closed) return;
-      session.registeredHeads = heads;
+      session.registeredUserSeq = heads.userSeq;
+      session.registeredGlobalSeq = heads.globalSeq;
       events.emit('connection.opened', { connection: info });
       this.#deps.metrics.connected(info);
       logger.info(

@@ -14,33 +14,45 @@ export interface ResumeTicketFields {
   resume_ticket_ttl_ms: number;
 }
 
-/** What a session keeps: when its last resume ticket was issued (ms since the epoch; 0 = never). */
+/**
+ * What a session keeps: when its last resume ticket was issued, in whole seconds since this
+ * module loaded (-1 = never). Seconds since start stay a small integer, which V8 keeps inside
+ * the session object; ms since the epoch would be a boxed double per connection.
+ */
 export interface ResumeTicketHolder {
   readonly info: FrozenConnectionInfo;
   resumeTicketIssuedAt: number;
 }
 
+const START_S = Math.floor(Date.now() / 1000);
+
+function secondsSinceStart(nowMs: number): number {
+  return Math.floor(nowMs / 1000) - START_S;
+}
+
 export class ResumeTickets {
   readonly #tokens: TokenService;
-  readonly #ttlMs: number;
+  readonly #ttlSeconds: number;
 
   constructor(tokens: TokenService) {
     this.#tokens = tokens;
-    this.#ttlMs = tokens.resumeTicketTtlSeconds * 1000;
+    this.#ttlSeconds = tokens.resumeTicketTtlSeconds;
   }
 
   /** A new ticket for `holder`'s user, or undefined when resume tickets are off. */
   issue(holder: ResumeTicketHolder, now = Date.now()): ResumeTicketFields | undefined {
     const issued = this.#tokens.issueResumeTicket(holder.info, now);
     if (issued === null) return undefined;
-    holder.resumeTicketIssuedAt = now;
+    holder.resumeTicketIssuedAt = secondsSinceStart(now);
     // What is really left of it (exp has whole seconds), never 0 (the schema wants a positive number).
     return { resume_ticket: issued.ticket, resume_ticket_ttl_ms: Math.max(1, issued.expiresAtMs - now) };
   }
 
   /** For a `pong`: a new ticket once the last one is past half its life, else undefined. */
   renewal(holder: ResumeTicketHolder, now = Date.now()): ResumeTicketFields | undefined {
-    if (this.#ttlMs === 0 || now - holder.resumeTicketIssuedAt < this.#ttlMs / 2) return undefined;
+    if (this.#ttlSeconds === 0 || secondsSinceStart(now) - holder.resumeTicketIssuedAt < this.#ttlSeconds / 2) {
+      return undefined;
+    }
     return this.issue(holder, now);
   }
 }
