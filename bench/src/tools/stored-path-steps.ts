@@ -10,18 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: Node[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
+import type { CpuProfile as Profile } from './cpu-profile.ts';
 
 type Rule = [step: string, test: (fn: string, url: string) => boolean];
 

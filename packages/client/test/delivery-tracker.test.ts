@@ -3,22 +3,7 @@ import { type ResumeFrame, type ServerFrame, serverFrame } from '@anmei/protocol
 import { describe, expect, it } from 'vitest';
 import { DeliveryTracker, type ReloadNotice } from '../src/delivery-tracker.ts';
 import { systemTimers } from '../src/timers.ts';
-
-const C = 'conv-1';
-
-function message(seq: number, conversationId = C): ServerFrame {
-  return serverFrame('new_message', {
-    id: `m-${conversationId}-${seq}`,
-    conversation_id: conversationId,
-    seq,
-    sender_id: 'u2',
-    client_message_id: null,
-    message_type: 'text',
-    content: `#${seq}`,
-    metadata: null,
-    created_at: new Date(0).toISOString(),
-  });
-}
+import { C, message } from './support/frames.ts';
 
 function readReceipt(eventSeq: number): ServerFrame {
   return serverFrame('read_status', {

@@ -7,22 +7,7 @@ import { type ErrorCode, type ResumeFrame, type ServerFrame, serverFrame } from 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeliveryTracker, type ReloadNotice } from '../src/delivery-tracker.ts';
 import { systemTimers } from '../src/timers.ts';
-
-const C = 'conv-1';
-
-function message(seq: number, conversationId = C): ServerFrame {
-  return serverFrame('new_message', {
-    id: `m-${conversationId}-${seq}`,
-    conversation_id: conversationId,
-    seq,
-    sender_id: 'u2',
-    client_message_id: null,
-    message_type: 'text',
-    content: `#${seq}`,
-    metadata: null,
-    created_at: new Date(0).toISOString(),
-  });
-}
+import { C, message } from './support/frames.ts';
 
 function refusal(requestId: string | null, code: ErrorCode, retryAfterMs?: number): ServerFrame {
   return serverFrame('error', {
