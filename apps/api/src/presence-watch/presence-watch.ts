@@ -60,10 +60,11 @@ export class PresenceWatch {
   async watch(socket: Watcher, userIds: readonly string[], requestId: string | null): Promise<void> {
     const { info } = socket;
     const wanted = [...new Set(userIds)].filter((id) => id !== info.userId);
+    // In the order asked: the store's answer has no order of its own (no ORDER BY).
     const visible =
       info.role === 'admin' || wanted.length === 0
         ? wanted
-        : await this.#deps.store.conversations.sharingWith(info.userId, wanted);
+        : inOrderOf(wanted, await this.#deps.store.conversations.sharingWith(info.userId, wanted));
     if (socket.closed || this.#closed) return;
     this.#forget(socket);
     if (visible.length === 0 && this.#watched.size === 0) this.#unsubscribe();
@@ -172,4 +173,10 @@ export class PresenceWatch {
       () => {},
     );
   }
+}
+
+/** The ids of `wanted` that are in `allowed`, in `wanted`'s order. */
+function inOrderOf(wanted: readonly string[], allowed: readonly string[]): string[] {
+  const set = new Set(allowed);
+  return wanted.filter((id) => set.has(id));
 }
