@@ -129,6 +129,20 @@ export function createEventsRepo(db: Db): Store['events'] {
       return { userSeq: Number(row?.userSeq ?? 0), globalSeq: Number(row?.globalSeq ?? 0) };
     },
 
+    async userHeads(userIds) {
+      const userSeqs = new Map<string, number>();
+      if (userIds.length === 0) return { globalSeq: 0, userSeqs };
+      const [rows, global] = await Promise.all([
+        db
+          .select({ userId: users.id, userSeq: users.lastEventSeq })
+          .from(users)
+          .where(inArray(users.id, [...userIds])),
+        db.select({ seq: sql<string>`coalesce(max(${globalEvents.seq}), 0)::int8` }).from(globalEvents),
+      ]);
+      for (const row of rows) userSeqs.set(row.userId, Number(row.userSeq));
+      return { globalSeq: Number(global[0]?.seq ?? 0), userSeqs };
+    },
+
     async headsOf(userIds) {
       const heads: StreamHeads = { globalSeq: 0, users: new Map() };
       if (userIds.length === 0) return heads;

@@ -286,6 +286,12 @@ export interface Store {
     /** Current end of the user's stream and of the global stream (0 when empty). */
     heads(userId: string): Promise<{ userSeq: number; globalSeq: number }>;
     /**
+     * `heads` for many users in two statements: each known user's stream end (unknown users are
+     * left out) and the global stream's end. Registrations of one event-loop turn share it. No
+     * users: nothing is read (global 0).
+     */
+    userHeads(userIds: readonly string[]): Promise<{ globalSeq: number; userSeqs: Map<string, number> }>;
+    /**
      * Every stream head of each of `userIds` (unknown users are left out): their conversations'
      * newest `seq` and `event_seq`, their own stream's end, and the global stream's end. Two
      * statements whatever the number of users (the `positions` frames, docs/delivery.md).

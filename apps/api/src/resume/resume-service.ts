@@ -47,6 +47,12 @@ export interface StreamHeadsAtConnect {
   globalSeq: number;
 }
 
+interface PendingHeads {
+  userId: string;
+  resolve(heads: StreamHeadsAtConnect): void;
+  reject(error: unknown): void;
+}
+
 export class ResumeService {
   readonly #store: Store;
   readonly #participants: ParticipantDirectory;
@@ -61,9 +67,39 @@ export class ResumeService {
     this.#metrics = deps.metrics;
   }
 
-  heads(userId: string): Promise<{ userSeq: number; globalSeq: number }> {
-    return this.#store.events.heads(userId);
+  /**
+   * The user's and the global stream heads, for a socket that registered. The registrations of
+   * one event-loop turn share one read (a reconnect storm brings dozens per turn; one statement
+   * each was a tenth of a connection's CPU, docs/benchmarks.md round 6); a lone one keeps the
+   * single prepared statement. Read after the caller's route is live, which waiting for the
+   * turn's end keeps true.
+   */
+  heads(userId: string): Promise<StreamHeadsAtConnect> {
+    return new Promise((resolve, reject) => {
+      this.#pendingHeads.push({ userId, resolve, reject });
+      if (this.#pendingHeads.length === 1) setImmediate(this.#readHeads);
+    });
   }
+
+  #pendingHeads: PendingHeads[] = [];
+
+  readonly #readHeads = (): void => {
+    const batch = this.#pendingHeads;
+    this.#pendingHeads = [];
+    if (batch.length === 1) {
+      const [only] = batch as [PendingHeads];
+      this.#store.events.heads(only.userId).then(only.resolve, only.reject);
+      return;
+    }
+    this.#store.events.userHeads(batch.map((p) => p.userId)).then(
+      ({ globalSeq, userSeqs }) => {
+        for (const p of batch) p.resolve({ userSeq: userSeqs.get(p.userId) ?? 0, globalSeq });
+      },
+      (error: unknown) => {
+        for (const p of batch) p.reject(error);
+      },
+    );
+  };
 
   /**
    * Hands the replayed frames of `info`'s connection to `write` in order (the caller writes them

@@ -50,7 +50,9 @@ export class ResumeTickets {
 
   /** For a `pong`: a new ticket once the last one is past half its life, else undefined. */
   renewal(holder: ResumeTicketHolder, now = Date.now()): ResumeTicketFields | undefined {
-    if (this.#ttlSeconds === 0 || secondsSinceStart(now) - holder.resumeTicketIssuedAt < this.#ttlSeconds / 2) {
+    // Whole seconds on both sides: "more than half" of them have passed only once more than half
+    // of the real time has (the client's renewing ping, at half its ticket's life plus 1 s, always is).
+    if (this.#ttlSeconds === 0 || secondsSinceStart(now) - holder.resumeTicketIssuedAt <= this.#ttlSeconds / 2) {
       return undefined;
     }
     return this.issue(holder, now);

@@ -85,6 +85,23 @@ export function describeEventsContract(store: () => Store): void {
       });
     });
 
+    it("reports many users' heads at once, as heads reports each, leaving out unknown users", async () => {
+      const [alice, bob] = [await make.user(), await make.user()];
+      await store().events.appendToUser(alice.id, { kind: 'direct_message', payload: payload({}) });
+      const global = await store().events.appendGlobal({ kind: 'system_notification', payload: payload({}) });
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      const many = await store().events.userHeads([alice.id, bob.id, unknown]);
+      expect(many.globalSeq).toBe(global.position);
+      expect([...many.userSeqs].sort()).toEqual(
+        [
+          [alice.id, (await store().events.heads(alice.id)).userSeq],
+          [bob.id, 0],
+        ].sort(),
+      );
+      expect(many.userSeqs.get(alice.id)).toBe(1);
+      expect(await store().events.userHeads([])).toEqual({ globalSeq: 0, userSeqs: new Map() });
+    });
+
     it('refuses events for a conversation or user that does not exist', async () => {
       await expect(
         store().events.appendToConversation('no-such-conversation', { kind: 'read_status', payload: payload({}) }),
