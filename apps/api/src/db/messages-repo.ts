@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import type { AppendBatcherOptions } from './append-batcher.ts';
 import type { Db } from './db-common.ts';
-import { type AppendBatcherOptions, createMessageAppender } from './message-append.ts';
+import { createMessageAppender } from './message-append.ts';
 import { conversations, messages, participants } from './schema.ts';
 import type { HistoryQuery, Store } from './store-types.ts';
 

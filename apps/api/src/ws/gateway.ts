@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, encodeFrame, ServerAction, serverFrame } from '@anmei/protocol';
+import { CloseCode } from '@anmei/protocol';
 import { type RawData, WebSocket, WebSocketServer, type Server as WsServer } from 'ws';
 import type { TicketStore } from '../auth/ticket-store.ts';
 import type { TokenService } from '../auth/tokens.ts';
@@ -25,6 +25,7 @@ import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
 import { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
+import { connectedFrame } from './connected-frame.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 import { ConnectionSession, SESSION_LIMITS, type SessionContext } from './connection-session.ts';
 import { drainSockets } from './drain.ts';
@@ -323,24 +324,8 @@ export class Gateway {
         session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
         'websocket connected',
       );
-      this.#writer.writeDirect(
-        session,
-        encodeFrame(
-          serverFrame(ServerAction.connected, {
-            connection_id: info.connectionId,
-            user_id: info.userId,
-            role: info.role,
-            device_type: info.deviceType,
-            connection_type: info.connectionType,
-            heartbeat_interval_ms: this.#opts.heartbeatIntervalMs,
-            max_payload_bytes: this.#opts.maxPayloadBytes,
-            max_reconnect_attempts: this.#opts.maxReconnectAttempts,
-            user_seq: heads.userSeq,
-            global_seq: heads.globalSeq,
-            ...this.#sessionContext.resumeTickets.issue(session),
-          }),
-        ),
-      );
+      const resumeTicket = this.#sessionContext.resumeTickets.issue(session);
+      this.#writer.writeDirect(session, connectedFrame(info, this.#opts, heads, resumeTicket));
     } catch (error) {
       logConnectionStepFailed(logger, session.bindings(), 'registering connection', error);
       session.cut(CloseCode.internalError, 'registration failed');

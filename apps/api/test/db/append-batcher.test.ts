@@ -4,7 +4,7 @@
  * (store-contract-messages.ts, on PGlite and Postgres).
  */
 import { describe, expect, it } from 'vitest';
-import { AppendBatcher, type BatchStatements } from '../../src/db/message-append.ts';
+import { AppendBatcher, type BatchStatements } from '../../src/db/append-batcher.ts';
 import type { AppendMessageInput, AppendMessageResult, MessageRow } from '../../src/db/store-types.ts';
 
 interface Statement {

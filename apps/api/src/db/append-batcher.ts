@@ -1,0 +1,148 @@
+/**
+ * Group commit (AppendBatcher): the appends that arrive in one event-loop turn are stored by one
+ * statement (appendManyStatement), so under load many messages share a round trip, a
+ * transaction and a WAL flush, while `synchronous_commit` stays on (an ack still means the
+ * message is on disk). A statement starts at once when none is running; while one runs, appends
+ * arriving meanwhile wait for it and form the next, larger batch, unless `busyBatch` of them are
+ * waiting already, and at most `maxInFlight` statements run at once. Without that wait a server
+ * at a few thousand messages a second started a statement for nearly every message (each turn
+ * reads one or two frames), and a statement costs Postgres and the pg driver far more than a row
+ * (bench/src/tools/append-cost.ts: 398 µs of Postgres CPU per message alone, 172 in fives,
+ * 123 in tens). A lone append takes the single-row statement, so a quiet server pays one
+ * `setImmediate` of latency and nothing else; a busy one pays at most the running statement. Within a batch, a
+ * conversation's inputs get consecutive seqs in arrival order; batches running at once take row
+ * locks in whatever order Postgres receives them, as separate appends did. Nothing needs more:
+ * one connection's frames run one after another, so a client's own messages are never in flight
+ * together, and messages from different senders have no order before they are stored.
+ */
+import { isDatabaseUnavailable } from './db-common.ts';
+import type { AppendMessageInput, AppendMessageResult, MessageRow } from './store-types.ts';
+
+export interface AppendBatcherOptions {
+  /** Most appends in one statement. Default 100. */
+  maxBatch?: number;
+  /** Statements running at once (each holds a pool connection). Default 4. */
+  maxInFlight?: number;
+  /**
+   * Appends that may start a statement while another is running; fewer wait for a running one to
+   * settle and then go together. Default 8; 1 starts a statement whenever a slot is free.
+   */
+  busyBatch?: number;
+  /**
+   * Called once per statement's batch when it settled: how many appends it carried and its
+   * seconds, failed ones included (anmei_db_append_batch_size, anmei_db_append_duration_seconds).
+   */
+  onBatch?: (size: number, seconds: number) => void;
+}
+
+export interface BatchStatements {
+  /** Row i is the message stored for input i, or null when it was not stored (see `appendOne`). */
+  insertMany(inputs: readonly AppendMessageInput[]): Promise<Array<MessageRow | null>>;
+  /** The full single append: stores, or classifies a duplicate / conflict, or throws. */
+  appendOne(input: AppendMessageInput): Promise<AppendMessageResult>;
+}
+
+interface Waiting {
+  input: AppendMessageInput;
+  resolve(result: AppendMessageResult): void;
+  reject(error: unknown): void;
+}
+
+export class AppendBatcher {
+  readonly #statements: BatchStatements;
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  readonly #busyBatch: number;
+  readonly #onBatch: ((size: number, seconds: number) => void) | undefined;
+  #waiting: Waiting[] = [];
+  #scheduled = false;
+  #inFlight = 0;
+
+  constructor(statements: BatchStatements, options: AppendBatcherOptions = {}) {
+    this.#statements = statements;
+    this.#maxBatch = options.maxBatch ?? 100;
+    this.#maxInFlight = options.maxInFlight ?? 4;
+    this.#busyBatch = options.busyBatch ?? 8;
+    this.#onBatch = options.onBatch;
+  }
+
+  append(input: AppendMessageInput): Promise<AppendMessageResult> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ input, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Whether the appends waiting now may start a statement (see the file's comment). */
+  #mayStart(): boolean {
+    const waiting = this.#waiting.length;
+    return waiting > 0 && this.#inFlight < this.#maxInFlight && (this.#inFlight === 0 || waiting >= this.#busyBatch);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || !this.#mayStart()) return;
+    this.#scheduled = true;
+    // setImmediate, not a microtask: it runs after this turn's I/O callbacks, so every frame read
+    // in this turn has queued its append.
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#start();
+    });
+  }
+
+  #start(): void {
+    while (this.#mayStart()) {
+      const batch = this.#waiting.splice(0, this.#maxBatch);
+      this.#inFlight++;
+      const started = performance.now();
+      void this.#run(batch).finally(() => {
+        this.#onBatch?.(batch.length, (performance.now() - started) / 1000);
+        this.#inFlight--;
+        if (this.#waiting.length > 0) this.#schedule();
+      });
+    }
+  }
+
+  async #run(batch: Waiting[]): Promise<void> {
+    if (batch.length === 1) return this.#each(batch);
+    let rows: Array<MessageRow | null>;
+    try {
+      rows = await this.#statements.insertMany(batch.map((w) => w.input));
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) return this.#unavailable(batch, error);
+      // Nothing was stored (one statement). One input failed it: a key twice in the batch, a
+      // sender that does not exist, a deadlock. Each goes alone, in order, and fails alone.
+      return this.#each(batch);
+    }
+    const leftOver: Waiting[] = [];
+    batch.forEach((waiting, i) => {
+      const message = rows[i];
+      if (message) waiting.resolve({ status: 'created', message });
+      else leftOver.push(waiting);
+    });
+    // Not stored: a duplicate key or no such conversation; the single append tells which.
+    await this.#each(leftOver);
+  }
+
+  /** Single appends, in order; once the database stops answering, the rest fail with that error at once. */
+  async #each(list: Waiting[]): Promise<void> {
+    for (const [i, waiting] of list.entries()) {
+      try {
+        waiting.resolve(await this.#statements.appendOne(waiting.input));
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) return this.#unavailable(list.slice(i), error);
+        waiting.reject(error);
+      }
+    }
+  }
+
+  /**
+   * The database did not answer (a timeout, a lost connection): these appends fail with that error,
+   * and so does every append waiting for a free statement slot, at once. Retried one by one, or
+   * left to start their own statements, they would each wait out another timeout, so a send's
+   * answer would no longer be bounded by one (docs/operations.md "Database stalls").
+   */
+  #unavailable(batch: Waiting[], error: unknown): void {
+    for (const waiting of [...batch, ...this.#waiting.splice(0)]) waiting.reject(error);
+  }
+}
