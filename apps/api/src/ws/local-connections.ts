@@ -1,15 +1,16 @@
 /**
  * This instance's sockets, indexed by connection id and by user id, and the delivery of a
  * broadcast to the matching ones through the socket writer (socket-writer.ts: slow-consumer cap,
- * resume hold, corking). Hot path: the envelope's frame is turned into a Buffer once per
- * envelope and the same Buffer goes to every matching socket; no await per recipient and no
- * allocation per recipient (no iterator, no options object).
+ * resume hold, corking). Hot path: the envelope's frame is turned into a WebSocket frame once per
+ * envelope (prepared-frame.ts) and the same Buffer goes to every matching socket; no await per
+ * recipient and no allocation per recipient (no iterator, no options object).
  */
 
 import { DEVICE_TYPES, type DeviceType, ROLES, type Role } from '@anmei/protocol';
 import type { DeliveryCounter } from '../observability/delivery-counter.ts';
 import type { ConnectionCensus } from '../observability/metrics.ts';
 import type { ConnectionInfo, Envelope } from '../realtime/types.ts';
+import { prepareTextFrame } from './prepared-frame.ts';
 import { type OutboundSocket, SocketWriter, type SocketWriterOptions } from './socket-writer.ts';
 
 export interface LocalConnection extends OutboundSocket {
@@ -130,6 +131,7 @@ export class LocalConnections {
     // Once per envelope, never per socket: every socket gets the same bytes, and whether any
     // filter applies is decided here (almost every envelope has none).
     const bytes = typeof envelope.frame === 'string' ? Buffer.from(envelope.frame) : envelope.frame;
+    const frame = prepareTextFrame(bytes);
     const filtered =
       envelope.deviceTypes !== undefined ||
       envelope.connectionType !== undefined ||
@@ -140,7 +142,7 @@ export class LocalConnections {
     if (targets === 'all') {
       for (const connection of this.#byId.values()) {
         if (filtered && !matches(connection.info, envelope)) continue;
-        if (writer.writeBroadcast(connection, bytes, cork)) written++;
+        if (writer.writeBroadcast(connection, frame, cork)) written++;
       }
       this.#delivered?.count(bytes, written);
       return written;
@@ -150,13 +152,13 @@ export class LocalConnections {
       if (sockets === undefined) continue;
       if (!isMany(sockets)) {
         if (filtered && !matches(sockets.info, envelope)) continue;
-        if (writer.writeBroadcast(sockets, bytes, cork)) written++;
+        if (writer.writeBroadcast(sockets, frame, cork)) written++;
         continue;
       }
       for (let s = 0; s < sockets.length; s++) {
         const connection = sockets[s] as LocalConnection;
         if (filtered && !matches(connection.info, envelope)) continue;
-        if (writer.writeBroadcast(connection, bytes, cork)) written++;
+        if (writer.writeBroadcast(connection, frame, cork)) written++;
       }
     }
     this.#delivered?.count(bytes, written);

@@ -13,6 +13,7 @@ import { CloseCode, ErrorCodes } from '@anmei/protocol';
 import { WebSocket } from 'ws';
 import type { ConnectionInfo } from '../realtime/types.ts';
 import { MAX_HELD_FRAMES, wasReplayed } from '../resume/held-frames.ts';
+import { type PreparedFrame, writePrepared } from './prepared-frame.ts';
 
 /** What the writer keeps per socket. The fields live on the connection object, so an idle connection costs one object. */
 export interface OutboundSocket {
@@ -102,11 +103,11 @@ export class SocketWriter {
   }
 
   /**
-   * One recipient's copy of a broadcast frame (`bytes` are shared by every recipient): held while
-   * the connection resumes, else written. Returns whether it was written or held. Hot path: no
-   * allocation, and `bufferedAmount` is read only every BUFFER_CHECK_BYTES.
+   * One recipient's copy of a broadcast frame (`frame` is shared by every recipient): held while
+   * the connection resumes, else written as prepared (prepared-frame.ts). Returns whether it was
+   * written or held. Hot path: no allocation, and `bufferedAmount` is read only every BUFFER_CHECK_BYTES.
    */
-  writeBroadcast(connection: OutboundSocket, bytes: Uint8Array, cork: boolean): boolean {
+  writeBroadcast(connection: OutboundSocket, frame: PreparedFrame, cork: boolean): boolean {
     const { socket } = connection;
     if (socket.readyState !== WebSocket.OPEN) return false;
     if (connection.held !== null) {
@@ -114,10 +115,10 @@ export class SocketWriter {
         this.#closeSlowConsumer(connection);
         return false;
       }
-      connection.held.push(bytes);
+      connection.held.push(frame.payload);
       return true;
     }
-    connection.uncheckedBytes += bytes.length;
+    connection.uncheckedBytes += frame.wire.length;
     if (connection.uncheckedBytes >= BUFFER_CHECK_BYTES) {
       connection.uncheckedBytes = 0;
       if (socket.bufferedAmount > this.#options.maxBufferedBytes) {
@@ -126,7 +127,7 @@ export class SocketWriter {
       }
     }
     if (cork && !connection.corked) this.#cork(connection);
-    socket.send(bytes, TEXT);
+    writePrepared(socket, frame);
     return true;
   }
 
