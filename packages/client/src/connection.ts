@@ -1,8 +1,12 @@
 /**
  * ONE connection attempt and, if it succeeds, that socket's life (seed: core/connection.ts).
  * It gets a ticket, opens the socket, waits for the server's `connected` frame within the
- * connection timeout, then forwards decoded frames until the socket ends. One AbortController
- * owns everything it set up: aborting clears its timers and removes its socket listeners.
+ * connection timeout, then forwards decoded frames until the socket ends. Ending it clears the
+ * timers it set and removes its message listener directly, and aborts the ticket request only
+ * while one runs. Why not one AbortController owning all of it: dispatching its `abort` event,
+ * the AbortError it builds and the listener `fetch` leaves on its signal were about half of what
+ * a client spent noticing a dropped connection (bench/src/tools/client-close-cost.ts, docs/benchmarks.md
+ * round 6, goal 1): in a storm thousands of clients on one device do that at once.
  *
  * It reports how it ended exactly once through `end`, except after `close()`: a close the
  * client chose (disconnect, offline, navigation) needs no recovery, so it is not reported.
@@ -17,7 +21,7 @@ import {
   type WebSocketLike,
 } from './socket-types.ts';
 import { type GetTicket, getTicketWithRefresh, isUnauthorizedError } from './ticket-source.ts';
-import { SignalTimers, type Timers } from './timers.ts';
+import { OwnedTimers, type Timers } from './timers.ts';
 
 /** 1006: what a browser reports for a connection that failed or dropped without a close frame. */
 export const ABNORMAL_CLOSURE = 1006;
@@ -51,6 +55,9 @@ export interface ConnectionSetup {
   resumeTicket: string | null;
 }
 
+/** The reason a running ticket request is aborted with: one shared value, so no AbortError is built per attempt. */
+const ATTEMPT_ENDED = Object.freeze(new Error('@anmei/client: the connection attempt ended'));
+
 export interface ConnectionEvents {
   open(connected: ServerDataOf<'connected'>): void;
   frame(frame: ServerFrame): void;
@@ -61,16 +68,18 @@ export interface ConnectionEvents {
 export class Connection {
   readonly #setup: ConnectionSetup;
   readonly #events: ConnectionEvents;
-  readonly #abort = new AbortController();
-  readonly #timers: SignalTimers;
+  readonly #timers: OwnedTimers;
+  /** Non-null while `getTicket` runs: aborted if the attempt ends first. */
+  #ticketRequest: AbortController | null = null;
   #socket: WebSocketLike | null = null;
+  #removeMessageListener: (() => void) | null = null;
   #opened = false;
   #done = false;
 
   constructor(setup: ConnectionSetup, events: ConnectionEvents) {
     this.#setup = setup;
     this.#events = events;
-    this.#timers = new SignalTimers(setup.timers, this.#abort.signal);
+    this.#timers = new OwnedTimers(setup.timers);
   }
 
   get opened(): boolean {
@@ -82,12 +91,7 @@ export class Connection {
     return this.#setup.resumeTicket !== null;
   }
 
-  get signal(): AbortSignal {
-    return this.#abort.signal;
-  }
-
   async start(): Promise<void> {
-    const { signal } = this.#abort;
     const timeout = this.#setup.connectionTimeout;
     this.#timers.after(timeout, () =>
       this.end({
@@ -99,9 +103,7 @@ export class Connection {
     );
     let ticket: string;
     try {
-      ticket =
-        this.#setup.resumeTicket ??
-        (await getTicketWithRefresh(this.#setup.getTicket, this.#setup.refreshAuth, signal));
+      ticket = this.#setup.resumeTicket ?? (await this.#requestTicket());
     } catch (error) {
       if (this.#done) return;
       const reason = error instanceof Error ? error.message : String(error);
@@ -132,6 +134,16 @@ export class Connection {
       return;
     }
     this.#listen(this.#socket);
+  }
+
+  async #requestTicket(): Promise<string> {
+    const request = new AbortController();
+    this.#ticketRequest = request;
+    try {
+      return await getTicketWithRefresh(this.#setup.getTicket, this.#setup.refreshAuth, request.signal);
+    } finally {
+      this.#ticketRequest = null;
+    }
   }
 
   /** Writes one text frame; false when the connection is not open. */
@@ -171,9 +183,7 @@ export class Connection {
     socket.addEventListener('close', onClose);
     socket.addEventListener('error', onError);
     // close/error stay until the close event, so the closing handshake can finish quietly.
-    this.#abort.signal.addEventListener('abort', () => socket.removeEventListener('message', onMessage), {
-      once: true,
-    });
+    this.#removeMessageListener = () => socket.removeEventListener('message', onMessage);
   }
 
   #receive(data: unknown): void {
@@ -199,7 +209,10 @@ export class Connection {
   }
 
   #shutdown(code: number, reason: string): void {
-    this.#abort.abort();
+    this.#timers.dispose();
+    this.#ticketRequest?.abort(ATTEMPT_ENDED);
+    this.#removeMessageListener?.();
+    this.#removeMessageListener = null;
     const socket = this.#socket;
     if (!socket) return;
     try {

@@ -24,26 +24,24 @@ export const systemTimers: Timers = {
 };
 
 /**
- * One-shot timers owned by an AbortSignal: aborting the signal clears every timer still
- * pending, so a finished connection attempt cannot leave a timer behind.
+ * One-shot timers owned by one connection attempt: `dispose()` clears every timer still pending
+ * and refuses new ones, so a finished attempt cannot leave a timer behind.
  */
-export class SignalTimers {
+export class OwnedTimers {
   readonly #timers: Timers;
-  readonly #signal: AbortSignal;
   readonly #pending = new Set<TimerHandle>();
+  #disposed = false;
 
-  constructor(timers: Timers, signal: AbortSignal) {
+  constructor(timers: Timers) {
     this.#timers = timers;
-    this.#signal = signal;
-    signal.addEventListener('abort', () => this.clearAll(), { once: true });
   }
 
-  /** Runs `callback` after `ms` unless the signal is aborted first. Returns a cancel function. */
+  /** Runs `callback` after `ms` unless disposed first. Returns a cancel function. */
   after(ms: number, callback: () => void): () => void {
-    if (this.#signal.aborted) return () => undefined;
+    if (this.#disposed) return () => undefined;
     const handle = this.#timers.setTimeout(() => {
       this.#pending.delete(handle);
-      if (!this.#signal.aborted) callback();
+      if (!this.#disposed) callback();
     }, ms);
     this.#pending.add(handle);
     return () => {
@@ -54,6 +52,12 @@ export class SignalTimers {
   clearAll(): void {
     for (const handle of this.#pending) this.#timers.clearTimeout(handle);
     this.#pending.clear();
+  }
+
+  /** Clears every pending timer; later `after` calls do nothing. */
+  dispose(): void {
+    this.#disposed = true;
+    this.clearAll();
   }
 
   get pending(): number {
