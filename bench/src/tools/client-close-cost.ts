@@ -74,6 +74,7 @@ const ticketSource = httpTicketSource({
   fetch: (url, init) => fetch(url, init),
 });
 const keep: unknown[] = [];
+const connectCpu0 = process.cpuUsage();
 for (let i = 0; i < N; i++) {
   if (kind === 'sdk') {
     const client = new WebSocketClient({
@@ -107,6 +108,7 @@ for (let i = 0; i < N; i++) {
     keep.push(ws);
   }
 }
+const connectCpu = process.cpuUsage(connectCpu0);
 const session = new Session();
 if (profFile) {
   session.connect();
@@ -123,6 +125,9 @@ if (profFile) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(profFile, JSON.stringify(profile));
 }
+console.log(
+  `${kind}: connecting (ticket request included) ${((connectCpu.user + connectCpu.system) / N).toFixed(0)} µs of client CPU per client`,
+);
 console.log(
   `${kind}: ${N} closes noticed in ${ms.toFixed(0)} ms, CPU ${((c.user + c.system) / 1000).toFixed(0)} ms (${((c.user + c.system) / N).toFixed(0)} µs per client)`,
 );
