@@ -323,10 +323,12 @@ export class Gateway {
       session.registeredGlobalSeq = heads.globalSeq;
       events.emit('connection.opened', { connection: info });
       this.#deps.metrics.connected(info);
-      logger.info(
-        session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
-        'websocket connected',
-      );
+      if (logger.isLevelEnabled('info')) {
+        logger.info(
+          session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
+          'websocket connected',
+        );
+      }
       const resumeTicket = this.#sessionContext.resumeTickets.issue(session);
       this.#writer.writeDirect(session, connectedFrame(info, this.#opts, heads, resumeTicket));
     } catch (error) {
