@@ -28,6 +28,20 @@ export function createEventsRepo(db: Db): Store['events'] {
     })
     .from(sql`(select 1) as one`)
     .prepare('anmei_events_heads');
+  // The heads of one event-loop turn's registrations (ResumeService.heads), in one prepared
+  // statement: the ids arrive as one JSON array (one parameter, the same on pg and PGlite). Built
+  // per call with drizzle and split in two statements it was ~14 % of a connect's server CPU
+  // (docs/benchmarks.md, goal 2). The global head rides on every row, and on the one row with a
+  // null user when none of the ids is known.
+  const userHeadsStatement = db
+    .select({
+      userId: users.id,
+      userSeq: users.lastEventSeq,
+      globalSeq: sql<string>`coalesce((select max(${globalEvents.seq}) from ${globalEvents}), 0)::int8`,
+    })
+    .from(sql`(select 1) as one`)
+    .leftJoin(users, sql`${users.id} in (select json_array_elements_text(${sql.placeholder('userIds')}::json))`)
+    .prepare('anmei_events_user_heads');
   // Asked by every `resume` (each reconnect): prepared once, like the heads. Building these
   // queries with drizzle per call was ~7 % of an instance's CPU in a reconnect storm.
   const userAfterStatement = db
@@ -132,15 +146,9 @@ export function createEventsRepo(db: Db): Store['events'] {
     async userHeads(userIds) {
       const userSeqs = new Map<string, number>();
       if (userIds.length === 0) return { globalSeq: 0, userSeqs };
-      const [rows, global] = await Promise.all([
-        db
-          .select({ userId: users.id, userSeq: users.lastEventSeq })
-          .from(users)
-          .where(inArray(users.id, [...userIds])),
-        db.select({ seq: sql<string>`coalesce(max(${globalEvents.seq}), 0)::int8` }).from(globalEvents),
-      ]);
-      for (const row of rows) userSeqs.set(row.userId, Number(row.userSeq));
-      return { globalSeq: Number(global[0]?.seq ?? 0), userSeqs };
+      const rows = await userHeadsStatement.execute({ userIds: JSON.stringify(userIds) });
+      for (const row of rows) if (row.userId !== null) userSeqs.set(row.userId, Number(row.userSeq));
+      return { globalSeq: Number(rows[0]?.globalSeq ?? 0), userSeqs };
     },
 
     async headsOf(userIds) {

@@ -286,7 +286,7 @@ export interface Store {
     /** Current end of the user's stream and of the global stream (0 when empty). */
     heads(userId: string): Promise<{ userSeq: number; globalSeq: number }>;
     /**
-     * `heads` for many users in two statements: each known user's stream end (unknown users are
+     * `heads` for many users in one statement: each known user's stream end (unknown users are
      * left out) and the global stream's end. Registrations of one event-loop turn share it. No
      * users: nothing is read (global 0).
      */

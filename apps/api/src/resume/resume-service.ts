@@ -18,6 +18,7 @@ import { messageToWire, rolesOf } from '../chat/wire.ts';
 import type { Store, StoredEvent } from '../db/store-types.ts';
 import type { AppMetrics, ResumeStatus, ResumeStream } from '../observability/metrics.ts';
 import type { ConnectionInfo } from '../realtime/types.ts';
+import { HeadsBatcher } from './heads-batcher.ts';
 
 type ResumeData = ResumeFrame['data'];
 type Status = 'recovered' | 'reload';
@@ -47,59 +48,29 @@ export interface StreamHeadsAtConnect {
   globalSeq: number;
 }
 
-interface PendingHeads {
-  userId: string;
-  resolve(heads: StreamHeadsAtConnect): void;
-  reject(error: unknown): void;
-}
-
 export class ResumeService {
   readonly #store: Store;
   readonly #participants: ParticipantDirectory;
   /** Most events replayed per stream before answering `reload` (RESUME_WINDOW, default 1000). */
   readonly #window: number;
   readonly #metrics: AppMetrics | undefined;
+  readonly #heads: HeadsBatcher;
 
   constructor(deps: { store: Store; participants: ParticipantDirectory; window: number; metrics?: AppMetrics }) {
     this.#store = deps.store;
     this.#participants = deps.participants;
     this.#window = deps.window;
     this.#metrics = deps.metrics;
+    this.#heads = new HeadsBatcher(deps.store.events);
   }
 
   /**
-   * The user's and the global stream heads, for a socket that registered. The registrations of
-   * one event-loop turn share one read (a reconnect storm brings dozens per turn; one statement
-   * each was a tenth of a connection's CPU, docs/benchmarks.md round 6); a lone one keeps the
-   * single prepared statement. Read after the caller's route is live, which waiting for the
-   * turn's end keeps true.
+   * The user's and the global stream heads, for a socket that registered, read after the
+   * caller's route is live. Concurrent registrations share a statement (heads-batcher.ts).
    */
   heads(userId: string): Promise<StreamHeadsAtConnect> {
-    return new Promise((resolve, reject) => {
-      this.#pendingHeads.push({ userId, resolve, reject });
-      if (this.#pendingHeads.length === 1) setImmediate(this.#readHeads);
-    });
+    return this.#heads.heads(userId);
   }
-
-  #pendingHeads: PendingHeads[] = [];
-
-  readonly #readHeads = (): void => {
-    const batch = this.#pendingHeads;
-    this.#pendingHeads = [];
-    if (batch.length === 1) {
-      const [only] = batch as [PendingHeads];
-      this.#store.events.heads(only.userId).then(only.resolve, only.reject);
-      return;
-    }
-    this.#store.events.userHeads(batch.map((p) => p.userId)).then(
-      ({ globalSeq, userSeqs }) => {
-        for (const p of batch) p.resolve({ userSeq: userSeqs.get(p.userId) ?? 0, globalSeq });
-      },
-      (error: unknown) => {
-        for (const p of batch) p.reject(error);
-      },
-    );
-  };
 
   /**
    * Hands the replayed frames of `info`'s connection to `write` in order (the caller writes them

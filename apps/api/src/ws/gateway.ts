@@ -262,9 +262,12 @@ export class Gateway {
     if (socket.destroyed) return;
     // Draining began while the ticket was checked: refuse, as for any upgrade after close().
     if (!this.#accepting) return this.#refuseDraining(socket);
+    // The 101 waits in the socket's buffer until `connected` follows it (#register uncorks): one
+    // write, one system call, for both (docs/benchmarks.md, goal 2). Clients wait for `connected` anyway.
+    socket.cork();
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroyOnError);
-      this.#onConnection(ws, identity);
+      this.#onConnection(ws, identity, socket);
     });
   }
 
@@ -273,7 +276,7 @@ export class Gateway {
     rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
   }
 
-  #onConnection(socket: SessionSocket, identity: UpgradeIdentity): void {
+  #onConnection(socket: SessionSocket, identity: UpgradeIdentity, tcp: Duplex): void {
     const info = new FrozenConnectionInfo(
       {
         connectionId: randomUUID(),
@@ -298,14 +301,14 @@ export class Gateway {
     socket.on('pong', onPong);
     socket.on('message', onMessage);
     socket.on('close', this.#onClose);
-    session.registering = this.#register(session);
+    session.registering = this.#register(session, tcp);
   }
 
   /**
    * Subscribe before announcing `connected`, so nothing sent after the client sees it is missed.
    * Never rejects: a failure closes the socket with 1011, an outage too (no catalogued "try later" close code).
    */
-  async #register(session: ConnectionSession): Promise<void> {
+  async #register(session: ConnectionSession, tcp: Duplex): Promise<void> {
     const { local, bus, presence, events, logger } = this.#deps;
     const { info } = session;
     try {
@@ -320,10 +323,12 @@ export class Gateway {
       session.registeredGlobalSeq = heads.globalSeq;
       events.emit('connection.opened', { connection: info });
       this.#deps.metrics.connected(info);
-      logger.info(
-        session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
-        'websocket connected',
-      );
+      if (logger.isLevelEnabled('info')) {
+        logger.info(
+          session.bindings({ deviceType: info.deviceType, connectionType: info.connectionType }),
+          'websocket connected',
+        );
+      }
       const resumeTicket = this.#sessionContext.resumeTickets.issue(session);
       this.#writer.writeDirect(session, connectedFrame(info, this.#opts, heads, resumeTicket));
     } catch (error) {
@@ -331,6 +336,7 @@ export class Gateway {
       session.cut(CloseCode.internalError, 'registration failed');
     } finally {
       session.registering = null;
+      tcp.uncork(); // the 101 and `connected` (or the 1011 close) in one write
     }
   }
 

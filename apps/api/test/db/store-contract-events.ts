@@ -99,6 +99,8 @@ export function describeEventsContract(store: () => Store): void {
         ].sort(),
       );
       expect(many.userSeqs.get(alice.id)).toBe(1);
+      // Only unknown users: still the global head.
+      expect(await store().events.userHeads([unknown])).toEqual({ globalSeq: global.position, userSeqs: new Map() });
       expect(await store().events.userHeads([])).toEqual({ globalSeq: 0, userSeqs: new Map() });
     });
 
