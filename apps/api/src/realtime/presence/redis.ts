@@ -1,9 +1,9 @@
 /**
  * Presence in Redis, shared by every instance. Each change is one Lua script (atomic). The
- * `add`s of one event-loop turn (up to MAX_ADD_BATCH) share one script call: a reconnect storm
- * registers dozens of sockets per turn, and one call each cost the instance and Redis a command
- * apiece. Every other command first sends the adds queued before it, so Redis sees them in the
- * order they were called.
+ * `add`s of one event-loop turn, and those made while the previous batch is in flight, share
+ * one script call (up to MAX_ADD_BATCH): in a reconnect storm one call per socket cost the
+ * instance and Redis a command apiece. Every other command first sends the adds queued before
+ * it, so Redis sees them in the order they were called.
  *
  * Liveness: `start()` refreshes this instance's TTL key every INSTANCE_TTL/3 ms and reaps
  * instances whose key expired (a kill -9'd instance's connections are gone within about
@@ -65,8 +65,10 @@ export class RedisPresence implements Presence {
   /** Random per process: tells our liveness key apart from another process using the same INSTANCE_ID. */
   readonly #bootId = randomUUID();
   readonly #changes: RedisPresenceChanges | null;
-  /** The adds of this turn not yet sent (see #queueAdd). */
+  /** The adds not yet sent (see #openBatch). */
   #pending: PendingAdd | null = null;
+  /** ADD_MANY calls sent and not yet answered. */
+  #addsInFlight = 0;
 
   constructor(options: RedisPresenceOptions) {
     this.#o = options;
@@ -279,8 +281,10 @@ export class RedisPresence implements Presence {
   }
 
   /**
-   * A batch for this turn's adds, sent when the microtasks of the current turn have run (as the
-   * bus's route updates are): the gateway registers each socket of a read in its own microtask.
+   * A batch for this turn's adds. Sent when the turn's microtasks have run, or, while an ADD_MANY
+   * is in flight, when it is answered (as the bus's route updates are): a storm's upgrades
+   * finish a few per turn, and ioredis sends nothing new on the connection before the pipeline
+   * in flight is answered anyway, so waiting for it costs no time and gathers the next batch.
    */
   #openBatch(): PendingAdd {
     let resolve!: () => void;
@@ -292,21 +296,29 @@ export class RedisPresence implements Presence {
     const batch: PendingAdd = { args: [], connections: 0, promise, resolve, reject };
     this.#pending = batch;
     queueMicrotask(() => {
-      if (this.#pending === batch) this.#sendAdds();
+      if (this.#pending === batch && this.#addsInFlight === 0) this.#sendAdds();
     });
     return batch;
   }
 
-  /** Sends the queued adds now (before any other command of ours, to keep Redis's order). */
+  /**
+   * Sends the queued adds now: when the previous batch was answered, when a batch is full, and
+   * before any other command of ours (Redis then applies them in call order).
+   */
   #sendAdds(): void {
     const batch = this.#pending;
     if (batch === null) return;
     this.#pending = null;
+    this.#addsInFlight++;
     ADD_MANY.run(
       this.#o.client,
       [this.#o.names.onlineUsers],
       [this.#o.names.presenceBase, this.#o.names.presenceChannel, ...batch.args],
-    ).then(() => batch.resolve(), batch.reject);
+    )
+      .then(() => batch.resolve(), batch.reject)
+      .finally(() => {
+        if (--this.#addsInFlight === 0) this.#sendAdds();
+      });
   }
 
   #assertOpen(): void {
