@@ -45,3 +45,37 @@ export async function startRedis(cpus?: string): Promise<BenchRedis> {
   }
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid ?? -1, stop: () => stopChild(child) };
 }
+
+/** One command's counters in `INFO commandstats`: calls and Redis's own time in them (µs). */
+export interface CommandStat {
+  calls: number;
+  usec: number;
+}
+
+/**
+ * `INFO commandstats` of the Redis at `url`, by command name (lower case; EVALSHA covers every
+ * script, `set`, `publish`, … the rest). Subtract two snapshots to count what a phase sent.
+ */
+export async function commandStats(url: string): Promise<Map<string, CommandStat>> {
+  const { hostname, port } = new URL(url);
+  const { stdout } = await run('redis-cli', ['-h', hostname, '-p', port, 'INFO', 'commandstats']);
+  const out = new Map<string, CommandStat>();
+  for (const line of stdout.split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (match) out.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return out;
+}
+
+/** `after` − `before`, commands with no new call left out, the most called first. */
+export function commandStatsDelta(
+  before: Map<string, CommandStat>,
+  after: Map<string, CommandStat>,
+): Array<[string, CommandStat]> {
+  const out: Array<[string, CommandStat]> = [];
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { calls: 0, usec: 0 };
+    if (a.calls > b.calls) out.push([name, { calls: a.calls - b.calls, usec: a.usec - b.usec }]);
+  }
+  return out.sort((x, y) => y[1].calls - x[1].calls);
+}

@@ -9,11 +9,12 @@
  * publishers run in a second generator process, on the same core).
  */
 import { quantile } from '../common/histogram.ts';
-import { cpuSeconds } from '../common/proc.ts';
+import { cpuSeconds, cpuSecondsOf, pidsNamed } from '../common/proc.ts';
 import type { ClientSpec, RoomPlan, Snapshot, StormStatus, TargetKind } from '../common/types.ts';
 import { type BenchEnv, deploy } from '../harness/deploy.ts';
 import { startGenerator } from '../harness/generator.ts';
 import { sleep } from '../harness/measure.ts';
+import { type CommandStat, commandStats, commandStatsDelta } from '../harness/redis.ts';
 import type { Profile } from './profile.ts';
 import { type LatencySummary, Window } from './slow.ts';
 
@@ -38,6 +39,10 @@ export interface StormResult {
   generatorUtil: number;
   survivorsBefore: LatencySummary;
   survivorsDuring: LatencySummary;
+  /** CPU ms per storm client from the kill until all were back: B, Redis, Postgres (every `postgres` process). */
+  cpuMsPerReconnect?: { b: number; redis: number | null; postgres: number };
+  /** Redis commands per storm client over the same window (the survivors' traffic and liveness ticks included). */
+  redisPerReconnect?: { commands: number; evalshaUsec: number; byCommand: Record<string, number> };
 }
 
 export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<StormResult> {
@@ -92,6 +97,11 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       if (env.profileDir) await b.profileStart();
       const cpu0 = cpuSeconds(b.pid);
       const gen0 = cpuSeconds(generator.pid);
+      const redis = deployment.redis;
+      const redis0 = redis ? cpuSeconds(redis.pid) : 0;
+      // Postgres backends that exit during the storm would count as negative: only those alive throughout count.
+      const pg0 = new Map(pidsNamed('postgres').map((pid) => [pid, cpuSecondsOf([pid])]));
+      const stats0 = redis ? await commandStats(redis.url) : undefined;
       const killedAt = Date.now();
       const tKill = performance.now();
       await a.kill();
@@ -117,7 +127,15 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       }
       const stormSeconds = (performance.now() - tKill) / 1000;
       if (env.profileDir) await b.profileStop(`${env.profileDir}/${b.name}-storm.cpuprofile`);
-      const util = (cpuSeconds(b.pid) - cpu0) / stormSeconds;
+      const bCpu = cpuSeconds(b.pid) - cpu0;
+      const util = bCpu / stormSeconds;
+      const redisCpu = redis ? cpuSeconds(redis.pid) - redis0 : null;
+      let pgCpu = 0;
+      for (const [pid, before] of pg0) {
+        const now = cpuSecondsOf([pid]);
+        if (now >= before) pgCpu += now - before;
+      }
+      const redisDelta = redis && stats0 ? commandStatsDelta(stats0, await commandStats(redis.url)) : [];
       const generatorUtil = (cpuSeconds(generator.pid) - gen0) / stormSeconds;
       const during = summarize(await watcher.snapshot(), util);
       const times = status.reopenedAt.map((t) => t - killedAt).sort((x, y) => x - y);
@@ -137,6 +155,12 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         generatorUtil,
         survivorsBefore: before,
         survivorsDuring: during,
+        cpuMsPerReconnect: {
+          b: (1000 * bCpu) / p.clients,
+          redis: redisCpu === null ? null : (1000 * redisCpu) / p.clients,
+          postgres: (1000 * pgCpu) / p.clients,
+        },
+        ...(redis ? { redisPerReconnect: perClient(redisDelta, p.clients) } : {}),
       };
       // Where the time goes, per phase (ms after the kill): the connection seen lost, a ticket
       // asked for and received (ours only), open again.
@@ -156,6 +180,19 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
           `B CPU ${Math.round(util * 100)} % (peak ${Math.round(result.serverBPeakUtil * 100)} %), generator ${Math.round(generatorUtil * 100)} %, ` +
           `survivors p99 ${before.p99Ms.toFixed(1)} → ${during.p99Ms.toFixed(1)} ms`,
       );
+      const cpu = result.cpuMsPerReconnect!;
+      const r = result.redisPerReconnect;
+      env.log(
+        `  ${kind}: CPU ms per reconnect: B ${cpu.b.toFixed(3)}, Redis ${cpu.redis?.toFixed(3) ?? 'n/a'}, ` +
+          `Postgres ${cpu.postgres.toFixed(3)}` +
+          (r
+            ? `; Redis commands per reconnect ${r.commands.toFixed(2)} (scripts' inner calls counted too), ` +
+              `EVALSHA ${(r.byCommand.evalsha ?? 0).toFixed(2)} (${r.evalshaUsec.toFixed(1)} µs in Redis): ` +
+              Object.entries(r.byCommand)
+                .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+                .join(', ')
+            : ''),
+      );
       return result;
     } finally {
       await watcher.stop();
@@ -165,6 +202,23 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
     await Promise.all([generator.kill(), watcher.kill()]);
     await deployment.stop();
   }
+}
+
+/** A commandstats delta divided by the number of storm clients. */
+function perClient(
+  delta: Array<[string, CommandStat]>,
+  clients: number,
+): NonNullable<StormResult['redisPerReconnect']> {
+  const byCommand: Record<string, number> = {};
+  let commands = 0;
+  let evalshaUsec = 0;
+  for (const [name, stat] of delta) {
+    byCommand[name] = stat.calls / clients;
+    commands += stat.calls;
+    // A script's time includes its inner calls', which commandstats also counts under their own names.
+    if (name === 'evalsha') evalshaUsec = stat.usec;
+  }
+  return { commands: commands / clients, evalshaUsec: evalshaUsec / clients, byCommand };
 }
 
 /** One snapshot's latency, with the server CPU of the same window. */

@@ -8,8 +8,9 @@
  * - open connections per client address on this instance (WS_MAX_CONNECTIONS_PER_IP): every TCP
  *   connection from the upgrade request until it closes, refused or not;
  * - open connections per user (WS_MAX_CONNECTIONS_PER_USER), counted in presence, so across
- *   instances when presence is in Redis. Checked after the ticket was consumed. Soft: upgrades of
- *   one user that pass the check at the same moment may all open.
+ *   instances when presence is in Redis. Read while the ticket is consumed (one Redis round trip
+ *   for both), applied after it was. Soft: upgrades of one user that pass the check at the same
+ *   moment may all open.
  *
  * The rate of frames on an open connection is the session's (WS_FRAME_RATE, connection-session.ts).
  */
@@ -121,15 +122,23 @@ export class ConnectionLimits {
   }
 
   /**
-   * Throws TOO_MANY_CONNECTIONS when `userId` already has WS_MAX_CONNECTIONS_PER_USER connections
-   * in presence. A presence failure lets the upgrade through (registration will report it).
+   * How many connections `userId` has in presence, or the error presence failed with (this never
+   * rejects). Read while the ticket is spent, in the same Redis round trip; `checkUser` decides.
    */
-  async checkUser(userId: string): Promise<void> {
-    let open: number;
-    try {
-      open = (await this.#deps.presence.devicesOf(userId)).length;
-    } catch (error) {
-      this.#deps.logger.warn({ err: error, userId }, 'connection cap not checked: presence failed');
+  readUserConnections(userId: string): Promise<number | Error> {
+    return this.#deps.presence.devicesOf(userId).then(
+      (devices) => devices.length,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /**
+   * Throws TOO_MANY_CONNECTIONS when `open` (readUserConnections) is already
+   * WS_MAX_CONNECTIONS_PER_USER. A presence failure lets the upgrade through (registration will report it).
+   */
+  checkUser(userId: string, open: number | Error): void {
+    if (open instanceof Error) {
+      this.#deps.logger.warn({ err: open, userId }, 'connection cap not checked: presence failed');
       return;
     }
     if (open >= this.#o.maxPerUser) {

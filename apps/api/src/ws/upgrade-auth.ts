@@ -70,13 +70,16 @@ export async function authenticateUpgrade(
   const raw = url.searchParams.get('ticket');
   if (!raw) throw new AppError('TICKET_MISSING');
   const verified = await options.tokens.verifyTicket(raw);
+  // The user's connections are read alongside the ticket's spend (one Redis round trip, not two);
+  // the cap is applied below, after the ticket was spent, as before.
+  const open = options.limits.readUserConnections(verified.userId);
   if (!(await options.tickets.consume(verified.jti, verified.expiresAtMs))) throw new AppError('TICKET_REUSED');
   // After consuming (issue #15): a non-admin's ticket refused here cannot be replayed. Clients
   // take a new ticket for every attempt anyway, so a mistaken connection_type costs nothing more.
   if (connectionType === 'admin' && verified.role !== 'admin') {
     throw new AppError('FORBIDDEN', 'Only admins may open an admin connection.');
   }
-  await options.limits.checkUser(verified.userId);
+  options.limits.checkUser(verified.userId, await open);
   return {
     userId: verified.userId,
     role: verified.role,

@@ -226,6 +226,65 @@ export function describePresenceContract(name: string, factory: () => Promise<Pr
       ]);
     });
 
+    it('registers many connections added in one turn exactly, with one `up` per user in call order', async () => {
+      // More connections than one Redis script call carries (RedisPresence batches a turn's adds).
+      const heard = await listenTo(p2);
+      const users = Array.from({ length: 300 }, (_, u) => `batch_user_${u}`);
+      await Promise.all(
+        users.flatMap((userId, u) => [
+          p1.add(connection(`${userId}_phone`, { userId, connectedAt: at(u) })),
+          p1.add(
+            connection(`${userId}_laptop`, {
+              userId,
+              deviceType: 'desktop',
+              role: u % 2 === 0 ? 'customer' : 'doctor',
+              connectedAt: at(u + 1000),
+            }),
+          ),
+        ]),
+      );
+      await p1.add(connection('marker', { userId: 'marker', instanceId: 'instance-2' }));
+      await heard.untilOnline('marker');
+      expect(heard.heard).toEqual([...users.map(up), up('marker')]);
+      expect((await p2.devicesOf('batch_user_7')).map((d) => d.connectionId)).toEqual([
+        'batch_user_7_phone',
+        'batch_user_7_laptop',
+      ]);
+      expect(await p2.stats()).toEqual({
+        connections: 601,
+        users: 301,
+        byDeviceType: counts(DEVICE_TYPES, { mobile: 301, desktop: 300 }),
+        byRole: counts(ROLES, { customer: 451, doctor: 150 }),
+        byInstance: { 'instance-1': 600, 'instance-2': 1 },
+      });
+    });
+
+    it('applies the adds and removes of one turn in call order, a reused id moving to another user included', async () => {
+      const heard = await listenTo(p2);
+      await Promise.all([
+        p1.add(connection('a')),
+        p1.remove('a'),
+        p1.add(connection('b', { connectedAt: at(1) })),
+        p1.add(connection('x', { userId: 'first_owner' })),
+        p1.add(connection('x', { userId: 'second_owner', deviceType: 'desktop' })),
+      ]);
+      await p1.add(connection('marker', { userId: 'marker' }));
+      await heard.untilOnline('marker');
+      expect(heard.heard).toEqual([
+        up('customer_456'),
+        down('customer_456'),
+        up('customer_456'),
+        up('first_owner'),
+        down('first_owner'),
+        up('second_owner'),
+        up('marker'),
+      ]);
+      expect((await p2.devicesOf('customer_456')).map((d) => d.connectionId)).toEqual(['b']);
+      expect(await p2.devicesOf('first_owner')).toEqual([]);
+      expect((await p2.devicesOf('second_owner')).map((d) => d.deviceType)).toEqual(['desktop']);
+      expect((await p2.stats()).connections).toBe(3);
+    });
+
     it('a stopped listener hears nothing more while another one still does', async () => {
       const stopped = await listenTo(p2);
       const still = await listenTo(p2);

@@ -54,22 +54,47 @@ local function remove_instance(iid, channel)
 end
 `;
 
-/** ARGV: base, cid, uid, role, device, connectionType, iid, connectedAtMs, presenceChannel. Returns 1 if the user came online. */
-export const ADD = new LuaScript(`${PRELUDE}
-local cid, uid, role, device, ctype, iid, at, channel = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local existed, offline = remove_conn(cid)
-if offline and offline ~= uid then publish(channel, 'down', offline, iid) end
-redis.call('HSET', base .. ':conn:' .. cid, 'u', uid, 'r', role, 'd', device, 't', ctype, 'i', iid, 'at', at)
-redis.call('ZADD', base .. ':user_conns:' .. uid, at, cid)
-redis.call('SADD', base .. ':instance_conns:' .. iid, cid)
-local sk = base .. ':instance_stats:' .. iid
-redis.call('HINCRBY', sk, 'connections', 1)
-redis.call('HINCRBY', sk, 'd:' .. device, 1)
-redis.call('HINCRBY', sk, 'r:' .. role, 1)
-redis.call('SADD', base .. ':instances', iid)
-local came_online = redis.call('SADD', online, uid)
-if came_online == 1 and offline ~= uid then publish(channel, 'up', uid, iid) end
-return came_online
+/**
+ * Registers a batch of connections (one event-loop turn's, see RedisPresence.add), each exactly
+ * as a lone ADD did: a connection id registered before is replaced, its user's `down` published
+ * if it moved to another user, and a user with no connection before gets `up`. The per-instance
+ * counters are added up in Lua and written once per batch (the script is atomic, so nobody sees
+ * the batch half done). ARGV: base, presenceChannel, then 7 per connection: cid, uid, role,
+ * device, connectionType, iid, connectedAtMs. Returns how many users came online.
+ */
+export const ADD_MANY = new LuaScript(`${PRELUDE}
+local channel = ARGV[2]
+local counts, order, came = {}, {}, 0
+local function count(iid, field)
+  local c = counts[iid]
+  if not c then
+    c = {}
+    counts[iid] = c
+    order[#order + 1] = iid
+  end
+  c[field] = (c[field] or 0) + 1
+end
+for k = 3, #ARGV - 6, 7 do
+  local cid, uid, role, device, ctype, iid, at = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 4], ARGV[k + 5], ARGV[k + 6]
+  local existed, offline = remove_conn(cid)
+  if offline and offline ~= uid then publish(channel, 'down', offline, iid) end
+  redis.call('HSET', base .. ':conn:' .. cid, 'u', uid, 'r', role, 'd', device, 't', ctype, 'i', iid, 'at', at)
+  redis.call('ZADD', base .. ':user_conns:' .. uid, at, cid)
+  redis.call('SADD', base .. ':instance_conns:' .. iid, cid)
+  count(iid, 'connections')
+  count(iid, 'd:' .. device)
+  count(iid, 'r:' .. role)
+  if redis.call('SADD', online, uid) == 1 then
+    came = came + 1
+    if offline ~= uid then publish(channel, 'up', uid, iid) end
+  end
+end
+for _, iid in ipairs(order) do
+  local sk = base .. ':instance_stats:' .. iid
+  for field, n in pairs(counts[iid]) do redis.call('HINCRBY', sk, field, n) end
+  redis.call('SADD', base .. ':instances', iid)
+end
+return came
 `);
 
 /** ARGV: base, cid, presenceChannel. Returns 0 unknown, 1 removed, 2 removed and the user went offline. */

@@ -1,5 +1,9 @@
 /**
- * Presence in Redis, shared by every instance. Each change is one Lua script (atomic).
+ * Presence in Redis, shared by every instance. Each change is one Lua script (atomic). The
+ * `add`s of one event-loop turn, and those made while the previous batch is in flight, share
+ * one script call (up to MAX_ADD_BATCH): in a reconnect storm one call per socket cost the
+ * instance and Redis a command apiece. Every other command first sends the adds queued before
+ * it, so Redis sees them in the order they were called.
  *
  * Liveness: `start()` refreshes this instance's TTL key every INSTANCE_TTL/3 ms and reaps
  * instances whose key expired (a kill -9'd instance's connections are gone within about
@@ -16,7 +20,22 @@ import type { LuaScript } from '../redis/lua-script.ts';
 import type { ConnectionInfo, PresenceStats } from '../types.ts';
 import type { Presence, PresenceListener } from './presence.ts';
 import { RedisPresenceChanges } from './redis-presence-changes.ts';
-import { ADD, DEVICES, REAP, REMOVE, REMOVE_INSTANCE, STATS } from './redis-scripts.ts';
+import { ADD_MANY, DEVICES, REAP, REMOVE, REMOVE_INSTANCE, STATS } from './redis-scripts.ts';
+
+/**
+ * At most this many connections per ADD_MANY call (a storm's turn can bring hundreds): about
+ * 20 µs of Redis each, so one call keeps Redis from everyone else for a few ms at most.
+ */
+const MAX_ADD_BATCH = 256;
+
+interface PendingAdd {
+  /** ARGV after the key base and the channel: 7 per connection. */
+  args: string[];
+  connections: number;
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 export interface RedisPresenceOptions {
   client: RedisClient;
@@ -46,6 +65,10 @@ export class RedisPresence implements Presence {
   /** Random per process: tells our liveness key apart from another process using the same INSTANCE_ID. */
   readonly #bootId = randomUUID();
   readonly #changes: RedisPresenceChanges | null;
+  /** The adds not yet sent (see #openBatch). */
+  #pending: PendingAdd | null = null;
+  /** ADD_MANY calls sent and not yet answered. */
+  #addsInFlight = 0;
 
   constructor(options: RedisPresenceOptions) {
     this.#o = options;
@@ -84,10 +107,15 @@ export class RedisPresence implements Presence {
     this.#timer.unref();
   }
 
-  async add(c: ConnectionInfo): Promise<void> {
-    this.#assertOpen();
+  add(c: ConnectionInfo): Promise<void> {
+    try {
+      this.#assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (c.instanceId === this.#o.instanceId) this.#mine.set(c.connectionId, c);
-    await this.#run(ADD, [
+    const batch = this.#pending ?? this.#openBatch();
+    batch.args.push(
       c.connectionId,
       c.userId,
       c.role,
@@ -95,8 +123,9 @@ export class RedisPresence implements Presence {
       c.connectionType,
       c.instanceId,
       String(c.connectedAt.getTime()),
-      this.#o.names.presenceChannel,
-    ]);
+    );
+    if (++batch.connections >= MAX_ADD_BATCH) this.#sendAdds();
+    return batch.promise;
   }
 
   async remove(connectionId: string): Promise<void> {
@@ -127,12 +156,14 @@ export class RedisPresence implements Presence {
     this.#assertOpen();
     const unique = [...new Set(userIds)];
     if (unique.length === 0) return new Set();
+    this.#sendAdds();
     const flags = (await this.#o.client.smismember(this.#o.names.onlineUsers, ...unique)) as number[];
     return new Set(unique.filter((_, i) => flags[i] === 1));
   }
 
   async isOnline(userId: string): Promise<boolean> {
     this.#assertOpen();
+    this.#sendAdds();
     return (await this.#o.client.sismember(this.#o.names.onlineUsers, userId)) === 1;
   }
 
@@ -196,6 +227,7 @@ export class RedisPresence implements Presence {
     if (this.#ticking || this.#closed) return;
     this.#ticking = true;
     try {
+      this.#sendAdds();
       const previous = await this.#o.client.set(this.#aliveKey(), this.#bootId, 'PX', this.#o.instanceTtlMs, 'GET');
       if (previous !== null && previous !== this.#bootId) {
         this.#o.logger.error(
@@ -233,7 +265,7 @@ export class RedisPresence implements Presence {
   async #resync(): Promise<void> {
     await this.#run(REMOVE_INSTANCE, [this.#o.instanceId, this.#o.names.presenceChannel]);
     await this.#o.client.set(this.#aliveKey(), this.#bootId, 'PX', this.#o.instanceTtlMs);
-    for (const c of [...this.#mine.values()]) await this.add(c);
+    await Promise.all([...this.#mine.values()].map((c) => this.add(c)));
     this.#o.onResync?.();
     if (this.#mine.size > 0) {
       this.#o.logger.warn(
@@ -244,7 +276,49 @@ export class RedisPresence implements Presence {
   }
 
   #run(script: LuaScript, args: string[]): Promise<unknown> {
+    this.#sendAdds();
     return script.run(this.#o.client, [this.#o.names.onlineUsers], [this.#o.names.presenceBase, ...args]);
+  }
+
+  /**
+   * A batch for this turn's adds. Sent when the turn's microtasks have run, or, while an ADD_MANY
+   * is in flight, when it is answered (as the bus's route updates are): a storm's upgrades
+   * finish a few per turn, and ioredis sends nothing new on the connection before the pipeline
+   * in flight is answered anyway, so waiting for it costs no time and gathers the next batch.
+   */
+  #openBatch(): PendingAdd {
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const batch: PendingAdd = { args: [], connections: 0, promise, resolve, reject };
+    this.#pending = batch;
+    queueMicrotask(() => {
+      if (this.#pending === batch && this.#addsInFlight === 0) this.#sendAdds();
+    });
+    return batch;
+  }
+
+  /**
+   * Sends the queued adds now: when the previous batch was answered, when a batch is full, and
+   * before any other command of ours (Redis then applies them in call order).
+   */
+  #sendAdds(): void {
+    const batch = this.#pending;
+    if (batch === null) return;
+    this.#pending = null;
+    this.#addsInFlight++;
+    ADD_MANY.run(
+      this.#o.client,
+      [this.#o.names.onlineUsers],
+      [this.#o.names.presenceBase, this.#o.names.presenceChannel, ...batch.args],
+    )
+      .then(() => batch.resolve(), batch.reject)
+      .finally(() => {
+        if (--this.#addsInFlight === 0) this.#sendAdds();
+      });
   }
 
   #assertOpen(): void {
