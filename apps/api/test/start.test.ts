@@ -1,6 +1,9 @@
 /**
- * The README's start path as a real child process: `tsx apps/api/src/main.ts` from the repo
- * root with no configuration but a free port and a fresh DATA_DIR. Every wait is for output,
+ * The README's start path as a real child process: `node --conditions=@anmei/source --import tsx
+ * apps/api/src/main.ts` (what `npm start` runs for the API) from the repo root, with no configuration
+ * but a free port and a fresh DATA_DIR. Not the `tsx` CLI: it relays SIGTERM through an IPC
+ * handshake that gives up after 2 × 30 ms and then SIGKILLs the server and exits 143, which a
+ * busy CI machine hit once; node receives the signal itself, as in production. Every wait is for output,
  * an HTTP answer, a frame or an exit, each with a deadline; nothing sleeps.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -17,7 +20,6 @@ import { FACIAL } from './support/test-app.ts';
 import { TestSocket } from './support/test-socket.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const MAIN = join(ROOT, 'apps', 'api', 'src', 'main.ts');
 /** Start-up compiles TypeScript, opens PGlite and hashes demo passwords: generous, but bounded. */
 const START_DEADLINE_MS = 30_000;
@@ -39,7 +41,7 @@ async function freshDir(): Promise<string> {
   return dir;
 }
 
-/** A spawned `tsx main.ts`, its stdout split into whole lines as they arrive. */
+/** A spawned `node --import tsx main.ts`, its stdout split into whole lines as they arrive. */
 class ApiProcess {
   readonly child: ChildProcess;
   readonly lines: string[] = [];
@@ -50,12 +52,12 @@ class ApiProcess {
   #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   constructor(env: Record<string, string>) {
-    this.child = spawn(TSX, ['--conditions=@anmei/source', MAIN], {
+    this.child = spawn(process.execPath, ['--conditions=@anmei/source', '--import', 'tsx', MAIN], {
       cwd: ROOT,
       // Only what the README asks for: no inherited NODE_ENV, DATABASE_URL, REDIS_URL, ...
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group, so cleanup can end tsx and the node process it runs, by this PID.
+      // Own process group, so cleanup can end it and anything it started, by this PID.
       detached: true,
     });
     children.add(this);
@@ -125,7 +127,7 @@ class ApiProcess {
     }, 'the "api listening" log line');
   }
 
-  /** Ends the whole process group (tsx and its node child); used only for cleanup. */
+  /** Ends the whole process group; used only for cleanup. */
   kill(): void {
     if (this.#exit || this.child.pid === undefined) return;
     try {
@@ -197,7 +199,7 @@ async function stop(api: ApiProcess) {
   return api.exited;
 }
 
-describe('npm start (tsx apps/api/src/main.ts)', () => {
+describe('npm start (node --import tsx apps/api/src/main.ts)', () => {
   it('starts with no configuration, prints the demo accounts, serves HTTP and WebSocket chat, and stops cleanly on SIGTERM', async () => {
     const dataDir = join(await freshDir(), 'data');
     const { api, url } = await startApi(dataDir);
