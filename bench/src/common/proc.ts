@@ -35,6 +35,19 @@ export function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/**
+ * Read and write system calls `pid` has made since it started (`syscr`, `syscw` of /proc/PID/io:
+ * read/recv and write/writev/send calls, whatever the file descriptor). A storm's per-reconnect
+ * count shows how many separate writes (to clients, Redis, Postgres) a step costs.
+ */
+export function syscallCounts(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return {
+    reads: Number(/syscr:\s+(\d+)/.exec(io)?.[1] ?? Number.NaN),
+    writes: Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? Number.NaN),
+  };
+}
+
 export interface CpuWindow {
   /** CPU seconds spent between start() and stop(). */
   stop(): { cpuSeconds: number; wallSeconds: number; utilisation: number };

@@ -67,6 +67,26 @@ export async function commandStats(url: string): Promise<Map<string, CommandStat
   return out;
 }
 
+/** Redis's own traffic counters (INFO stats): bytes in and out, reads and writes it processed. */
+export interface RedisTraffic {
+  inputBytes: number;
+  outputBytes: number;
+  readsProcessed: number;
+  writesProcessed: number;
+}
+
+export async function trafficStats(url: string): Promise<RedisTraffic> {
+  const { hostname, port } = new URL(url);
+  const { stdout } = await run('redis-cli', ['-h', hostname, '-p', port, 'INFO', 'stats']);
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(stdout)?.[1] ?? Number.NaN);
+  return {
+    inputBytes: field('total_net_input_bytes'),
+    outputBytes: field('total_net_output_bytes'),
+    readsProcessed: field('total_reads_processed'),
+    writesProcessed: field('total_writes_processed'),
+  };
+}
+
 /** `after` − `before`, commands with no new call left out, the most called first. */
 export function commandStatsDelta(
   before: Map<string, CommandStat>,

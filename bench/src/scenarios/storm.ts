@@ -9,12 +9,18 @@
  * publishers run in a second generator process, on the same core).
  */
 import { quantile } from '../common/histogram.ts';
-import { cpuSeconds, cpuSecondsOf, pidsNamed } from '../common/proc.ts';
+import { cpuSeconds, cpuSecondsOf, pidsNamed, syscallCounts } from '../common/proc.ts';
 import type { ClientSpec, RoomPlan, Snapshot, StormStatus, TargetKind } from '../common/types.ts';
 import { type BenchEnv, deploy } from '../harness/deploy.ts';
 import { startGenerator } from '../harness/generator.ts';
 import { sleep } from '../harness/measure.ts';
-import { type CommandStat, commandStats, commandStatsDelta } from '../harness/redis.ts';
+import {
+  type CommandStat,
+  commandStats,
+  commandStatsDelta,
+  type RedisTraffic,
+  trafficStats,
+} from '../harness/redis.ts';
 import type { Profile } from './profile.ts';
 import { type LatencySummary, Window } from './slow.ts';
 
@@ -41,7 +47,11 @@ export interface StormResult {
   survivorsDuring: LatencySummary;
   /** CPU ms per storm client from the kill until all were back: B, Redis, Postgres (every `postgres` process). */
   cpuMsPerReconnect?: { b: number; redis: number | null; postgres: number };
+  /** B's read and write system calls per reconnect over the storm (/proc/PID/io). */
+  bSyscallsPerReconnect?: { reads: number; writes: number };
   /** Redis commands per storm client over the same window (the survivors' traffic and liveness ticks included). */
+  /** Redis's traffic per storm client (INFO stats): bytes in/out, reads/writes it processed (all clients: A, B, the bench). */
+  redisTrafficPerReconnect?: RedisTraffic;
   redisPerReconnect?: { commands: number; evalshaUsec: number; byCommand: Record<string, number> };
 }
 
@@ -96,12 +106,14 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       // --cpu-prof: B's profile covers the storm (A is about to die, so only B is profiled).
       if (env.profileDir) await b.profileStart();
       const cpu0 = cpuSeconds(b.pid);
+      const sys0 = syscallCounts(b.pid);
       const gen0 = cpuSeconds(generator.pid);
       const redis = deployment.redis;
       const redis0 = redis ? cpuSeconds(redis.pid) : 0;
       // Postgres backends that exit during the storm would count as negative: only those alive throughout count.
       const pg0 = new Map(pidsNamed('postgres').map((pid) => [pid, cpuSecondsOf([pid])]));
       const stats0 = redis ? await commandStats(redis.url) : undefined;
+      const traffic0 = redis ? await trafficStats(redis.url) : undefined;
       const killedAt = Date.now();
       const tKill = performance.now();
       await a.kill();
@@ -128,6 +140,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const stormSeconds = (performance.now() - tKill) / 1000;
       if (env.profileDir) await b.profileStop(`${env.profileDir}/${b.name}-storm.cpuprofile`);
       const bCpu = cpuSeconds(b.pid) - cpu0;
+      const sys1 = syscallCounts(b.pid);
       const util = bCpu / stormSeconds;
       const redisCpu = redis ? cpuSeconds(redis.pid) - redis0 : null;
       let pgCpu = 0;
@@ -136,6 +149,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         if (now >= before) pgCpu += now - before;
       }
       const redisDelta = redis && stats0 ? commandStatsDelta(stats0, await commandStats(redis.url)) : [];
+      const traffic1 = redis ? await trafficStats(redis.url) : undefined;
       const generatorUtil = (cpuSeconds(generator.pid) - gen0) / stormSeconds;
       const during = summarize(await watcher.snapshot(), util);
       const times = status.reopenedAt.map((t) => t - killedAt).sort((x, y) => x - y);
@@ -160,7 +174,21 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
           redis: redisCpu === null ? null : (1000 * redisCpu) / p.clients,
           postgres: (1000 * pgCpu) / p.clients,
         },
+        bSyscallsPerReconnect: {
+          reads: (sys1.reads - sys0.reads) / p.clients,
+          writes: (sys1.writes - sys0.writes) / p.clients,
+        },
         ...(redis ? { redisPerReconnect: perClient(redisDelta, p.clients) } : {}),
+        ...(traffic0 && traffic1
+          ? {
+              redisTrafficPerReconnect: {
+                inputBytes: (traffic1.inputBytes - traffic0.inputBytes) / p.clients,
+                outputBytes: (traffic1.outputBytes - traffic0.outputBytes) / p.clients,
+                readsProcessed: (traffic1.readsProcessed - traffic0.readsProcessed) / p.clients,
+                writesProcessed: (traffic1.writesProcessed - traffic0.writesProcessed) / p.clients,
+              },
+            }
+          : {}),
       };
       // Where the time goes, per phase (ms after the kill): the connection seen lost, a ticket
       // asked for and received (ours only), open again.
@@ -184,13 +212,17 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const r = result.redisPerReconnect;
       env.log(
         `  ${kind}: CPU ms per reconnect: B ${cpu.b.toFixed(3)}, Redis ${cpu.redis?.toFixed(3) ?? 'n/a'}, ` +
-          `Postgres ${cpu.postgres.toFixed(3)}` +
+          `Postgres ${cpu.postgres.toFixed(3)}; B's read / write system calls per reconnect ` +
+          `${result.bSyscallsPerReconnect!.reads.toFixed(2)} / ${result.bSyscallsPerReconnect!.writes.toFixed(2)}` +
           (r
             ? `; Redis commands per reconnect ${r.commands.toFixed(2)} (scripts' inner calls counted too), ` +
               `EVALSHA ${(r.byCommand.evalsha ?? 0).toFixed(2)} (${r.evalshaUsec.toFixed(1)} µs in Redis): ` +
               Object.entries(r.byCommand)
                 .map(([name, n]) => `${name} ${n.toFixed(2)}`)
-                .join(', ')
+                .join(', ') +
+              `; Redis traffic per reconnect: ${result.redisTrafficPerReconnect?.readsProcessed.toFixed(2)} reads ` +
+              `(${result.redisTrafficPerReconnect?.inputBytes.toFixed(0)} B in), ` +
+              `${result.redisTrafficPerReconnect?.writesProcessed.toFixed(2)} writes (${result.redisTrafficPerReconnect?.outputBytes.toFixed(0)} B out)`
             : ''),
       );
       return result;
