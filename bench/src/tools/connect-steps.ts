@@ -52,6 +52,7 @@ const TIER1: StepRule[] = [
   ['metrics, app events', inFile('src/events.ts')],
   ['logger (pino, bindings)', inFile('node_modules/pino')],
   ['gateway rest (handleUpgrade, register, close)', inFile('ws/gateway.ts')],
+  ['gateway rest (handleUpgrade, register, close)', inFile('ws/upgrade-refusals.ts')],
 ];
 
 /** Only when no tier-1 frame is on the stack: what runs before our code is called, or outside it. */
