@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BatchGate, type BatchGateOptions, type PendingRequest } from '../../src/db/batch-gate.ts';
+import { afterSettle, nextTurn } from '../support/event-loop-turns.ts';
 
 interface Statement {
   inputs: number[];
@@ -43,15 +44,6 @@ function manualGate(options: Partial<BatchGateOptions> = {}) {
   );
   return { gate, statements, mostRunning: () => mostRunning };
 }
-
-/** One event-loop turn later (the gate starts statements on setImmediate). */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** After a statement settled: its promise chain runs out, then the next statement's turn. */
-const afterSettle = async () => {
-  await nextTurn();
-  await nextTurn();
-};
 
 describe('BatchGate', () => {
   it('starts a lone request one turn later, not in the turn it was made', async () => {
