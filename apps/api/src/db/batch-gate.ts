@@ -17,8 +17,9 @@
  * statement costs Postgres and the pg driver far more than a row (figures in the two users'
  * comments). It lives in db/ because what it gates are statements, each holding a pool connection.
  *
- * Cost: per request one promise and one `PendingRequest` (what a caller needs anyway); per batch
- * its array and, only with `onBatch`, one closure for the timing. Nothing else is allocated.
+ * Cost: per request one promise (with its executor closure) and one `PendingRequest`, what a
+ * caller needs anyway; per batch its array, the `run` promise and its `finally`, and only with
+ * `onBatch` one closure for the timing. The start callback is bound once, not made per schedule.
  */
 
 /** A request waiting for its batch's statement: its input and its caller's promise's settlers. */
