@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HeadsBatcher, type HeadsReader } from '../src/resume/heads-batcher.ts';
+import { afterSettle, nextTurn } from './support/event-loop-turns.ts';
 
 interface Read {
   userIds: readonly string[];
@@ -36,15 +37,6 @@ function manualReads(): { reads: Read[]; reader: HeadsReader } {
   };
   return { reads, reader };
 }
-
-/** One event-loop turn later (the batcher starts statements on setImmediate). */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** After a read settled: its promise chain runs out, then the next statement's turn. */
-const afterSettle = async () => {
-  await nextTurn();
-  await nextTurn();
-};
 
 describe('HeadsBatcher', () => {
   it('reads a lone registration at once; those arriving while it runs wait for it, then share one statement', async () => {

@@ -8,23 +8,22 @@
  *   node --import tsx bench/src/tools/connect-steps.ts <file.cpuprofile> [connections=5000]
  * Prints µs per connection: busy samples ÷ connections (the profiler's own work left out).
  */
-import { readFileSync } from 'node:fs';
-
-import type { CpuProfile as Profile } from './cpu-profile.ts';
-
-type Rule = [step: string, test: (fn: string, url: string) => boolean];
-
-const inFile = (part: string) => (_fn: string, url: string) => url.includes(part);
-const fnIn = (names: string[], part: string) => (fn: string, url: string) => url.includes(part) && names.includes(fn);
+import {
+  busyLine,
+  busyMicros,
+  fnIn,
+  inFile,
+  inPgDriver,
+  microsByStep,
+  PROFILER_GC_IDLE_RULES,
+  printStepTable,
+  readProfile,
+  type StepRule,
+} from './cpu-profile.ts';
 
 /** Innermost tier-1 frame of a sample names its step. */
-const TIER1: Rule[] = [
-  [
-    'profiler (bench artifact, not counted)',
-    (_fn, url) => url === 'node:inspector' || url.includes('servers/control.ts'),
-  ],
-  ['GC', (fn) => fn === '(garbage collector)'],
-  ['idle', (fn) => fn === '(idle)'],
+const TIER1: StepRule[] = [
+  ...PROFILER_GC_IDLE_RULES,
   ['client address (TRUST_PROXY walk, normalize)', inFile('http/client-address.ts')],
   ['upgrade limits (per-address claim and rate, per-user cap)', inFile('ws/connection-limits.ts')],
   ['upgrade limits (per-address claim and rate, per-user cap)', inFile('node_modules/rate-limiter-flexible')],
@@ -43,10 +42,7 @@ const TIER1: Rule[] = [
   ['registration: local add', inFile('ws/local-connections.ts')],
   ['registration: bus subscribe', inFile('realtime/bus/')],
   ['registration: presence add', inFile('realtime/presence/')],
-  [
-    'registration: heads (pg driver)',
-    (_fn, url) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|postgres-\w+)\//.test(url),
-  ],
+  ['registration: heads (pg driver)', inPgDriver],
   ['registration: heads (drizzle)', inFile('node_modules/drizzle-orm')],
   ['registration: heads (resume service, repo)', inFile('resume/resume-service.ts')],
   ['registration: heads (resume service, repo)', inFile('db/events-repo.ts')],
@@ -56,78 +52,30 @@ const TIER1: Rule[] = [
   ['metrics, app events', inFile('src/events.ts')],
   ['logger (pino, bindings)', inFile('node_modules/pino')],
   ['gateway rest (handleUpgrade, register, close)', inFile('ws/gateway.ts')],
+  ['gateway rest (handleUpgrade, register, close)', inFile('ws/upgrade-refusals.ts')],
 ];
 
 /** Only when no tier-1 frame is on the stack: what runs before our code is called, or outside it. */
-const TIER2: Rule[] = [
+const TIER2: StepRule[] = [
   ['TCP accept (net.Socket, connectionListener)', fnIn(['onconnection'], 'node:net')],
   ['HTTP parse (request line, headers)', inFile('node:_http')],
   ['ws outside our calls (frames read, closes)', inFile('node_modules/ws/lib/')],
-  [
-    'registration: heads (pg driver)',
-    (_fn, url) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|postgres-\w+)\//.test(url),
-  ],
+  ['registration: heads (pg driver)', inPgDriver],
   ['microtask / tick machinery', (fn) => fn === 'runMicrotasks' || fn === 'processTicksAndRejections'],
 ];
-
-function stepOf(rules: Rule[], fn: string, url: string): string | undefined {
-  for (const [step, test] of rules) if (test(fn, url)) return step;
-  return undefined;
-}
 
 const [file, connectionsArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: connect-steps.ts <file.cpuprofile> [connections=5000]');
 const connections = Number(connectionsArg ?? 5000);
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const parent = new Map<number, number>();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const stepCache = new Map<number, string>();
-
-function classify(id: number): string {
-  const cached = stepCache.get(id);
-  if (cached) return cached;
-  let step: string | undefined;
-  for (const rules of [TIER1, TIER2]) {
-    for (let cur: number | undefined = id; cur !== undefined && step === undefined; cur = parent.get(cur)) {
-      const { functionName, url } = byId.get(cur)!.callFrame;
-      step = stepOf(rules, functionName, url);
-    }
-  }
-  if (step === undefined) {
-    const leaf = byId.get(id)!.callFrame;
-    step = leaf.url.startsWith('node:')
-      ? 'node internals (net, streams, timers)'
-      : `other: ${leaf.functionName || '(anonymous)'}`;
-  }
+const profile = readProfile(file);
+const steps = microsByStep(profile, {
+  tier1: TIER1,
+  tier2: TIER2,
   // The kernel's share of a socket write, shown apart: one per write() or writev() call.
-  const leaf = byId.get(id)!.callFrame;
-  if ((leaf.functionName === 'writev' || leaf.functionName === 'writeUtf8String') && !leaf.url) {
-    step = `${step}: write syscall`;
-  }
-  stepCache.set(id, step);
-  return step;
-}
-
-const steps = new Map<string, number>();
-profile.samples.forEach((id, i) => {
-  const step = classify(id);
-  steps.set(step, (steps.get(step) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  syscalls: { functions: ['writev', 'writeUtf8String'], label: 'write syscall' },
 });
-const counted = (s: string) => s !== 'idle' && !s.startsWith('profiler');
-const busy = [...steps].filter(([s]) => counted(s)).reduce((a, [, us]) => a + us, 0);
+const busy = busyMicros(steps);
 console.log(
-  `busy ${(busy / 1e6).toFixed(2)} s sampled of ${((profile.endTime - profile.startTime) / 1e6).toFixed(2)} s, ` +
-    `${connections} connections: ${(busy / connections).toFixed(0)} µs per connection`,
+  `${busyLine(profile, busy)}, ${connections} connections: ${(busy / connections).toFixed(0)} µs per connection`,
 );
-console.log('| step | share of busy samples | µs per connection |');
-console.log('|---|---|---|');
-let otherUs = 0;
-for (const [step, us] of [...steps].filter(([s]) => counted(s)).sort((a, b) => b[1] - a[1])) {
-  if (us / busy < 0.004) {
-    otherUs += us;
-    continue;
-  }
-  console.log(`| ${step} | ${((us / busy) * 100).toFixed(1)} % | ${(us / connections).toFixed(1)} |`);
-}
-console.log(`| (each < 0.4 %) | ${((otherUs / busy) * 100).toFixed(1)} % | ${(otherUs / connections).toFixed(1)} |`);
+printStepTable(steps, { count: connections, unit: 'connection' });

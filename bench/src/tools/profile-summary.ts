@@ -3,19 +3,14 @@
  * source area, so docs/benchmarks.md can say where the time goes.
  *   node --import tsx bench/src/tools/profile-summary.ts <file.cpuprofile> [top=25]
  */
-import { readFileSync } from 'node:fs';
-
-import type { CpuProfile as Profile } from './cpu-profile.ts';
+import { readProfile, selfMicrosByNode } from './cpu-profile.ts';
 
 const [file, topArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [top]');
 const top = Number(topArg ?? 25);
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const profile = readProfile(file);
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const selfUs = new Map<number, number>();
-profile.samples.forEach((id, i) => {
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-});
+const selfUs = selfMicrosByNode(profile);
 
 function area(url: string, name: string): string {
   if (!url) return name.startsWith('(') ? name : '(native)';

@@ -8,27 +8,26 @@
  * With `messages` (stored messages during the profile: messages/s handled × the profile's
  * seconds, printed first) it also prints µs per message.
  */
-import { readFileSync } from 'node:fs';
-
-import type { CpuProfile as Profile } from './cpu-profile.ts';
-
-type Rule = [step: string, test: (fn: string, url: string) => boolean];
-
-const inFile = (part: string) => (_fn: string, url: string) => url.includes(part);
-const fnIn = (names: string[], part: string) => (fn: string, url: string) => url.includes(part) && names.includes(fn);
+import {
+  busyLine,
+  busyMicros,
+  fnIn,
+  inFile,
+  inPgDriver,
+  microsByStep,
+  PROFILER_GC_IDLE_RULES,
+  printStepTable,
+  readProfile,
+  type StepRule,
+} from './cpu-profile.ts';
 
 /**
  * Tier 1: steps of the path (our modules and the libraries only they call). The innermost tier-1
  * frame of a sample names its step. Tier 2 only when no tier-1 frame is on the stack: what runs
  * before our code is called (ws parsing a frame, pg parsing a reply) or outside it.
  */
-const TIER1: Rule[] = [
-  [
-    'profiler (bench artifact, not counted)',
-    (_fn, url) => url === 'node:inspector' || url.includes('servers/control.ts'),
-  ],
-  ['GC', (fn) => fn === '(garbage collector)'],
-  ['idle', (fn) => fn === '(idle)'],
+const TIER1: StepRule[] = [
+  ...PROFILER_GC_IDLE_RULES,
   [
     'log context (ALS, promise hooks)',
     (fn, url) =>
@@ -44,10 +43,7 @@ const TIER1: Rule[] = [
   ['participant check (ParticipantDirectory)', inFile('broadcasting/participant-directory.ts')],
   ['participant check (ParticipantDirectory)', fnIn(['assertParticipant', '#hasStaff'], 'chat/chat-service.ts')],
   ['push rule (customer/staff)', inFile('notifications/push-rules.ts')],
-  [
-    'append: pg driver (encode, socket, parse)',
-    (_fn, url) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|postgres-\w+)\//.test(url),
-  ],
+  ['append: pg driver (encode, socket, parse)', inPgDriver],
   ['append: drizzle (params, row mapping)', inFile('node_modules/drizzle-orm')],
   ['append: batcher + statement (message-append.ts)', inFile('db/message-append.ts')],
   ['append: batcher + statement (message-append.ts)', inFile('db/open-database.ts')],
@@ -67,70 +63,21 @@ const TIER1: Rule[] = [
   ['logger (pino)', inFile('node_modules/pino')],
 ];
 
-const TIER2: Rule[] = [
+const TIER2: StepRule[] = [
   ['ws: read frame (receiver), before our handler', inFile('node_modules/ws/')],
   ['append: pg driver (encode, socket, parse)', (_fn, url) => /node_modules\/(pg|pg-protocol|pg-pool)\//.test(url)],
   ['microtask / tick machinery', (fn) => fn === 'runMicrotasks' || fn === 'processTicksAndRejections'],
 ];
 
-function stepOf(rules: Rule[], fn: string, url: string): string | undefined {
-  for (const [step, test] of rules) if (test(fn, url)) return step;
-  return undefined;
-}
-
 const [file, messagesArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: stored-path-steps.ts <file.cpuprofile> [messages stored during the profile]');
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const parent = new Map<number, number>();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const stepCache = new Map<number, string>();
-
-function classify(id: number): string {
-  const cached = stepCache.get(id);
-  if (cached) return cached;
-  let step: string | undefined;
-  for (const rules of [TIER1, TIER2]) {
-    for (let cur: number | undefined = id; cur !== undefined && step === undefined; cur = parent.get(cur)) {
-      const { functionName, url } = byId.get(cur)!.callFrame;
-      step = stepOf(rules, functionName, url);
-    }
-  }
-  if (step === undefined) {
-    const leaf = byId.get(id)!.callFrame;
-    step = leaf.url.startsWith('node:')
-      ? 'node internals (net, streams, timers)'
-      : `other: ${leaf.functionName || '(anonymous)'}`;
-  }
+const profile = readProfile(file);
+const steps = microsByStep(profile, {
+  tier1: TIER1,
+  tier2: TIER2,
   // The kernel's share of a write: the same per socket write for every server, so shown apart.
-  if (byId.get(id)!.callFrame.functionName === 'writev' && !byId.get(id)!.callFrame.url)
-    step = `${step}: writev syscall`;
-  stepCache.set(id, step);
-  return step;
-}
-
-const steps = new Map<string, number>();
-profile.samples.forEach((id, i) => {
-  const step = classify(id);
-  steps.set(step, (steps.get(step) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  syscalls: { functions: ['writev'], label: 'writev syscall' },
 });
-const counted = (s: string) => s !== 'idle' && !s.startsWith('profiler');
-const busy = [...steps].filter(([s]) => counted(s)).reduce((a, [, us]) => a + us, 0);
 const messages = messagesArg ? Number(messagesArg) : undefined;
-console.log(
-  `busy ${(busy / 1e6).toFixed(2)} s sampled of ${((profile.endTime - profile.startTime) / 1e6).toFixed(2)} s${messages ? `, ${messages} messages` : ''}`,
-);
-console.log(`| step | share of busy samples |${messages ? ' µs per message |' : ''}`);
-console.log(`|---|---|${messages ? '---|' : ''}`);
-const rows = [...steps].filter(([s]) => counted(s)).sort((a, b) => b[1] - a[1]);
-let otherUs = 0;
-for (const [step, us] of rows) {
-  if (us / busy < 0.004) {
-    otherUs += us;
-    continue;
-  }
-  console.log(`| ${step} | ${((us / busy) * 100).toFixed(1)} % |${messages ? ` ${(us / messages).toFixed(1)} |` : ''}`);
-}
-console.log(
-  `| (each < 0.4 %) | ${((otherUs / busy) * 100).toFixed(1)} % |${messages ? ` ${(otherUs / messages).toFixed(1)} |` : ''}`,
-);
+console.log(`${busyLine(profile, busyMicros(steps))}${messages ? `, ${messages} messages` : ''}`);
+printStepTable(steps, messages ? { count: messages, unit: 'message' } : undefined);

@@ -2,32 +2,28 @@
  * Group commit (AppendBatcher): the appends that arrive in one event-loop turn are stored by one
  * statement (appendManyStatement), so under load many messages share a round trip, a
  * transaction and a WAL flush, while `synchronous_commit` stays on (an ack still means the
- * message is on disk). A statement starts at once when none is running; while one runs, appends
- * arriving meanwhile wait for it and form the next, larger batch, unless `busyBatch` of them are
- * waiting already, and at most `maxInFlight` statements run at once. Without that wait a server
- * at a few thousand messages a second started a statement for nearly every message (each turn
- * reads one or two frames), and a statement costs Postgres and the pg driver far more than a row
- * (bench/src/tools/append-cost.ts: 398 µs of Postgres CPU per message alone, 172 in fives,
- * 123 in tens). A lone append takes the single-row statement, so a quiet server pays one
- * `setImmediate` of latency and nothing else; a busy one pays at most the running statement. Within a batch, a
- * conversation's inputs get consecutive seqs in arrival order; batches running at once take row
- * locks in whatever order Postgres receives them, as separate appends did. Nothing needs more:
- * one connection's frames run one after another, so a client's own messages are never in flight
- * together, and messages from different senders have no order before they are stored.
+ * message is on disk). When a statement starts is BatchGate's policy (batch-gate.ts): at once
+ * when none is running; while one runs, appends arriving meanwhile wait for it and form the next,
+ * larger batch, unless `busyBatch` of them are waiting already, and at most `maxInFlight`
+ * statements run at once. Without that wait a server at a few thousand messages a second started
+ * a statement for nearly every message (each turn reads one or two frames), and a statement costs
+ * Postgres and the pg driver far more than a row (bench/src/tools/append-cost.ts: 398 µs of
+ * Postgres CPU per message alone, 172 in fives, 123 in tens). A lone append takes the single-row
+ * statement, so a quiet server pays one `setImmediate` of latency and nothing else; a busy one
+ * pays at most the running statement. Within a batch, a conversation's inputs get consecutive
+ * seqs in arrival order; batches running at once take row locks in whatever order Postgres
+ * receives them, as separate appends did. Nothing needs more: one connection's frames run one
+ * after another, so a client's own messages are never in flight together, and messages from
+ * different senders have no order before they are stored.
  */
+import { BatchGate, type BatchGateOptions, type PendingRequest } from './batch-gate.ts';
 import { isDatabaseUnavailable } from './db-common.ts';
 import type { AppendMessageInput, AppendMessageResult, MessageRow } from './store-types.ts';
 
-export interface AppendBatcherOptions {
+/** The gate's options (batch-gate.ts), each optional here. */
+export interface AppendBatcherOptions extends Partial<BatchGateOptions> {
   /** Most appends in one statement. Default 100. */
   maxBatch?: number;
-  /** Statements running at once (each holds a pool connection). Default 4. */
-  maxInFlight?: number;
-  /**
-   * Appends that may start a statement while another is running; fewer wait for a running one to
-   * settle and then go together. Default 8; 1 starts a statement whenever a slot is free.
-   */
-  busyBatch?: number;
   /**
    * Called once per statement's batch when it settled: how many appends it carried and its
    * seconds, failed ones included (anmei_db_append_batch_size, anmei_db_append_duration_seconds).
@@ -42,65 +38,20 @@ export interface BatchStatements {
   appendOne(input: AppendMessageInput): Promise<AppendMessageResult>;
 }
 
-interface Waiting {
-  input: AppendMessageInput;
-  resolve(result: AppendMessageResult): void;
-  reject(error: unknown): void;
-}
+type Waiting = PendingRequest<AppendMessageInput, AppendMessageResult>;
 
 export class AppendBatcher {
   readonly #statements: BatchStatements;
-  readonly #maxBatch: number;
-  readonly #maxInFlight: number;
-  readonly #busyBatch: number;
-  readonly #onBatch: ((size: number, seconds: number) => void) | undefined;
-  #waiting: Waiting[] = [];
-  #scheduled = false;
-  #inFlight = 0;
+  /** When statements start and which appends share one (the policy in this file's comment). */
+  readonly #gate: BatchGate<AppendMessageInput, AppendMessageResult>;
 
   constructor(statements: BatchStatements, options: AppendBatcherOptions = {}) {
     this.#statements = statements;
-    this.#maxBatch = options.maxBatch ?? 100;
-    this.#maxInFlight = options.maxInFlight ?? 4;
-    this.#busyBatch = options.busyBatch ?? 8;
-    this.#onBatch = options.onBatch;
+    this.#gate = new BatchGate((batch) => this.#run(batch), { ...options, maxBatch: options.maxBatch ?? 100 });
   }
 
   append(input: AppendMessageInput): Promise<AppendMessageResult> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ input, resolve, reject });
-      this.#schedule();
-    });
-  }
-
-  /** Whether the appends waiting now may start a statement (see the file's comment). */
-  #mayStart(): boolean {
-    const waiting = this.#waiting.length;
-    return waiting > 0 && this.#inFlight < this.#maxInFlight && (this.#inFlight === 0 || waiting >= this.#busyBatch);
-  }
-
-  #schedule(): void {
-    if (this.#scheduled || !this.#mayStart()) return;
-    this.#scheduled = true;
-    // setImmediate, not a microtask: it runs after this turn's I/O callbacks, so every frame read
-    // in this turn has queued its append.
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#start();
-    });
-  }
-
-  #start(): void {
-    while (this.#mayStart()) {
-      const batch = this.#waiting.splice(0, this.#maxBatch);
-      this.#inFlight++;
-      const started = performance.now();
-      void this.#run(batch).finally(() => {
-        this.#onBatch?.(batch.length, (performance.now() - started) / 1000);
-        this.#inFlight--;
-        if (this.#waiting.length > 0) this.#schedule();
-      });
-    }
+    return this.#gate.request(input);
   }
 
   async #run(batch: Waiting[]): Promise<void> {
@@ -143,6 +94,6 @@ export class AppendBatcher {
    * answer would no longer be bounded by one (docs/operations.md "Database stalls").
    */
   #unavailable(batch: Waiting[], error: unknown): void {
-    for (const waiting of [...batch, ...this.#waiting.splice(0)]) waiting.reject(error);
+    for (const waiting of [...batch, ...this.#gate.takeWaiting()]) waiting.reject(error);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The WebSocket endpoint `/api/v1/ws`: authenticates the upgrade, registers each socket
- * locally, with the bus (per-user subscription) and in presence, runs the heartbeat, and
- * delivers envelopes from the bus to local sockets. Its own frames (`connected`, the drain's
- * `reconnect`) go through the socket writer like every other.
+ * The WebSocket endpoint `/api/v1/ws`: authenticates the upgrade (upgrade-auth.ts; what a refused
+ * one gets is upgrade-refusals.ts), registers each socket locally, with the bus (per-user
+ * subscription) and in presence, runs the heartbeat, and delivers envelopes from the bus to local
+ * sockets. Its own frames (`connected`, the drain's `reconnect`) go through the socket writer like
+ * every other.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
@@ -14,10 +15,8 @@ import type { TokenService } from '../auth/tokens.ts';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ParticipantDirectory } from '../broadcasting/participant-directory.ts';
 import type { ChatService } from '../chat/chat-service.ts';
-import { AppError, RetryLaterError } from '../errors.ts';
 import type { AppEvents } from '../events.ts';
 import { addressKey, type ClientAddress } from '../http/client-address.ts';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../http/problem-handler.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { AppMetrics } from '../observability/metrics.ts';
 import type { PresenceWatch } from '../presence-watch/presence-watch.ts';
@@ -33,8 +32,9 @@ import { startHeartbeat } from './heartbeat.ts';
 import type { LocalConnections } from './local-connections.ts';
 import { ResumeTickets } from './resume-tickets.ts';
 import type { SocketWriter } from './socket-writer.ts';
-import { authenticateUpgrade, rejectUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
-import { closeCodeOf, logConnectionStepFailed, outageCodeOf } from './ws-errors.ts';
+import { authenticateUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
+import { UpgradeRefusals } from './upgrade-refusals.ts';
+import { closeCodeOf, logConnectionStepFailed } from './ws-errors.ts';
 
 /** ms a `?resume=1` connection holds live frames waiting for its `resume` frame. */
 const RESUME_HOLD_MS = 10_000;
@@ -108,6 +108,8 @@ export class Gateway {
   readonly #deps: GatewayDeps;
   readonly #writer: SocketWriter;
   readonly #wss: WsServer<typeof SessionSocket>;
+  /** What an upgrade this gateway does not take gets (404, 503 while draining, auth failures). */
+  readonly #refusals: UpgradeRefusals;
   readonly #sessionContext: SessionContext;
   /** Sessions whose socket closed and whose cleanup has not finished (drained on shutdown). */
   readonly #closing = new Set<ConnectionSession>();
@@ -166,6 +168,12 @@ export class Gateway {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    this.#refusals = new UpgradeRefusals({
+      logger: deps.logger,
+      metrics: deps.metrics,
+      wss: this.#wss,
+      onSocketError: this.#onError,
+    });
   }
 
   attach(server: Server): void {
@@ -214,11 +222,8 @@ export class Gateway {
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', destroyOnError);
     const path = (req.url ?? '').split('?')[0];
-    if (path !== WS_PATH) {
-      this.#deps.metrics.upgradeRefused('NOT_FOUND');
-      return rejectUpgrade(socket, 'NOT_FOUND', `No WebSocket endpoint at ${path}; use ${WS_PATH}.`);
-    }
-    if (!this.#accepting) return this.#refuseDraining(socket);
+    if (path !== WS_PATH) return this.#refusals.notFound(socket, path);
+    if (!this.#accepting) return this.#refusals.draining(socket);
     const address = addressKey(this.#deps.clientAddress.of(req));
     let identity: UpgradeIdentity;
     try {
@@ -229,39 +234,11 @@ export class Gateway {
         limits: this.#deps.limits,
       });
     } catch (error) {
-      if (error instanceof AppError && error.code === 'FORBIDDEN') {
-        // Authenticated but not allowed (a non-admin asking for an admin socket): a browser cannot
-        // read an HTTP 403 on a failed upgrade, so accept and close with 4003, which clients do not retry.
-        this.#deps.logger.warn({ code: error.code }, 'websocket upgrade refused');
-        this.#deps.metrics.upgradeRefused(error.code);
-        this.#wss.handleUpgrade(req, socket, head, (ws) => {
-          // ws reads on until the close handshake ends; a malformed frame meanwhile is an
-          // 'error' event, which without a listener would end the process.
-          ws.on('error', this.#onError);
-          ws.close(CloseCode.forbidden, error.message);
-        });
-        return;
-      }
-      if (error instanceof AppError) {
-        this.#deps.logger.warn({ code: error.code, origin: req.headers.origin, address }, 'websocket upgrade refused');
-        this.#deps.metrics.upgradeRefused(error.code);
-        const retryAfter = error instanceof RetryLaterError ? error.retryAfterSeconds : undefined;
-        return rejectUpgrade(socket, error.code, error.message, retryAfter);
-      }
-      // A store that did not answer is an outage, not a bug: the client tries again later.
-      const outage = outageCodeOf(error);
-      if (outage) {
-        this.#deps.logger.warn({ err: error, code: outage }, 'websocket upgrade refused: a store is unavailable');
-        this.#deps.metrics.upgradeRefused(outage);
-        return rejectUpgrade(socket, outage, undefined, DATABASE_RETRY_AFTER_SECONDS);
-      }
-      this.#deps.logger.error({ err: error }, 'websocket upgrade failed');
-      this.#deps.metrics.upgradeRefused('INTERNAL');
-      return rejectUpgrade(socket, 'INTERNAL');
+      return this.#refusals.failed(error, req, socket, head, address);
     }
     if (socket.destroyed) return;
     // Draining began while the ticket was checked: refuse, as for any upgrade after close().
-    if (!this.#accepting) return this.#refuseDraining(socket);
+    if (!this.#accepting) return this.#refusals.draining(socket);
     // The 101 waits in the socket's buffer until `connected` follows it (#register uncorks): one
     // write, one system call, for both (docs/benchmarks.md, goal 2). Clients wait for `connected` anyway.
     socket.cork();
@@ -269,11 +246,6 @@ export class Gateway {
       socket.off('error', destroyOnError);
       this.#onConnection(ws, identity, socket);
     });
-  }
-
-  #refuseDraining(socket: Duplex): void {
-    this.#deps.metrics.upgradeRefused('SERVER_SHUTTING_DOWN');
-    rejectUpgrade(socket, 'SERVER_SHUTTING_DOWN');
   }
 
   #onConnection(socket: SessionSocket, identity: UpgradeIdentity, tcp: Duplex): void {

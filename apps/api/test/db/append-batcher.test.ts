@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppendBatcher, type BatchStatements } from '../../src/db/append-batcher.ts';
 import type { AppendMessageInput, AppendMessageResult, MessageRow } from '../../src/db/store-types.ts';
+import { afterSettle, nextTurn } from '../support/event-loop-turns.ts';
 
 interface Statement {
   inputs: readonly AppendMessageInput[];
@@ -34,15 +35,6 @@ const input = (content: string): AppendMessageInput => ({
   messageType: 'text',
   content,
 });
-
-/** One event-loop turn later (the batcher starts statements on setImmediate). */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** After a statement settled: its promise chain runs out, then the next statement's turn. */
-const afterSettle = async () => {
-  await nextTurn();
-  await nextTurn();
-};
 
 describe('AppendBatcher scheduling', () => {
   it('starts a lone append at once and lets appends arriving while it runs wait for it, then go as one statement', async () => {
