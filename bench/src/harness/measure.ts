@@ -4,7 +4,7 @@
  * generator. Bounded: it always stops publishing after warm-up + measure + drain.
  */
 import { Histogram } from '../common/histogram.ts';
-import { cpuSecondsOf, machineCpuSeconds, measureCpu, pidsNamed } from '../common/proc.ts';
+import { machineCpuSeconds, measureCpu, measureCpuOfNamed } from '../common/proc.ts';
 import type { RunOptions } from '../common/types.ts';
 import type { GeneratorHandle } from './generator.ts';
 
@@ -84,8 +84,7 @@ async function runPhaseOnce(
     const cpu = servers.map((s) => ({ name: s.name, window: measureCpu(s.pid) }));
     const genCpu = measureCpu(generator.pid);
     const machine0 = machineCpuSeconds();
-    const postgres = pidsNamed('postgres');
-    const pg0 = cpuSecondsOf(postgres);
+    const postgres = measureCpuOfNamed('postgres');
     const t0 = performance.now();
     await sleep(timing.measureMs);
     const snapshot = await generator.snapshot();
@@ -100,7 +99,7 @@ async function runPhaseOnce(
     }
     const gen = genCpu.stop();
     const machine1 = machineCpuSeconds();
-    const pg = cpuSecondsOf(postgres) - pg0;
+    const pg = postgres.stop();
     const busy = machine1.busy - machine0.busy;
     const irq = machine1.irq - machine0.irq;
     const steal = machine1.steal - machine0.steal;

@@ -16,7 +16,7 @@
  * The peers run the one phase they have (their whole path), comparable with (a).
  */
 import { quantile } from '../common/histogram.ts';
-import { cpuSecondsOf, machineCpuSeconds, measureCpu, pidsNamed } from '../common/proc.ts';
+import { machineCpuSeconds, measureCpu, measureCpuOfNamed } from '../common/proc.ts';
 import type { ClientSpec, ConnectPath, ConnectTiming, TargetKind } from '../common/types.ts';
 import { type BenchEnv, deploy, phaseProfiler } from '../harness/deploy.ts';
 import { type GeneratorHandle, startGenerator } from '../harness/generator.ts';
@@ -148,13 +148,12 @@ async function runConnectPhase(
   await profiler?.start();
   const server = measureCpu(instance.pid);
   const gen = measureCpu(generator.pid);
-  const postgres = pidsNamed('postgres');
-  const pg0 = cpuSecondsOf(postgres);
+  const postgres = measureCpuOfNamed('postgres');
   const machine0 = machineCpuSeconds();
   const run = await generator.connectRateRun(CONNECT_IN_FLIGHT);
   const serverCpu = server.stop();
   const genCpu = gen.stop();
-  const pg = cpuSecondsOf(postgres) - pg0;
+  const pg = postgres.stop();
   const machine1 = machineCpuSeconds();
   await profiler?.stop();
   // Only the resume phase may fail in part (its server side is being built in parallel): report it there.

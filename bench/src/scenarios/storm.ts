@@ -9,7 +9,7 @@
  * publishers run in a second generator process, on the same core).
  */
 import { quantile } from '../common/histogram.ts';
-import { cpuSeconds, cpuSecondsOf, pidsNamed, syscallCounts } from '../common/proc.ts';
+import { cpuSeconds, measureCpuOfNamed, syscallCounts } from '../common/proc.ts';
 import type { ClientSpec, RoomPlan, Snapshot, StormStatus, TargetKind } from '../common/types.ts';
 import { type BenchEnv, deploy } from '../harness/deploy.ts';
 import { startGenerator } from '../harness/generator.ts';
@@ -110,8 +110,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const gen0 = cpuSeconds(generator.pid);
       const redis = deployment.redis;
       const redis0 = redis ? cpuSeconds(redis.pid) : 0;
-      // Postgres backends that exit during the storm would count as negative: only those alive throughout count.
-      const pg0 = new Map(pidsNamed('postgres').map((pid) => [pid, cpuSecondsOf([pid])]));
+      const postgres = measureCpuOfNamed('postgres');
       const stats0 = redis ? await commandStats(redis.url) : undefined;
       const traffic0 = redis ? await trafficStats(redis.url) : undefined;
       const killedAt = Date.now();
@@ -143,11 +142,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const sys1 = syscallCounts(b.pid);
       const util = bCpu / stormSeconds;
       const redisCpu = redis ? cpuSeconds(redis.pid) - redis0 : null;
-      let pgCpu = 0;
-      for (const [pid, before] of pg0) {
-        const now = cpuSecondsOf([pid]);
-        if (now >= before) pgCpu += now - before;
-      }
+      const pgCpu = postgres.stop();
       const redisDelta = redis && stats0 ? commandStatsDelta(stats0, await commandStats(redis.url)) : [];
       const traffic1 = redis ? await trafficStats(redis.url) : undefined;
       const generatorUtil = (cpuSeconds(generator.pid) - gen0) / stormSeconds;
