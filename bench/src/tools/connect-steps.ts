@@ -5,7 +5,7 @@
  * the resume ticket's signature counts as "resume ticket", ws's sender under `writeDirect` as the
  * `connected` frame's write); samples with no such frame fall to a tier-2 step (what runs before
  * our code is called: the TCP accept, the HTTP parser, pg parsing a reply) or to "other".
- *   node --import tsx bench/src/tools/connect-steps.ts <file.cpuprofile> [connections=5000]
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/connect-steps.ts <file.cpuprofile> [connections=5000]
  * Prints µs per connection: busy samples ÷ connections (the profiler's own work left out).
  */
 import {
@@ -60,7 +60,6 @@ const TIER2: StepRule[] = [
   ['TCP accept (net.Socket, connectionListener)', fnIn(['onconnection'], 'node:net')],
   ['HTTP parse (request line, headers)', inFile('node:_http')],
   ['ws outside our calls (frames read, closes)', inFile('node_modules/ws/lib/')],
-  ['registration: heads (pg driver)', inPgDriver],
   ['microtask / tick machinery', (fn) => fn === 'runMicrotasks' || fn === 'processTicksAndRejections'],
 ];
 

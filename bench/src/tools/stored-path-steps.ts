@@ -65,7 +65,6 @@ const TIER1: StepRule[] = [
 
 const TIER2: StepRule[] = [
   ['ws: read frame (receiver), before our handler', inFile('node_modules/ws/')],
-  ['append: pg driver (encode, socket, parse)', (_fn, url) => /node_modules\/(pg|pg-protocol|pg-pool)\//.test(url)],
   ['microtask / tick machinery', (fn) => fn === 'runMicrotasks' || fn === 'processTicksAndRejections'],
 ];
 
