@@ -1,0 +1,62 @@
+/**
+ * `measureCpuOfNamed` (bench/src/common/proc.ts) on real processes: a process that exits inside
+ * the window must not take its earlier CPU out of the figure (the bench once printed Postgres at
+ * −130 µs per connection that way), and one that starts inside it counts whole. The processes are
+ * `yes` started through a symlink with a name of this run's own, so no other process matches.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpuSeconds, measureCpuOfNamed } from '../src/common/proc.ts';
+
+// /proc/PID/comm keeps 15 characters: the name must fit so that pidsNamed finds it.
+const name = `burn-${process.pid}`.slice(0, 15);
+const dir = mkdtempSync(join(tmpdir(), 'proc-test-'));
+const burner = join(dir, name);
+symlinkSync('/usr/bin/yes', burner);
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function burn(): ChildProcess {
+  const child = spawn(burner, [], { stdio: ['ignore', 'ignore', 'ignore'] });
+  children.push(child);
+  return child;
+}
+
+/** Polls /proc until `pid` has spent `seconds` of CPU; fails saying so after 10 s. */
+async function untilCpu(pid: number, seconds: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const spent = cpuSeconds(pid);
+    if (spent >= seconds) return spent;
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} spent only ${spent} s of CPU in 10 s, waited for ${seconds}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('measureCpuOfNamed', () => {
+  it('leaves out a process that exited inside the window and counts one that started in it whole', async () => {
+    const early = burn();
+    // Its CPU before the window is what the old sum subtracted when it exited.
+    const before = await untilCpu(early.pid!, 0.3);
+    const window = measureCpuOfNamed(name);
+    const exited = once(early, 'exit');
+    early.kill('SIGKILL');
+    await exited;
+    const late = burn();
+    const lateSpent = await untilCpu(late.pid!, 0.05);
+    const counted = window.stop();
+    expect(counted).toBeGreaterThanOrEqual(lateSpent);
+    // Only what `late` spent since (its CPU keeps growing until it is stopped), never the exited one's history.
+    expect(counted).toBeLessThan(lateSpent + before);
+    late.kill('SIGKILL');
+  });
+});
