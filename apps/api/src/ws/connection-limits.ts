@@ -103,7 +103,9 @@ export class ConnectionLimits {
     }
     this.#open.set(address, open + 1);
     (socket as ClaimedSocket)[CLAIMED] = address;
-    socket.once('close', this.#release);
+    // `on`, not `once`: a socket closes once and #release is idempotent anyway, and `once` would
+    // wrap it in a state object and a bound function kept by every open socket (~150 B each).
+    socket.on('close', this.#release);
   }
 
   /** Counts one upgrade of `address`; throws RATE_LIMITED over WS_UPGRADES_PER_IP in the current window. */

@@ -59,12 +59,15 @@ export async function authenticateUpgrade(
     throw new AppError('ORIGIN_NOT_ALLOWED', `Origin ${origin.slice(0, 200)} is not in ALLOWED_ORIGINS.`);
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const deviceType = url.searchParams.get('device_type') ?? 'desktop';
-  if (!DEVICE_TYPES.includes(deviceType as DeviceType)) {
+  // The table's own string, not the parsed copy: every idle socket's info keeps it (24 B each otherwise).
+  const requestedDevice = url.searchParams.get('device_type') ?? 'desktop';
+  const deviceType = DEVICE_TYPES.find((type) => type === requestedDevice);
+  if (deviceType === undefined) {
     throw new AppError('VALIDATION_FAILED', `device_type must be one of ${DEVICE_TYPES.join(', ')}.`);
   }
-  const connectionType = url.searchParams.get('connection_type') ?? 'chat';
-  if (!CONNECTION_TYPES.includes(connectionType as ConnectionType)) {
+  const requestedConnection = url.searchParams.get('connection_type') ?? 'chat';
+  const connectionType = CONNECTION_TYPES.find((type) => type === requestedConnection);
+  if (connectionType === undefined) {
     throw new AppError('VALIDATION_FAILED', `connection_type must be one of ${CONNECTION_TYPES.join(', ')}.`);
   }
   const raw = url.searchParams.get('ticket');
@@ -83,8 +86,8 @@ export async function authenticateUpgrade(
   return {
     userId: verified.userId,
     role: verified.role,
-    deviceType: deviceType as DeviceType,
-    connectionType: connectionType as ConnectionType,
+    deviceType,
+    connectionType,
     holdUntilResume: url.searchParams.get('resume') === '1',
   };
 }
