@@ -29,7 +29,7 @@ import { createRedisClient, waitUntilReady } from '../../../apps/api/src/realtim
 import { redisNames } from '../../../apps/api/src/realtime/redis/keys.ts';
 import { FrozenConnectionInfo } from '../../../apps/api/src/realtime/types.ts';
 import { ConnectionLimits } from '../../../apps/api/src/ws/connection-limits.ts';
-import { authenticateUpgrade } from '../../../apps/api/src/ws/upgrade-auth.ts';
+import { authenticateUpgrade, connectionInfoFor } from '../../../apps/api/src/ws/upgrade-auth.ts';
 import { cpuSeconds } from '../common/proc.ts';
 import { commandStats, commandStatsDelta, startRedis } from '../harness/redis.ts';
 
@@ -75,17 +75,7 @@ try {
       socket: new PassThrough(),
     } as unknown as IncomingMessage;
     const identity = await authenticateUpgrade(req, address, options);
-    const info = new FrozenConnectionInfo(
-      {
-        connectionId: randomUUID(),
-        userId: identity.userId,
-        role: identity.role,
-        deviceType: identity.deviceType,
-        connectionType: identity.connectionType,
-        instanceId: 'inst-b',
-      },
-      Date.now(),
-    );
+    const info = connectionInfoFor(identity, 'inst-b');
     await Promise.all([bus.subscribeUser(info.userId), presence.add(info)]);
   }
 

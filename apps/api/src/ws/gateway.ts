@@ -5,7 +5,6 @@
  * sockets. Its own frames (`connected`, the drain's `reconnect`) go through the socket writer like
  * every other.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '@anmei/protocol';
@@ -22,7 +21,6 @@ import type { AppMetrics } from '../observability/metrics.ts';
 import type { PresenceWatch } from '../presence-watch/presence-watch.ts';
 import type { Bus } from '../realtime/bus/bus.ts';
 import type { Presence } from '../realtime/presence/presence.ts';
-import { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ResumeService } from '../resume/resume-service.ts';
 import { connectedFrame } from './connected-frame.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
@@ -32,7 +30,7 @@ import { startHeartbeat } from './heartbeat.ts';
 import type { LocalConnections } from './local-connections.ts';
 import { ResumeTickets } from './resume-tickets.ts';
 import type { SocketWriter } from './socket-writer.ts';
-import { authenticateUpgrade, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
+import { authenticateUpgrade, connectionInfoFor, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
 import { UpgradeRefusals } from './upgrade-refusals.ts';
 import { closeCodeOf, logConnectionStepFailed } from './ws-errors.ts';
 
@@ -249,17 +247,7 @@ export class Gateway {
   }
 
   #onConnection(socket: SessionSocket, identity: UpgradeIdentity, tcp: Duplex): void {
-    const info = new FrozenConnectionInfo(
-      {
-        connectionId: randomUUID(),
-        userId: identity.userId,
-        role: identity.role,
-        deviceType: identity.deviceType,
-        connectionType: identity.connectionType,
-        instanceId: this.#opts.instanceId,
-      },
-      Date.now(),
-    );
+    const info = connectionInfoFor(identity, this.#opts.instanceId);
     const session = new ConnectionSession(info, socket, identity.holdUntilResume, this.#sessionContext);
     socket.session = session;
     this.#unsettled++;

@@ -8,6 +8,7 @@
  * checks that need its user (role, per-user connection cap): a ticket that was read is spent,
  * whatever the answer, so no refusal leaves a readable ticket reusable.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
@@ -22,6 +23,7 @@ import type { TicketStore } from '../auth/ticket-store.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import { AppError, toProblem } from '../errors.ts';
 import { writeRawProblem } from '../http/raw-problem.ts';
+import { FrozenConnectionInfo } from '../realtime/types.ts';
 import type { ConnectionLimits } from './connection-limits.ts';
 
 export const WS_PATH = '/api/v1/ws';
@@ -90,6 +92,21 @@ export async function authenticateUpgrade(
     connectionType,
     holdUntilResume: url.searchParams.get('resume') === '1',
   };
+}
+
+/** The new socket's connection info: a fresh connection id, the identity its upgrade proved, connected now. */
+export function connectionInfoFor(identity: UpgradeIdentity, instanceId: string): FrozenConnectionInfo {
+  return new FrozenConnectionInfo(
+    {
+      connectionId: randomUUID(),
+      userId: identity.userId,
+      role: identity.role,
+      deviceType: identity.deviceType,
+      connectionType: identity.connectionType,
+      instanceId,
+    },
+    Date.now(),
+  );
 }
 
 /**
