@@ -1,21 +1,30 @@
 /**
- * What the per-instance routing costs Redis per envelope, through the real RedisBus: instance A
+ * What the per-instance routing costs per envelope, through the real RedisBus: instance A
  * publishes to rooms of 10 whose members are split 5 on A and 5 on B (scenario 4's layout, plus
- * a bystander C holding 200 other users), in batches of 1, 10 and 100 envelopes per event-loop
- * turn. Redis's own time comes from `INFO commandstats` (the script's `usec`, which includes its
- * PUBLISHes), so the figure does not depend on this process's speed.
+ * a bystander C holding 200 other users), in batches of 1, 10, 30 and 100 envelopes per
+ * event-loop turn. Three figures per envelope:
+ * - Redis's time inside commands (`INFO commandstats`, every command the bus sent: the script
+ *   with its PUBLISHes, or the look-up and the PUBLISHes), which does not depend on this
+ *   process's speed;
+ * - Redis's whole CPU (`/proc`: also reading, parsing and writing the commands);
+ * - this process's CPU (A, B and C together: encoding, Redis clients, decoding on B).
  *
- *   node --conditions=@anmei/source --import tsx bench/src/tools/route-cost.ts [calls=300]
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/route-cost.ts [calls=300] [lookupFrom]
  *
+ * `lookupFrom` sets the bus's `routeLookupFrom` (envelopes per turn from which it looks routes up
+ * and publishes itself instead of running the routing script); default: the bus's own.
+
  * Starts its own redis-server on a free port (never the machine's shared one).
  */
 import { pino } from 'pino';
 import { RedisBus } from '../../../apps/api/src/realtime/bus/redis.ts';
 import { createRedisClient, type RedisClient, waitUntilReady } from '../../../apps/api/src/realtime/redis/clients.ts';
 import { redisNames } from '../../../apps/api/src/realtime/redis/keys.ts';
-import { startRedis } from '../harness/redis.ts';
+import { cpuSeconds } from '../common/proc.ts';
+import { commandStats, startRedis } from '../harness/redis.ts';
 
 const calls = Number(process.argv[2] ?? 300);
+const lookupFrom = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
 const ROOMS = 100;
 const PER_SIDE = 5;
 const logger = pino({ level: 'silent' });
@@ -38,6 +47,7 @@ async function bus(id: string): Promise<RedisBus> {
     busId: id,
     sharded: false,
     logger,
+    ...(lookupFrom === undefined ? {} : { routeLookupFrom: lookupFrom }),
   });
   await b.start();
   return b;
@@ -66,11 +76,28 @@ try {
   const frame = JSON.stringify({ action: 'new_message', data: { content: 'x'.repeat(980) } });
   const probe = await client('probe');
 
-  console.log('| envelopes per turn | Redis µs per envelope | Redis µs per script call |');
-  console.log('|---|---|---|');
-  for (const batch of [1, 10, 100]) {
+  /** Redis's time (µs) in the routing script and in every other command but the probe's own. */
+  const redisCommands = async () => {
+    let script = 0;
+    let others = 0;
+    for (const [name, stat] of await commandStats(redis.url)) {
+      if (name === 'evalsha') script += stat.usec;
+      else if (name !== 'info' && name !== 'config') others += stat.usec;
+    }
+    return { script, others };
+  };
+
+  // Commands a script runs count in its own time and again under their names: the two middle
+  // columns overlap when the script routes, and the third is then the part of the second.
+  console.log(
+    '| envelopes per turn | Redis CPU µs per envelope (/proc) | EVALSHA µs per envelope | other commands µs per envelope | this process CPU µs per envelope |',
+  );
+  console.log('|---|---|---|---|---|');
+  for (const batch of [1, 10, 30, 100]) {
     await probe.config('RESETSTAT');
     const before = received;
+    const redisCpuBefore = cpuSeconds(redis.pid);
+    const ownBefore = process.cpuUsage();
     for (let call = 0; call < calls; call++) {
       await Promise.all(
         Array.from({ length: batch }, (_, m) =>
@@ -78,13 +105,15 @@ try {
         ),
       );
     }
-    const stats = await probe.info('commandstats');
-    const line = stats.split('\n').find((l) => l.startsWith('cmdstat_evalsha:'));
-    const usec = Number(/usec=(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN);
-    const scripts = Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? Number.NaN);
     const envelopes = calls * batch;
     await receivedAll(before + envelopes);
-    console.log(`| ${batch} | ${(usec / envelopes).toFixed(2)} | ${(usec / scripts).toFixed(0)} |`);
+    const own = process.cpuUsage(ownBefore);
+    const redisCpu = cpuSeconds(redis.pid) - redisCpuBefore;
+    const commands = await redisCommands();
+    const perEnvelope = (micros: number) => (micros / envelopes).toFixed(2);
+    console.log(
+      `| ${batch} | ${perEnvelope(redisCpu * 1e6)} | ${perEnvelope(commands.script)} | ${perEnvelope(commands.others)} | ${perEnvelope(own.user + own.system)} |`,
+    );
   }
   await Promise.all([a.close(), b.close(), c.close()]);
 } finally {
