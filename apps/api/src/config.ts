@@ -46,6 +46,8 @@ export interface Config {
     keyPrefix: string;
     cluster: boolean;
     shardedPubSub: boolean;
+    /** Per-instance routing: envelopes per batch from which routes are looked up by the publisher. */
+    routeLookupFrom: number;
     instanceTtlMs: number;
     probeIntervalMs: number;
   };
@@ -206,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cluster: e.REDIS_CLUSTER,
       // Cluster mode always uses sharded pub/sub: classic PUBLISH is broadcast to every node.
       shardedPubSub: e.REDIS_SHARDED_PUBSUB || e.REDIS_CLUSTER,
+      routeLookupFrom: e.REDIS_ROUTE_LOOKUP_FROM,
       instanceTtlMs: e.INSTANCE_TTL,
       probeIntervalMs: e.REDIS_PROBE_INTERVAL,
     },

@@ -2,11 +2,12 @@
  * Per-instance routing of the Redis bus on a standalone Redis (what the Bus contract does not
  * pin down): how many Redis messages a publish costs, batching, and keeping the routes in
  * Redis true when instances crash, restart with the same id, or Redis forgets everything.
- * A raw subscriber on an instance's channel observes what Redis really carries.
+ * A raw subscriber on an instance's channel observes what Redis really carries. Each test runs
+ * twice: batches routed by the script in Redis, and by the publisher's own look-up.
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RedisBus } from '../src/realtime/bus/redis.ts';
 import { createRedisClient, type RedisClient, waitUntilReady } from '../src/realtime/redis/clients.ts';
 import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
@@ -20,6 +21,8 @@ const clients: RedisClient[] = [];
 const buses: RedisBus[] = [];
 let prefix = '';
 let names: RedisNames;
+/** RedisBus's `routeLookupFrom` for the buses a test starts. */
+let routeLookupFrom: number | undefined;
 
 async function client(role: string, url = SHARED_REDIS_URL): Promise<RedisClient> {
   const c = createRedisClient({ url, cluster: false, role, logger: pino({ level: 'silent' }) });
@@ -41,6 +44,7 @@ async function startBus(
     busId: id,
     sharded: false,
     logger,
+    routeLookupFrom,
   });
   await bus.start();
   buses.push(bus);
@@ -91,7 +95,14 @@ function fresh(): void {
   names = redisNames(prefix, false);
 }
 
-describe('Redis bus, per-instance routing', () => {
+describe.each([
+  ['the routing script', Number.POSITIVE_INFINITY],
+  ["the publisher's look-up", 1],
+])('Redis bus, per-instance routing, batches routed by %s', (_how, lookupFrom) => {
+  beforeEach(() => {
+    routeLookupFrom = lookupFrom;
+  });
+
   it('sends one Redis message per target instance and none back to the publisher', async () => {
     fresh();
     const a = await startBus('a');

@@ -9,10 +9,10 @@
  * - Redis's whole CPU (`/proc`: also reading, parsing and writing the commands);
  * - this process's CPU (A, B and C together: encoding, Redis clients, decoding on B).
  *
- *   node --conditions=@anmei/source --import tsx bench/src/tools/route-cost.ts [calls=300] [lookupFrom]
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/route-cost.ts [calls=300] [lookupFrom] [sizes=1,10,30,100]
  *
  * `lookupFrom` sets the bus's `routeLookupFrom` (envelopes per turn from which it looks routes up
- * and publishes itself instead of running the routing script); default: the bus's own.
+ * and publishes itself instead of running the routing script); `-` or none: the bus's own.
 
  * Starts its own redis-server on a free port (never the machine's shared one).
  */
@@ -24,7 +24,8 @@ import { cpuSeconds } from '../common/proc.ts';
 import { commandStats, startRedis } from '../harness/redis.ts';
 
 const calls = Number(process.argv[2] ?? 300);
-const lookupFrom = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+const lookupFrom = process.argv[3] === undefined || process.argv[3] === '-' ? undefined : Number(process.argv[3]);
+const sizes = (process.argv[4] ?? '1,10,30,100').split(',').map(Number);
 const ROOMS = 100;
 const PER_SIDE = 5;
 const logger = pino({ level: 'silent' });
@@ -93,7 +94,7 @@ try {
     '| envelopes per turn | Redis CPU µs per envelope (/proc) | EVALSHA µs per envelope | other commands µs per envelope | this process CPU µs per envelope |',
   );
   console.log('|---|---|---|---|---|');
-  for (const batch of [1, 10, 30, 100]) {
+  for (const batch of sizes) {
     await probe.config('RESETSTAT');
     const before = received;
     const redisCpuBefore = cpuSeconds(redis.pid);

@@ -91,6 +91,7 @@ export async function createRealtimeInfrastructure(
     busId: config.instanceId,
     sharded: config.redis.shardedPubSub,
     logger,
+    routeLookupFrom: config.redis.routeLookupFrom,
   });
   const presence = new RedisPresence({
     client: command,

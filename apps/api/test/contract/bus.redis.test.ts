@@ -5,6 +5,11 @@ import { redisBusFixture, SHARED_REDIS_URL } from './redis-fixtures.ts';
 
 describeBusContract('redis (classic pub/sub)', () => redisBusFixture({ url: SHARED_REDIS_URL, cluster: false }, false));
 
+// Every batch, however small, routed by the publisher's own look-up instead of the script.
+describeBusContract('redis (classic pub/sub, routes looked up by the publisher)', () =>
+  redisBusFixture({ url: SHARED_REDIS_URL, cluster: false }, false, 1),
+);
+
 describeBusContract('redis (sharded pub/sub on a standalone Redis 7)', () =>
   redisBusFixture({ url: SHARED_REDIS_URL, cluster: false }, true),
 );

@@ -50,7 +50,12 @@ async function deleteKeys(c: RedisClient, names: RedisNames, prefix: string): Pr
   void names;
 }
 
-export async function redisBusFixture(target: RedisTarget, sharded: boolean): Promise<BusFixture> {
+/** `routeLookupFrom`: RedisBus's option of that name (per-instance routing only). */
+export async function redisBusFixture(
+  target: RedisTarget,
+  sharded: boolean,
+  routeLookupFrom?: number,
+): Promise<BusFixture> {
   const names = redisNames(uniquePrefix(), target.cluster);
   const clients: RedisClient[] = [];
   const buses: RedisBus[] = [];
@@ -58,7 +63,7 @@ export async function redisBusFixture(target: RedisTarget, sharded: boolean): Pr
     const publisher = await client(target, 'command');
     const subscriber = await client(target, 'subscriber');
     clients.push(publisher, subscriber);
-    const bus = new RedisBus({ publisher, subscriber, names, busId: id, sharded, logger: silent });
+    const bus = new RedisBus({ publisher, subscriber, names, busId: id, sharded, logger: silent, routeLookupFrom });
     await bus.start();
     buses.push(bus);
   }

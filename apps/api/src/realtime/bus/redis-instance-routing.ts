@@ -2,7 +2,7 @@
  * Per-instance routing (standalone Redis, classic pub/sub): each instance subscribes ONE
  * channel, `ws:instance:<id>`, and registers in Redis which users it holds. A publish goes
  * to Redis once, as a Lua script that looks up the recipients' instances and PUBLISHes the
- * records to each target instance (the Lua half, at the end of this file). A record lists every recipient;
+ * records to each target instance (redis-route-scripts.ts). A record lists every recipient;
  * the receiving instance delivers to those it holds.
  *
  * Why: per-user channels cost one PUBLISH (with the whole frame) per recipient, and the
@@ -12,14 +12,22 @@
  *
  * Batching: publishes of one event-loop turn (until `setImmediate`) share one script call,
  * whose bytes are encoded as the publishes arrive (redis-route-batch.ts); an instance that
- * needs all of the records gets the blob in one PUBLISH. Order per publisher is kept: batches
- * go out on one connection in order and records keep their order inside a batch.
+ * needs all of the records gets the blob in one PUBLISH. A batch of `lookupFrom` envelopes or
+ * more is routed by the publisher instead: one `HMGET` of its recipients' routes, then one
+ * PUBLISH per target instance (redis-route-lookup.ts), which costs Redis far less per envelope
+ * but takes a second round trip.
+ *
+ * Order per publisher is kept: batches go out on one connection in order, records keep their
+ * order inside a batch, and while a batch waits for its routes the batches after it wait too
+ * (in `#waiting`), so its PUBLISHes are written before theirs.
  */
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.ts';
+import { encodePublish, sendEncoded } from '../redis/encoded-command.ts';
 import type { Envelope } from '../types.ts';
 import { decodeRecords, encodeRecordMeta } from './redis-codec.ts';
 import { RouteBatch, routeCommandHead } from './redis-route-batch.ts';
+import { distinctRecipients, planPublishes, RouteCache } from './redis-route-lookup.ts';
+import { ROUTE_PUBLISH, ROUTES_REPLACE, ROUTES_UPDATE } from './redis-route-scripts.ts';
 import type { BusRouting, RoutingContext } from './redis-routing.ts';
 
 /** A batch is sent early at this many envelopes (keeps one script call short for Redis). */
@@ -28,6 +36,12 @@ const MAX_BATCH_ENVELOPES = 256;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** …or at this many recipients over all its envelopes (each is one lookup in the script). */
 const MAX_BATCH_RECIPIENTS = 20_000;
+/**
+ * From this many envelopes a batch's routes are looked up by the publisher instead of the
+ * script (default 32: below it the script's one round trip costs less in all, Redis and the
+ * publisher together; measured with bench/src/tools/route-cost.ts, docs/benchmarks.md).
+ */
+export const DEFAULT_ROUTE_LOOKUP_FROM = 32;
 
 interface Batch {
   records: RouteBatch;
@@ -43,12 +57,23 @@ export class PerInstanceRouting implements BusRouting {
   readonly #channel: string;
   /** The constant start of every batch's script call. */
   readonly #commandHead: Buffer;
+  readonly #lookupFrom: number;
   #batch: Batch | null = null;
   /** The last batch's size in bytes: the next one starts with room for as much. */
   #lastBatchBytes = 0;
+  /** A batch is waiting for its routes: later batches wait in `#waiting`, in order. */
+  #lookingUp = false;
+  readonly #waiting: Batch[] = [];
+  /** Script calls sent and not yet answered (a NOSCRIPT one is sent again: still unanswered). */
+  #scriptsInFlight = 0;
+  readonly #scriptsAnswered: (() => void)[] = [];
+  readonly #routeCache: RouteCache;
 
-  constructor(context: RoutingContext) {
+  /** `lookupFrom`: envelopes per batch from which the publisher looks routes up itself. */
+  constructor(context: RoutingContext, lookupFrom = DEFAULT_ROUTE_LOOKUP_FROM) {
     this.#c = context;
+    this.#lookupFrom = lookupFrom;
+    this.#routeCache = new RouteCache(context.busId);
     this.#channel = context.names.instanceChannelPrefix + context.busId;
     this.#commandHead = routeCommandHead(
       ROUTE_PUBLISH.sha,
@@ -156,179 +181,108 @@ export class PerInstanceRouting implements BusRouting {
       batch.resolve();
       return;
     }
+    if (this.#lookingUp) this.#waiting.push(batch);
+    else this.#dispatch(batch);
+  }
+
+  #dispatch(batch: Batch): void {
+    if (batch.records.envelopes >= this.#lookupFrom) {
+      this.#lookUpAndPublish(batch);
+      return;
+    }
     // Per-instance routing runs on a standalone Redis only (redis-routing.ts), so this is a Redis.
-    ROUTE_PUBLISH.runEncoded(this.#c.publisher as Redis, batch.records.finish()).then(
-      (published) => {
-        this.#c.stats.published += Number(published);
-        batch.resolve();
-      },
-      (error: unknown) => {
-        this.#c.publishFailed();
-        batch.reject(error);
-      },
-    );
+    this.#scriptsInFlight++;
+    ROUTE_PUBLISH.runEncoded(this.#c.publisher as Redis, batch.records.finish())
+      .then(
+        (published) => {
+          this.#c.stats.published += Number(published);
+          batch.resolve();
+        },
+        (error: unknown) => this.#failed(batch, error),
+      )
+      .finally(() => {
+        if (--this.#scriptsInFlight > 0) return;
+        for (const answered of this.#scriptsAnswered.splice(0)) answered();
+      });
+  }
+
+  /**
+   * Resolves once every script call sent so far is answered. A look-up batch's PUBLISHes wait
+   * for it: a script call that met NOSCRIPT is sent again after the look-up's own commands, and
+   * the look-up's records must not overtake it. Usually already true: those calls went out
+   * before the look-up, on the same connection.
+   */
+  #scriptsSettled(): Promise<void> | undefined {
+    if (this.#scriptsInFlight === 0) return undefined;
+    return new Promise((resolve) => this.#scriptsAnswered.push(resolve));
+  }
+
+  /** Never rejects: a failure rejects the batch's promise (its callers') instead. */
+  async #lookUpAndPublish(batch: Batch): Promise<void> {
+    this.#lookingUp = true;
+    let resumed = false;
+    try {
+      await this.#readRoutes(batch.records.targets, batch.records.recipients);
+      const scripts = this.#scriptsSettled();
+      if (scripts) await scripts;
+      const { blob, ends } = batch.records.records();
+      const publishes = planPublishes(batch.records.targets, this.#routeCache, blob, ends);
+      const publisher = this.#c.publisher as Redis;
+      const prefix = this.#c.names.instanceChannelPrefix;
+      let inPlace = true;
+      const sent = publishes.map((p) => {
+        const channel = prefix + p.instanceId;
+        // The first instance that takes every record gets them where they lie; others a copy.
+        const bytes = (p.whole && inPlace && batch.records.publishAll(channel)) || encodePublish(channel, p.parts);
+        if (p.whole) inPlace = false;
+        return sendEncoded(publisher, 'publish', bytes);
+      });
+      this.#c.stats.published += publishes.length;
+      // Written to the socket above: the batches behind this one may go now.
+      resumed = true;
+      this.#resume();
+      await Promise.all(sent);
+      batch.resolve();
+    } catch (error) {
+      if (!resumed) this.#resume();
+      this.#failed(batch, error);
+    }
+  }
+
+  /**
+   * Makes the route cache hold every recipient's route. One round trip (the version and the
+   * unknown routes, pipelined); two when the version moved and the routes the cache held have
+   * to be read again.
+   */
+  async #readRoutes(targets: readonly (readonly string[])[], recipients: number): Promise<void> {
+    const publisher = this.#c.publisher;
+    const routesKey = `${this.#c.names.routeBase}:routes`;
+    const cache = this.#routeCache;
+    const unknown = cache.unknown(targets, recipients);
+    const [version, read] = await Promise.all([
+      publisher.get(`${this.#c.names.routeBase}:routes_version`),
+      unknown.length > 0 ? publisher.hmget(routesKey, ...unknown) : [],
+    ]);
+    if (cache.check(version)) {
+      cache.store(unknown, read);
+      return;
+    }
+    // The copy is gone: read what it held again, after the version just read.
+    const unread = new Set(unknown);
+    const known = distinctRecipients(targets).filter((u) => !unread.has(u));
+    const again = known.length > 0 ? await publisher.hmget(routesKey, ...known) : [];
+    cache.store(unknown, read);
+    cache.store(known, again);
+  }
+
+  /** Sends the waiting batches in order, until one of them has to wait for its routes again. */
+  #resume(): void {
+    this.#lookingUp = false;
+    while (!this.#lookingUp && this.#waiting.length > 0) this.#dispatch(this.#waiting.shift()!);
+  }
+
+  #failed(batch: Batch, error: unknown): void {
+    this.#c.publishFailed();
+    batch.reject(error);
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// The Lua half, run inside Redis. Keys, built from the route base passed as ARGV[1] (standalone
-// Redis only; see redis/keys.ts):
-//   <base>:routes            HASH user id → ids of the instances holding a socket of the user,
-//                            space-separated (instance ids never contain spaces: config.ts)
-//   <base>:routes_of:<iid>   SET  user ids an instance registered (to forget them in one go)
-//
-// Routing runs inside Redis, in the same serial order as the registrations. So once an
-// instance's registration has returned, every publish that Redis executes afterwards sees it:
-// no window in which a peer's stale copy of the routes would miss the new socket.
-//
-// Why one hash rather than a SET per user: a batch's lookup is then ONE `HMGET` for every
-// recipient of every envelope, instead of one `SMEMBERS` call from Lua per distinct recipient
-// (measured in docs/benchmarks.md: the script's cost per envelope fell ~4×).
-
-/** Lua helpers that add/remove one instance id in a user's route (the space-separated list). */
-const ROUTE_HELPERS = `
-local function route_add(routes, uid, iid)
-  local cur = redis.call('HGET', routes, uid)
-  if not cur then
-    redis.call('HSET', routes, uid, iid)
-  elseif not string.find(' ' .. cur .. ' ', ' ' .. iid .. ' ', 1, true) then
-    redis.call('HSET', routes, uid, cur .. ' ' .. iid)
-  end
-end
-local function route_remove(routes, uid, iid)
-  local cur = redis.call('HGET', routes, uid)
-  if not cur then return end
-  local kept = {}
-  for other in string.gmatch(cur, '[^ ]+') do
-    if other ~= iid then kept[#kept + 1] = other end
-  end
-  if #kept == 0 then
-    redis.call('HDEL', routes, uid)
-  else
-    redis.call('HSET', routes, uid, table.concat(kept, ' '))
-  end
-end
-`;
-
-/**
- * Publish a batch of records, each to the instances (other than the publisher) that hold at
- * least one of its recipients.
- *
- * ARGV: base, channelPrefix, selfInstanceId, blob, index. The blob is every record back to
- * back, already encoded by the publisher (redis-codec.ts); each record starts with its
- * recipients, space-separated, on a line of their own. The index is a JSON array with two
- * numbers per record: its byte length in the blob and the byte length of that recipients line.
- * (The publisher writes this call's bytes itself, redis-route-batch.ts.)
- * An instance that needs every record gets the blob as is; one that needs some gets one
- * PUBLISH per run of consecutive records (a substring each: Lua's table.concat of many large
- * strings costs more than the PUBLISHes it would save). Records keep their order per instance.
- * Returns the number of PUBLISHes.
- */
-const ROUTE_PUBLISH = new LuaScript(`
-local base, chan, self, blob = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local index = cjson.decode(ARGV[5])
-local count = #index / 2
-local starts, firsts, uids = {}, {}, {}
-local offset, n = 1, 0
-for m = 1, count do
-  starts[m] = offset
-  firsts[m] = n + 1
-  local targetsBytes = index[2 * m]
-  if targetsBytes > 0 then
-    for uid in string.gmatch(string.sub(blob, offset, offset + targetsBytes - 1), '[^ ]+') do
-      n = n + 1
-      uids[n] = uid
-    end
-  end
-  offset = offset + index[2 * m - 1]
-end
-starts[count + 1] = offset
-firsts[count + 1] = n + 1
--- unpack() is limited by Lua's C stack (8000 values): look up in slices.
-local where = {}
-for from = 1, n, 4000 do
-  local part = redis.call('HMGET', base .. ':routes', unpack(uids, from, math.min(from + 3999, n)))
-  for k = 1, #part do where[from + k - 1] = part[k] end
-end
-local peersOf, stamp, wanted, order = {}, {}, {}, {}
-for m = 1, count do
-  for k = firsts[m], firsts[m + 1] - 1 do
-    local route = where[k]
-    if route then
-      local peers = peersOf[route]
-      if not peers then
-        peers = {}
-        for iid in string.gmatch(route, '[^ ]+') do
-          if iid ~= self then peers[#peers + 1] = iid end
-        end
-        peersOf[route] = peers
-      end
-      for j = 1, #peers do
-        local iid = peers[j]
-        if stamp[iid] ~= m then
-          stamp[iid] = m
-          local records = wanted[iid]
-          if not records then
-            records = {}
-            wanted[iid] = records
-            order[#order + 1] = iid
-          end
-          records[#records + 1] = m
-        end
-      end
-    end
-  end
-end
-local published = 0
-for _, iid in ipairs(order) do
-  local records = wanted[iid]
-  if #records == count then
-    redis.call('PUBLISH', chan .. iid, blob)
-    published = published + 1
-  else
-    local r = 1
-    while r <= #records do
-      local e = r
-      while e < #records and records[e + 1] == records[e] + 1 do e = e + 1 end
-      redis.call('PUBLISH', chan .. iid, string.sub(blob, starts[records[r]], starts[records[e] + 1] - 1))
-      published = published + 1
-      r = e + 1
-    end
-  end
-end
-return published
-`);
-
-/** ARGV: base, selfInstanceId, addCount, added user ids…, removed user ids…. */
-const ROUTES_UPDATE = new LuaScript(`${ROUTE_HELPERS}
-local base, self, added = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local routes, mine = base .. ':routes', base .. ':routes_of:' .. self
-for k = 4, 3 + added do
-  route_add(routes, ARGV[k], self)
-  redis.call('SADD', mine, ARGV[k])
-end
-for k = 4 + added, #ARGV do
-  route_remove(routes, ARGV[k], self)
-  redis.call('SREM', mine, ARGV[k])
-end
-return 1
-`);
-
-/**
- * Forget every route of an instance, then register the given users for it (none: just forget).
- * ARGV: base, instanceId, user ids…. Returns how many routes were forgotten.
- */
-const ROUTES_REPLACE = new LuaScript(`${ROUTE_HELPERS}
-local base, iid = ARGV[1], ARGV[2]
-local routes, mine = base .. ':routes', base .. ':routes_of:' .. iid
-local old = redis.call('SMEMBERS', mine)
-for _, uid in ipairs(old) do
-  route_remove(routes, uid, iid)
-end
-redis.call('DEL', mine)
-for k = 3, #ARGV do
-  route_add(routes, ARGV[k], iid)
-  redis.call('SADD', mine, ARGV[k])
-end
-return #old
-`);

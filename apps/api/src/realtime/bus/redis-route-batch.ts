@@ -41,6 +41,8 @@ export class RouteBatch {
   #end: number;
   /** Two numbers per record: its byte length and its recipients line's. */
   readonly #index: number[] = [];
+  /** Each record's recipients (the caller's arrays), for a batch whose routes the publisher looks up. */
+  readonly targets: (readonly string[])[] = [];
   envelopes = 0;
   recipients = 0;
 
@@ -75,8 +77,41 @@ export class RouteBatch {
     at += frame.copy(buffer, at);
     this.#end = at;
     this.#index.push(at - start, targetsBytes);
+    this.targets.push(userIds);
     this.envelopes++;
     this.recipients += userIds.length;
+  }
+
+  /**
+   * The records alone, back to back (what an instance channel carries), and where each one ends
+   * in it: for publishing them without the script. Like `finish`, it ends the batch.
+   */
+  records(): { blob: Buffer; ends: number[] } {
+    // Room for the line end `publishAll` writes after the records.
+    this.#reserve(2);
+    const ends: number[] = [];
+    let end = 0;
+    for (let k = 0; k < this.#index.length; k += 2) {
+      end += this.#index[k]!;
+      ends.push(end);
+    }
+    return { blob: this.#buffer.subarray(this.#blobStart, this.#end), ends };
+  }
+
+  /**
+   * `PUBLISH <channel> <every record>` written around the records where they lie, in the room
+   * kept in front of them for the script's head: no copy of the records. Null when the head does
+   * not fit there (an instance id far longer than ours). Once per batch, after `records`.
+   */
+  publishAll(channel: string): Buffer | null {
+    const head = `*3\r\n$7\r\nPUBLISH\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$${this.bytes}\r\n`;
+    const headBytes = Buffer.byteLength(head);
+    if (headBytes > this.#blobStart) return null;
+    const start = this.#blobStart - headBytes;
+    this.#buffer.write(head, start);
+    this.#buffer[this.#end] = 0x0d;
+    this.#buffer[this.#end + 1] = 0x0a;
+    return this.#buffer.subarray(start, this.#end + 2);
   }
 
   /** The complete command: head, blob, index. The batch must not be appended to afterwards. */

@@ -30,6 +30,12 @@ export interface RedisBusOptions {
   busId: string;
   sharded: boolean;
   logger: Logger;
+  /**
+   * Per-instance routing only: envelopes per batch from which the publisher looks the routes up
+   * and PUBLISHes itself instead of running the routing script (redis-instance-routing.ts;
+   * default DEFAULT_ROUTE_LOOKUP_FROM). Tests and the bench's route-cost tool set it.
+   */
+  routeLookupFrom?: number;
 }
 
 export interface RedisBusStats extends RoutingCounters {
@@ -105,7 +111,9 @@ export class RedisBus implements Bus {
       deliver: (envelope: Envelope, targets: readonly string[]) => this.#deliver(envelope, targets),
       publishFailed: () => this.#publishFailed(),
     };
-    this.#routing = options.sharded ? new PerUserRouting(context) : new PerInstanceRouting(context);
+    this.#routing = options.sharded
+      ? new PerUserRouting(context)
+      : new PerInstanceRouting(context, options.routeLookupFrom);
     options.subscriber.on(options.sharded ? 'smessageBuffer' : 'messageBuffer', this.#onMessage);
     options.publisher.on('reconnecting', this.#onReconnecting);
     options.publisher.on('ready', this.#onReady);

@@ -20,7 +20,7 @@ export interface RedisNames {
   presenceChannel: string;
   /** Prefix of every presence key; Lua scripts build the rest from it. */
   presenceBase: string;
-  /** Prefix of the bus's routing keys (`<base>:routes`, `<base>:routes_of:<iid>`); standalone only. */
+  /** Prefix of the bus's routing keys (`<base>:routes`, `<base>:routes_of:<iid>`, `<base>:routes_version`); standalone only. */
   routeBase: string;
   /** Prefix of the per-instance delivery channels (`<prefix><instance id>`); standalone only. */
   instanceChannelPrefix: string;

@@ -4,8 +4,9 @@
  * Hot paths (every routed publish) must not send kilobytes of Lua per call.
  */
 import { createHash } from 'node:crypto';
-import { Command, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RedisClient } from './clients.ts';
+import { sendEncoded } from './encoded-command.ts';
 
 type LuaArg = string | Buffer;
 
@@ -33,45 +34,34 @@ export class LuaScript {
   /**
    * Runs an EVALSHA of this script whose whole RESP command the caller has already encoded
    * (`bytes`, see redis-route-batch.ts): ioredis writes those bytes as they are instead of
-   * copying every argument into a command buffer of its own (and again into an auto-pipeline).
-   * Standalone Redis only: nothing here picks a cluster node. After NOSCRIPT the script is
-   * loaded and the same bytes are sent again.
+   * copying every argument (encoded-command.ts). Standalone Redis only.
+   *
+   * After NOSCRIPT the same call is sent again as an EVAL, which loads the script as it runs.
+   * One command, not SCRIPT LOAD and then EVALSHA: a batch of ours sent between those two
+   * would find the script and run before the one being repeated (publish order).
    */
   async runEncoded(client: Redis, bytes: Buffer): Promise<unknown> {
     try {
-      return await sendEncoded(client, bytes);
+      return await sendEncoded(client, 'evalsha', bytes);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      await client.script('LOAD', this.#source);
-      return sendEncoded(client, bytes);
+      return sendEncoded(client, 'eval', this.#asEval(bytes));
     }
   }
-}
 
-function sendEncoded(client: Redis, bytes: Buffer): Promise<unknown> {
-  const command = new EncodedCommand(bytes);
-  client.sendCommand(command);
-  return command.promise;
+  /** `bytes` (`*N EVALSHA <sha> …`) with its first two arguments replaced by `EVAL <source>`. */
+  #asEval(bytes: Buffer): Buffer {
+    const count = bytes.subarray(0, bytes.indexOf('\r\n') + 2);
+    const evalsha = `$7\r\nEVALSHA\r\n$40\r\n${this.sha}\r\n`;
+    const rest = count.length + evalsha.length;
+    if (bytes.toString('latin1', count.length, rest) !== evalsha) {
+      throw new Error('LuaScript.runEncoded: the command is not an EVALSHA of this script');
+    }
+    const head = `$4\r\nEVAL\r\n$${Buffer.byteLength(this.#source)}\r\n${this.#source}\r\n`;
+    return Buffer.concat([count, Buffer.from(head), bytes.subarray(rest)]);
+  }
 }
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
-
-/**
- * An EVALSHA whose RESP bytes are already complete. ioredis's `Command` is public API; its
- * `toWritable` is what `sendCommand` writes to the socket (also when it resends the command
- * from its offline queue), so returning our bytes there is all it takes.
- */
-class EncodedCommand extends Command {
-  readonly #bytes: Buffer;
-
-  constructor(bytes: Buffer) {
-    super('evalsha', []);
-    this.#bytes = bytes;
-  }
-
-  override toWritable(): Buffer {
-    return this.#bytes;
-  }
 }

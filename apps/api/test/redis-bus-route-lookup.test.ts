@@ -1,0 +1,154 @@
+/**
+ * Per-instance routing when the publisher looks the routes up itself (batches of
+ * `routeLookupFrom` envelopes or more, redis-route-lookup.ts): its copy of the routes must
+ * never outlive a route change or Redis losing its data, and batches routed by the script and
+ * by the look-up must leave in the order they were published.
+ */
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisBus } from '../src/realtime/bus/redis.ts';
+import { createRedisClient, type RedisClient, waitUntilReady } from '../src/realtime/redis/clients.ts';
+import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
+import { EnvelopeRecorder } from './contract/envelope-recorder.ts';
+import { SHARED_REDIS_URL, uniquePrefix } from './contract/redis-fixtures.ts';
+import { type RedisProcess, startRedisServer } from './support/redis-server.ts';
+
+const clients: RedisClient[] = [];
+const buses: RedisBus[] = [];
+const servers: RedisProcess[] = [];
+let names: RedisNames;
+
+async function client(role: string, url: string): Promise<RedisClient> {
+  const c = createRedisClient({ url, cluster: false, role, logger: pino({ level: 'silent' }) });
+  clients.push(c);
+  await waitUntilReady(c, url, 5_000);
+  return c;
+}
+
+async function startBus(
+  id: string,
+  routeLookupFrom: number,
+  url = SHARED_REDIS_URL,
+): Promise<{ bus: RedisBus; recorder: EnvelopeRecorder }> {
+  const bus = new RedisBus({
+    publisher: await client('command', url),
+    subscriber: await client('subscriber', url),
+    names,
+    busId: id,
+    sharded: false,
+    logger: pino({ level: 'silent' }),
+    routeLookupFrom,
+  });
+  await bus.start();
+  buses.push(bus);
+  return { bus, recorder: new EnvelopeRecorder(id).attach(bus) };
+}
+
+const envelope = (frame: string) => ({ frame, origin: 'test' });
+/** Lets the bus send the current turn's batch (it sends on `setImmediate`). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+afterEach(async () => {
+  await Promise.allSettled(buses.splice(0).map((b) => b.close()));
+  for (const c of clients.splice(0)) c.disconnect();
+  await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
+});
+
+describe('Redis bus, routes looked up by the publisher', () => {
+  it('sees a route added after its last look-up, on the very next publish', async () => {
+    names = redisNames(uniquePrefix(), false);
+    const a = await startBus('a', 1);
+    const b = await startBus('b', 1);
+    const c = await startBus('c', 1);
+    await b.bus.subscribeUser('u1');
+    await a.bus.publishToUsers(['u1'], envelope('first'));
+    await b.recorder.waitForCount(1);
+    // a now holds u1 → b; c's registration moves the routes' version.
+    await c.bus.subscribeUser('u1');
+    await a.bus.publishToUsers(['u1'], envelope('second'));
+    await Promise.all([b.recorder.waitForCount(2), c.recorder.waitForCount(1)]);
+    expect(b.recorder.frames()).toEqual(['first', 'second']);
+    expect(c.recorder.frames()).toEqual(['second']);
+  });
+
+  it('stops publishing to an instance whose user left, on the very next publish', async () => {
+    names = redisNames(uniquePrefix(), false);
+    const a = await startBus('a', 1);
+    const b = await startBus('b', 1);
+    const c = await startBus('c', 1);
+    await Promise.all([b.bus.subscribeUser('u1'), c.bus.subscribeUser('u2')]);
+    await a.bus.publishToUsers(['u1', 'u2'], envelope('both'));
+    await Promise.all([b.recorder.waitForCount(1), c.recorder.waitForCount(1)]);
+    const publishedBefore = a.bus.stats().published;
+    await b.bus.unsubscribeUser('u1');
+    await a.bus.publishToUsers(['u1', 'u2'], envelope('only c'));
+    await c.recorder.waitForCount(2);
+    // One PUBLISH (to c): b is no longer among the targets at all.
+    expect(a.bus.stats().published - publishedBefore).toBe(1);
+  });
+
+  it('does not trust its copy of the routes once Redis lost its data, and finds them again after the resync', async () => {
+    names = redisNames(uniquePrefix(), false);
+    const a = await startBus('a', 1);
+    const b = await startBus('b', 1);
+    await Promise.all([b.bus.subscribeUser('u1'), b.bus.subscribeUser('u2')]);
+    await a.bus.publishToUsers(['u1', 'u2'], envelope('cached'));
+    await b.recorder.waitForCount(1);
+    const probe = await client('probe', SHARED_REDIS_URL);
+    await probe.del(...(await probe.keys(`${names.routeBase}:*`)));
+    const publishedBefore = a.bus.stats().published;
+    // Redis has no route for anyone now: a copy taken before must not be used.
+    await a.bus.publishToUsers(['u1', 'u2'], envelope('lost'));
+    expect(a.bus.stats().published).toBe(publishedBefore);
+
+    await b.bus.resync();
+    await a.bus.publishToUsers(['u1', 'u2'], envelope('after resync'));
+    await b.recorder.waitForFrame('after resync');
+    expect(b.recorder.frames()).toEqual(['cached', 'after resync']);
+  });
+
+  it('keeps the publish order when batches routed by the script and by the look-up alternate', async () => {
+    names = redisNames(uniquePrefix(), false);
+    // Our own redis-server: CLIENT PAUSE would stall every other test on the shared one.
+    const redis = await startRedisServer();
+    servers.push(redis);
+    const a = await startBus('a', 5, redis.url);
+    const b = await startBus('b', 5, redis.url);
+    await b.bus.subscribeUser('u1');
+    const admin = await client('admin', redis.url);
+    // Redis holds every command for 300 ms: the first batch's look-up is still unanswered when
+    // the later turns' batches are ready, so they must wait behind it instead of going first.
+    // This Redis has never seen the routing script: the first script batch meets NOSCRIPT and is
+    // sent again after the look-up batch behind it has its routes; it must still come first
+    // (sent again as one EVAL, and the look-up's PUBLISHes wait for every script call's answer).
+    await admin.client('PAUSE', '300', 'ALL');
+    const turns = [8, 1, 6, 2, 1, 12];
+    const published: Promise<void>[] = [];
+    const expected: string[] = [];
+    for (const [turn, size] of turns.entries()) {
+      for (let k = 0; k < size; k++) {
+        const frame = `turn ${turn} #${k}`;
+        expected.push(frame);
+        published.push(a.bus.publishToUsers(['u1'], envelope(frame)));
+      }
+      await nextTurn();
+    }
+    await Promise.all(published);
+    await b.recorder.waitForCount(expected.length);
+    expect(b.recorder.frames()).toEqual(expected);
+  });
+
+  it('routes a batch of several thousand recipients spread over three instances', async () => {
+    names = redisNames(uniquePrefix(), false);
+    const a = await startBus('a', 1);
+    const b = await startBus('b', 1);
+    const c = await startBus('c', 1);
+    const users = Array.from({ length: 6_000 }, (_, i) => `user-${i}`);
+    await Promise.all(users.map((u, i) => (i % 3 === 0 ? a : i % 3 === 1 ? b : c).bus.subscribeUser(u)));
+    await a.bus.publishToUsers(users, envelope('to all'));
+    await Promise.all([b.recorder.waitForCount(1), c.recorder.waitForCount(1)]);
+    expect(b.recorder.calls[0]!.targets).toHaveLength(2_000);
+    expect(c.recorder.calls[0]!.targets).toHaveLength(2_000);
+    expect(a.recorder.calls[0]!.targets).toHaveLength(2_000);
+  });
+});
