@@ -118,9 +118,8 @@ describe('Redis bus, routes looked up by the publisher', () => {
     const admin = await client('admin', redis.url);
     // Redis holds every command for 300 ms: the first batch's look-up is still unanswered when
     // the later turns' batches are ready, so they must wait behind it instead of going first.
-    // This Redis has never seen the routing script: the first script batch meets NOSCRIPT and is
-    // sent again after the look-up batch behind it has its routes; it must still come first
-    // (sent again as one EVAL, and the look-up's PUBLISHes wait for every script call's answer).
+    // This Redis has never seen the routing script: the first script batch's SCRIPT LOAD goes
+    // out in front of it, held with everything else.
     await admin.client('PAUSE', '300', 'ALL');
     const turns = [8, 1, 6, 2, 1, 12];
     const published: Promise<void>[] = [];

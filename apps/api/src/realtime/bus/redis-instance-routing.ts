@@ -19,10 +19,14 @@
  *
  * Order per publisher is kept: batches go out on one connection in order, records keep their
  * order inside a batch, and while a batch waits for its routes the batches after it wait too
- * (in `#waiting`), so its PUBLISHes are written before theirs.
+ * (in `#waiting`), so its PUBLISHes are written before theirs. The script is loaded (SCRIPT
+ * LOAD) on each new connection before its first EVALSHA, so no batch meets NOSCRIPT while a
+ * later one, sent before the answer, finds the script (loaded meanwhile by another instance)
+ * and overtakes it. Only an operator's SCRIPT FLUSH, or the calls ioredis sends again after a
+ * reconnect, can still meet NOSCRIPT: such a call is sent again as one EVAL (lua-script.ts).
  */
 import type { Redis } from 'ioredis';
-import { encodePublish, sendEncoded } from '../redis/encoded-command.ts';
+import { encodePublish, sendEncoded, sendNow } from '../redis/encoded-command.ts';
 import type { Envelope } from '../types.ts';
 import { decodeRecords, encodeRecordMeta } from './redis-codec.ts';
 import { RouteBatch, routeCommandHead } from './redis-route-batch.ts';
@@ -61,13 +65,25 @@ export class PerInstanceRouting implements BusRouting {
   #batch: Batch | null = null;
   /** The last batch's size in bytes: the next one starts with room for as much. */
   #lastBatchBytes = 0;
-  /** A batch is waiting for its routes: later batches wait in `#waiting`, in order. */
-  #lookingUp = false;
+  /** A batch is waiting (for its routes, or for the script calls before it): later batches wait in `#waiting`, in order. */
+  #held = false;
   readonly #waiting: Batch[] = [];
   /** Script calls sent and not yet answered (a NOSCRIPT one is sent again: still unanswered). */
   #scriptsInFlight = 0;
   readonly #scriptsAnswered: (() => void)[] = [];
   readonly #routeCache: RouteCache;
+  /**
+   * Counts the publisher's connections: each new one may reach a Redis with other data (a
+   * restart from an older snapshot, a promoted replica, where the routes' version can come back
+   * to a value we cached) and without our script.
+   */
+  #connection = 0;
+  /** The connection on which the routing script was loaded before our first EVALSHA on it. */
+  #scriptLoadedOn = -1;
+  readonly #onPublisherReady = () => {
+    this.#connection++;
+    this.#routeCache.check(null);
+  };
 
   /** `lookupFrom`: envelopes per batch from which the publisher looks routes up itself. */
   constructor(context: RoutingContext, lookupFrom = DEFAULT_ROUTE_LOOKUP_FROM) {
@@ -81,6 +97,7 @@ export class PerInstanceRouting implements BusRouting {
       context.names.instanceChannelPrefix,
       context.busId,
     );
+    context.publisher.on('ready', this.#onPublisherReady);
   }
 
   /** Subscribes our channel and forgets routes a previous process with our id left behind. */
@@ -142,6 +159,7 @@ export class PerInstanceRouting implements BusRouting {
 
   /** Graceful shutdown: peers stop publishing to us at once. */
   async close(): Promise<void> {
+    this.#c.publisher.off('ready', this.#onPublisherReady);
     await this.forgetInstance(this.#c.busId);
   }
 
@@ -181,7 +199,7 @@ export class PerInstanceRouting implements BusRouting {
       batch.resolve();
       return;
     }
-    if (this.#lookingUp) this.#waiting.push(batch);
+    if (this.#held) this.#waiting.push(batch);
     else this.#dispatch(batch);
   }
 
@@ -191,8 +209,23 @@ export class PerInstanceRouting implements BusRouting {
       return;
     }
     // Per-instance routing runs on a standalone Redis only (redis-routing.ts), so this is a Redis.
+    const publisher = this.#c.publisher as Redis;
+    if (this.#scriptLoadedOn !== this.#connection) {
+      const before = this.#scriptsSettled();
+      if (before) {
+        // Calls from the connection before, sent again by ioredis, may still meet NOSCRIPT.
+        this.#held = true;
+        this.#waiting.unshift(batch);
+        void before.then(() => this.#resume());
+        return;
+      }
+      // Its failure (Redis away) fails the EVALSHA after it too; a NOSCRIPT would then be retried.
+      ROUTE_PUBLISH.load(publisher).catch(() => undefined);
+      this.#scriptLoadedOn = this.#connection;
+    }
+    const bytes = batch.records.finish();
     this.#scriptsInFlight++;
-    ROUTE_PUBLISH.runEncoded(this.#c.publisher as Redis, batch.records.finish())
+    ROUTE_PUBLISH.runEncoded(publisher, bytes)
       .then(
         (published) => {
           this.#c.stats.published += Number(published);
@@ -219,7 +252,7 @@ export class PerInstanceRouting implements BusRouting {
 
   /** Never rejects: a failure rejects the batch's promise (its callers') instead. */
   async #lookUpAndPublish(batch: Batch): Promise<void> {
-    this.#lookingUp = true;
+    this.#held = true;
     let resumed = false;
     try {
       await this.#readRoutes(batch.records.targets, batch.records.recipients);
@@ -255,30 +288,34 @@ export class PerInstanceRouting implements BusRouting {
    * to be read again.
    */
   async #readRoutes(targets: readonly (readonly string[])[], recipients: number): Promise<void> {
-    const publisher = this.#c.publisher;
+    const publisher = this.#c.publisher as Redis;
     const routesKey = `${this.#c.names.routeBase}:routes`;
+    const hmget = (users: string[]) =>
+      users.length > 0 ? (sendNow(publisher, 'hmget', [routesKey, ...users]) as Promise<(string | null)[]>) : [];
     const cache = this.#routeCache;
     const unknown = cache.unknown(targets, recipients);
+    const connection = this.#connection;
     const [version, read] = await Promise.all([
-      publisher.get(`${this.#c.names.routeBase}:routes_version`),
-      unknown.length > 0 ? publisher.hmget(routesKey, ...unknown) : [],
+      sendNow(publisher, 'get', [`${this.#c.names.routeBase}:routes_version`]) as Promise<string | null>,
+      hmget(unknown),
     ]);
-    if (cache.check(version)) {
+    // Answered by the Redis of a later connection (ioredis sent it again): its version may repeat one we saw.
+    if (cache.check(connection === this.#connection ? version : null)) {
       cache.store(unknown, read);
       return;
     }
     // The copy is gone: read what it held again, after the version just read.
     const unread = new Set(unknown);
     const known = distinctRecipients(targets).filter((u) => !unread.has(u));
-    const again = known.length > 0 ? await publisher.hmget(routesKey, ...known) : [];
+    const again = await hmget(known);
     cache.store(unknown, read);
     cache.store(known, again);
   }
 
   /** Sends the waiting batches in order, until one of them has to wait for its routes again. */
   #resume(): void {
-    this.#lookingUp = false;
-    while (!this.#lookingUp && this.#waiting.length > 0) this.#dispatch(this.#waiting.shift()!);
+    this.#held = false;
+    while (!this.#held && this.#waiting.length > 0) this.#dispatch(this.#waiting.shift()!);
   }
 
   #failed(batch: Batch, error: unknown): void {

@@ -9,6 +9,16 @@
  */
 import { Command, type Redis } from 'ioredis';
 
+/**
+ * `name` with string `args`, written to the socket at once (ioredis's own methods wait for its
+ * auto-pipeline, which waits for the previous pipeline's answers); the reply's strings as UTF-8.
+ */
+export function sendNow(client: Redis, name: string, args: string[]): Promise<unknown> {
+  const command = new Command(name, args, { replyEncoding: 'utf8' });
+  client.sendCommand(command);
+  return command.promise;
+}
+
 /** `name` is the command's name (what ioredis reports in errors); `bytes` its whole RESP form. */
 export function sendEncoded(client: Redis, name: string, bytes: Buffer): Promise<unknown> {
   const command = new EncodedCommand(name, bytes);

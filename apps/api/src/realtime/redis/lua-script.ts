@@ -49,6 +49,11 @@ export class LuaScript {
     }
   }
 
+  /** SCRIPT LOAD, written at once (ioredis never auto-pipelines SCRIPT): an EVALSHA sent after it on the same connection finds the script. */
+  load(client: Redis): Promise<unknown> {
+    return client.script('LOAD', this.#source);
+  }
+
   /** `bytes` (`*N EVALSHA <sha> …`) with its first two arguments replaced by `EVAL <source>`. */
   #asEval(bytes: Buffer): Buffer {
     const count = bytes.subarray(0, bytes.indexOf('\r\n') + 2);
