@@ -270,11 +270,11 @@ export class PerInstanceRouting implements BusRouting {
         if (p.whole) inPlace = false;
         return sendEncoded(publisher, 'publish', bytes);
       });
-      this.#c.stats.published += publishes.length;
       // Written to the socket above: the batches behind this one may go now.
       resumed = true;
       this.#resume();
       await Promise.all(sent);
+      this.#c.stats.published += publishes.length;
       batch.resolve();
     } catch (error) {
       if (!resumed) this.#resume();
