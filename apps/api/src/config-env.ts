@@ -85,7 +85,7 @@ export const EnvSchema = z.object({
    * Per-instance routing: envelopes in one publish batch from which the instance looks the
    * routes up itself instead of running the routing script in Redis (batches hold ≤ 256).
    */
-  REDIS_ROUTE_LOOKUP_FROM: int(1, 1_000_000).default(32),
+  REDIS_ROUTE_LOOKUP_FROM: int(1, 1_000_000).default(16),
   /** ms an instance stays "alive" in Redis without refreshing; survivors reap its connections after it. */
   INSTANCE_TTL: int(1_000, 600_000).default(6_000),
   /** Postgres schema for the tables (default: the connection's search_path, usually public). */

@@ -30,7 +30,7 @@ beforeAll(async () => {
     INSTANCE_TTL: '3000',
     WS_DRAIN_SPREAD: '500',
     // Every publish batch of two or more envelopes is routed by the publisher's own look-up, a lone
-    // one by the script: both ways of routing go through the chaos (the default is 32).
+    // one by the script: both ways of routing go through the chaos (the default is 16).
     REDIS_ROUTE_LOOKUP_FROM: '2',
   });
 }, 120_000);

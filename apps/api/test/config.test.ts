@@ -21,7 +21,7 @@ describe('defaults', () => {
       dataDir: './data',
       redisUrl: undefined,
       redisPassword: undefined,
-      redis: { keyPrefix: '', cluster: false, shardedPubSub: false, routeLookupFrom: 32, instanceTtlMs: 6_000 },
+      redis: { keyPrefix: '', cluster: false, shardedPubSub: false, routeLookupFrom: 16, instanceTtlMs: 6_000 },
       databaseSchema: undefined,
       databasePoolMax: 10,
       databaseTimeouts: { connectMs: 5_000, statementMs: 5_000, healthMs: 2_000 },

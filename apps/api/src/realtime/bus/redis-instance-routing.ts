@@ -42,10 +42,11 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 const MAX_BATCH_RECIPIENTS = 20_000;
 /**
  * From this many envelopes a batch's routes are looked up by the publisher instead of the
- * script (default 32: below it the script's one round trip costs less in all, Redis and the
- * publisher together; measured with bench/src/tools/route-cost.ts, docs/benchmarks.md).
+ * script (default 16: there the two cost about the same in all, Redis and the publisher
+ * together; from 20 on the look-up costs less, most of it Redis's; measured with
+ * bench/src/tools/route-cost.ts, docs/benchmarks.md round 6, goal 3).
  */
-export const DEFAULT_ROUTE_LOOKUP_FROM = 32;
+export const DEFAULT_ROUTE_LOOKUP_FROM = 16;
 
 interface Batch {
   records: RouteBatch;
