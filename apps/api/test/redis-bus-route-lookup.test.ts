@@ -4,53 +4,27 @@
  * never outlive a route change or Redis losing its data, and batches routed by the script and
  * by the look-up must leave in the order they were published.
  */
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisBus } from '../src/realtime/bus/redis.ts';
-import { createRedisClient, type RedisClient, waitUntilReady } from '../src/realtime/redis/clients.ts';
+import type { RedisClient } from '../src/realtime/redis/clients.ts';
 import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
-import { EnvelopeRecorder } from './contract/envelope-recorder.ts';
 import { SHARED_REDIS_URL, uniquePrefix } from './contract/redis-fixtures.ts';
+import { RedisBuses } from './support/redis-buses.ts';
 import { type RedisProcess, startRedisServer } from './support/redis-server.ts';
 
-const clients: RedisClient[] = [];
-const buses: RedisBus[] = [];
+const fixture = new RedisBuses();
 const servers: RedisProcess[] = [];
 let names: RedisNames;
 
-async function client(role: string, url: string): Promise<RedisClient> {
-  const c = createRedisClient({ url, cluster: false, role, logger: pino({ level: 'silent' }) });
-  clients.push(c);
-  await waitUntilReady(c, url, 5_000);
-  return c;
-}
-
-async function startBus(
-  id: string,
-  routeLookupFrom: number,
-  url = SHARED_REDIS_URL,
-): Promise<{ bus: RedisBus; recorder: EnvelopeRecorder }> {
-  const bus = new RedisBus({
-    publisher: await client('command', url),
-    subscriber: await client('subscriber', url),
-    names,
-    busId: id,
-    sharded: false,
-    logger: pino({ level: 'silent' }),
-    routeLookupFrom,
-  });
-  await bus.start();
-  buses.push(bus);
-  return { bus, recorder: new EnvelopeRecorder(id).attach(bus) };
-}
+const client = (role: string, url: string): Promise<RedisClient> => fixture.client(role, url);
+const startBus = (id: string, routeLookupFrom: number, url?: string) =>
+  fixture.start({ names, id, routeLookupFrom, ...(url ? { url } : {}) });
 
 const envelope = (frame: string) => ({ frame, origin: 'test' });
 /** Lets the bus send the current turn's batch (it sends on `setImmediate`). */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 afterEach(async () => {
-  await Promise.allSettled(buses.splice(0).map((b) => b.close()));
-  for (const c of clients.splice(0)) c.disconnect();
+  await fixture.cleanup();
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
 });
 

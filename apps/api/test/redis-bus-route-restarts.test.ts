@@ -7,52 +7,29 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisBus } from '../src/realtime/bus/redis.ts';
 import { ROUTE_PUBLISH } from '../src/realtime/bus/redis-route-scripts.ts';
-import { createRedisClient, type RedisClient, waitUntilReady } from '../src/realtime/redis/clients.ts';
+import type { RedisClient } from '../src/realtime/redis/clients.ts';
 import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
-import { EnvelopeRecorder } from './contract/envelope-recorder.ts';
 import { uniquePrefix } from './contract/redis-fixtures.ts';
+import { RedisBuses } from './support/redis-buses.ts';
 import { type RedisProcess, startRedisServer } from './support/redis-server.ts';
 import { type ReplyGate, startReplyGate } from './support/reply-gate.ts';
 import { eventually } from './support/wait.ts';
 
-const silent = pino({ level: 'silent' });
-const clients: RedisClient[] = [];
-const buses: RedisBus[] = [];
+const fixture = new RedisBuses();
 const servers: RedisProcess[] = [];
 const gates: ReplyGate[] = [];
 const dirs: string[] = [];
 
-async function client(role: string, url: string): Promise<RedisClient> {
-  const c = createRedisClient({ url, cluster: false, role, logger: silent });
-  clients.push(c);
-  await waitUntilReady(c, url, 5_000);
-  return c;
-}
-
-async function startBus(names: RedisNames, id: string, lookupFrom: number, url: string, publisherUrl = url) {
-  const bus = new RedisBus({
-    publisher: await client('command', publisherUrl),
-    subscriber: await client('subscriber', url),
-    names,
-    busId: id,
-    sharded: false,
-    logger: silent,
-    routeLookupFrom: lookupFrom,
-  });
-  await bus.start();
-  buses.push(bus);
-  return { bus, recorder: new EnvelopeRecorder(id).attach(bus) };
-}
+const client = (role: string, url: string): Promise<RedisClient> => fixture.client(role, url);
+const startBus = (names: RedisNames, id: string, routeLookupFrom: number, url: string, publisherUrl = url) =>
+  fixture.start({ names, id, routeLookupFrom, url, publisherUrl });
 
 const envelope = (frame: string) => ({ frame, origin: 'test' });
 
 afterEach(async () => {
-  await Promise.allSettled(buses.splice(0).map((b) => b.close()));
-  for (const c of clients.splice(0)) c.disconnect();
+  await fixture.cleanup();
   await Promise.allSettled(gates.splice(0).map((g) => g.close()));
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
   await Promise.allSettled(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));

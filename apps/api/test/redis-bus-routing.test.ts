@@ -8,47 +8,26 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RedisBus } from '../src/realtime/bus/redis.ts';
-import { createRedisClient, type RedisClient, waitUntilReady } from '../src/realtime/redis/clients.ts';
+import type { RedisClient } from '../src/realtime/redis/clients.ts';
 import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
-import { EnvelopeRecorder } from './contract/envelope-recorder.ts';
-import { SHARED_REDIS_URL, uniquePrefix } from './contract/redis-fixtures.ts';
+import { uniquePrefix } from './contract/redis-fixtures.ts';
 import { LEVEL, LogCapture } from './support/log-capture.ts';
+import { RedisBuses } from './support/redis-buses.ts';
 import { startRedisServer } from './support/redis-server.ts';
 import { eventually } from './support/wait.ts';
 
-const clients: RedisClient[] = [];
-const buses: RedisBus[] = [];
+const fixture = new RedisBuses();
+const { clients, buses } = fixture;
 let prefix = '';
 let names: RedisNames;
 /** RedisBus's `routeLookupFrom` for the buses a test starts. */
 let routeLookupFrom: number | undefined;
 
-async function client(role: string, url = SHARED_REDIS_URL): Promise<RedisClient> {
-  const c = createRedisClient({ url, cluster: false, role, logger: pino({ level: 'silent' }) });
-  clients.push(c);
-  await waitUntilReady(c, url, 5_000);
-  return c;
-}
+const client = (role: string, url?: string): Promise<RedisClient> => fixture.client(role, url);
 
-async function startBus(
-  id: string,
-  logs?: LogCapture,
-  url = SHARED_REDIS_URL,
-): Promise<{ bus: RedisBus; recorder: EnvelopeRecorder }> {
-  const logger = logs ? pino({ level: 'debug' }, logs) : pino({ level: 'silent' });
-  const bus = new RedisBus({
-    publisher: await client('command', url),
-    subscriber: await client('subscriber', url),
-    names,
-    busId: id,
-    sharded: false,
-    logger,
-    routeLookupFrom,
-  });
-  await bus.start();
-  buses.push(bus);
-  return { bus, recorder: new EnvelopeRecorder(id).attach(bus) };
+function startBus(id: string, logs?: LogCapture, url?: string) {
+  const logger = logs ? pino({ level: 'debug' }, logs) : undefined;
+  return fixture.start({ names, id, routeLookupFrom, ...(url ? { url } : {}), ...(logger ? { logger } : {}) });
 }
 
 /** Counts what Redis delivers on an instance's channel, independently of the bus. */
@@ -87,7 +66,7 @@ afterEach(async () => {
   const cleaner = await client('cleanup');
   const keys = await cleaner.keys(`${prefix}*`);
   if (keys.length > 0) await cleaner.del(...keys);
-  for (const c of clients.splice(0)) c.disconnect();
+  await fixture.cleanup();
 });
 
 function fresh(): void {
