@@ -14,6 +14,7 @@
  * header strings alive on the heap until the batch was sent. Here each record is copied once,
  * when it is published, and its strings die young.
  */
+import { publishHead } from '../redis/encoded-command.ts';
 import { encodeRecordTargets } from './redis-codec.ts';
 
 const NEWLINE = 0x0a;
@@ -104,7 +105,7 @@ export class RouteBatch {
    * not fit there (an instance id far longer than ours). Once per batch, after `records`.
    */
   publishAll(channel: string): Buffer | null {
-    const head = `*3\r\n$7\r\nPUBLISH\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$${this.bytes}\r\n`;
+    const head = publishHead(channel, this.bytes);
     const headBytes = Buffer.byteLength(head);
     if (headBytes > this.#blobStart) return null;
     const start = this.#blobStart - headBytes;

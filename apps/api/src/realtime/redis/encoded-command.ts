@@ -26,11 +26,16 @@ export function sendEncoded(client: Redis, name: string, bytes: Buffer): Promise
   return command.promise;
 }
 
+/** RESP for `PUBLISH <channel> ` up to its payload (`payloadBytes` long, then CRLF, follow). */
+export function publishHead(channel: string, payloadBytes: number): string {
+  return `*3\r\n$7\r\nPUBLISH\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$${payloadBytes}\r\n`;
+}
+
 /** RESP for `PUBLISH <channel> <payload>`, the payload being `parts` back to back (each copied once). */
 export function encodePublish(channel: string, parts: readonly Buffer[]): Buffer {
   let payloadBytes = 0;
   for (const part of parts) payloadBytes += part.length;
-  const head = `*3\r\n$7\r\nPUBLISH\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$${payloadBytes}\r\n`;
+  const head = publishHead(channel, payloadBytes);
   const bytes = Buffer.allocUnsafe(Buffer.byteLength(head) + payloadBytes + 2);
   let at = bytes.write(head, 0);
   for (const part of parts) at += part.copy(bytes, at);
