@@ -5,6 +5,7 @@
  * by the look-up must leave in the order they were published.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_BATCH_ENVELOPES } from '../src/realtime/bus/redis-instance-routing.ts';
 import type { RedisClient } from '../src/realtime/redis/clients.ts';
 import { type RedisNames, redisNames } from '../src/realtime/redis/keys.ts';
 import { SHARED_REDIS_URL, uniquePrefix } from './contract/redis-fixtures.ts';
@@ -90,12 +91,14 @@ describe('Redis bus, routes looked up by the publisher', () => {
     const b = await startBus('b', 5, redis.url);
     await b.bus.subscribeUser('u1');
     const admin = await client('admin', redis.url);
-    // Redis holds every command for 300 ms: the first batch's look-up is still unanswered when
-    // the later turns' batches are ready, so they must wait behind it instead of going first.
-    // This Redis has never seen the routing script: the first script batch's SCRIPT LOAD goes
-    // out in front of it, held with everything else.
+    // Redis holds every command for 300 ms. Only a full batch is sent while another is in
+    // flight (the rest gather behind it), so the turns are: one envelope (a script batch, in
+    // flight), a full batch (a look-up that must wait for the script's answer), two more and
+    // a full batch's worth (gathering, then full: a second look-up queued behind the first),
+    // and the one left over (a script batch once both are answered). This Redis has never seen
+    // the routing script: the first script batch's SCRIPT LOAD goes out in front of it.
     await admin.client('PAUSE', '300', 'ALL');
-    const turns = [8, 1, 6, 2, 1, 12];
+    const turns = [1, MAX_BATCH_ENVELOPES, 2, MAX_BATCH_ENVELOPES - 1];
     const published: Promise<void>[] = [];
     const expected: string[] = [];
     for (const [turn, size] of turns.entries()) {

@@ -12,7 +12,13 @@
  *
  * Batching: publishes of one event-loop turn (until `setImmediate`) share one script call,
  * whose bytes are encoded as the publishes arrive (redis-route-batch.ts); an instance that
- * needs all of the records gets the blob in one PUBLISH. A batch of `lookupFrom` envelopes or
+ * needs all of the records gets the blob in one PUBLISH. While a batch is in flight (sent, its
+ * answer not back), the next one goes on gathering publishes and is sent when that answer
+ * arrives, or at once when it is full (MAX_BATCH_*): the group commit's policy (db/batch-gate.ts)
+ * with one batch in flight. Why: a busy publisher reads a few frames per turn, so turn-sized
+ * batches were small exactly when the instance was busiest, and each batch costs the publisher,
+ * Redis and every receiving instance a write, a wake-up and a read (scenario 4,
+ * docs/benchmarks.md round 6). A quiet publisher's lone publish still waits one turn only. A batch of `lookupFrom` envelopes or
  * more is routed by the publisher instead: one `HMGET` of its recipients' routes, then one
  * PUBLISH per target instance (redis-route-lookup.ts), which costs Redis far less per envelope
  * but takes a second round trip.
@@ -34,8 +40,8 @@ import { distinctRecipients, planPublishes, RouteCache } from './redis-route-loo
 import { ROUTE_PUBLISH, ROUTES_REPLACE, ROUTES_UPDATE } from './redis-route-scripts.ts';
 import type { BusRouting, RoutingContext } from './redis-routing.ts';
 
-/** A batch is sent early at this many envelopes (keeps one script call short for Redis). */
-const MAX_BATCH_ENVELOPES = 256;
+/** A batch is sent at this many envelopes even while another is in flight (keeps one script call short for Redis). */
+export const MAX_BATCH_ENVELOPES = 256;
 /** …or at this many record bytes (1 MiB)… */
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** …or at this many recipients over all its envelopes (each is one lookup in the script). */
@@ -51,6 +57,8 @@ export const DEFAULT_ROUTE_LOOKUP_FROM = 16;
 interface Batch {
   records: RouteBatch;
   sent: boolean;
+  /** Its send is queued (setImmediate); until then it waits for the batch in flight to be answered. */
+  scheduled: boolean;
   promise: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
@@ -64,6 +72,8 @@ export class PerInstanceRouting implements BusRouting {
   readonly #commandHead: Buffer;
   readonly #lookupFrom: number;
   #batch: Batch | null = null;
+  /** Batches sent whose Redis answers are not all back (a full batch may join one in flight). */
+  #batchesInFlight = 0;
   /** The last batch's size in bytes: the next one starts with room for as much. */
   #lastBatchBytes = 0;
   /** A batch is waiting (for its routes, or for the script calls before it): later batches wait in `#waiting`, in order. */
@@ -181,13 +191,26 @@ export class PerInstanceRouting implements BusRouting {
     const batch: Batch = {
       records: new RouteBatch(this.#commandHead, this.#lastBatchBytes),
       sent: false,
+      scheduled: false,
       promise,
       resolve,
       reject,
     };
     this.#batch = batch;
-    setImmediate(() => this.#send(batch));
+    if (this.#batchesInFlight === 0) this.#schedule(batch);
     return batch;
+  }
+
+  #schedule(batch: Batch): void {
+    batch.scheduled = true;
+    setImmediate(() => this.#send(batch));
+  }
+
+  /** A sent batch was answered (or failed): the batch gathering behind it may go. */
+  #settled(): void {
+    this.#batchesInFlight--;
+    const gathering = this.#batch;
+    if (this.#batchesInFlight === 0 && gathering !== null && !gathering.scheduled) this.#schedule(gathering);
   }
 
   #send(batch: Batch): void {
@@ -200,6 +223,7 @@ export class PerInstanceRouting implements BusRouting {
       batch.resolve();
       return;
     }
+    this.#batchesInFlight++;
     if (this.#held) this.#waiting.push(batch);
     else this.#dispatch(batch);
   }
@@ -235,6 +259,7 @@ export class PerInstanceRouting implements BusRouting {
         (error: unknown) => this.#failed(batch, error),
       )
       .finally(() => {
+        this.#settled();
         if (--this.#scriptsInFlight > 0) return;
         for (const answered of this.#scriptsAnswered.splice(0)) answered();
       });
@@ -280,6 +305,8 @@ export class PerInstanceRouting implements BusRouting {
     } catch (error) {
       if (!resumed) this.#resume();
       this.#failed(batch, error);
+    } finally {
+      this.#settled();
     }
   }
 

@@ -1,0 +1,99 @@
+/**
+ * Per-instance routing sends one batch at a time: the publishes made while a batch is in flight
+ * gather into the next one, which goes when the answer is back, or at once when it is full
+ * (redis-instance-routing.ts). A reply gate (a proxy holding Redis's answers to the publisher)
+ * keeps the first batch in flight for as long as a test needs, without timing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_BATCH_ENVELOPES } from '../src/realtime/bus/redis-instance-routing.ts';
+import type { RedisClient } from '../src/realtime/redis/clients.ts';
+import { redisNames } from '../src/realtime/redis/keys.ts';
+import { uniquePrefix } from './contract/redis-fixtures.ts';
+import { RedisBuses } from './support/redis-buses.ts';
+import { type RedisProcess, startRedisServer } from './support/redis-server.ts';
+import { type ReplyGate, startReplyGate } from './support/reply-gate.ts';
+
+const fixture = new RedisBuses();
+const servers: RedisProcess[] = [];
+const gates: ReplyGate[] = [];
+
+const envelope = (frame: string) => ({ frame, origin: 'test' });
+/** Lets the bus act on the current turn (it sends a batch on `setImmediate`). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** How many times Redis has run `command` (INFO commandstats). */
+async function calls(admin: RedisClient, command: string): Promise<number> {
+  const stats = await admin.info('commandstats');
+  return Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0);
+}
+
+/** a publishes through a reply gate, b holds u1; our own redis-server, so its counters are ours. */
+async function twoBuses(routeLookupFrom: number) {
+  const names = redisNames(uniquePrefix(), false);
+  const redis = await startRedisServer();
+  servers.push(redis);
+  const gate = await startReplyGate(redis.port);
+  gates.push(gate);
+  const a = await fixture.start({ names, id: 'a', routeLookupFrom, url: redis.url, publisherUrl: gate.url });
+  const b = await fixture.start({ names, id: 'b', routeLookupFrom, url: redis.url });
+  await b.bus.subscribeUser('u1');
+  const admin = await fixture.client('admin', redis.url);
+  return { a, b, gate, admin };
+}
+
+afterEach(async () => {
+  await fixture.cleanup();
+  await Promise.allSettled(gates.splice(0).map((g) => g.close()));
+  await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
+});
+
+describe('Redis bus, one routed batch in flight at a time', () => {
+  // Each way's batch starts with one command of its own: the script's EVALSHA, the look-up's GET.
+  it.each([
+    ['the routing script', 1_000, 'evalsha'],
+    ["the publisher's look-up", 1, 'get'],
+  ])(
+    'sends the publishes of later turns as one batch once the batch in flight is answered (%s)',
+    async (_way, routeLookupFrom, command) => {
+      const { a, b, gate, admin } = await twoBuses(routeLookupFrom);
+      const before = await calls(admin, command);
+
+      gate.hold();
+      const published = [a.bus.publishToUsers(['u1'], envelope('first'))];
+      // Redis has answered the first batch's first command; a has not seen the answer.
+      await gate.untilReplied();
+      for (const frame of ['second', 'third', 'fourth']) {
+        published.push(a.bus.publishToUsers(['u1'], envelope(frame)));
+        await nextTurn();
+      }
+      gate.release();
+      await Promise.all(published);
+
+      await b.recorder.waitForCount(4);
+      expect(b.recorder.frames()).toEqual(['first', 'second', 'third', 'fourth']);
+      // Three turns' publishes went in one batch: two batches in all, not four.
+      expect((await calls(admin, command)) - before).toBe(2);
+    },
+  );
+
+  it('sends a full batch at once while another is in flight, in publish order', async () => {
+    const { a, b, gate } = await twoBuses(1_000);
+
+    gate.hold();
+    const published = [a.bus.publishToUsers(['u1'], envelope('first'))];
+    await gate.untilReplied();
+    const expected = ['first'];
+    for (let k = 0; k < MAX_BATCH_ENVELOPES + 1; k++) {
+      const frame = `full #${k}`;
+      expected.push(frame);
+      published.push(a.bus.publishToUsers(['u1'], envelope(frame)));
+    }
+    // The full batch reached b although the first batch's answer is still held; the one
+    // envelope after it is gathering for the next batch.
+    await b.recorder.waitForCount(1 + MAX_BATCH_ENVELOPES);
+    gate.release();
+    await Promise.all(published);
+    await b.recorder.waitForCount(expected.length);
+    expect(b.recorder.frames()).toEqual(expected);
+  });
+});
