@@ -76,6 +76,23 @@ describe('Redis bus, one routed batch in flight at a time', () => {
     },
   );
 
+  it("writes each batch over an answered batch's buffer without mixing their records", async () => {
+    const { a, b } = await twoBuses(1_000);
+    // Long records, then short ones written over them, then longer ones again (the buffer grows).
+    const turns = [
+      Array.from({ length: 40 }, (_, k) => `${'a'.repeat(2_000)} long #${k}`),
+      ['short'],
+      Array.from({ length: 3 }, (_, k) => `${'b'.repeat(100)} medium #${k}`),
+      Array.from({ length: 200 }, (_, k) => `${'c'.repeat(3_000)} longer #${k}`),
+    ];
+    for (const frames of turns) {
+      await Promise.all(frames.map((frame) => a.bus.publishToUsers(['u1'], envelope(frame))));
+    }
+    const expected = turns.flat();
+    await b.recorder.waitForCount(expected.length);
+    expect(b.recorder.frames()).toEqual(expected);
+  });
+
   it('sends a full batch at once while another is in flight, in publish order', async () => {
     const { a, b, gate } = await twoBuses(1_000);
 

@@ -34,6 +34,7 @@
 import type { Redis } from 'ioredis';
 import { encodePublish, sendEncoded, sendNow } from '../redis/encoded-command.ts';
 import type { Envelope } from '../types.ts';
+import { BatchBuffers } from './batch-buffers.ts';
 import { decodeRecords, encodeRecordMeta } from './redis-codec.ts';
 import { RouteBatch, routeCommandHead } from './redis-route-batch.ts';
 import { distinctRecipients, planPublishes, RouteCache } from './redis-route-lookup.ts';
@@ -46,6 +47,8 @@ export const MAX_BATCH_ENVELOPES = 256;
 const MAX_BATCH_BYTES = 1024 * 1024;
 /** …or at this many recipients over all its envelopes (each is one lookup in the script). */
 const MAX_BATCH_RECIPIENTS = 20_000;
+/** Batch buffers up to this size are kept for later batches (a full batch's, with room). */
+const MAX_KEPT_BUFFER_BYTES = 2 * MAX_BATCH_BYTES;
 /**
  * From this many envelopes a batch's routes are looked up by the publisher instead of the
  * script (default 16: there the two cost about the same in all, Redis and the publisher
@@ -74,6 +77,8 @@ export class PerInstanceRouting implements BusRouting {
   #batch: Batch | null = null;
   /** Batches sent whose Redis answers are not all back (a full batch may join one in flight). */
   #batchesInFlight = 0;
+  /** The buffers batches are written into, kept across batches (batch-buffers.ts). */
+  readonly #buffers = new BatchBuffers(MAX_KEPT_BUFFER_BYTES);
   /** The last batch's size in bytes: the next one starts with room for as much. */
   #lastBatchBytes = 0;
   /** A batch is waiting (for its routes, or for the script calls before it): later batches wait in `#waiting`, in order. */
@@ -189,7 +194,7 @@ export class PerInstanceRouting implements BusRouting {
     // Callers await this promise; this handler only keeps a caller that did not from crashing the process.
     promise.catch(() => undefined);
     const batch: Batch = {
-      records: new RouteBatch(this.#commandHead, this.#lastBatchBytes),
+      records: new RouteBatch(this.#commandHead, this.#lastBatchBytes, this.#buffers),
       sent: false,
       scheduled: false,
       promise,
@@ -206,8 +211,12 @@ export class PerInstanceRouting implements BusRouting {
     setImmediate(() => this.#send(batch));
   }
 
-  /** A sent batch was answered (or failed): the batch gathering behind it may go. */
-  #settled(): void {
+  /**
+   * A sent batch was answered (or failed): the batch gathering behind it may go. `answered`: every
+   * command carrying its bytes was answered, so later batches may write over its buffer.
+   */
+  #settled(batch: Batch, answered: boolean): void {
+    if (answered) batch.records.release();
     this.#batchesInFlight--;
     const gathering = this.#batch;
     if (this.#batchesInFlight === 0 && gathering !== null && !gathering.scheduled) this.#schedule(gathering);
@@ -250,16 +259,18 @@ export class PerInstanceRouting implements BusRouting {
     }
     const bytes = batch.records.finish();
     this.#scriptsInFlight++;
+    let answered = false;
     ROUTE_PUBLISH.runEncoded(publisher, bytes)
       .then(
         (published) => {
+          answered = true;
           this.#c.stats.published += Number(published);
           batch.resolve();
         },
         (error: unknown) => this.#failed(batch, error),
       )
       .finally(() => {
-        this.#settled();
+        this.#settled(batch, answered);
         if (--this.#scriptsInFlight > 0) return;
         for (const answered of this.#scriptsAnswered.splice(0)) answered();
       });
@@ -280,6 +291,7 @@ export class PerInstanceRouting implements BusRouting {
   async #lookUpAndPublish(batch: Batch): Promise<void> {
     this.#held = true;
     let resumed = false;
+    let answered = false;
     try {
       await this.#readRoutes(batch.records.targets, batch.records.recipients);
       const scripts = this.#scriptsSettled();
@@ -300,13 +312,15 @@ export class PerInstanceRouting implements BusRouting {
       resumed = true;
       this.#resume();
       await Promise.all(sent);
+      answered = true;
       this.#c.stats.published += publishes.length;
       batch.resolve();
     } catch (error) {
       if (!resumed) this.#resume();
       this.#failed(batch, error);
     } finally {
-      this.#settled();
+      // After a failure a PUBLISH carrying the buffer's bytes may still be pending: not reused.
+      this.#settled(batch, answered);
     }
   }
 

@@ -12,15 +12,17 @@
  * Why encode the command ourselves: handing ioredis the blob as an argument cost three copies
  * per batch (ours, its command buffer, its auto-pipeline's concatenation) and kept the turn's
  * header strings alive on the heap until the batch was sent. Here each record is copied once,
- * when it is published, and its strings die young.
+ * when it is published, and its strings die young. Its buffer comes from, and goes back to, the
+ * routing's BatchBuffers (batch-buffers.ts says why).
  */
 import { publishHead } from '../redis/encoded-command.ts';
+import type { BatchBuffers } from './batch-buffers.ts';
 import { encodeRecordTargets } from './redis-codec.ts';
 
 const NEWLINE = 0x0a;
 /** Room for `$<blob length>\r\n` in front of the blob: `$`, up to 10 digits, CRLF. */
 const LENGTH_LINE_ROOM = 13;
-/** The first buffer of a batch when nothing is known yet (16 KiB); it doubles as needed. */
+/** The least room a batch asks for when nothing is known yet (16 KiB); it doubles as needed. */
 const MIN_CAPACITY = 16 * 1024;
 
 function bulk(value: string): string {
@@ -47,12 +49,23 @@ export class RouteBatch {
   envelopes = 0;
   recipients = 0;
 
+  readonly #buffers: BatchBuffers;
+
   /** `expectedBytes`: a guess of the blob's size (the previous batch's), to avoid regrowing. */
-  constructor(head: Buffer, expectedBytes: number) {
+  constructor(head: Buffer, expectedBytes: number, buffers: BatchBuffers) {
     this.#head = head;
+    this.#buffers = buffers;
     this.#blobStart = head.length + LENGTH_LINE_ROOM;
-    this.#buffer = Buffer.allocUnsafe(this.#blobStart + Math.max(MIN_CAPACITY, expectedBytes));
+    this.#buffer = buffers.take(this.#blobStart + Math.max(MIN_CAPACITY, expectedBytes));
     this.#end = this.#blobStart;
+  }
+
+  /**
+   * Gives the batch's buffer back for later batches. Only once every command that carries its
+   * bytes has been answered (batch-buffers.ts); the batch must not be used afterwards.
+   */
+  release(): void {
+    this.#buffers.give(this.#buffer);
   }
 
   /** Bytes of records so far. */
@@ -132,8 +145,10 @@ export class RouteBatch {
   #reserve(bytes: number): void {
     const needed = this.#end + bytes;
     if (needed <= this.#buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.#buffer.length));
+    const grown = this.#buffers.take(Math.max(needed, 2 * this.#buffer.length));
     this.#buffer.copy(grown, 0, 0, this.#end);
+    // Nothing was sent from the old one: only this batch wrote to it.
+    this.#buffers.give(this.#buffer);
     this.#buffer = grown;
   }
 }
