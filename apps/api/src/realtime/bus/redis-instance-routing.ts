@@ -18,10 +18,12 @@
  * with one batch in flight. Why: a busy publisher reads a few frames per turn, so turn-sized
  * batches were small exactly when the instance was busiest, and each batch costs the publisher,
  * Redis and every receiving instance a write, a wake-up and a read (scenario 4,
- * docs/benchmarks.md round 6). A quiet publisher's lone publish still waits one turn only. A batch of `lookupFrom` envelopes or
- * more is routed by the publisher instead: one `HMGET` of its recipients' routes, then one
- * PUBLISH per target instance (redis-route-lookup.ts), which costs Redis far less per envelope
- * but takes a second round trip.
+ * docs/benchmarks.md round 6). A quiet publisher's lone publish still waits one turn only.
+ * Batches are written into buffers kept across batches (batch-buffers.ts).
+ *
+ * A batch of `lookupFrom` envelopes or more is routed by the publisher instead: one `HMGET` of
+ * its recipients' routes, then one PUBLISH per target instance (redis-route-lookup.ts), which
+ * costs Redis far less per envelope but takes a second round trip.
  *
  * Order per publisher is kept: batches go out on one connection in order, records keep their
  * order inside a batch, and while a batch waits for its routes the batches after it wait too
@@ -272,7 +274,7 @@ export class PerInstanceRouting implements BusRouting {
       .finally(() => {
         this.#settled(batch, answered);
         if (--this.#scriptsInFlight > 0) return;
-        for (const answered of this.#scriptsAnswered.splice(0)) answered();
+        for (const wake of this.#scriptsAnswered.splice(0)) wake();
       });
   }
 
