@@ -120,6 +120,9 @@ it("an admin finds a conversation by part of a participant's name and sends a no
 
   // The same search on a phone.
   await adminPhone.page.goto('/admin');
+  // Connected means hydrated: a radio clicked before React took over the page is reset by it
+  // ("Clicking the checkbox did not change its state", one CI run).
+  await waitForStatus(adminPhone.page, 'open');
   await adminPhone.page.getByLabel('指定会话').check();
   await adminPhone.page.getByTestId('conversation-search').fill('customer_789');
   await adminPhone.page.getByTestId('conversation-option').filter({ hasText: FOLLOW_UP }).waitFor();
