@@ -62,6 +62,32 @@ describe('Redis bus, routes looked up by the publisher', () => {
     expect(a.bus.stats().published - publishedBefore).toBe(1);
   });
 
+  it('routes the recipients as they were at the call when the caller changes its list before the batch is sent', async () => {
+    names = redisNames(uniquePrefix(), false);
+    const a = await startBus('a', 1);
+    const b = await startBus('b', 1);
+    const c = await startBus('c', 1);
+    await Promise.all([b.bus.subscribeUser('u1'), b.bus.subscribeUser('u2'), c.bus.subscribeUser('u3')]);
+    // Each list has no repeat (the bus's own copy is then the only one) and changes within the turn.
+    const first = ['u1', 'u2'];
+    const second = ['u1'];
+    const published = Promise.all([
+      a.bus.publishToUsers(first, envelope('first')),
+      a.bus.publishToUsers(second, envelope('second')),
+    ]);
+    first.push('u3');
+    second.splice(0, 1, 'never-seen');
+    await published;
+    await b.recorder.waitForCount(2);
+    await a.bus.publishToUsers(['u3'], envelope('marker'));
+    await c.recorder.waitForCount(1);
+    expect(b.recorder.calls.map((call) => [call.envelope.frame, call.targets])).toEqual([
+      ['first', ['u1', 'u2']],
+      ['second', ['u1']],
+    ]);
+    expect(c.recorder.frames()).toEqual(['marker']);
+  });
+
   it('does not trust its copy of the routes once Redis lost its data, and finds them again after the resync', async () => {
     names = redisNames(uniquePrefix(), false);
     const a = await startBus('a', 1);

@@ -37,7 +37,8 @@ import type { Redis } from 'ioredis';
 import { encodePublish, sendEncoded, sendNow } from '../redis/encoded-command.ts';
 import type { Envelope } from '../types.ts';
 import { BatchBuffers } from './batch-buffers.ts';
-import { decodeRecords, encodeRecordMeta } from './redis-codec.ts';
+import { LocalRecipients } from './local-recipients.ts';
+import { RecipientsLineEncoder, RecordDecoder, RecordMetaEncoder } from './redis-codec.ts';
 import { RouteBatch, routeCommandHead } from './redis-route-batch.ts';
 import { distinctRecipients, planPublishes, RouteCache } from './redis-route-lookup.ts';
 import { ROUTE_PUBLISH, ROUTES_REPLACE, ROUTES_UPDATE } from './redis-route-scripts.ts';
@@ -90,6 +91,10 @@ export class PerInstanceRouting implements BusRouting {
   #scriptsInFlight = 0;
   readonly #scriptsAnswered: (() => void)[] = [];
   readonly #routeCache: RouteCache;
+  readonly #recipientsLines = new RecipientsLineEncoder();
+  readonly #recordMetas: RecordMetaEncoder;
+  readonly #decoder = new RecordDecoder();
+  readonly #localRecipients: LocalRecipients;
   /**
    * Counts the publisher's connections: each new one may reach a Redis with other data (a
    * restart from an older snapshot, a promoted replica, where the routes' version can come back
@@ -108,6 +113,8 @@ export class PerInstanceRouting implements BusRouting {
     this.#c = context;
     this.#lookupFrom = lookupFrom;
     this.#routeCache = new RouteCache(context.busId);
+    this.#recordMetas = new RecordMetaEncoder(context.busId);
+    this.#localRecipients = new LocalRecipients(context.wanted, context.wantedVersion);
     this.#channel = context.names.instanceChannelPrefix + context.busId;
     this.#commandHead = routeCommandHead(
       ROUTE_PUBLISH.sha,
@@ -136,7 +143,12 @@ export class PerInstanceRouting implements BusRouting {
     const batch = this.#batch ?? this.#open();
     const records = batch.records;
     try {
-      records.append(userIds, encodeRecordMeta(this.#c.busId, envelope, frame.length), frame);
+      records.append(
+        userIds,
+        this.#recipientsLines.encode(userIds),
+        this.#recordMetas.encode(envelope, frame.length),
+        frame,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -152,9 +164,8 @@ export class PerInstanceRouting implements BusRouting {
 
   receive(channel: string, message: Buffer): boolean {
     if (channel !== this.#channel) return false;
-    const { records, malformed } = decodeRecords(message);
+    const { records, malformed } = this.#decoder.decode(message);
     if (malformed) this.#c.logger.warn({ channel }, 'ignoring a malformed record on the instance channel');
-    const wanted = this.#c.wanted;
     for (const record of records) {
       if (record.busId === this.#c.busId) {
         this.#c.stats.echoes++;
@@ -162,7 +173,7 @@ export class PerInstanceRouting implements BusRouting {
       }
       // Records list every recipient; ours are those with a socket here. A user whose last
       // socket closed after the publisher's lookup is no longer among them.
-      const targets = record.targets.filter((u) => wanted.has(u));
+      const targets = this.#localRecipients.of(record.recipients);
       if (targets.length === 0) continue;
       this.#c.stats.received++;
       this.#c.deliver(record.envelope, targets);

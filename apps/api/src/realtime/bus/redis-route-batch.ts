@@ -17,7 +17,6 @@
  */
 import { publishHead } from '../redis/encoded-command.ts';
 import type { BatchBuffers } from './batch-buffers.ts';
-import { encodeRecordTargets } from './redis-codec.ts';
 
 const NEWLINE = 0x0a;
 /** Room for `$<blob length>\r\n` in front of the blob: `$`, up to 10 digits, CRLF. */
@@ -74,11 +73,10 @@ export class RouteBatch {
   }
 
   /**
-   * Appends one record. `meta` is its header line without the newline (redis-codec.ts);
-   * `userIds` must contain no space or newline (checked by encodeRecordTargets).
+   * Appends one record. `targets` is its recipients line, `userIds` joined (RecipientsLineEncoder),
+   * and `meta` its header line, both without the newline (redis-codec.ts).
    */
-  append(userIds: readonly string[], meta: string, frame: Buffer): void {
-    const targets = encodeRecordTargets(userIds);
+  append(userIds: readonly string[], targets: string, meta: string, frame: Buffer): void {
     // UTF-16 code units take at most 3 bytes in UTF-8: a safe bound without measuring first.
     this.#reserve(3 * (targets.length + meta.length) + 2 + frame.length);
     const start = this.#end;

@@ -61,9 +61,16 @@ export class RouteCache {
     // Full: start over here, never while a batch's routes are being stored.
     if (this.#peers.size + recipients > MAX_CACHED_ROUTES) this.#peers.clear();
     if (this.#version === null || this.#peers.size === 0) return distinctRecipients(targets);
-    const unknown = new Set<string>();
-    for (const userIds of targets) for (const id of userIds) if (!this.#peers.has(id)) unknown.add(id);
-    return [...unknown];
+    // Usually every route is known: no set until one is not.
+    let unknown: Set<string> | undefined;
+    for (const userIds of targets) {
+      for (const id of userIds) {
+        if (this.#peers.has(id)) continue;
+        unknown ??= new Set();
+        unknown.add(id);
+      }
+    }
+    return unknown === undefined ? [] : [...unknown];
   }
 
   /**

@@ -20,6 +20,8 @@ export interface RoutingContext {
   logger: Logger;
   /** Users with a socket on this instance right now (checked on receipt: unsubscribes act at once). */
   wanted: ReadonlySet<string>;
+  /** Changes whenever `wanted` does (a counter). */
+  wantedVersion(): number;
   /** Hands an envelope to the bus's handler (errors are contained there). */
   deliver(envelope: Envelope, targets: readonly string[]): void;
   /** Counters shown on /health. */

@@ -47,6 +47,8 @@ export class RedisBus implements Bus {
   readonly #o: RedisBusOptions;
   /** Users we want routed here; the receive path checks it, so an unsubscribe takes effect at once. */
   readonly #desired = new Set<string>();
+  /** Bumped by every change of `#desired` (LocalRecipients keeps answers until it moves). */
+  #desiredVersion = 0;
   /** Users whose routing Redis has confirmed. */
   readonly #active = new Set<string>();
   /** Users (un)subscribed since the last flush: the flush looks at these only, not at every user. */
@@ -107,6 +109,7 @@ export class RedisBus implements Bus {
       busId: options.busId,
       logger: options.logger,
       wanted: this.#desired,
+      wantedVersion: () => this.#desiredVersion,
       stats: this.#stats,
       deliver: (envelope: Envelope, targets: readonly string[]) => this.#deliver(envelope, targets),
       publishFailed: () => this.#publishFailed(),
@@ -179,7 +182,7 @@ export class RedisBus implements Bus {
    */
   publishToUsers(userIds: readonly string[], envelope: Envelope): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('bus is closed'));
-    const unique = userIds.length === 1 ? userIds : [...new Set(userIds)];
+    const unique = distinctUsers(userIds);
     // Bytes once: the local sockets and Redis get the same Buffer.
     const frame = frameBytes(envelope);
     const sent = frame === envelope.frame ? envelope : { ...envelope, frame };
@@ -208,6 +211,7 @@ export class RedisBus implements Bus {
   subscribeUser(userId: string): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('bus is closed'));
     this.#desired.add(userId);
+    this.#desiredVersion++;
     this.#touched.add(userId);
     return this.#scheduleFlush();
   }
@@ -215,6 +219,7 @@ export class RedisBus implements Bus {
   unsubscribeUser(userId: string): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('bus is closed'));
     this.#desired.delete(userId);
+    this.#desiredVersion++;
     this.#touched.add(userId);
     return this.#scheduleFlush();
   }
@@ -390,4 +395,21 @@ export class RedisBus implements Bus {
   #assertOpen(): void {
     if (this.#closed) throw new Error('bus is closed');
   }
+}
+
+/** Lists up to this long are checked for repeats pair by pair (a room: ≤ 45 comparisons, no Set). */
+const PAIRWISE_DISTINCT_MAX = 16;
+
+/**
+ * A copy of `userIds` without repeats. A copy even when it has none: a batch keeps the list until
+ * it is sent, and the caller's array may change after the call (the contract's snapshot).
+ */
+function distinctUsers(userIds: readonly string[]): readonly string[] {
+  const count = userIds.length;
+  if (count > PAIRWISE_DISTINCT_MAX) return [...new Set(userIds)];
+  for (let k = 1; k < count; k++) {
+    const id = userIds[k];
+    for (let j = 0; j < k; j++) if (userIds[j] === id) return [...new Set(userIds)];
+  }
+  return userIds.slice();
 }
