@@ -5,6 +5,7 @@
  *
  * Flags: --profile quick|full  --scenarios 1,...,8 or names (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
  *        --repeat N  --body-bytes N (payload size in scenarios 1 and 4, default 1024)  --persisted (adds ours' send_message row to scenario 1)  --no-pin
+ *        --cross-open-rate N (scenario 4's open-loop msg/s per room; the profile's: quick 8, full 2)
  *        --cpu-prof <dir> (a .cpuprofile of every target instance for each measured phase;
  *        summarise with bench/src/tools/profile-summary.ts)
  */
@@ -39,14 +40,23 @@ const { values } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'body-bytes': { type: 'string' },
+    'cross-open-rate': { type: 'string' },
   },
 });
 
 const base = PROFILES[values.profile as keyof typeof PROFILES];
 if (!base) throw new Error(`unknown profile ${values.profile}; use quick or full`);
-const profile = values['body-bytes']
+const withBody = values['body-bytes']
   ? { ...base, fanout: { ...base.fanout, bodyBytes: Number(values['body-bytes']) } }
   : base;
+const crossOpenRate = values['cross-open-rate'] === undefined ? undefined : Number(values['cross-open-rate']);
+if (crossOpenRate !== undefined && !(crossOpenRate > 0)) {
+  throw new Error(`--cross-open-rate must be a positive number of msg/s per room, got ${values['cross-open-rate']}`);
+}
+const profile =
+  crossOpenRate === undefined
+    ? withBody
+    : { ...withBody, cross: { ...withBody.cross, openRatePerRoom: crossOpenRate } };
 // Numbers as in docs/benchmarks.md; 2 is the persisted path, so the issue's "chat mix" is 7.
 const SCENARIO_NAMES: Record<string, string> = {
   fanout: '1',
