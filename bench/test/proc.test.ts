@@ -7,10 +7,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuSeconds, measureCpuOfNamed } from '../src/common/proc.ts';
+import { cpuSeconds, listenOverflows, measureCpuOfNamed } from '../src/common/proc.ts';
 
 // /proc/PID/comm keeps 15 characters: the name must fit so that pidsNamed finds it.
 const name = `burn-${process.pid}`.slice(0, 15);
@@ -58,5 +59,33 @@ describe('measureCpuOfNamed', () => {
     // Only what `late` spent since (its CPU keeps growing until it is stopped), never the exited one's history.
     expect(counted).toBeLessThan(lateSpent + before);
     late.kill('SIGKILL');
+  });
+});
+
+describe('listenOverflows', () => {
+  it('counts the SYNs a listener that never accepts drops once its accept queue is full', async () => {
+    // A listener with a backlog of 1 that never calls accept(): Node accepts by itself, so python does it.
+    const listener = spawn('python3', [
+      '-c',
+      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(1)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)',
+    ]);
+    children.push(listener);
+    const [line] = (await once(listener.stdout!, 'data')) as [Buffer];
+    const port = Number(line.toString().trim());
+    const before = listenOverflows();
+    const sockets: Socket[] = [];
+    try {
+      for (let i = 0; i < 6; i++) sockets.push(connect(port, '127.0.0.1').on('error', () => undefined));
+      const deadline = Date.now() + 10_000;
+      while (listenOverflows() === before) {
+        if (Date.now() > deadline)
+          throw new Error('no listen overflow counted in 10 s for 6 connects to a backlog of 1');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(listenOverflows()).toBeGreaterThan(before);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      listener.kill('SIGKILL');
+    }
   });
 });

@@ -130,3 +130,20 @@ export function cpuSecondsOf(pids: number[]): number {
   }
   return sum;
 }
+
+/**
+ * The machine's TCP listen-queue overflows so far (`TcpExt: ListenOverflows` in /proc/net/netstat):
+ * each one is a SYN dropped because a listener's accept queue was full, which costs its client a
+ * 1 s (then 3 s, …) SYN retransmit. Machine-wide: take a delta around a window with one listener busy.
+ */
+export function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    if (!lines[i]!.startsWith('TcpExt:') || !lines[i + 1]!.startsWith('TcpExt:')) continue;
+    const names = lines[i]!.trim().split(/\s+/);
+    const values = lines[i + 1]!.trim().split(/\s+/);
+    const at = names.indexOf('ListenOverflows');
+    return at < 0 ? 0 : Number(values[at]);
+  }
+  return 0;
+}

@@ -9,7 +9,7 @@
  * publishers run in a second generator process, on the same core).
  */
 import { quantile } from '../common/histogram.ts';
-import { cpuSeconds, measureCpuOfNamed, syscallCounts } from '../common/proc.ts';
+import { cpuSeconds, listenOverflows, measureCpuOfNamed, syscallCounts } from '../common/proc.ts';
 import type { ClientSpec, RoomPlan, Snapshot, StormStatus, TargetKind } from '../common/types.ts';
 import { type BenchEnv, deploy } from '../harness/deploy.ts';
 import { startGenerator } from '../harness/generator.ts';
@@ -53,6 +53,8 @@ export interface StormResult {
   /** Redis's traffic per storm client (INFO stats): bytes in/out, reads/writes it processed (all clients: A, B, the bench). */
   redisTrafficPerReconnect?: RedisTraffic;
   redisPerReconnect?: { commands: number; evalshaUsec: number; byCommand: Record<string, number> };
+  /** SYNs the machine dropped over the storm because a listener's accept queue was full (B's, the only one busy). */
+  listenOverflows?: number;
 }
 
 export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<StormResult> {
@@ -107,6 +109,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       if (env.profileDir) await b.profileStart();
       const cpu0 = cpuSeconds(b.pid);
       const sys0 = syscallCounts(b.pid);
+      const overflows0 = listenOverflows();
       const gen0 = cpuSeconds(generator.pid);
       const redis = deployment.redis;
       const redis0 = redis ? cpuSeconds(redis.pid) : 0;
@@ -121,10 +124,13 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       let peak = 0;
       let lastCpu = cpu0;
       let lastT = tKill;
+      // B's CPU seconds at each poll (ms after the kill), for the timeline below.
+      const cpuSamples: Array<{ ms: number; cpu: number }> = [{ ms: 0, cpu: cpu0 }];
       while (performance.now() - tKill < p.maxMs) {
         await sleep(250);
         status = await generator.stormStatus();
         const now = performance.now();
+        cpuSamples.push({ ms: now - tKill, cpu: cpuSeconds(b.pid) });
         if (now - lastT >= 1_000) {
           const c = cpuSeconds(b.pid);
           peak = Math.max(peak, (c - lastCpu) / ((now - lastT) / 1000));
@@ -140,6 +146,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       if (env.profileDir) await b.profileStop(`${env.profileDir}/${b.name}-storm.cpuprofile`);
       const bCpu = cpuSeconds(b.pid) - cpu0;
       const sys1 = syscallCounts(b.pid);
+      const overflows = listenOverflows() - overflows0;
       const util = bCpu / stormSeconds;
       const redisCpu = redis ? cpuSeconds(redis.pid) - redis0 : null;
       const pgCpu = postgres.stop();
@@ -159,6 +166,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         p99Ms: quantile(times, 0.99),
         maxMs: times.at(-1) ?? Number.NaN,
         failedAttempts: status.failedAttempts,
+        listenOverflows: overflows,
         serverBUtil: util,
         serverBPeakUtil: Math.max(peak, util),
         generatorUtil,
@@ -203,6 +211,10 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
           `B CPU ${Math.round(util * 100)} % (peak ${Math.round(result.serverBPeakUtil * 100)} %), generator ${Math.round(generatorUtil * 100)} %, ` +
           `survivors p99 ${before.p99Ms.toFixed(1)} → ${during.p99Ms.toFixed(1)} ms`,
       );
+      env.log(
+        `  ${kind}: timeline after the kill (per ${TIMELINE_STEP_MS} ms: lost / open again / B's CPU %): ` +
+          `${timeline(status, killedAt, cpuSamples)}; SYNs dropped by a full accept queue: ${overflows}`,
+      );
       const cpu = result.cpuMsPerReconnect!;
       const r = result.redisPerReconnect;
       env.log(
@@ -229,6 +241,36 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
     await Promise.all([generator.kill(), watcher.kill()]);
     await deployment.stop();
   }
+}
+
+/** The timeline's step, ms. */
+const TIMELINE_STEP_MS = 500;
+
+/**
+ * Per step after the kill: how many clients saw the drop, how many were open again, and B's CPU
+ * (share of one core, from the polls' samples that fall in the step), so a stall shows as steps
+ * where clients wait and B is idle.
+ */
+function timeline(status: StormStatus, killedAt: number, cpu: Array<{ ms: number; cpu: number }>): string {
+  const last = cpu.at(-1)?.ms ?? 0;
+  const steps = Math.ceil(last / TIMELINE_STEP_MS);
+  const count = (at: number[], i: number) =>
+    at.filter((t) => t - killedAt >= i * TIMELINE_STEP_MS && t - killedAt < (i + 1) * TIMELINE_STEP_MS).length;
+  const parts: string[] = [];
+  // B's CPU seconds at ms, interpolated between the polls (a poll can come late when the generator is busy).
+  const cpuAt = (ms: number) => {
+    const after = cpu.findIndex((s) => s.ms >= ms);
+    if (after <= 0) return cpu[Math.max(after, 0)]?.cpu ?? 0;
+    const [x, y] = [cpu[after - 1]!, cpu[after]!];
+    return x.cpu + ((y.cpu - x.cpu) * (ms - x.ms)) / (y.ms - x.ms);
+  };
+  for (let i = 0; i < steps; i++) {
+    const from = i * TIMELINE_STEP_MS;
+    const to = Math.min(from + TIMELINE_STEP_MS, last);
+    const share = to > from ? (1000 * (cpuAt(to) - cpuAt(from))) / (to - from) : 0;
+    parts.push(`${from / 1000}s ${count(status.lostAt, i)}/${count(status.reopenedAt, i)}/${Math.round(share * 100)}`);
+  }
+  return parts.join(', ');
 }
 
 /** A commandstats delta divided by the number of storm clients. */
