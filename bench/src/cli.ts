@@ -107,6 +107,10 @@ const env: BenchEnv = {
   db,
   ...(pin ? { serverCpus: '0', generatorCpus: '1' } : {}),
   ...(values['cpu-prof'] ? { profileDir: values['cpu-prof'] } : {}),
+  // Extra Node/V8 flags for every target instance (not the generator), e.g. "--log-deopt --logfile=/tmp/v8-%p.log".
+  ...(process.env.BENCH_SERVER_NODE_ARGS
+    ? { nodeArgs: process.env.BENCH_SERVER_NODE_ARGS.split(' ').filter(Boolean) }
+    : {}),
   log,
 };
 

@@ -147,3 +147,37 @@ export function listenOverflows(): number {
   }
   return 0;
 }
+
+/** User and system CPU seconds of one process, split into its main thread and all its other threads. */
+export interface ThreadCpu {
+  main: { user: number; system: number };
+  others: { user: number; system: number };
+}
+
+/**
+ * `pid`'s CPU by thread (/proc/PID/task/TID/stat): the main thread (TID = PID) runs the JavaScript
+ * and the event loop's system calls; Node's other threads are V8's (the optimizing compiler,
+ * concurrent GC) and libuv's pool. A thread that ended in between is not counted.
+ */
+export function threadCpu(pid: number): ThreadCpu {
+  const result: ThreadCpu = { main: { user: 0, system: 0 }, others: { user: 0, system: 0 } };
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return result;
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const into = tid === String(pid) ? result.main : result.others;
+    into.user += Number(fields[11]) / clockTicks();
+    into.system += Number(fields[12]) / clockTicks();
+  }
+  return result;
+}

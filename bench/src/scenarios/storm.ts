@@ -9,7 +9,14 @@
  * publishers run in a second generator process, on the same core).
  */
 import { quantile } from '../common/histogram.ts';
-import { cpuSeconds, listenOverflows, measureCpuOfNamed, syscallCounts } from '../common/proc.ts';
+import {
+  cpuSeconds,
+  listenOverflows,
+  measureCpuOfNamed,
+  syscallCounts,
+  type ThreadCpu,
+  threadCpu,
+} from '../common/proc.ts';
 import type { ClientSpec, RoomPlan, Snapshot, StormStatus, TargetKind } from '../common/types.ts';
 import { type BenchEnv, deploy } from '../harness/deploy.ts';
 import { startGenerator } from '../harness/generator.ts';
@@ -55,6 +62,8 @@ export interface StormResult {
   redisPerReconnect?: { commands: number; evalshaUsec: number; byCommand: Record<string, number> };
   /** SYNs the machine dropped over the storm because a listener's accept queue was full (B's, the only one busy). */
   listenOverflows?: number;
+  /** B's CPU ms per reconnect by thread (see threadCpu): the main thread's and the others' (V8's compiler and GC, libuv). */
+  bThreadsMsPerReconnect?: ThreadCpu;
 }
 
 export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<StormResult> {
@@ -110,6 +119,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const cpu0 = cpuSeconds(b.pid);
       const sys0 = syscallCounts(b.pid);
       const overflows0 = listenOverflows();
+      const threads0 = threadCpu(b.pid);
       const gen0 = cpuSeconds(generator.pid);
       const redis = deployment.redis;
       const redis0 = redis ? cpuSeconds(redis.pid) : 0;
@@ -124,13 +134,16 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       let peak = 0;
       let lastCpu = cpu0;
       let lastT = tKill;
-      // B's CPU seconds at each poll (ms after the kill), for the timeline below.
+      // B's CPU seconds every 100 ms after the kill, for the timeline below: on a timer of its own,
+      // since the status polls wait for the generator, which is busy during the storm.
       const cpuSamples: Array<{ ms: number; cpu: number }> = [{ ms: 0, cpu: cpu0 }];
+      const sampler = setInterval(() => {
+        cpuSamples.push({ ms: performance.now() - tKill, cpu: cpuSeconds(b.pid) });
+      }, 100).unref();
       while (performance.now() - tKill < p.maxMs) {
         await sleep(250);
         status = await generator.stormStatus();
         const now = performance.now();
-        cpuSamples.push({ ms: now - tKill, cpu: cpuSeconds(b.pid) });
         if (now - lastT >= 1_000) {
           const c = cpuSeconds(b.pid);
           peak = Math.max(peak, (c - lastCpu) / ((now - lastT) / 1000));
@@ -142,11 +155,14 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
           break;
         }
       }
+      clearInterval(sampler);
+      cpuSamples.push({ ms: performance.now() - tKill, cpu: cpuSeconds(b.pid) });
       const stormSeconds = (performance.now() - tKill) / 1000;
       if (env.profileDir) await b.profileStop(`${env.profileDir}/${b.name}-storm.cpuprofile`);
       const bCpu = cpuSeconds(b.pid) - cpu0;
       const sys1 = syscallCounts(b.pid);
       const overflows = listenOverflows() - overflows0;
+      const threads = threadCpuPerClient(threads0, threadCpu(b.pid), p.clients);
       const util = bCpu / stormSeconds;
       const redisCpu = redis ? cpuSeconds(redis.pid) - redis0 : null;
       const pgCpu = postgres.stop();
@@ -167,6 +183,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         maxMs: times.at(-1) ?? Number.NaN,
         failedAttempts: status.failedAttempts,
         listenOverflows: overflows,
+        bThreadsMsPerReconnect: threads,
         serverBUtil: util,
         serverBPeakUtil: Math.max(peak, util),
         generatorUtil,
@@ -213,7 +230,9 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       );
       env.log(
         `  ${kind}: timeline after the kill (per ${TIMELINE_STEP_MS} ms: lost / open again / B's CPU %): ` +
-          `${timeline(status, killedAt, cpuSamples)}; SYNs dropped by a full accept queue: ${overflows}`,
+          `${timeline(status, killedAt, cpuSamples)}; SYNs dropped by a full accept queue: ${overflows}; ` +
+          `B's CPU ms per reconnect by thread, user + system: main ${threads.main.user.toFixed(3)} + ` +
+          `${threads.main.system.toFixed(3)}, other threads ${threads.others.user.toFixed(3)} + ${threads.others.system.toFixed(3)}`,
       );
       const cpu = result.cpuMsPerReconnect!;
       const r = result.redisPerReconnect;
@@ -241,6 +260,15 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
     await Promise.all([generator.kill(), watcher.kill()]);
     await deployment.stop();
   }
+}
+
+/** The CPU of `after` − `before`, in ms per storm client. */
+function threadCpuPerClient(before: ThreadCpu, after: ThreadCpu, clients: number): ThreadCpu {
+  const ms = (a: number, b: number) => (1000 * (a - b)) / clients;
+  return {
+    main: { user: ms(after.main.user, before.main.user), system: ms(after.main.system, before.main.system) },
+    others: { user: ms(after.others.user, before.others.user), system: ms(after.others.system, before.others.system) },
+  };
 }
 
 /** The timeline's step, ms. */

@@ -45,6 +45,7 @@ const config = loadConfig({
   ACCESS_TOKEN_TTL: '86400',
   ...(env.BENCH_WS_MAX_BUFFERED_BYTES ? { WS_MAX_BUFFERED_BYTES: env.BENCH_WS_MAX_BUFFERED_BYTES } : {}),
   // 0 measures reconnects through the HTTP ticket, as before resume tickets (issue #19).
+  ...(env.BENCH_INSTANCE_TTL ? { INSTANCE_TTL: env.BENCH_INSTANCE_TTL } : {}),
   ...(env.BENCH_WS_RESUME_TICKET_TTL ? { WS_RESUME_TICKET_TTL: env.BENCH_WS_RESUME_TICKET_TTL } : {}),
   // The scenarios measure throughput and connection storms on purpose: thousands of sockets and
   // tickets from one address, thousands of frames per second from few sockets. The limits against
