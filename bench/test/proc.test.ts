@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuSeconds, listenOverflows, measureCpuOfNamed } from '../src/common/proc.ts';
+import { cpuSeconds, listenOverflows, measureCpuOfNamed, threadCpu } from '../src/common/proc.ts';
 
 // /proc/PID/comm keeps 15 characters: the name must fit so that pidsNamed finds it.
 const name = `burn-${process.pid}`.slice(0, 15);
@@ -87,5 +87,26 @@ describe('listenOverflows', () => {
       for (const socket of sockets) socket.destroy();
       listener.kill('SIGKILL');
     }
+  });
+});
+
+describe('threadCpu', () => {
+  it("puts a worker thread's CPU under the other threads and the main thread's under main", async () => {
+    // The main thread burns until the worker has burnt too, then both idle until killed.
+    const child = spawn(process.execPath, [
+      '-e',
+      `const { Worker } = require('node:worker_threads');
+       const burn = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
+       burn(300);
+       new Worker('const end = Date.now() + 600; while (Date.now() < end); require("node:worker_threads").parentPort.postMessage(1)', { eval: true })
+         .on('message', () => { console.log('done'); setInterval(() => {}, 1000); });`,
+    ]);
+    children.push(child);
+    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    expect(line.toString()).toContain('done');
+    const cpu = threadCpu(child.pid!);
+    child.kill('SIGKILL');
+    expect(cpu.main.user + cpu.main.system).toBeGreaterThanOrEqual(0.2);
+    expect(cpu.others.user + cpu.others.system).toBeGreaterThanOrEqual(0.4);
   });
 });
