@@ -67,12 +67,14 @@ export function measureCpu(pid: number): CpuWindow {
 }
 
 /**
- * CPU seconds of the whole machine (all cores) since boot, from /proc/stat: `busy` (all but idle
+ * CPU seconds of the whole machine (all cores, or one `core`) since boot, from /proc/stat: `busy` (all but idle
  * and iowait) and the part of it spent in interrupt/softirq context (on loopback, much of the
  * TCP receive path runs there and is charged to no process), and `steal` (taken by the host).
  */
-export function machineCpuSeconds(): { busy: number; irq: number; steal: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+export function machineCpuSeconds(core?: number): { busy: number; irq: number; steal: number } {
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  // Line 0 sums every core ("cpu "); `core` picks that core's own line ("cpu0 ", …) instead.
+  const line = (core === undefined ? lines[0] : lines.find((l) => l.startsWith(`cpu${core} `))) ?? '';
   const ticks = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal
   const total = ticks.slice(0, 8).reduce((a, b) => a + (b || 0), 0);

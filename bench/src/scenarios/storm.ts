@@ -12,6 +12,7 @@ import { quantile } from '../common/histogram.ts';
 import {
   cpuSeconds,
   listenOverflows,
+  machineCpuSeconds,
   measureCpuOfNamed,
   syscallCounts,
   type ThreadCpu,
@@ -120,6 +121,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const sys0 = syscallCounts(b.pid);
       const overflows0 = listenOverflows();
       const threads0 = threadCpu(b.pid);
+      const core0 = machineCpuSeconds(0);
       const gen0 = cpuSeconds(generator.pid);
       const redis = deployment.redis;
       const redis0 = redis ? cpuSeconds(redis.pid) : 0;
@@ -158,11 +160,13 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       clearInterval(sampler);
       cpuSamples.push({ ms: performance.now() - tKill, cpu: cpuSeconds(b.pid) });
       const stormSeconds = (performance.now() - tKill) / 1000;
+      const pct = (seconds: number) => Math.round((100 * seconds) / stormSeconds);
       if (env.profileDir) await b.profileStop(`${env.profileDir}/${b.name}-storm.cpuprofile`);
       const bCpu = cpuSeconds(b.pid) - cpu0;
       const sys1 = syscallCounts(b.pid);
       const overflows = listenOverflows() - overflows0;
       const threads = threadCpuPerClient(threads0, threadCpu(b.pid), p.clients);
+      const core1 = machineCpuSeconds(0);
       const util = bCpu / stormSeconds;
       const redisCpu = redis ? cpuSeconds(redis.pid) - redis0 : null;
       const pgCpu = postgres.stop();
@@ -232,7 +236,9 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         `  ${kind}: timeline after the kill (per ${TIMELINE_STEP_MS} ms: lost / open again / B's CPU %): ` +
           `${timeline(status, killedAt, cpuSamples)}; SYNs dropped by a full accept queue: ${overflows}; ` +
           `B's CPU ms per reconnect by thread, user + system: main ${threads.main.user.toFixed(3)} + ` +
-          `${threads.main.system.toFixed(3)}, other threads ${threads.others.user.toFixed(3)} + ${threads.others.system.toFixed(3)}`,
+          `${threads.main.system.toFixed(3)}, other threads ${threads.others.user.toFixed(3)} + ${threads.others.system.toFixed(3)}; ` +
+          `core 0 (B and Redis) busy ${pct(core1.busy - core0.busy)} %, interrupts ${pct(core1.irq - core0.irq)} %, ` +
+          `steal ${pct(core1.steal - core0.steal)} % of the storm`,
       );
       const cpu = result.cpuMsPerReconnect!;
       const r = result.redisPerReconnect;
