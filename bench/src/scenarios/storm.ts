@@ -138,9 +138,13 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       let lastT = tKill;
       // B's CPU seconds every 100 ms after the kill, for the timeline below: on a timer of its own,
       // since the status polls wait for the generator, which is busy during the storm.
-      const cpuSamples: Array<{ ms: number; cpu: number }> = [{ ms: 0, cpu: cpu0 }];
+      const cpuSamples: CpuSample[] = [{ ms: 0, cpu: cpu0, generator: gen0 }];
       const sampler = setInterval(() => {
-        cpuSamples.push({ ms: performance.now() - tKill, cpu: cpuSeconds(b.pid) });
+        cpuSamples.push({
+          ms: performance.now() - tKill,
+          cpu: cpuSeconds(b.pid),
+          generator: cpuSeconds(generator.pid),
+        });
       }, 100).unref();
       while (performance.now() - tKill < p.maxMs) {
         await sleep(250);
@@ -158,7 +162,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         }
       }
       clearInterval(sampler);
-      cpuSamples.push({ ms: performance.now() - tKill, cpu: cpuSeconds(b.pid) });
+      cpuSamples.push({ ms: performance.now() - tKill, cpu: cpuSeconds(b.pid), generator: cpuSeconds(generator.pid) });
       const stormSeconds = (performance.now() - tKill) / 1000;
       const pct = (seconds: number) => Math.round((100 * seconds) / stormSeconds);
       if (env.profileDir) await b.profileStop(`${env.profileDir}/${b.name}-storm.cpuprofile`);
@@ -233,7 +237,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
           `survivors p99 ${before.p99Ms.toFixed(1)} → ${during.p99Ms.toFixed(1)} ms`,
       );
       env.log(
-        `  ${kind}: timeline after the kill (per ${TIMELINE_STEP_MS} ms: lost / open again / B's CPU %): ` +
+        `  ${kind}: timeline after the kill (per ${TIMELINE_STEP_MS} ms: lost / open again / B's CPU % / generator's CPU %): ` +
           `${timeline(status, killedAt, cpuSamples)}; SYNs dropped by a full accept queue: ${overflows}; ` +
           `B's CPU ms per reconnect by thread, user + system: main ${threads.main.user.toFixed(3)} + ` +
           `${threads.main.system.toFixed(3)}, other threads ${threads.others.user.toFixed(3)} + ${threads.others.system.toFixed(3)}; ` +
@@ -277,32 +281,41 @@ function threadCpuPerClient(before: ThreadCpu, after: ThreadCpu, clients: number
   };
 }
 
+/** CPU seconds of B and of the storm clients' generator, `ms` after the kill. */
+interface CpuSample {
+  ms: number;
+  cpu: number;
+  generator: number;
+}
+
 /** The timeline's step, ms. */
 const TIMELINE_STEP_MS = 500;
 
 /**
- * Per step after the kill: how many clients saw the drop, how many were open again, and B's CPU
- * (share of one core, from the polls' samples that fall in the step), so a stall shows as steps
- * where clients wait and B is idle.
+ * Per step after the kill: how many clients saw the drop, how many were open again, B's CPU and
+ * the generator's (shares of one core), so a step where clients wait shows which side was busy.
  */
-function timeline(status: StormStatus, killedAt: number, cpu: Array<{ ms: number; cpu: number }>): string {
+function timeline(status: StormStatus, killedAt: number, cpu: CpuSample[]): string {
   const last = cpu.at(-1)?.ms ?? 0;
   const steps = Math.ceil(last / TIMELINE_STEP_MS);
   const count = (at: number[], i: number) =>
     at.filter((t) => t - killedAt >= i * TIMELINE_STEP_MS && t - killedAt < (i + 1) * TIMELINE_STEP_MS).length;
   const parts: string[] = [];
-  // B's CPU seconds at ms, interpolated between the polls (a poll can come late when the generator is busy).
-  const cpuAt = (ms: number) => {
+  // CPU seconds at ms, interpolated between the samples (100 ms apart, or more when the bench was busy).
+  const at = (ms: number, of: 'cpu' | 'generator') => {
     const after = cpu.findIndex((s) => s.ms >= ms);
-    if (after <= 0) return cpu[Math.max(after, 0)]?.cpu ?? 0;
+    if (after <= 0) return cpu[Math.max(after, 0)]?.[of] ?? 0;
     const [x, y] = [cpu[after - 1]!, cpu[after]!];
-    return x.cpu + ((y.cpu - x.cpu) * (ms - x.ms)) / (y.ms - x.ms);
+    return x[of] + ((y[of] - x[of]) * (ms - x.ms)) / (y.ms - x.ms);
   };
+  const share = (from: number, to: number, of: 'cpu' | 'generator') =>
+    to > from ? Math.round((100_000 * (at(to, of) - at(from, of))) / (to - from)) : 0;
   for (let i = 0; i < steps; i++) {
     const from = i * TIMELINE_STEP_MS;
     const to = Math.min(from + TIMELINE_STEP_MS, last);
-    const share = to > from ? (1000 * (cpuAt(to) - cpuAt(from))) / (to - from) : 0;
-    parts.push(`${from / 1000}s ${count(status.lostAt, i)}/${count(status.reopenedAt, i)}/${Math.round(share * 100)}`);
+    parts.push(
+      `${from / 1000}s ${count(status.lostAt, i)}/${count(status.reopenedAt, i)}/${share(from, to, 'cpu')}/${share(from, to, 'generator')}`,
+    );
   }
   return parts.join(', ');
 }
