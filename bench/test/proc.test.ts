@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,21 +92,38 @@ describe('listenOverflows', () => {
 
 describe('threadCpu', () => {
   it("puts a worker thread's CPU under the other threads and the main thread's under main", async () => {
-    // The main thread burns until the worker has burnt too, then both idle until killed.
-    const child = spawn(process.execPath, [
-      '-e',
-      `const { Worker } = require('node:worker_threads');
-       const burn = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
-       burn(300);
-       new Worker('const end = Date.now() + 600; while (Date.now() < end); require("node:worker_threads").parentPort.postMessage(1)', { eval: true })
-         .on('message', () => { console.log('done'); setInterval(() => {}, 1000); });`,
-    ]);
+    // The main thread burns 0.4 s of CPU, then a worker 0.6 s while the main thread idles; both
+    // then stay until killed, since an ended thread leaves /proc/PID/task and its CPU with it.
+    // CPU, not wall time: a busy machine cannot make either burn less.
+    const script = join(dir, 'thread-burn.cjs');
+    writeFileSync(
+      script,
+      [
+        "const { Worker, isMainThread, parentPort } = require('node:worker_threads');",
+        'function burn(seconds) {',
+        '  const start = process.cpuUsage();',
+        '  for (;;) {',
+        '    const used = process.cpuUsage(start);',
+        '    if (used.user + used.system >= seconds * 1e6) return;',
+        '  }',
+        '}',
+        'setInterval(() => {}, 1000);',
+        'if (isMainThread) {',
+        '  burn(0.4);',
+        "  new Worker(__filename).on('message', () => console.log('done'));",
+        '} else {',
+        '  burn(0.6);',
+        '  parentPort.postMessage(1);',
+        '}',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [script]);
     children.push(child);
     const [line] = (await once(child.stdout!, 'data')) as [Buffer];
     expect(line.toString()).toContain('done');
     const cpu = threadCpu(child.pid!);
     child.kill('SIGKILL');
-    expect(cpu.main.user + cpu.main.system).toBeGreaterThanOrEqual(0.2);
-    expect(cpu.others.user + cpu.others.system).toBeGreaterThanOrEqual(0.4);
+    expect(cpu.main.user + cpu.main.system).toBeGreaterThanOrEqual(0.25);
+    expect(cpu.others.user + cpu.others.system).toBeGreaterThanOrEqual(0.5);
   });
 });

@@ -4,7 +4,7 @@
  * ticket's single use, the per-user connection cap) and then what `Gateway.#register` sends to
  * Redis (the bus route and the presence record, together). K upgrades start in the same
  * event-loop turn, as in a storm where one read of the listening socket brings many; K = 1, 10,
- * 100. Measured per connection: this process's CPU (`process.cpuUsage`: ioredis, the modules,
+ * 100 by default, or the list given (e.g. 100,1000,5000: a whole storm in one turn). Measured per connection: this process's CPU (`process.cpuUsage`: ioredis, the modules,
  * the socket writes), Redis's CPU (`/proc` of the bench-owned redis-server) and its commands
  * (`INFO commandstats`, scripts' inner calls included), and the wall time until the turn's
  * upgrades were all registered (with one upgrade per turn: its round trips in a row).
@@ -12,7 +12,7 @@
  * Then REAP: instance A's 5,000 connections (scenario 6's) are reaped by B's liveness tick; the
  * script's time in Redis (`INFO commandstats`) is how long Redis serves nobody else.
  *
- *   node --conditions=@anmei/source --import tsx bench/src/tools/register-cost.ts [rounds=200]
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/register-cost.ts [rounds=200] [per-turn=1,10,100]
  *
  * Starts its own redis-server on a free port (never the machine's shared one).
  */
@@ -34,6 +34,8 @@ import { cpuSeconds } from '../common/proc.ts';
 import { commandStats, commandStatsDelta, startRedis } from '../harness/redis.ts';
 
 const rounds = Number(process.argv[2] ?? 200);
+/** Upgrades per turn to measure; each gets max(1, rounds × 10 ÷ K) turns. */
+const perTurn = (process.argv[3] ?? '1,10,100').split(',').map(Number);
 const REAPED = 5_000;
 const logger = pino({ level: 'silent' });
 const redis = await startRedis();
@@ -90,7 +92,7 @@ try {
     );
     await Promise.all(warm.map((t, k) => reconnect(t, `10.1.${k}.${r}`)));
   }
-  for (const batch of [1, 10, 100]) {
+  for (const batch of perTurn) {
     const n = Math.max(1, Math.floor((rounds * 10) / batch));
     // Tickets are signed outside the measured window (the HTTP route or `connected` signs them).
     const sets = await Promise.all(
