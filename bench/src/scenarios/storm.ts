@@ -128,6 +128,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const postgres = measureCpuOfNamed('postgres');
       const stats0 = redis ? await commandStats(redis.url) : undefined;
       const traffic0 = redis ? await trafficStats(redis.url) : undefined;
+      const counters0 = kind === 'ours' ? await oursCounters(b.url) : undefined;
       const killedAt = Date.now();
       const tKill = performance.now();
       await a.kill();
@@ -176,6 +177,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const pgCpu = postgres.stop();
       const redisDelta = redis && stats0 ? commandStatsDelta(stats0, await commandStats(redis.url)) : [];
       const traffic1 = redis ? await trafficStats(redis.url) : undefined;
+      const counters1 = counters0 ? await oursCounters(b.url) : undefined;
       const generatorUtil = (cpuSeconds(generator.pid) - gen0) / stormSeconds;
       const during = summarize(await watcher.snapshot(), util);
       const times = status.reopenedAt.map((t) => t - killedAt).sort((x, y) => x - y);
@@ -244,6 +246,14 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
           `core 0 (B and Redis) busy ${pct(core1.busy - core0.busy)} %, interrupts ${pct(core1.irq - core0.irq)} %, ` +
           `steal ${pct(core1.steal - core0.steal)} % of the storm`,
       );
+      if (counters0 && counters1) {
+        // B's own counters over the storm: a client that connected twice, or refusals, show here.
+        const delta = [...counters1]
+          .map(([name, value]) => [name, value - (counters0.get(name) ?? 0)] as const)
+          .filter(([, value]) => value !== 0)
+          .map(([name, value]) => `${name} ${value}`);
+        env.log(`  ${kind}: B's counters over the storm: ${delta.join(', ') || 'none moved'}`);
+      }
       const cpu = result.cpuMsPerReconnect!;
       const r = result.redisPerReconnect;
       env.log(
@@ -318,6 +328,25 @@ function timeline(status: StormStatus, killedAt: number, cpu: CpuSample[]): stri
     );
   }
   return parts.join(', ');
+}
+
+/** The series of ours' /metrics (on the API port in the bench's NODE_ENV=test) that count connections and resumes. */
+const COUNTED =
+  /^anmei_(ws_connects_total|ws_disconnects_total|ws_upgrades_refused_total|resumes_total|rate_limited_total)\b/;
+
+async function oursCounters(baseUrl: string): Promise<Map<string, number>> {
+  const counters = new Map<string, number>();
+  try {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (!COUNTED.test(line)) continue;
+      const at = line.lastIndexOf(' ');
+      counters.set(line.slice(0, at), Number(line.slice(at + 1)));
+    }
+  } catch {
+    // No counters: the line is left out, the storm is measured all the same.
+  }
+  return counters;
 }
 
 /** A commandstats delta divided by the number of storm clients. */
