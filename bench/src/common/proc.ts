@@ -18,14 +18,18 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** utime + stime of `pid` in seconds (10 ms resolution on Linux). */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime and stime in seconds from a `/proc/…/stat` file (a process's or one thread's). */
+function statTimes(path: string): { user: number; system: number } {
+  const stat = readFileSync(path, 'utf8');
   // The command name (field 2) may contain spaces; the fields after its closing ')' are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / clockTicks();
+  return { user: Number(fields[11]) / clockTicks(), system: Number(fields[12]) / clockTicks() };
+}
+
+/** utime + stime of `pid` in seconds (10 ms resolution on Linux). */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = statTimes(`/proc/${pid}/stat`);
+  return user + system;
 }
 
 /** Resident set size of `pid` in bytes. */
@@ -170,16 +174,15 @@ export function threadCpu(pid: number): ThreadCpu {
     return result;
   }
   for (const tid of tids) {
-    let stat: string;
+    let times: { user: number; system: number };
     try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      times = statTimes(`/proc/${pid}/task/${tid}/stat`);
     } catch {
       continue; // the thread ended
     }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const into = tid === String(pid) ? result.main : result.others;
-    into.user += Number(fields[11]) / clockTicks();
-    into.system += Number(fields[12]) / clockTicks();
+    into.user += times.user;
+    into.system += times.system;
   }
   return result;
 }

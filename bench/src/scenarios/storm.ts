@@ -134,10 +134,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       await a.kill();
       let status: StormStatus = await generator.stormStatus();
       let allMs: number | null = null;
-      let peak = 0;
-      let lastCpu = cpu0;
-      let lastT = tKill;
-      // B's CPU seconds every 100 ms after the kill, for the timeline below: on a timer of its own,
+      // B's CPU seconds every 100 ms after the kill, for the timeline and the busiest second: on a timer of its own,
       // since the status polls wait for the generator, which is busy during the storm.
       const cpuSamples: CpuSample[] = [{ ms: 0, cpu: cpu0, generator: gen0 }];
       const sampler = setInterval(() => {
@@ -150,13 +147,6 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       while (performance.now() - tKill < p.maxMs) {
         await sleep(250);
         status = await generator.stormStatus();
-        const now = performance.now();
-        if (now - lastT >= 1_000) {
-          const c = cpuSeconds(b.pid);
-          peak = Math.max(peak, (c - lastCpu) / ((now - lastT) / 1000));
-          lastCpu = c;
-          lastT = now;
-        }
         if (status.open === status.clients && status.reopenedAt.length >= status.clients) {
           allMs = Math.max(...status.reopenedAt) - killedAt;
           break;
@@ -195,7 +185,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         listenOverflows: overflows,
         bThreadsMsPerReconnect: threads,
         serverBUtil: util,
-        serverBPeakUtil: Math.max(peak, util),
+        serverBPeakUtil: Math.max(busiestSecond(cpuSamples), util),
         generatorUtil,
         survivorsBefore: before,
         survivorsDuring: during,
@@ -289,6 +279,18 @@ function threadCpuPerClient(before: ThreadCpu, after: ThreadCpu, clients: number
     main: { user: ms(after.main.user, before.main.user), system: ms(after.main.system, before.main.system) },
     others: { user: ms(after.others.user, before.others.user), system: ms(after.others.system, before.others.system) },
   };
+}
+
+/** B's busiest share of a core over spans of at least 1 s between consecutive samples used as anchors. */
+function busiestSecond(samples: CpuSample[]): number {
+  let peak = 0;
+  let anchor = samples[0];
+  for (const sample of samples) {
+    if (!anchor || sample.ms - anchor.ms < 1_000) continue;
+    peak = Math.max(peak, (1000 * (sample.cpu - anchor.cpu)) / (sample.ms - anchor.ms));
+    anchor = sample;
+  }
+  return peak;
 }
 
 /** CPU seconds of B and of the storm clients' generator, `ms` after the kill. */

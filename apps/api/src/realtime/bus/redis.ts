@@ -14,6 +14,7 @@ import type { RedisClient } from '../redis/clients.ts';
 import type { RedisNames } from '../redis/keys.ts';
 import type { Envelope } from '../types.ts';
 import type { Bus } from './bus.ts';
+import { distinctUsers } from './distinct-users.ts';
 import { RecoveryCheck } from './recovery-check.ts';
 import { decodeBusMessage, encodeBusMessage, frameBytes } from './redis-codec.ts';
 import { PerInstanceRouting } from './redis-instance-routing.ts';
@@ -395,21 +396,4 @@ export class RedisBus implements Bus {
   #assertOpen(): void {
     if (this.#closed) throw new Error('bus is closed');
   }
-}
-
-/** Lists up to this long are checked for repeats pair by pair (a room: ≤ 45 comparisons, no Set). */
-const PAIRWISE_DISTINCT_MAX = 16;
-
-/**
- * A copy of `userIds` without repeats. A copy even when it has none: a batch keeps the list until
- * it is sent, and the caller's array may change after the call (the contract's snapshot).
- */
-function distinctUsers(userIds: readonly string[]): readonly string[] {
-  const count = userIds.length;
-  if (count > PAIRWISE_DISTINCT_MAX) return [...new Set(userIds)];
-  for (let k = 1; k < count; k++) {
-    const id = userIds[k];
-    for (let j = 0; j < k; j++) if (userIds[j] === id) return [...new Set(userIds)];
-  }
-  return userIds.slice();
 }
