@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuSeconds, listenOverflows, measureCpuOfNamed, threadCpu } from '../src/common/proc.ts';
+import { contextSwitches, cpuSeconds, listenOverflows, measureCpuOfNamed, threadCpu } from '../src/common/proc.ts';
 
 // /proc/PID/comm keeps 15 characters: the name must fit so that pidsNamed finds it.
 const name = `burn-${process.pid}`.slice(0, 15);
@@ -125,5 +125,34 @@ describe('threadCpu', () => {
     child.kill('SIGKILL');
     expect(cpu.main.user + cpu.main.system).toBeGreaterThanOrEqual(0.25);
     expect(cpu.others.user + cpu.others.system).toBeGreaterThanOrEqual(0.5);
+  });
+});
+
+describe('contextSwitches', () => {
+  it("counts a main thread's waits as voluntary switches", async () => {
+    const before = contextSwitches(process.pid);
+    // While a timer runs, the main thread usually has nothing to do and blocks in epoll until it
+    // fires (not always: another callback may be due), so most of the 20 waits are a switch.
+    for (let k = 0; k < 20; k++) await new Promise((resolve) => setTimeout(resolve, 2));
+    const after = contextSwitches(process.pid);
+    expect(after.voluntary - before.voluntary).toBeGreaterThanOrEqual(10);
+  });
+
+  it('counts the core taken away from a busy process as involuntary switches', async () => {
+    // Two processes that never wait, on one core: the scheduler switches between them.
+    const pinned = [0, 1].map(() => {
+      const child = spawn('taskset', ['-c', '0', burner], { stdio: ['ignore', 'ignore', 'ignore'] });
+      children.push(child);
+      return child;
+    });
+    await Promise.all(pinned.map((child) => untilCpu(child.pid!, 0.2)));
+    const switches = contextSwitches(pinned[0]!.pid!);
+    for (const child of pinned) child.kill('SIGKILL');
+    expect(switches.involuntary).toBeGreaterThan(10);
+    expect(switches.voluntary).toBeLessThan(switches.involuntary);
+  });
+
+  it('reads zeros for a process that is gone', () => {
+    expect(contextSwitches(2 ** 22 + 1)).toEqual({ voluntary: 0, involuntary: 0 });
   });
 });

@@ -42,6 +42,8 @@ async function twoBuses(routeLookupFrom: number) {
 }
 
 afterEach(async () => {
+  // A test that failed while holding would otherwise leave its buses' closes waiting for answers.
+  for (const gate of gates) gate.release();
   await fixture.cleanup();
   await Promise.allSettled(gates.splice(0).map((g) => g.close()));
   await Promise.allSettled(servers.splice(0).map((s) => s.stop()));
@@ -112,5 +114,46 @@ describe('Redis bus, one routed batch in flight at a time', () => {
     await Promise.all(published);
     await b.recorder.waitForCount(expected.length);
     expect(b.recorder.frames()).toEqual(expected);
+  });
+});
+
+describe('Redis bus, route updates: the running one and at most one queued', () => {
+  it('settles a subscribe with the update that stored its route, not after the updates of later turns', async () => {
+    const { a, gate } = await twoBuses(1_000);
+    const settled: string[] = [];
+    const subscribe = (user: string) =>
+      a.bus.subscribeUser(user).then(() => {
+        settled.push(user);
+      });
+
+    gate.hold();
+    const first = subscribe('s1');
+    // s1's update has run in Redis; a has not seen the answer.
+    await gate.untilReplied();
+    // Two more turns while it is in flight: both users go in the next update.
+    const second = subscribe('s2');
+    await nextTurn();
+    const third = subscribe('s3');
+    await nextTurn();
+    gate.release();
+    gate.hold();
+    await first;
+    await gate.untilReplied();
+    // The update carrying s2 and s3 has run; s4 comes while its answer is held.
+    const fourth = subscribe('s4');
+    await nextTurn();
+    gate.release();
+    gate.hold();
+
+    // s3's route is stored: its subscribe settles with that answer, before s4's update is answered.
+    const firstToHappen = await Promise.race([
+      third.then(() => 's3 settled'),
+      gate.untilReplied().then(() => "s4's update ran"),
+    ]);
+    expect(firstToHappen).toBe('s3 settled');
+    expect(settled).toEqual(['s1', 's2', 's3']);
+    gate.release();
+    await Promise.all([second, fourth]);
+    expect(settled).toEqual(['s1', 's2', 's3', 's4']);
   });
 });

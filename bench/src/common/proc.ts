@@ -154,6 +154,22 @@ export function listenOverflows(): number {
   return 0;
 }
 
+/**
+ * Context switches of a process's main thread (`/proc/PID/task/PID/status`): voluntary (it
+ * waited, e.g. in epoll) and involuntary (the scheduler took the core away, e.g. for a process
+ * woken on the same core). Zeros once the process is gone.
+ */
+export function contextSwitches(pid: number): { voluntary: number; involuntary: number } {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  } catch {
+    return { voluntary: 0, involuntary: 0 };
+  }
+  const count = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { voluntary: count('voluntary_ctxt_switches'), involuntary: count('nonvoluntary_ctxt_switches') };
+}
+
 /** User and system CPU seconds of one process, split into its main thread and all its other threads. */
 export interface ThreadCpu {
   main: { user: number; system: number };

@@ -10,6 +10,7 @@
  */
 import { quantile } from '../common/histogram.ts';
 import {
+  contextSwitches,
   cpuSeconds,
   listenOverflows,
   machineCpuSeconds,
@@ -65,7 +66,11 @@ export interface StormResult {
   listenOverflows?: number;
   /** B's CPU ms per reconnect by thread (see threadCpu): the main thread's and the others' (V8's compiler and GC, libuv). */
   bThreadsMsPerReconnect?: ThreadCpu;
+  /** Main-thread context switches per reconnect, voluntary / involuntary: B's and Redis's (they share core 0). */
+  switchesPerReconnect?: { b: Switches; redis: Switches | null };
 }
+
+type Switches = ReturnType<typeof contextSwitches>;
 
 export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<StormResult> {
   const p = profile.storm;
@@ -121,6 +126,10 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const sys0 = syscallCounts(b.pid);
       const overflows0 = listenOverflows();
       const threads0 = threadCpu(b.pid);
+      const switches0 = {
+        b: contextSwitches(b.pid),
+        redis: deployment.redis ? contextSwitches(deployment.redis.pid) : null,
+      };
       const core0 = machineCpuSeconds(0);
       const gen0 = cpuSeconds(generator.pid);
       const redis = deployment.redis;
@@ -161,6 +170,14 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
       const sys1 = syscallCounts(b.pid);
       const overflows = listenOverflows() - overflows0;
       const threads = threadCpuPerClient(threads0, threadCpu(b.pid), p.clients);
+      const switchesPerClient = (before: Switches, after: Switches): Switches => ({
+        voluntary: (after.voluntary - before.voluntary) / p.clients,
+        involuntary: (after.involuntary - before.involuntary) / p.clients,
+      });
+      const switches = {
+        b: switchesPerClient(switches0.b, contextSwitches(b.pid)),
+        redis: redis && switches0.redis ? switchesPerClient(switches0.redis, contextSwitches(redis.pid)) : null,
+      };
       const core1 = machineCpuSeconds(0);
       const util = bCpu / stormSeconds;
       const redisCpu = redis ? cpuSeconds(redis.pid) - redis0 : null;
@@ -184,6 +201,7 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         failedAttempts: status.failedAttempts,
         listenOverflows: overflows,
         bThreadsMsPerReconnect: threads,
+        switchesPerReconnect: switches,
         serverBUtil: util,
         serverBPeakUtil: Math.max(busiestSecond(cpuSamples), util),
         generatorUtil,
@@ -250,6 +268,8 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
         `  ${kind}: CPU ms per reconnect: B ${cpu.b.toFixed(3)}, Redis ${cpu.redis?.toFixed(3) ?? 'n/a'}, ` +
           `Postgres ${cpu.postgres.toFixed(3)}; B's read / write system calls per reconnect ` +
           `${result.bSyscallsPerReconnect!.reads.toFixed(2)} / ${result.bSyscallsPerReconnect!.writes.toFixed(2)}` +
+          `; main-thread context switches per reconnect, voluntary / involuntary: B ${formatSwitches(switches.b)}, ` +
+          `Redis ${switches.redis ? formatSwitches(switches.redis) : 'n/a'}` +
           (r
             ? `; Redis commands per reconnect ${r.commands.toFixed(2)} (scripts' inner calls counted too), ` +
               `EVALSHA ${(r.byCommand.evalsha ?? 0).toFixed(2)} (${r.evalshaUsec.toFixed(1)} µs in Redis): ` +
@@ -273,6 +293,10 @@ export async function runStorm(env: BenchEnv, profile: Profile, kind: TargetKind
 }
 
 /** The CPU of `after` − `before`, in ms per storm client. */
+function formatSwitches(s: Switches): string {
+  return `${s.voluntary.toFixed(2)} / ${s.involuntary.toFixed(2)}`;
+}
+
 function threadCpuPerClient(before: ThreadCpu, after: ThreadCpu, clients: number): ThreadCpu {
   const ms = (a: number, b: number) => (1000 * (a - b)) / clients;
   return {

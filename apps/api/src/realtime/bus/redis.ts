@@ -68,8 +68,9 @@ export class RedisBus implements Bus {
   readonly #probeChannel: string;
   readonly #probes = new Map<string, (arrived: boolean) => void>();
   #probeSeq = 0;
-  #flushScheduled: Promise<void> | null = null;
+  /** Route updates, one at a time: the running one, then at most one queued (#flushQueued). */
   #flushChain: Promise<void> = Promise.resolve();
+  #flushQueued: Promise<void> | null = null;
   readonly #onMessage = (channel: Buffer, message: Buffer) => this.#receive(channel.toString('utf8'), message);
   readonly #onReconnecting = () => {
     this.#reconnecting = true;
@@ -227,9 +228,10 @@ export class RedisBus implements Bus {
 
   /**
    * Register every user we hold again (Redis restarted, or a peer reaped this instance during
-   * a long pause). Queued behind pending (un)subscribes so it never undoes a newer one.
+   * a long pause). Queued behind pending (un)subscribes so it never undoes a newer one; later ones queue behind it.
    */
   resync(): Promise<void> {
+    this.#flushQueued = null;
     this.#flushChain = this.#flushChain
       .catch(() => undefined)
       .then(async () => {
@@ -272,16 +274,23 @@ export class RedisBus implements Bus {
     });
   }
 
-  /** Coalesces the (un)subscribes of one tick into one routing update. */
+  /**
+   * The update that will carry this (un)subscribe: the one queued behind the running update (it
+   * takes #touched when it starts), else a new one. Not one per event-loop turn: with a storm's
+   * upgrades finishing one per turn, each such update cost a round trip while more turns queued
+   * more, so callers waited for a queue that only grew (docs/benchmarks.md, round 6, eighth pass).
+   */
   #scheduleFlush(): Promise<void> {
-    this.#flushScheduled ??= new Promise<void>((resolve, reject) => {
-      queueMicrotask(() => {
-        this.#flushScheduled = null;
-        this.#flushChain = this.#flushChain.catch(() => undefined).then(() => this.#flush());
-        this.#flushChain.then(resolve, reject);
+    if (this.#flushQueued !== null) return this.#flushQueued;
+    const queued = this.#flushChain
+      .catch(() => undefined)
+      .then(() => {
+        this.#flushQueued = null;
+        return this.#flush();
       });
-    });
-    return this.#flushScheduled;
+    this.#flushQueued = queued;
+    this.#flushChain = queued;
+    return queued;
   }
 
   async #flush(): Promise<void> {
