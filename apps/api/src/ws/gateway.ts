@@ -30,6 +30,7 @@ import { startHeartbeat } from './heartbeat.ts';
 import type { LocalConnections } from './local-connections.ts';
 import { ResumeTickets } from './resume-tickets.ts';
 import type { SocketWriter } from './socket-writer.ts';
+import { UpgradeAdmission } from './upgrade-admission.ts';
 import { authenticateUpgrade, connectionInfoFor, type UpgradeIdentity, WS_PATH } from './upgrade-auth.ts';
 import { UpgradeRefusals } from './upgrade-refusals.ts';
 import { closeCodeOf, logConnectionStepFailed } from './ws-errors.ts';
@@ -125,6 +126,16 @@ export class Gateway {
   #accepting = true;
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     void this.#handleUpgrade(req, socket, head);
+  /** Upgrades' checks start in batches, one batch at a time (upgrade-admission.ts says why). */
+  readonly #admission = new UpgradeAdmission<{ req: IncomingMessage; address: string }, UpgradeIdentity>(
+    ({ req, address }) =>
+      authenticateUpgrade(req, address, {
+        tokens: this.#deps.tokens,
+        tickets: this.#deps.tickets,
+        allowedOrigins: this.#opts.allowedOrigins,
+        limits: this.#deps.limits,
+      }),
+  );
 
   constructor(options: GatewayOptions, deps: GatewayDeps) {
     this.#opts = options;
@@ -225,12 +236,7 @@ export class Gateway {
     const address = addressKey(this.#deps.clientAddress.of(req));
     let identity: UpgradeIdentity;
     try {
-      identity = await authenticateUpgrade(req, address, {
-        tokens: this.#deps.tokens,
-        tickets: this.#deps.tickets,
-        allowedOrigins: this.#opts.allowedOrigins,
-        limits: this.#deps.limits,
-      });
+      identity = await this.#admission.admit({ req, address });
     } catch (error) {
       return this.#refusals.failed(error, req, socket, head, address);
     }
