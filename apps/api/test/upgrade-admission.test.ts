@@ -1,8 +1,10 @@
 /**
  * When upgrades' checks start (UpgradeAdmission): one batch at a time, the upgrades that arrive
- * meanwhile together afterwards. The checks here are settled by the test; what a real check does
- * is upgrade-auth's (gateway-handshake, rate-limits-ws and resume-ticket tests, on real sockets).
+ * meanwhile together afterwards, and batches no closer than the spacing. The checks here are
+ * settled by the test; what a real check does is upgrade-auth's (gateway-handshake,
+ * rate-limits-ws and resume-ticket tests, on real sockets).
  */
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { UpgradeAdmission } from '../src/ws/upgrade-admission.ts';
 import { afterSettle, nextTurn } from './support/event-loop-turns.ts';
@@ -13,17 +15,29 @@ interface Check {
   refuse(error: Error): void;
 }
 
-/** An admission whose checks run until the test settles them; started lists them in start order. */
-function manualChecks() {
+/**
+ * An admission whose checks run until the test settles them; `started` lists them in start order
+ * and `onStart` hears each. Spacing 0 unless given: those tests count turns, not milliseconds.
+ */
+function manualChecks(spacingMs = 0) {
   const started: Check[] = [];
+  let onStart: (check: Check) => void = () => {};
   const admission = new UpgradeAdmission<string, string>(
     (upgrade) =>
-      new Promise((resolve, reject) =>
-        started.push({ upgrade, accept: () => resolve(`identity of ${upgrade}`), refuse: reject }),
-      ),
+      new Promise((resolve, reject) => {
+        const check = { upgrade, accept: () => resolve(`identity of ${upgrade}`), refuse: reject };
+        started.push(check);
+        onStart(check);
+      }),
+    { spacingMs },
   );
   const find = (upgrade: string) => started.find((c) => c.upgrade === upgrade)!;
-  return { admission, started, find };
+  /** Resolves when the next check starts, with the ms since `from`. */
+  const nextStart = (from: number) =>
+    new Promise<number>((resolve) => {
+      onStart = () => resolve(performance.now() - from);
+    });
+  return { admission, started, find, nextStart };
 }
 
 describe('UpgradeAdmission', () => {
@@ -81,5 +95,26 @@ describe('UpgradeAdmission', () => {
     admission.admit('d');
     await afterSettle();
     expect(find('d')).toBeDefined();
+  });
+
+  it('starts the next batch no sooner than the spacing after the previous one started, and a lone one after a pause at once', async () => {
+    const spacingMs = 40;
+    const { admission, started, find, nextStart } = manualChecks(spacingMs);
+    const firstStarted = performance.now();
+    admission.admit('a');
+    await nextTurn();
+    find('a').accept();
+    const waited = nextStart(firstStarted);
+    admission.admit('b');
+    // Timers may fire up to a millisecond before their time as performance.now() counts it.
+    expect(await waited).toBeGreaterThanOrEqual(spacingMs - 1);
+    expect(started.map((c) => c.upgrade)).toEqual(['a', 'b']);
+    find('b').accept();
+
+    // A quiet spell longer than the spacing: the next upgrade does not wait for a timer.
+    await new Promise((resolve) => setTimeout(resolve, spacingMs + 5));
+    admission.admit('c');
+    await nextTurn();
+    expect(started.map((c) => c.upgrade)).toEqual(['a', 'b', 'c']);
   });
 });

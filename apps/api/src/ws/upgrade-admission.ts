@@ -1,34 +1,74 @@
 /**
  * When an upgrade's checks start (UpgradeAdmission): the checks of upgrade-auth.ts (address
  * limits, ticket, spend) of the upgrades that arrive while one batch of them runs start together
- * once it is done. A lone upgrade on a quiet server starts at once, after one `setImmediate`
- * (the group commit's policy, db/batch-gate.ts, with one batch running at a time).
+ * once it is done, and no sooner than `spacingMs` after that batch started. A lone upgrade on a
+ * quiet server starts at once, after one `setImmediate`.
  *
  * Why: libuv (1.45 and later; Node 20 has 1.46) accepts ONE connection per event-loop iteration
  * (libuv pull request 3696). When every iteration also carries some upgrade's checks and their
  * Redis answers, a reconnect storm's backlog is accepted one connection per busy iteration, each
  * upgrade's Redis calls go alone, and the server spends ~2 ms per reconnect where batches cost it
- * ~0.7 (docs/benchmarks.md, round 6, eighth pass). Started in batches, the checks and what follows
- * them (registration, heads) run in a few heavy iterations, and the light ones between them
- * accept and parse the next connections.
+ * well under 1 (docs/benchmarks.md, round 6, eighth pass). Waiting only for the running batch
+ * is not enough: its Redis answer comes back within an iteration or two, so batches stayed at
+ * about four upgrades. With batches at most every `spacingMs`, the iterations between them only
+ * accept and parse connections, and the next batch carries all of those.
  */
-import { BatchGate, type PendingRequest } from '../db/batch-gate.ts';
+import { performance } from 'node:perf_hooks';
+import type { PendingRequest } from '../db/batch-gate.ts';
 
-/** Most upgrades whose checks start together (one Redis pipeline carries them all). */
-const MAX_BATCH = 1_000;
+export interface UpgradeAdmissionOptions {
+  /** ms between the starts of two batches while upgrades keep coming. Default 10; 0 = only wait for the running batch. */
+  spacingMs?: number;
+  /** Most upgrades whose checks start together (one Redis pipeline carries them). Default 1,000. */
+  maxBatch?: number;
+}
 
 export class UpgradeAdmission<Upgrade, Identity> {
-  readonly #gate: BatchGate<Upgrade, Identity>;
+  readonly #check: (upgrade: Upgrade) => Promise<Identity>;
+  readonly #spacingMs: number;
+  readonly #maxBatch: number;
+  #waiting: PendingRequest<Upgrade, Identity>[] = [];
+  #running = false;
+  /** A start is queued (setImmediate or setTimeout). */
+  #scheduled = false;
+  /** performance.now() of the last batch's start, ms. */
+  #lastStart = Number.NEGATIVE_INFINITY;
 
   /** `check` resolves an upgrade's identity or rejects with why it is refused. */
-  constructor(check: (upgrade: Upgrade) => Promise<Identity>) {
-    this.#gate = new BatchGate((batch) => runChecks(batch, check), { maxBatch: MAX_BATCH, maxInFlight: 1 });
+  constructor(check: (upgrade: Upgrade) => Promise<Identity>, options: UpgradeAdmissionOptions = {}) {
+    this.#check = check;
+    this.#spacingMs = options.spacingMs ?? 10;
+    this.#maxBatch = options.maxBatch ?? 1_000;
   }
 
   /** Settles as `check` settles for this upgrade, once its batch's turn comes. */
   admit(upgrade: Upgrade): Promise<Identity> {
-    return this.#gate.request(upgrade);
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ input: upgrade, resolve, reject });
+      this.#schedule();
+    });
   }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#running || this.#waiting.length === 0) return;
+    this.#scheduled = true;
+    const wait = this.#lastStart + this.#spacingMs - performance.now();
+    // setImmediate, not a microtask: every upgrade read in this iteration joins the batch.
+    if (wait > 0) setTimeout(this.#start, wait);
+    else setImmediate(this.#start);
+  }
+
+  readonly #start = (): void => {
+    this.#scheduled = false;
+    this.#running = true;
+    this.#lastStart = performance.now();
+    void runChecks(this.#waiting.splice(0, this.#maxBatch), this.#check).finally(this.#finished);
+  };
+
+  readonly #finished = (): void => {
+    this.#running = false;
+    this.#schedule();
+  };
 }
 
 /** Runs every check of a batch at once; settles each upgrade with its own outcome. Never rejects. */
