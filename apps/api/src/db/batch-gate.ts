@@ -1,7 +1,6 @@
 /**
  * When batched database statements start (BatchGate): the one policy of the group commit
- * (append-batcher.ts) and of the registrations' heads reads (resume/heads-batcher.ts); the
- * gateway's upgrade checks use it too, one batch at a time (ws/upgrade-admission.ts). Callers
+ * (append-batcher.ts) and of the registrations' heads reads (resume/heads-batcher.ts). Callers
  * `request` one input each; the gate hands `run` the waiting requests as batches, and `run`
  * settles every request of its batch.
  *
@@ -16,7 +15,7 @@
  * Why wait for a running statement: a busy server reads about one frame (or one upgrade) per
  * turn, so batching only the requests of one turn started a statement per request, and a
  * statement costs Postgres and the pg driver far more than a row (figures in the two users'
- * comments). It lives in db/ because what it mostly gates are statements, each holding a pool connection.
+ * comments). It lives in db/ because what it gates are statements, each holding a pool connection.
  *
  * Cost: per request one promise (with its executor closure) and one `PendingRequest`, what a
  * caller needs anyway; per batch its array, the `run` promise and its `finally`, and only with

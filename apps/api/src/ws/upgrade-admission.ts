@@ -7,10 +7,10 @@
  * Why: libuv (1.45 and later; Node 20 has 1.46) accepts ONE connection per event-loop iteration
  * (libuv pull request 3696). When every iteration also carries some upgrade's checks and their
  * Redis answers, a reconnect storm's backlog is accepted one connection per busy iteration, each
- * upgrade's Redis calls go alone, and the server spends ~2 ms per reconnect where batches cost it
- * well under 1 (docs/benchmarks.md, round 6, eighth pass). Waiting only for the running batch
- * is not enough: its Redis answer comes back within an iteration or two, so batches stayed at
- * about four upgrades. With batches at most every `spacingMs`, the iterations between them only
+ * upgrade's Redis calls go nearly alone, and such a storm cost the server up to 1.75 ms of CPU per
+ * reconnect against 0.74 without (docs/benchmarks.md, round 6, eighth pass). Waiting only for the
+ * running batch is not enough: its Redis answer comes back within an iteration or two, so batches
+ * stayed at about four upgrades. With batches at most every `spacingMs`, the iterations between them only
  * accept and parse connections, and the next batch carries all of those.
  */
 import { performance } from 'node:perf_hooks';
