@@ -1,6 +1,7 @@
 /**
  * When batched database statements start (BatchGate): the one policy of the group commit
- * (append-batcher.ts) and of the registrations' heads reads (resume/heads-batcher.ts). Callers
+ * (append-batcher.ts) and of the registrations' heads reads (resume/heads-batcher.ts); with
+ * `spacingMs`, also when the gateway's upgrade checks start (ws/upgrade-admission.ts). Callers
  * `request` one input each; the gate hands `run` the waiting requests as batches, and `run`
  * settles every request of its batch.
  *
@@ -11,6 +12,8 @@
  *   unless `busyBatch` of them wait already: then they start a statement beside it.
  * - At most `maxInFlight` statements run at once, and at most `maxBatch` requests go in one;
  *   batches are taken in arrival order.
+ * - With `spacingMs`, a start waits until that long after the previous start (a timer instead of
+ *   `setImmediate`); after a longer pause it is not delayed.
  *
  * Why wait for a running statement: a busy server reads about one frame (or one upgrade) per
  * turn, so batching only the requests of one turn started a statement per request, and a
@@ -48,6 +51,8 @@ export interface BatchGateOptions {
   busyBatch?: number;
   /** Called once per batch when its `run` settled: how many requests it carried and its seconds. */
   onBatch?: (size: number, seconds: number) => void;
+  /** ms from one start of batches to the next at the soonest. Default 0: no wait. */
+  spacingMs?: number;
 }
 
 export class BatchGate<Input, Output> {
@@ -56,10 +61,13 @@ export class BatchGate<Input, Output> {
   readonly #maxInFlight: number;
   readonly #busyBatch: number;
   readonly #onBatch: ((size: number, seconds: number) => void) | undefined;
+  readonly #spacingMs: number;
   #waiting: PendingRequest<Input, Output>[] = [];
-  /** A `#start` is queued on setImmediate. */
+  /** A `#start` is queued (setImmediate, or a timer while spacing). */
   #scheduled = false;
   #inFlight = 0;
+  /** performance.now() of the last `#start`, ms; read only with a spacing. */
+  #lastStart = Number.NEGATIVE_INFINITY;
 
   constructor(run: RunBatch<Input, Output>, options: BatchGateOptions) {
     this.#run = run;
@@ -67,6 +75,7 @@ export class BatchGate<Input, Output> {
     this.#maxInFlight = options.maxInFlight ?? 4;
     this.#busyBatch = options.busyBatch ?? 8;
     this.#onBatch = options.onBatch;
+    this.#spacingMs = options.spacingMs ?? 0;
   }
 
   /** Settles as `run` settles this request. */
@@ -95,13 +104,16 @@ export class BatchGate<Input, Output> {
   #schedule(): void {
     if (this.#scheduled || !this.#mayStart()) return;
     this.#scheduled = true;
+    const wait = this.#spacingMs > 0 ? this.#lastStart + this.#spacingMs - performance.now() : 0;
     // setImmediate, not a microtask: it runs after this turn's I/O callbacks, so every frame or
     // upgrade read in this turn has made its request.
-    setImmediate(this.#start);
+    if (wait > 0) setTimeout(this.#start, wait);
+    else setImmediate(this.#start);
   }
 
   readonly #start = (): void => {
     this.#scheduled = false;
+    if (this.#spacingMs > 0) this.#lastStart = performance.now();
     while (this.#mayStart()) this.#begin(this.#waiting.splice(0, this.#maxBatch));
   };
 

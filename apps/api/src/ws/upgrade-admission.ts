@@ -2,7 +2,8 @@
  * When an upgrade's checks start (UpgradeAdmission): the checks of upgrade-auth.ts (address
  * limits, ticket, spend) of the upgrades that arrive while one batch of them runs start together
  * once it is done, and no sooner than `spacingMs` after that batch started. A lone upgrade on a
- * quiet server starts at once, after one `setImmediate`.
+ * quiet server starts at once, after one `setImmediate` (BatchGate, db/batch-gate.ts, with one
+ * batch in flight and a spacing).
  *
  * Why: libuv (1.45 and later; Node 20 has 1.46) accepts ONE connection per event-loop iteration
  * (libuv pull request 3696). When every iteration also carries some upgrade's checks and their
@@ -13,8 +14,7 @@
  * stayed at about four upgrades. With batches at most every `spacingMs`, the iterations between them only
  * accept and parse connections, and the next batch carries all of those.
  */
-import { performance } from 'node:perf_hooks';
-import type { PendingRequest } from '../db/batch-gate.ts';
+import { BatchGate, type PendingRequest } from '../db/batch-gate.ts';
 
 export interface UpgradeAdmissionOptions {
   /** ms between the starts of two batches while upgrades keep coming. Default 10; 0 = only wait for the running batch. */
@@ -24,51 +24,21 @@ export interface UpgradeAdmissionOptions {
 }
 
 export class UpgradeAdmission<Upgrade, Identity> {
-  readonly #check: (upgrade: Upgrade) => Promise<Identity>;
-  readonly #spacingMs: number;
-  readonly #maxBatch: number;
-  #waiting: PendingRequest<Upgrade, Identity>[] = [];
-  #running = false;
-  /** A start is queued (setImmediate or setTimeout). */
-  #scheduled = false;
-  /** performance.now() of the last batch's start, ms. */
-  #lastStart = Number.NEGATIVE_INFINITY;
+  readonly #gate: BatchGate<Upgrade, Identity>;
 
   /** `check` resolves an upgrade's identity or rejects with why it is refused. */
   constructor(check: (upgrade: Upgrade) => Promise<Identity>, options: UpgradeAdmissionOptions = {}) {
-    this.#check = check;
-    this.#spacingMs = options.spacingMs ?? 10;
-    this.#maxBatch = options.maxBatch ?? 1_000;
+    this.#gate = new BatchGate((batch) => runChecks(batch, check), {
+      maxBatch: options.maxBatch ?? 1_000,
+      maxInFlight: 1,
+      spacingMs: options.spacingMs ?? 10,
+    });
   }
 
   /** Settles as `check` settles for this upgrade, once its batch's turn comes. */
   admit(upgrade: Upgrade): Promise<Identity> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ input: upgrade, resolve, reject });
-      this.#schedule();
-    });
+    return this.#gate.request(upgrade);
   }
-
-  #schedule(): void {
-    if (this.#scheduled || this.#running || this.#waiting.length === 0) return;
-    this.#scheduled = true;
-    const wait = this.#lastStart + this.#spacingMs - performance.now();
-    // setImmediate, not a microtask: every upgrade read in this iteration joins the batch.
-    if (wait > 0) setTimeout(this.#start, wait);
-    else setImmediate(this.#start);
-  }
-
-  readonly #start = (): void => {
-    this.#scheduled = false;
-    this.#running = true;
-    this.#lastStart = performance.now();
-    void runChecks(this.#waiting.splice(0, this.#maxBatch), this.#check).finally(this.#finished);
-  };
-
-  readonly #finished = (): void => {
-    this.#running = false;
-    this.#schedule();
-  };
 }
 
 /** Runs every check of a batch at once; settles each upgrade with its own outcome. Never rejects. */
