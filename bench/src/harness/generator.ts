@@ -40,6 +40,8 @@ export async function startGenerator(options: { cpus?: string; workers?: number 
   const child: ChildProcess = spawnNode(ENTRY, {
     ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
     env: { BENCH_WORKERS: String(options.workers ?? 2) },
+    // Extra Node/V8 flags for the generator and its workers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/gen".
+    nodeArgs: (process.env.BENCH_GENERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean),
   });
   await waitForMessage<GeneratorReply>(child, (m) => m.type === 'ready', 'generator start-up', 60_000);
   const ok = (command: object, what: string, timeoutMs?: number) =>

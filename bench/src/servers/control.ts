@@ -77,6 +77,15 @@ async function handle(command: ServerCommand, hooks: TargetHooks): Promise<void>
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 200 });
       await session.post('Profiler.start');
+      if (process.env.BENCH_HEAP_PROFILE) {
+        // Every sampled allocation, also those a GC has freed since: what the phase allocates, not what it keeps.
+        await session.post('HeapProfiler.enable');
+        await session.post('HeapProfiler.startSampling', {
+          samplingInterval: 4096,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        } as never);
+      }
       reply({ type: 'profile-done' });
       return;
     case 'profile-stop': {
@@ -85,6 +94,10 @@ async function handle(command: ServerCommand, hooks: TargetHooks): Promise<void>
         return;
       }
       const { profile } = await session.post('Profiler.stop');
+      if (process.env.BENCH_HEAP_PROFILE) {
+        const heap = await session.post('HeapProfiler.stopSampling');
+        writeFileSync(command.file.replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap.profile));
+      }
       session.disconnect();
       session = undefined;
       writeFileSync(command.file, JSON.stringify(profile));
