@@ -9,24 +9,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createServer } from 'node:net';
 import { httpTicketSource, WebSocketClient, type WebSocketConstructor } from '@anmei/client';
 import WebSocket from 'ws';
 import { SOURCE_NODE_ARGS } from '../../../scripts/source-node-args.ts';
+import { demoToken, freePort, waitForHealth } from './api-child.ts';
 
 const [kind = 'sdk', countArg = '3000'] = process.argv.slice(2);
 const profIndex = process.argv.indexOf('--prof');
 const profFile = profIndex > 0 ? process.argv[profIndex + 1] : undefined;
 const N = Number(countArg);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const port = await freePort();
 const api: ChildProcess = spawn(process.execPath, [...SOURCE_NODE_ARGS, 'apps/api/src/main.ts'], {
@@ -45,20 +36,8 @@ const api: ChildProcess = spawn(process.execPath, [...SOURCE_NODE_ARGS, 'apps/ap
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/health`)).ok) break;
-  } catch {}
-  if (i > 600) throw new Error('API did not start');
-  await new Promise((r) => setTimeout(r, 100));
-}
-const login = await fetch(`${base}/api/v1/auth/login`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ username: 'customer_456', password: process.env.DEMO_PASSWORD ?? 'demo1234' }),
-});
-const token = ((await login.json()) as { access_token: string }).access_token;
-if (!token) throw new Error(`login failed: ${login.status}`);
+await waitForHealth(base);
+const token = await demoToken(base);
 
 let closed = 0;
 let allClosed: () => void = () => undefined;

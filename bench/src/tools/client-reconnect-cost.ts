@@ -15,13 +15,13 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { httpTicketSource, WebSocketClient, type WebSocketConstructor } from '@anmei/client';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { SOURCE_NODE_ARGS } from '../../../scripts/source-node-args.ts';
 import { openBenchDatabase } from '../harness/database.ts';
+import { demoToken, freePort, waitForHealth } from './api-child.ts';
 
 const [kind = 'sdk', countArg = '3000'] = process.argv.slice(2);
 if (kind !== 'sdk' && kind !== 'sio') throw new Error(`kind must be sdk or sio, not ${kind}`);
@@ -39,15 +39,6 @@ function spawnServer(args: string[], options: SpawnOptions): ChildProcess {
 const database = kind === 'sdk' ? await openBenchDatabase() : undefined;
 if (database && database.kind !== 'postgres')
   throw new Error('sdk needs Postgres (BENCH_DATABASE_URL or 127.0.0.1:5432)');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts a server child and resolves its base URL: Socket.IO's announces its port; ours is given a free one. */
 async function startServer(): Promise<{ child: ChildProcess; base: string }> {
@@ -79,13 +70,7 @@ async function startServer(): Promise<{ child: ChildProcess; base: string }> {
   });
   children.push(child);
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) break;
-    } catch {}
-    if (i > 600) throw new Error('API did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForHealth(base);
   return { child, base };
 }
 
@@ -158,16 +143,7 @@ async function connectSio(): Promise<void> {
   );
 }
 
-let token = '';
-if (kind === 'sdk') {
-  const login = await fetch(`${a.base}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'customer_456', password: process.env.DEMO_PASSWORD ?? 'demo1234' }),
-  });
-  token = ((await login.json()) as { access_token: string }).access_token;
-  if (!token) throw new Error(`login failed: ${login.status}`);
-}
+const token = kind === 'sdk' ? await demoToken(a.base) : '';
 // 50 at a time: the first connects are not measured.
 for (let i = 0; i < N; i += 50) {
   const wave = Math.min(50, N - i);
