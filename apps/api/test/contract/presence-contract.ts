@@ -285,6 +285,37 @@ export function describePresenceContract(name: string, factory: () => Promise<Pr
       expect((await p2.stats()).connections).toBe(3);
     });
 
+    it("answers many devicesOf of one turn each with its own user's connections, a repeated and an unknown user included", async () => {
+      // More users than one Redis script call carries (RedisPresence batches a turn's reads).
+      const users = Array.from({ length: 300 }, (_, u) => `reader_${u}`);
+      await Promise.all(
+        users.flatMap((userId, u) => [
+          p1.add(connection(`${userId}_laptop`, { userId, deviceType: 'desktop', connectedAt: at(u + 1000) })),
+          p1.add(connection(`${userId}_phone`, { userId, instanceId: 'instance-2', connectedAt: at(u) })),
+        ]),
+      );
+      const asked = [...users, 'nobody', 'reader_7'];
+      const answers = await Promise.all(asked.map((userId) => p2.devicesOf(userId)));
+      answers.forEach((devices, i) => {
+        const userId = asked[i]!;
+        expect(devices.map((d) => d.connectionId)).toEqual(
+          userId === 'nobody' ? [] : [`${userId}_phone`, `${userId}_laptop`],
+        );
+        for (const d of devices) expect(d.userId).toBe(userId);
+      });
+      expect(answers.at(-1)).toEqual(answers[7]);
+    });
+
+    it('shows a devicesOf asked right after an add and a remove of the same turn what they did', async () => {
+      await p1.add(connection('old'));
+      const [, , devices] = await Promise.all([
+        p1.add(connection('new', { connectedAt: at(5) })),
+        p1.remove('old'),
+        p1.devicesOf('customer_456'),
+      ]);
+      expect(devices.map((d) => d.connectionId)).toEqual(['new']);
+    });
+
     it('a stopped listener hears nothing more while another one still does', async () => {
       const stopped = await listenTo(p2);
       const still = await listenTo(p2);

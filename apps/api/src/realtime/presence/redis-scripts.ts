@@ -122,15 +122,22 @@ end
 return out
 `);
 
-/** ARGV: base, uid. Returns {cid, role, device, connectionType, iid, at, ...} oldest first. */
-export const DEVICES = new LuaScript(`${PRELUDE}
+/**
+ * ARGV: base, uid, uid, ... Returns one list per uid, in ARGV order: {cid, role, device,
+ * connectionType, iid, at, ...}, oldest first (an empty list for a user with no connection).
+ */
+export const DEVICES_MANY = new LuaScript(`${PRELUDE}
 local out = {}
-for _, cid in ipairs(redis.call('ZRANGE', base .. ':user_conns:' .. ARGV[2], 0, -1)) do
-  local h = redis.call('HMGET', base .. ':conn:' .. cid, 'r', 'd', 't', 'i', 'at')
-  if h[1] then
-    table.insert(out, cid)
-    for i = 1, 5 do table.insert(out, h[i]) end
+for a = 2, #ARGV do
+  local list = {}
+  for _, cid in ipairs(redis.call('ZRANGE', base .. ':user_conns:' .. ARGV[a], 0, -1)) do
+    local h = redis.call('HMGET', base .. ':conn:' .. cid, 'r', 'd', 't', 'i', 'at')
+    if h[1] then
+      table.insert(list, cid)
+      for i = 1, 5 do table.insert(list, h[i]) end
+    end
   end
+  out[a - 1] = list
 end
 return out
 `);

@@ -2,8 +2,11 @@
  * Presence in Redis, shared by every instance. Each change is one Lua script (atomic). The
  * `add`s of one event-loop turn, and those made while the previous batch is in flight, share
  * one script call (up to MAX_ADD_BATCH): in a reconnect storm one call per socket cost the
- * instance and Redis a command apiece. Every other command first sends the adds queued before
- * it, so Redis sees them in the order they were called.
+ * instance and Redis a command apiece. Likewise the `devicesOf` reads of one turn share one
+ * call (up to MAX_READ_BATCH): every upgrade reads its user's connections for the per-user cap.
+ * Every command first sends the adds queued before it, so Redis sees them in the order they
+ * were called (a read sent at the end of its turn also sees the adds and removes made earlier
+ * in that turn).
  *
  * Liveness: `start()` refreshes this instance's TTL key every INSTANCE_TTL/3 ms and reaps
  * instances whose key expired (a kill -9'd instance's connections are gone within about
@@ -20,13 +23,25 @@ import type { LuaScript } from '../redis/lua-script.ts';
 import type { ConnectionInfo, PresenceStats } from '../types.ts';
 import type { Presence, PresenceListener } from './presence.ts';
 import { RedisPresenceChanges } from './redis-presence-changes.ts';
-import { ADD_MANY, DEVICES, REAP, REMOVE, REMOVE_INSTANCE, STATS } from './redis-scripts.ts';
+import { ADD_MANY, DEVICES_MANY, REAP, REMOVE, REMOVE_INSTANCE, STATS } from './redis-scripts.ts';
 
 /**
  * At most this many connections per ADD_MANY call (a storm's turn can bring hundreds): about
  * 20 µs of Redis each, so one call keeps Redis from everyone else for a few ms at most.
  */
 const MAX_ADD_BATCH = 256;
+
+/**
+ * At most this many users per DEVICES_MANY call: a few µs of Redis each (a user holds a few
+ * connections), so one call keeps Redis from everyone else for a few ms at most.
+ */
+const MAX_READ_BATCH = 256;
+
+interface PendingRead {
+  /** One per `devicesOf` call, in call order (a user asked twice is read twice). */
+  userIds: string[];
+  waiters: Array<{ resolve(devices: ConnectionInfo[]): void; reject(error: unknown): void }>;
+}
 
 interface PendingAdd {
   /** ARGV after the key base and the channel: 7 per connection. */
@@ -69,6 +84,8 @@ export class RedisPresence implements Presence {
   #pending: PendingAdd | null = null;
   /** ADD_MANY calls sent and not yet answered. */
   #addsInFlight = 0;
+  /** The `devicesOf` reads not yet sent (see #openReads). */
+  #pendingReads: PendingRead | null = null;
 
   constructor(options: RedisPresenceOptions) {
     this.#o = options;
@@ -134,22 +151,18 @@ export class RedisPresence implements Presence {
     await this.#run(REMOVE, [connectionId, this.#o.names.presenceChannel]);
   }
 
-  async devicesOf(userId: string): Promise<ConnectionInfo[]> {
-    this.#assertOpen();
-    const flat = (await this.#run(DEVICES, [userId])) as string[];
-    const out: ConnectionInfo[] = [];
-    for (let i = 0; i + 5 < flat.length; i += 6) {
-      out.push({
-        connectionId: flat[i]!,
-        userId,
-        role: flat[i + 1] as Role,
-        deviceType: flat[i + 2] as DeviceType,
-        connectionType: flat[i + 3] as ConnectionInfo['connectionType'],
-        instanceId: flat[i + 4]!,
-        connectedAt: new Date(Number(flat[i + 5])),
-      });
+  devicesOf(userId: string): Promise<ConnectionInfo[]> {
+    try {
+      this.#assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return out;
+    return new Promise((resolve, reject) => {
+      const batch = this.#pendingReads ?? this.#openReads();
+      batch.userIds.push(userId);
+      batch.waiters.push({ resolve, reject });
+      if (batch.userIds.length >= MAX_READ_BATCH) this.#sendReads();
+    });
   }
 
   async onlineAmong(userIds: readonly string[]): Promise<Set<string>> {
@@ -321,7 +334,51 @@ export class RedisPresence implements Presence {
       });
   }
 
+  /** A batch for this turn's reads, sent once the turn's microtasks have run (or when full). */
+  #openReads(): PendingRead {
+    const batch: PendingRead = { userIds: [], waiters: [] };
+    this.#pendingReads = batch;
+    queueMicrotask(() => {
+      if (this.#pendingReads === batch) this.#sendReads();
+    });
+    return batch;
+  }
+
+  #sendReads(): void {
+    const batch = this.#pendingReads;
+    if (batch === null) return;
+    this.#pendingReads = null;
+    this.#run(DEVICES_MANY, batch.userIds).then(
+      (reply) => {
+        const lists = reply as string[][];
+        for (let i = 0; i < batch.waiters.length; i++) {
+          batch.waiters[i]!.resolve(devicesFrom(batch.userIds[i]!, lists[i] ?? []));
+        }
+      },
+      (error: unknown) => {
+        for (const waiter of batch.waiters) waiter.reject(error);
+      },
+    );
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new Error('presence is closed');
   }
+}
+
+/** One user's list of DEVICES_MANY's reply as connections: six strings per connection. */
+function devicesFrom(userId: string, flat: string[]): ConnectionInfo[] {
+  const out: ConnectionInfo[] = [];
+  for (let i = 0; i + 5 < flat.length; i += 6) {
+    out.push({
+      connectionId: flat[i]!,
+      userId,
+      role: flat[i + 1] as Role,
+      deviceType: flat[i + 2] as DeviceType,
+      connectionType: flat[i + 3] as ConnectionInfo['connectionType'],
+      instanceId: flat[i + 4]!,
+      connectedAt: new Date(Number(flat[i + 5])),
+    });
+  }
+  return out;
 }
