@@ -7,12 +7,11 @@
  *   node --conditions=@anmei/source --import tsx bench/src/tools/client-close-cost.ts sdk 3000 [--prof /tmp/x.cpuprofile]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { httpTicketSource, WebSocketClient, type WebSocketConstructor } from '@anmei/client';
 import WebSocket from 'ws';
 import { SOURCE_NODE_ARGS } from '../../../scripts/source-node-args.ts';
 import { demoToken, freePort, waitForHealth } from './api-child.ts';
+import { profileThisProcess } from './cpu-profile.ts';
 
 const [kind = 'sdk', countArg = '3000'] = process.argv.slice(2);
 const profIndex = process.argv.indexOf('--prof');
@@ -88,22 +87,14 @@ for (let i = 0; i < N; i++) {
   }
 }
 const connectCpu = process.cpuUsage(connectCpu0);
-const session = new Session();
-if (profFile) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-}
+const stopProfile = profFile ? await profileThisProcess() : undefined;
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 api.kill('SIGKILL');
 await done;
 const ms = performance.now() - t0;
 const c = process.cpuUsage(c0);
-if (profFile) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(profFile, JSON.stringify(profile));
-}
+if (stopProfile && profFile) await stopProfile(profFile);
 console.log(
   `${kind}: connecting (ticket request included) ${((connectCpu.user + connectCpu.system) / N).toFixed(0)} µs of client CPU per client`,
 );

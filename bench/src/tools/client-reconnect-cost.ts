@@ -13,8 +13,7 @@
  *   node --conditions=@anmei/source --import tsx bench/src/tools/client-reconnect-cost.ts sdk 3000 [--prof /tmp/x.cpuprofile]
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { httpTicketSource, WebSocketClient, type WebSocketConstructor } from '@anmei/client';
 import { io } from 'socket.io-client';
@@ -22,6 +21,7 @@ import WebSocket from 'ws';
 import { SOURCE_NODE_ARGS } from '../../../scripts/source-node-args.ts';
 import { openBenchDatabase } from '../harness/database.ts';
 import { demoToken, freePort, waitForHealth } from './api-child.ts';
+import { profileThisProcess } from './cpu-profile.ts';
 
 const [kind = 'sdk', countArg = '3000'] = process.argv.slice(2);
 if (kind !== 'sdk' && kind !== 'sio') throw new Error(`kind must be sdk or sio, not ${kind}`);
@@ -150,12 +150,7 @@ for (let i = 0; i < N; i += 50) {
   await Promise.all(Array.from({ length: wave }, () => (kind === 'sdk' ? connectSdk(token) : connectSio())));
 }
 
-const session = new Session();
-if (profFile) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-}
+const stopProfile = profFile ? await profileThisProcess() : undefined;
 c0 = process.cpuUsage();
 t0 = performance.now();
 target = b.base;
@@ -163,10 +158,7 @@ a.child.kill('SIGKILL');
 await done;
 const ms = performance.now() - t0;
 const c = process.cpuUsage(c0);
-if (profFile) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(profFile, JSON.stringify(profile));
-}
+if (stopProfile && profFile) await stopProfile(profFile);
 const perClient = (u: NodeJS.CpuUsage) => ((u.user + u.system) / N).toFixed(0);
 if (lostAt)
   console.log(

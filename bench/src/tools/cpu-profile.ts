@@ -5,7 +5,8 @@
  * stack that a tier-1 rule names, else to the innermost a tier-2 rule names, else to Node's
  * internals or "other". All times are µs, as the profile stores them.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 
 export interface ProfileNode {
   id: number;
@@ -146,4 +147,20 @@ export function printStepTable(steps: ReadonlyMap<string, number>, per?: { count
     console.log(`| ${step} | ${((us / busy) * 100).toFixed(1)} % |${perUnit(us)}`);
   }
   console.log(`| (each < 0.4 %) | ${((otherUs / busy) * 100).toFixed(1)} % |${perUnit(otherUs)}`);
+}
+
+/**
+ * Starts V8's CPU profiler in this process (the client-side tools profile a window of their own
+ * work); the returned function stops it and writes the profile to `file`.
+ */
+export async function profileThisProcess(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    writeFileSync(file, JSON.stringify(profile));
+  };
 }
