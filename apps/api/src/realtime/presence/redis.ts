@@ -334,7 +334,11 @@ export class RedisPresence implements Presence {
       });
   }
 
-  /** A batch for this turn's reads, sent once the turn's microtasks have run (or when full). */
+  /**
+   * A batch for the reads that follow, sent by a microtask queued behind their callers' (or at
+   * once when full): the upgrades of one admission batch get their Redis answers together and
+   * reach their read in the same round of microtasks, so they share the call.
+   */
   #openReads(): PendingRead {
     const batch: PendingRead = { userIds: [], waiters: [] };
     this.#pendingReads = batch;
