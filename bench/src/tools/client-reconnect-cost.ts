@@ -95,16 +95,19 @@ const onReopen = () => {
   if (++back === N) allBack();
 };
 
-async function connectSdk(token: string): Promise<void> {
-  class RoutedWebSocket extends WebSocket {
-    constructor(url: string) {
-      const routed = new URL(url);
-      routed.host = new URL(target).host;
-      super(routed.toString(), { perMessageDeflate: false, skipUTF8Validation: true });
-    }
+/** The SDK's `WebSocket` option: `ws`, sent to wherever `target` (the load balancer's choice) says now. */
+class RoutedWebSocket extends WebSocket {
+  constructor(url: string) {
+    const routed = new URL(url);
+    routed.host = new URL(target).host;
+    super(routed.toString(), { perMessageDeflate: false, skipUTF8Validation: true });
   }
+}
+
+async function connectSdk(token: string): Promise<void> {
   const client = new WebSocketClient({
     url: a.base.replace('http', 'ws'),
+    // Only when a resume ticket is refused: the HTTP ticket of the instance `target` names now.
     getTicket: (request) =>
       httpTicketSource({ apiUrl: target, getToken: async () => token, fetch: (u, i) => fetch(u, i) })(request),
     WebSocket: RoutedWebSocket as unknown as WebSocketConstructor,

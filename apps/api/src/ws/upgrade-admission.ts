@@ -16,11 +16,12 @@
  */
 import { BatchGate, type PendingRequest } from '../db/batch-gate.ts';
 
+/** Most upgrades whose checks start together (one Redis pipeline carries them). */
+const MAX_BATCH = 1_000;
+
 export interface UpgradeAdmissionOptions {
   /** ms between the starts of two batches while upgrades keep coming. Default 10; 0 = only wait for the running batch. */
   spacingMs?: number;
-  /** Most upgrades whose checks start together (one Redis pipeline carries them). Default 1,000. */
-  maxBatch?: number;
 }
 
 export class UpgradeAdmission<Upgrade, Identity> {
@@ -29,7 +30,7 @@ export class UpgradeAdmission<Upgrade, Identity> {
   /** `check` resolves an upgrade's identity or rejects with why it is refused. */
   constructor(check: (upgrade: Upgrade) => Promise<Identity>, options: UpgradeAdmissionOptions = {}) {
     this.#gate = new BatchGate((batch) => runChecks(batch, check), {
-      maxBatch: options.maxBatch ?? 1_000,
+      maxBatch: MAX_BATCH,
       maxInFlight: 1,
       spacingMs: options.spacingMs ?? 10,
     });
