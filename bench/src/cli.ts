@@ -6,6 +6,7 @@
  * Flags: --profile quick|full  --scenarios 1,...,8 or names (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
  *        --repeat N  --body-bytes N (payload size in scenarios 1 and 4, default 1024)  --persisted (adds ours' send_message row to scenario 1)  --no-pin
  *        --cross-open-rate N (scenario 4's open-loop msg/s per room; the profile's: quick 8, full 2)
+ *        --chatmix-reads (scenario 7: ours' members send a `read` for every message they receive)
  *        --cpu-prof <dir> (a .cpuprofile of every target instance for each measured phase;
  *        summarise with bench/src/tools/profile-summary.ts)
  */
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'body-bytes': { type: 'string' },
     'cross-open-rate': { type: 'string' },
+    'chatmix-reads': { type: 'boolean' },
   },
 });
 
@@ -53,10 +55,11 @@ const crossOpenRate = values['cross-open-rate'] === undefined ? undefined : Numb
 if (crossOpenRate !== undefined && !(crossOpenRate > 0)) {
   throw new Error(`--cross-open-rate must be a positive number of msg/s per room, got ${values['cross-open-rate']}`);
 }
-const profile =
+const withCross =
   crossOpenRate === undefined
     ? withBody
     : { ...withBody, cross: { ...withBody.cross, openRatePerRoom: crossOpenRate } };
+const profile = values['chatmix-reads'] ? { ...withCross, chatmix: { ...withCross.chatmix, reads: true } } : withCross;
 // Numbers as in docs/benchmarks.md; 2 is the persisted path, so the issue's "chat mix" is 7.
 const SCENARIO_NAMES: Record<string, string> = {
   fanout: '1',

@@ -73,6 +73,11 @@ export interface ClientSpec {
   phase?: number;
   /** The slow consumer (scenario 5): can stop reading; its deliveries are counted apart. */
   slow?: boolean;
+  /**
+   * ours chat members (scenario 7 with `--chatmix-reads`): answer every `new_message` from another
+   * member with a `read` of it, as the web app's open chat view does.
+   */
+  readReceipts?: boolean;
   /** Storm client (scenario 6): reconnects by itself (ours: @anmei/client; peers: their own loop). */
   storm?: boolean;
 }

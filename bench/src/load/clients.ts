@@ -193,6 +193,7 @@ async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: Drop
   const { ws } = await openOurs(oursSocketUrl(spec, await fetchTicket(spec)));
   ws.on('error', () => undefined);
   ws.on('message', (data) => onFrame(data as Buffer));
+  if (spec.readReceipts) ws.on('message', (data) => sendReadReceipt(ws, data as Buffer, spec.userId));
   ws.on('close', onDrop);
   let n = 0;
   return wsClient(ws, onDrop, (room, body) =>
@@ -203,6 +204,19 @@ async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: Drop
         data: { conversation_id: room, client_message_id: `${spec.userId}-${n}-${Date.now()}`, content: body },
       }),
     ),
+  );
+}
+
+const NEW_MESSAGE_PREFIX = Buffer.from(`{"action":"${ServerAction.newMessage}"`);
+
+/** A `read` of a `new_message` another member sent (the web app's open chat view sends one per message it shows). */
+function sendReadReceipt(ws: WebSocket, data: Buffer, me: string | undefined): void {
+  if (data.subarray(0, NEW_MESSAGE_PREFIX.length).compare(NEW_MESSAGE_PREFIX) !== 0) return;
+  const message = (JSON.parse(data.toString()) as { data: { id: string; conversation_id: string; sender_id: string } })
+    .data;
+  if (message.sender_id === me) return;
+  ws.send(
+    JSON.stringify({ action: 'read', data: { conversation_id: message.conversation_id, message_ids: [message.id] } }),
   );
 }
 

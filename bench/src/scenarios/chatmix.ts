@@ -17,6 +17,8 @@ export interface ChatMixResult {
   connections: number;
   conversations: number;
   ratePerMember: number;
+  /** Ours' members answered every received message with a `read` (`--chatmix-reads`). */
+  reads: boolean;
   /** Deliveries per second if every message reaches every other member. */
   expectedDeliveriesPerSec: number;
   phase: PhaseResult;
@@ -38,6 +40,7 @@ export function chatMixPlans(n: number): RoomPlan[] {
 
 export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<ChatMixResult> {
   const { connections, ratePerMember, bodyBytes } = profile.chatmix;
+  const reads = kind === 'ours' && profile.chatmix.reads === true;
   const plans = chatMixPlans(connections);
   const deployment = await deploy(env, kind, 1, connections, plans);
   const generator = await startGenerator({
@@ -60,6 +63,7 @@ export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKi
             publishTo: room,
             publishVia: 'chat',
             phase,
+            ...(reads ? { readReceipts: true } : {}),
           }),
         );
       }
@@ -85,6 +89,7 @@ export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKi
       connections,
       conversations: plans.length,
       ratePerMember,
+      reads,
       expectedDeliveriesPerSec: expected,
       phase,
     };

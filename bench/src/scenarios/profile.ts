@@ -25,8 +25,12 @@ export interface Profile {
   };
   /** Scenario 6: `clients` on A; survivors on B in rooms of `perRoom`, each room fed at `rate` msg/s. ms: pre-kill window, give-up time. */
   storm: { clients: number; rooms: number; perRoom: number; rate: number; beforeMs: number; maxMs: number };
-  /** Scenario 7: `connections` users in conversations of 2–5, each member sending `ratePerMember` msg/s. */
-  chatmix: { connections: number; ratePerMember: number; bodyBytes: number };
+  /**
+   * Scenario 7: `connections` users in conversations of 2–5, each member sending `ratePerMember` msg/s.
+   * `reads` (`--chatmix-reads`): ours' members also send a `read` for every message they receive
+   * (the clinic's real shape: read receipts from an open chat view); the peers have no receipts.
+   */
+  chatmix: { connections: number; ratePerMember: number; bodyBytes: number; reads?: boolean };
   /** Scenario 8: new connections opened per phase (ours: one bench user each). */
   connect: { connections: number };
   workers: number;
