@@ -23,6 +23,7 @@ import {
   type SystemNotificationPayload,
   serverFrame,
 } from '@anmei/protocol';
+import type { StoredEvent } from '../db/store-types.ts';
 import { consultationReplyPush, directMessagePush, mobileNotificationPush } from '../notifications/push-rules.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BroadcastingDeps, BroadcastOutcome } from './broadcasting-types.ts';
@@ -195,7 +196,7 @@ export class BroadcastingService {
     });
   }
 
-  /** Read receipts to the other participants. */
+  /** Read receipts to the other participants: stores the `read_status` event, then publishes it. */
   broadcastReadStatus(
     conversationId: string,
     userId: string,
@@ -203,7 +204,6 @@ export class BroadcastingService {
     lastReadSeq: number | null = null,
   ): Promise<BroadcastOutcome> {
     return this.#guard('read_status', conversationId, async () => {
-      const recipients = await this.#recipients(conversationId, userId);
       const stored = await this.#deps.store.events.appendToConversation(conversationId, {
         kind: ServerAction.readStatus,
         payload: (event_seq, event_id) => ({
@@ -216,13 +216,26 @@ export class BroadcastingService {
         }),
         excludeUserId: userId,
       });
-      const frame = serverFrame(ServerAction.readStatus, stored.payload as ReadStatusPayload);
-      await Promise.all([
-        this.#publish(recipients, encodeFrame(frame)),
-        this.#publish([userId], skipped(conversationId, stored.position)),
-      ]);
-      return { ok: true, delivered: recipients.length, pushQueued: false };
+      return this.#publishReadStatus(conversationId, userId, stored);
     });
+  }
+
+  /**
+   * A `read_status` event already stored with the reader's position (`Store.messages.recordRead`,
+   * one statement) to the other participants; the reader's own devices get `event_skipped`.
+   */
+  publishReadStatus(conversationId: string, userId: string, stored: StoredEvent): Promise<BroadcastOutcome> {
+    return this.#guard('read_status', conversationId, () => this.#publishReadStatus(conversationId, userId, stored));
+  }
+
+  async #publishReadStatus(conversationId: string, userId: string, stored: StoredEvent): Promise<BroadcastOutcome> {
+    const recipients = await this.#recipients(conversationId, userId);
+    const frame = serverFrame(ServerAction.readStatus, stored.payload as ReadStatusPayload);
+    await Promise.all([
+      this.#publish(recipients, encodeFrame(frame)),
+      this.#publish([userId], skipped(conversationId, stored.position)),
+    ]);
+    return { ok: true, delivered: recipients.length, pushQueued: false };
   }
 
   /** A system notice (e.g. a maintenance window) to every participant of a conversation. */

@@ -127,16 +127,10 @@ export class ChatService {
     messageIds: readonly string[],
   ): Promise<{ lastReadSeq: number; messageIds: string[] }> {
     await this.assertParticipant(conversationId, reader.userId);
-    const found = await this.#store.messages.findByIds(conversationId, messageIds);
-    // None of the ids is in this conversation: nothing changes; report the current position.
-    if (found.length === 0) {
-      return { lastReadSeq: await this.#store.messages.markRead(conversationId, reader.userId, 0), messageIds: [] };
-    }
-    const upTo = Math.max(...found.map((m) => m.seq));
-    const lastReadSeq = await this.#store.messages.markRead(conversationId, reader.userId, upTo);
-    const ids = found.map((m) => m.id);
-    await this.#broadcasting.broadcastReadStatus(conversationId, reader.userId, ids, lastReadSeq);
-    return { lastReadSeq, messageIds: ids };
+    const read = await this.#store.messages.recordRead(conversationId, reader.userId, messageIds);
+    // None of the ids is in this conversation: nothing changed; the current position is reported.
+    if (read.event) await this.#broadcasting.publishReadStatus(conversationId, reader.userId, read.event);
+    return { lastReadSeq: read.lastReadSeq, messageIds: read.messageIds };
   }
 
   /**

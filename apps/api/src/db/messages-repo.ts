@@ -1,8 +1,9 @@
-import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
 import type { AppendBatcherOptions } from './append-batcher.ts';
 import type { Db } from './db-common.ts';
 import { createMessageAppender } from './message-append.ts';
-import { conversations, messages, participants } from './schema.ts';
+import { createReadRecorder } from './read-receipt.ts';
+import { messages } from './schema.ts';
 import type { HistoryQuery, Store } from './store-types.ts';
 
 /** History page size: default 50, clamped to 1..200 (LIMITS.historyPageMax in @anmei/protocol). */
@@ -37,28 +38,7 @@ export function createMessagesRepo(db: Db, onAppendBatch?: AppendBatcherOptions[
       return newestFirst.reverse();
     },
 
-    async findByIds(conversationId, ids) {
-      if (ids.length === 0) return [];
-      return db
-        .select()
-        .from(messages)
-        .where(and(eq(messages.conversationId, conversationId), inArray(messages.id, [...ids])))
-        .orderBy(asc(messages.seq));
-    },
-
-    /** GREATEST keeps the position monotonic; LEAST clamps it to the conversation's last_seq. */
-    async markRead(conversationId, userId, upToSeq) {
-      const target = Number.isFinite(upToSeq) ? Math.floor(upToSeq) : 0;
-      const lastSeq = db
-        .select({ lastSeq: conversations.lastSeq })
-        .from(conversations)
-        .where(eq(conversations.id, conversationId));
-      const [row] = await db
-        .update(participants)
-        .set({ lastReadSeq: sql`greatest(${participants.lastReadSeq}, least(${target}::int, (${lastSeq})))` })
-        .where(and(eq(participants.conversationId, conversationId), eq(participants.userId, userId)))
-        .returning({ lastReadSeq: participants.lastReadSeq });
-      return row?.lastReadSeq ?? 0;
-    },
+    // One statement per batch of reads: the look-up, the position and the read_status event (read-receipt.ts).
+    recordRead: createReadRecorder(db),
   };
 }

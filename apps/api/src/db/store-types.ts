@@ -107,6 +107,16 @@ export interface StoredEvent {
   excludeUserId?: string | null;
 }
 
+/** What `messages.recordRead` stored. */
+export interface ReadRecord {
+  /** The named messages found in the conversation, by seq ascending. */
+  messageIds: string[];
+  /** The reader's position afterwards (as it was when nothing was found; 0 for a non-participant). */
+  lastReadSeq: number;
+  /** The `read_status` event (payload: conversation_id, user_id, message_ids, last_read_seq, event_seq, event_id). */
+  event: StoredEvent | null;
+}
+
 export interface NewEvent {
   kind: string;
   /** Builds the stored payload once the position and id are known (they go inside it). */
@@ -265,9 +275,13 @@ export interface Store {
     append(input: AppendMessageInput): Promise<AppendMessageResult>;
     /** Ordered by seq ascending. */
     history(conversationId: string, query?: HistoryQuery): Promise<MessageRow[]>;
-    findByIds(conversationId: string, ids: readonly string[]): Promise<MessageRow[]>;
-    /** Moves the reader's position forward to upToSeq (never backwards); returns the new position. */
-    markRead(conversationId: string, userId: string, upToSeq: number): Promise<number>;
+    /**
+     * A read receipt, in one statement (read-receipt.ts): of `messageIds`, those in the
+     * conversation move the reader's position forward to the newest of them (never backwards)
+     * and are stored as the `read_status` event for the others. None of them there, or the
+     * reader no participant: nothing changes and `event` is null.
+     */
+    recordRead(conversationId: string, readerId: string, messageIds: readonly string[]): Promise<ReadRecord>;
   };
   /**
    * Durable non-message events, each stream numbered 1, 2, 3 … (global may skip numbers).

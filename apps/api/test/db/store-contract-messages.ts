@@ -274,7 +274,7 @@ export function describeMessageContract(store: () => Store): void {
     });
   });
 
-  describe('messages.history and findByIds', () => {
+  describe('messages.history', () => {
     /** A conversation holding `count` messages whose content is their seq. */
     async function filled(count: number) {
       const { customer, conversation } = await chat();
@@ -305,17 +305,6 @@ export function describeMessageContract(store: () => Store): void {
       expect(seqs(await history(conversation.id, { limit: 0 }))).toEqual([205]);
       expect(seqs(await history(conversation.id, { limit: -5, afterSeq: 0 }))).toEqual([1]);
       expect(seqs(await history(conversation.id, { afterSeq: 0, limit: 500 }))).toEqual(range(1, 200));
-    });
-
-    it('finds messages by id only within the given conversation', async () => {
-      const { customer, consultant, conversation } = await chat();
-      const other = await make.conversation(customer, consultant);
-      const a = await make.send(conversation, customer, 'a');
-      const b = await make.send(conversation, consultant, 'b');
-      const elsewhere = await make.send(other, customer, 'c');
-      const found = await store().messages.findByIds(conversation.id, [b.id, a.id, elsewhere.id, crypto.randomUUID()]);
-      expect(found).toEqual([a, b]);
-      expect(await store().messages.findByIds(conversation.id, [])).toEqual([]);
     });
   });
 }

@@ -117,9 +117,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedDa
         const customer = await make.user();
         const doctor = await make.user('doctor');
         const conversation = await make.conversation(customer);
-        await make.send(conversation, customer);
+        const message = await make.send(conversation, customer);
         await store().conversations.addParticipant(conversation.id, doctor.id, 'doctor');
-        await store().messages.markRead(conversation.id, doctor.id, 1);
+        await store().messages.recordRead(conversation.id, doctor.id, [message.id]);
         await store().conversations.addParticipant(conversation.id, doctor.id, 'consultant');
 
         expect(await store().conversations.isParticipant(conversation.id, doctor.id)).toBe(true);
