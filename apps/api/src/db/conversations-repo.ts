@@ -1,8 +1,14 @@
-import { and, asc, desc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, ne, sql } from 'drizzle-orm';
 import { searchConversations } from './conversation-search.ts';
 import type { Db } from './db-common.ts';
-import { conversations, messages, participants, users } from './schema.ts';
+import { conversationEventHeads, conversations, messages, participants, users } from './schema.ts';
 import type { ConversationRow, ConversationSummary, Store } from './store-types.ts';
+
+/** A conversation's columns and its event stream's head (conversation_event_heads; no row = 0). */
+const conversationWithHead = {
+  ...getTableColumns(conversations),
+  lastEventSeq: sql<number>`coalesce(${conversationEventHeads.lastEventSeq}, 0)`.mapWith(Number),
+};
 
 export function createConversationsRepo(db: Db): Store['conversations'] {
   return {
@@ -16,12 +22,17 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
             // A user listed twice keeps the first role instead of failing the whole creation.
             .onConflictDoNothing();
         }
-        return conversation!;
+        return { ...conversation!, lastEventSeq: 0 };
       });
     },
 
     async findById(id) {
-      const [row] = await db.select().from(conversations).where(eq(conversations.id, id)).limit(1);
+      const [row] = await db
+        .select(conversationWithHead)
+        .from(conversations)
+        .leftJoin(conversationEventHeads, eq(conversationEventHeads.conversationId, conversations.id))
+        .where(eq(conversations.id, id))
+        .limit(1);
       return row ?? null;
     },
 
@@ -32,9 +43,14 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
      */
     async listForUser(userId): Promise<ConversationSummary[]> {
       const mine = await db
-        .select({ conversation: conversations, lastMessage: messages })
+        .select({
+          conversation: conversations,
+          lastEventSeq: conversationEventHeads.lastEventSeq,
+          lastMessage: messages,
+        })
         .from(participants)
         .innerJoin(conversations, eq(conversations.id, participants.conversationId))
+        .leftJoin(conversationEventHeads, eq(conversationEventHeads.conversationId, conversations.id))
         .leftJoin(messages, and(eq(messages.conversationId, conversations.id), eq(messages.seq, conversations.lastSeq)))
         .where(eq(participants.userId, userId))
         .orderBy(desc(conversations.activitySeq));
@@ -77,8 +93,9 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
         membersById.set(conversationId, list);
       }
 
-      return mine.map(({ conversation, lastMessage }) => ({
+      return mine.map(({ conversation, lastEventSeq, lastMessage }) => ({
         ...conversation,
+        lastEventSeq: lastEventSeq ?? 0,
         participants: membersById.get(conversation.id) ?? [],
         lastMessage,
         unreadCount: unreadById.get(conversation.id) ?? 0,

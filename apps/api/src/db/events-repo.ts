@@ -7,6 +7,7 @@ import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db-common.ts';
 import { decisionRow } from './push-jobs-repo.ts';
 import {
+  conversationEventHeads,
   conversationEvents,
   conversations,
   globalEvents,
@@ -62,11 +63,20 @@ export function createEventsRepo(db: Db): Store['events'] {
   return {
     async appendToConversation(conversationId, event) {
       return db.transaction(async (tx) => {
+        // The stream's head row is created by the conversation's first event; its lock orders writers.
         const [bumped] = await tx
-          .update(conversations)
-          .set({ lastEventSeq: sql`${conversations.lastEventSeq} + 1` })
-          .where(eq(conversations.id, conversationId))
-          .returning({ seq: conversations.lastEventSeq });
+          .insert(conversationEventHeads)
+          .select(
+            tx
+              .select({ conversationId: conversations.id, lastEventSeq: sql<number>`1`.as('last_event_seq') })
+              .from(conversations)
+              .where(eq(conversations.id, conversationId)),
+          )
+          .onConflictDoUpdate({
+            target: conversationEventHeads.conversationId,
+            set: { lastEventSeq: sql`${conversationEventHeads.lastEventSeq} + 1` },
+          })
+          .returning({ seq: conversationEventHeads.lastEventSeq });
         if (!bumped) throw new Error(`conversation ${conversationId} does not exist`);
         const id = newId();
         const [row] = await tx
@@ -162,11 +172,12 @@ export function createEventsRepo(db: Db): Store['events'] {
             userSeq: users.lastEventSeq,
             conversationId: conversations.id,
             lastSeq: conversations.lastSeq,
-            lastEventSeq: conversations.lastEventSeq,
+            lastEventSeq: conversationEventHeads.lastEventSeq,
           })
           .from(users)
           .leftJoin(participants, eq(participants.userId, users.id))
           .leftJoin(conversations, eq(conversations.id, participants.conversationId))
+          .leftJoin(conversationEventHeads, eq(conversationEventHeads.conversationId, conversations.id))
           .where(inArray(users.id, ids)),
         db.select({ seq: sql<string>`coalesce(max(${globalEvents.seq}), 0)::int8` }).from(globalEvents),
       ]);

@@ -9,7 +9,7 @@
  *   with b        as (the batch: ord, conversation_id, reader_id, event_id, message_ids, from one JSON parameter),
  *        found    as (per read: the named messages of its conversation by seq, max(seq) as up_to),
  *        eligible as (reads that found something by a participant, numbered k of n per conversation),
- *        bumped   as (update conversations set last_event_seq + n … returning last_event_seq, n),
+ *        bumped   as (insert into conversation_event_heads … on conflict: last_event_seq + n),
  *        moved    as (update participants set last_read_seq = greatest(last_read_seq, max up_to)
  *                     per (conversation, reader) … joined to bumped),
  *        recorded as (insert into conversation_events: event_seq = last_event_seq - n + k)
@@ -19,25 +19,28 @@
  * (a commit), and the event's transaction (BEGIN, bump, INSERT, COMMIT) holding the
  * conversation's row lock, which every message append to that conversation also takes, across
  * four round trips. The web app sends a read for every message it shows, so in a clinic's chat
- * reads are as many as deliveries (docs/benchmarks.md, round 6, "Tenth pass").
+ * reads are as many as deliveries (docs/benchmarks.md, round 6, "Tenth pass"). The event counter
+ * now has a row of its own (conversation_event_heads), so reads never wait for appends.
  *
- * Locks: `moved` joins `bumped`, so a read locks its conversation row before the participant row
- * (the order a conversation's deletion takes them in, by its cascade), and conversations in id
- * order, as every append batch does, so two batches do not deadlock. An event's number depends on
- * the bump alone, so every bumped `event_seq` gets its event (no gap). Two reads by one reader in
- * one batch (two devices) both report the reader's final position as `last_read_seq`.
+ * Locks: a batch takes its conversations' head rows in id order, then the readers' participant
+ * rows (`moved` joins `bumped`); a notice (events-repo.ts) takes one head row. At most one read
+ * statement runs at a time (reads of one conversation would otherwise queue behind each other's
+ * head rows while holding others); the reads waiting meanwhile go together in the next one. An
+ * event's number depends on the bump alone, so every bumped `event_seq` gets its event (no gap).
+ * Two reads by one reader in one batch (two devices) both report the reader's final position as
+ * `last_read_seq`.
  */
 import { ServerAction } from '@anmei/protocol';
 import { sql } from 'drizzle-orm';
 import { BatchGate, type BatchGateOptions, type PendingRequest } from './batch-gate.ts';
 import { type Db, isDatabaseUnavailable } from './db-common.ts';
-import { conversationEvents, conversations, messages, participants } from './schema.ts';
+import { conversationEventHeads, conversationEvents, messages, participants } from './schema.ts';
 import type { ReadRecord } from './store-types.ts';
 
 /** pg caches a named statement per connection; PGlite ignores the name (it is in-process). */
 const RECORD_READS_STATEMENT_NAME = 'anmei_messages_record_reads';
-/** Most reads in one statement. */
-const MAX_BATCH = 100;
+/** Most reads in one statement: at one statement at a time, a backlog is worked off in few. */
+const MAX_BATCH = 500;
 
 export interface ReadInput {
   conversationId: string;
@@ -69,11 +72,12 @@ function prepareRecordReads(db: Db): RecordReads {
         where f.up_to is not null
           and exists (select 1 from ${participants} p where p.conversation_id = b.conversation_id and p.user_id = b.reader_id)`,
   );
-  const bumped = db.$with('bumped', { id: conversations.id }).as(
-    sql`update ${conversations} c set last_event_seq = c.last_event_seq + x.n
-        from (select distinct conversation_id, n from eligible order by conversation_id) x
-        where c.id = x.conversation_id
-        returning c.id, c.last_event_seq, x.n`,
+  // Each conversation's event head moves by its count (the row is made by its first event).
+  const bumped = db.$with('bumped', { id: conversationEventHeads.conversationId }).as(
+    sql`insert into ${conversationEventHeads} as h (conversation_id, last_event_seq)
+        select conversation_id, n from (select distinct conversation_id, n from eligible) x order by conversation_id
+        on conflict (conversation_id) do update set last_event_seq = h.last_event_seq + excluded.last_event_seq
+        returning h.conversation_id as id, h.last_event_seq`,
   );
   const moved = db.$with('moved', { lastReadSeq: participants.lastReadSeq }).as(
     sql`update ${participants} p set last_read_seq = greatest(p.last_read_seq, y.up_to)
@@ -85,10 +89,10 @@ function prepareRecordReads(db: Db): RecordReads {
   );
   const recorded = db.$with('recorded', { id: conversationEvents.id }).as(
     sql`insert into ${conversationEvents} (id, conversation_id, event_seq, kind, payload, exclude_user_id)
-        select e.event_id, e.conversation_id, bumped.last_event_seq - bumped.n + e.k, ${ServerAction.readStatus}::text,
+        select e.event_id, e.conversation_id, bumped.last_event_seq - e.n + e.k, ${ServerAction.readStatus}::text,
                jsonb_build_object('conversation_id', e.conversation_id, 'user_id', e.reader_id,
                                   'message_ids', to_jsonb(e.ids), 'last_read_seq', coalesce(mv.last_read_seq, e.up_to),
-                                  'event_seq', bumped.last_event_seq - bumped.n + e.k, 'event_id', e.event_id),
+                                  'event_seq', bumped.last_event_seq - e.n + e.k, 'event_id', e.event_id),
                e.reader_id
         from eligible e join bumped on bumped.id = e.conversation_id
         left join moved mv on mv.conversation_id = e.conversation_id and mv.user_id = e.reader_id
@@ -194,6 +198,6 @@ export class ReadBatcher {
 export function createReadRecorder(
   db: Db,
 ): (conversationId: string, readerId: string, messageIds: readonly string[]) => Promise<ReadRecord> {
-  const batcher = new ReadBatcher(prepareRecordReads(db));
+  const batcher = new ReadBatcher(prepareRecordReads(db), { maxInFlight: 1 });
   return (conversationId, readerId, messageIds) => batcher.record({ conversationId, readerId, messageIds });
 }

@@ -54,13 +54,25 @@ export const conversations = pgTable('conversations', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   /** seq of the newest message (0 = empty); the row is the lock that serialises appends. */
   lastSeq: integer('last_seq').notNull().default(0),
-  /** event_seq of the newest durable non-message event (read receipt, notice) of the conversation. */
-  lastEventSeq: integer('last_event_seq').notNull().default(0),
   /**
    * Orders conversations by newest activity. Taken from one database sequence on create and on
    * every message, so ties cannot happen (timestamps can: PGlite's clock has 1 ms resolution).
    */
   activitySeq: bigint('activity_seq', { mode: 'number' }).notNull().default(sql`nextval('conversation_activity_seq')`),
+});
+
+/**
+ * event_seq of the newest durable non-message event (read receipt, notice) of a conversation; no
+ * row = 0. A table of its own, not a column of `conversations`: bumping it takes this row's lock,
+ * and on the conversation's row every read receipt waited for the message appends (which take that
+ * row's lock) and they for it, so a chat where everyone reads what arrives fell behind
+ * (docs/benchmarks.md, round 6, "Tenth pass").
+ */
+export const conversationEventHeads = pgTable('conversation_event_heads', {
+  conversationId: text('conversation_id')
+    .primaryKey()
+    .references(() => conversations.id, { onDelete: 'cascade' }),
+  lastEventSeq: integer('last_event_seq').notNull(),
 });
 
 export const participants = pgTable(

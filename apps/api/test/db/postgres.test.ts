@@ -52,6 +52,7 @@ describe('Postgres opening', () => {
     expect(rows.map((r) => r.table_name).sort()).toEqual([
       MIGRATIONS_TABLE,
       'attachments',
+      'conversation_event_heads',
       'conversation_events',
       'conversations',
       'global_events',
