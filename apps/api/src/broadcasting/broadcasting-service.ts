@@ -27,7 +27,7 @@ import type { StoredEvent } from '../db/store-types.ts';
 import { consultationReplyPush, directMessagePush, mobileNotificationPush } from '../notifications/push-rules.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { BroadcastingDeps, BroadcastOutcome } from './broadcasting-types.ts';
-import type { Participant } from './participant-directory.ts';
+import { othersAnd, othersThan } from './recipients.ts';
 
 export type { BroadcastingDeps, BroadcastOutcome, PushScheduler } from './broadcasting-types.ts';
 
@@ -48,14 +48,6 @@ const NOT_MOBILE: readonly DeviceType[] = DEVICE_TYPES.filter((d) => d !== 'mobi
  */
 function skipped(conversationId: string, eventSeq: number): string {
   return encodeFrame(serverFrame(ServerAction.eventSkipped, { conversation_id: conversationId, event_seq: eventSeq }));
-}
-
-/** Every participant's user id but `senderId`'s, then `senderId` (the same users, sender last). */
-function othersAnd(participants: readonly Participant[], senderId: string): string[] {
-  const ids: string[] = [];
-  for (const p of participants) if (p.userId !== senderId) ids.push(p.userId);
-  ids.push(senderId);
-  return ids;
 }
 
 export class BroadcastingService {
@@ -228,14 +220,24 @@ export class BroadcastingService {
     return this.#guard('read_status', conversationId, () => this.#publishReadStatus(conversationId, userId, stored));
   }
 
-  async #publishReadStatus(conversationId: string, userId: string, stored: StoredEvent): Promise<BroadcastOutcome> {
-    const recipients = await this.#recipients(conversationId, userId);
-    const frame = serverFrame(ServerAction.readStatus, stored.payload as ReadStatusPayload);
-    await Promise.all([
-      this.#publish(recipients, encodeFrame(frame)),
+  /** Not `async`: a cached participant list (almost always: the reader was just checked) costs no promise. */
+  #publishReadStatus(conversationId: string, userId: string, stored: StoredEvent): Promise<BroadcastOutcome> {
+    const cached = this.#deps.participants.cached(conversationId);
+    if (cached === undefined) {
+      return this.#recipients(conversationId, userId).then((recipients) =>
+        this.#publishReadTo(recipients, conversationId, userId, stored),
+      );
+    }
+    return this.#publishReadTo(othersThan(cached, userId), conversationId, userId, stored);
+  }
+
+  #publishReadTo(recipients: string[], conversationId: string, userId: string, stored: StoredEvent) {
+    const frame = encodeFrame(serverFrame(ServerAction.readStatus, stored.payload as ReadStatusPayload));
+    const delivered = recipients.length;
+    return Promise.all([
+      this.#publish(recipients, frame),
       this.#publish([userId], skipped(conversationId, stored.position)),
-    ]);
-    return { ok: true, delivered: recipients.length, pushQueued: false };
+    ]).then(() => ({ ok: true, delivered, pushQueued: false }));
   }
 
   /** A system notice (e.g. a maintenance window) to every participant of a conversation. */
@@ -316,10 +318,7 @@ export class BroadcastingService {
   }
 
   async #recipients(conversationId: string, excludeUserId?: string): Promise<string[]> {
-    const participants = await this.#deps.participants.of(conversationId);
-    const ids: string[] = [];
-    for (const p of participants) if (p.userId !== excludeUserId) ids.push(p.userId);
-    return ids;
+    return othersThan(await this.#deps.participants.of(conversationId), excludeUserId);
   }
 
   /**

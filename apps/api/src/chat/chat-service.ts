@@ -126,7 +126,11 @@ export class ChatService {
     conversationId: string,
     messageIds: readonly string[],
   ): Promise<{ lastReadSeq: number; messageIds: string[] }> {
-    await this.assertParticipant(conversationId, reader.userId);
+    // As in send: a cached participant list answers the check without a promise.
+    const participants = this.#participants.cached(conversationId);
+    if (participants === undefined || !participants.some((p) => p.userId === reader.userId)) {
+      await this.assertParticipant(conversationId, reader.userId);
+    }
     const read = await this.#store.messages.recordRead(conversationId, reader.userId, messageIds);
     // None of the ids is in this conversation: nothing changed; the current position is reported.
     if (read.event) await this.#broadcasting.publishReadStatus(conversationId, reader.userId, read.event);
