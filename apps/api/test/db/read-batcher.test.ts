@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReadBatcher, type ReadInput } from '../../src/db/read-receipt.ts';
 import type { ReadRecord } from '../../src/db/store-types.ts';
+import { afterSettle, nextTurn } from '../support/event-loop-turns.ts';
 
 const read = (conversationId: string): ReadInput => ({ conversationId, readerId: 'r', messageIds: ['m'] });
 const recordOf = (input: ReadInput): ReadRecord => ({
@@ -17,10 +18,13 @@ const recordOf = (input: ReadInput): ReadRecord => ({
 describe('ReadBatcher', () => {
   it('stores the reads of one turn with one statement and answers each caller with its own record', async () => {
     const statements: string[][] = [];
-    const batcher = new ReadBatcher(async (inputs) => {
-      statements.push(inputs.map((i) => i.conversationId));
-      return inputs.map(recordOf);
-    });
+    const batcher = new ReadBatcher(
+      async (inputs) => {
+        statements.push(inputs.map((i) => i.conversationId));
+        return inputs.map(recordOf);
+      },
+      { lanes: 1 },
+    );
     const answers = await Promise.all(['a', 'b', 'c'].map((c) => batcher.record(read(c))));
     expect(statements).toEqual([['a', 'b', 'c']]);
     expect(answers.map((a) => a.messageIds)).toEqual([['a'], ['b'], ['c']]);
@@ -28,11 +32,14 @@ describe('ReadBatcher', () => {
 
   it('retries a failed batch one read at a time, so only the read that fails gets the error', async () => {
     const statements: string[][] = [];
-    const batcher = new ReadBatcher(async (inputs) => {
-      statements.push(inputs.map((i) => i.conversationId));
-      if (inputs.some((i) => i.conversationId === 'bad')) throw new Error('deadlock detected');
-      return inputs.map(recordOf);
-    });
+    const batcher = new ReadBatcher(
+      async (inputs) => {
+        statements.push(inputs.map((i) => i.conversationId));
+        if (inputs.some((i) => i.conversationId === 'bad')) throw new Error('deadlock detected');
+        return inputs.map(recordOf);
+      },
+      { lanes: 1 },
+    );
     const answers = await Promise.allSettled(['a', 'bad', 'c'].map((c) => batcher.record(read(c))));
     expect(statements).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
     expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
@@ -46,17 +53,54 @@ describe('ReadBatcher', () => {
       async () => {
         calls++;
         // The first statement fails only after the second turn's reads queued behind it.
-        await new Promise((resolve) => setImmediate(resolve));
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
+        await nextTurn();
         throw unavailable;
       },
-      { maxInFlight: 1 },
+      { lanes: 1 },
     );
     const first = batcher.record(read('a'));
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     const later = [batcher.record(read('b')), batcher.record(read('c'))];
     const answers = await Promise.allSettled([first, ...later]);
     expect(answers.map((a) => (a as PromiseRejectedResult).reason)).toEqual([unavailable, unavailable, unavailable]);
     expect(calls).toBe(1);
+  });
+
+  it('runs one statement at a time per lane, lanes side by side, a conversation always in the same lane', async () => {
+    const started: string[][] = [];
+    const settle: Array<() => void> = [];
+    const batcher = new ReadBatcher(
+      (inputs) =>
+        new Promise((resolve) => {
+          const ids = inputs.map((i) => i.conversationId);
+          started.push(ids);
+          settle.push(() => resolve(inputs.map(recordOf)));
+        }),
+      { lanes: 2 },
+    );
+    // '0'…'3' end in characters 48…51: lanes 0, 1, 0, 1.
+    const first = [batcher.record(read('c0')), batcher.record(read('c1'))];
+    await nextTurn();
+    expect(started).toEqual([['c0'], ['c1']]);
+    const later = [batcher.record(read('c2')), batcher.record(read('c3')), batcher.record(read('d0'))];
+    await nextTurn();
+    expect(started).toHaveLength(2); // each lane waits for its running statement
+    settle.shift()!(); // lane 0's statement ends: its waiting reads go together
+    await first[0];
+    await afterSettle();
+    expect(started.at(-1)).toEqual(['c2', 'd0']);
+    while (settle.length > 0) {
+      settle.shift()!();
+      await afterSettle();
+    }
+    expect((await Promise.all([...first, ...later])).map((r) => r.messageIds[0])).toEqual([
+      'c0',
+      'c1',
+      'c2',
+      'c3',
+      'd0',
+    ]);
+    expect(started).toEqual([['c0'], ['c1'], ['c2', 'd0'], ['c3']]);
   });
 });
