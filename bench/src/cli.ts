@@ -7,6 +7,7 @@
  *        --repeat N  --body-bytes N (payload size in scenarios 1 and 4, default 1024)  --persisted (adds ours' send_message row to scenario 1)  --no-pin
  *        --cross-open-rate N (scenario 4's open-loop msg/s per room; the profile's: quick 8, full 2)
  *        --chatmix-reads (scenario 7: ours' members send a `read` for every message they receive)
+ *        --chatmix-staff (scenario 7: ours' first member of each conversation is a consultant)
  *        --cpu-prof <dir> (a .cpuprofile of every target instance for each measured phase;
  *        summarise with bench/src/tools/profile-summary.ts)
  */
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     'body-bytes': { type: 'string' },
     'cross-open-rate': { type: 'string' },
     'chatmix-reads': { type: 'boolean' },
+    'chatmix-staff': { type: 'boolean' },
   },
 });
 
@@ -59,7 +61,14 @@ const withCross =
   crossOpenRate === undefined
     ? withBody
     : { ...withBody, cross: { ...withBody.cross, openRatePerRoom: crossOpenRate } };
-const profile = values['chatmix-reads'] ? { ...withCross, chatmix: { ...withCross.chatmix, reads: true } } : withCross;
+const profile = {
+  ...withCross,
+  chatmix: {
+    ...withCross.chatmix,
+    ...(values['chatmix-reads'] ? { reads: true } : {}),
+    ...(values['chatmix-staff'] ? { staff: true } : {}),
+  },
+};
 // Numbers as in docs/benchmarks.md; 2 is the persisted path, so the issue's "chat mix" is 7.
 const SCENARIO_NAMES: Record<string, string> = {
   fanout: '1',

@@ -11,6 +11,8 @@ export const TARGET_LABEL: Record<TargetKind, string> = {
 /** A room (ours: a conversation) and the indices of the users who are its members. */
 export interface RoomPlan {
   members: number[];
+  /** ours: these members are consultants (staff), the others customers (scenario 7 with `--chatmix-staff`). */
+  consultants?: number[];
 }
 
 /** Orchestrator -> target server. */

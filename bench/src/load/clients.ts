@@ -208,12 +208,28 @@ async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: Drop
 }
 
 const NEW_MESSAGE_PREFIX = Buffer.from(`{"action":"${ServerAction.newMessage}"`);
+const CONSULTATION_REPLY_PREFIX = Buffer.from(`{"action":"${ServerAction.consultationReply}"`);
+const startsWith = (data: Buffer, prefix: Buffer) => data.subarray(0, prefix.length).compare(prefix) === 0;
 
-/** A `read` of a `new_message` another member sent (the web app's open chat view sends one per message it shows). */
+interface ReadableMessage {
+  id: string;
+  conversation_id: string;
+  sender_id: string;
+}
+
+/**
+ * A `read` of a message another member sent (`new_message`, or a consultant's `consultation_reply`
+ * carrying it): the web app's open chat view sends one per message it shows.
+ */
 function sendReadReceipt(ws: WebSocket, data: Buffer, me: string | undefined): void {
-  if (data.subarray(0, NEW_MESSAGE_PREFIX.length).compare(NEW_MESSAGE_PREFIX) !== 0) return;
-  const message = (JSON.parse(data.toString()) as { data: { id: string; conversation_id: string; sender_id: string } })
-    .data;
+  let message: ReadableMessage;
+  if (startsWith(data, NEW_MESSAGE_PREFIX)) {
+    message = (JSON.parse(data.toString()) as { data: ReadableMessage }).data;
+  } else if (startsWith(data, CONSULTATION_REPLY_PREFIX)) {
+    message = (JSON.parse(data.toString()) as { data: { message: ReadableMessage } }).data.message;
+  } else {
+    return;
+  }
   if (message.sender_id === me) return;
   ws.send(
     JSON.stringify({ action: 'read', data: { conversation_id: message.conversation_id, message_ids: [message.id] } }),

@@ -18,7 +18,7 @@ export function renderChatMix(runs: RunsWithChatMix[]): { lines: string[]; goals
   const first = mixRuns[0]![0]!;
   const find = (t: TargetKind) => (rows: ChatMixResult[]) => rows.find((r) => r.target === t);
   const lines = [
-    `### Scenario 7 — chat mix: ${first.connections} connections in ${first.conversations} conversations of 2–5, every member sends ${first.ratePerMember} msg/s${first.reads || mixRuns.flat().some((r) => r.reads) ? ' (ours: and a `read` for every message received)' : ''} (median of ${mixRuns.length} run(s))`,
+    `### Scenario 7 — chat mix: ${first.connections} connections in ${first.conversations} conversations of 2–5, every member sends ${first.ratePerMember} msg/s${mixRuns.flat().some((r) => r.reads) ? ' (ours: and a `read` for every message received)' : ''}${mixRuns.flat().some((r) => r.staff) ? ' (ours: a consultant in each conversation)' : ''} (median of ${mixRuns.length} run(s))`,
     '',
     '| target | path | messages/s sent | deliveries/s (expected) | p50 / p99 / max ms | p99 vs raw ws | server CPU (share of a core) | vs raw ws | server CPU µs/message | Postgres CPU |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -26,7 +26,7 @@ export function renderChatMix(runs: RunsWithChatMix[]): { lines: string[]; goals
   for (const t of [...new Set(mixRuns.flat().map((r) => r.target))]) {
     const rows = mixRuns.map((r) => find(t)(r)).filter((r): r is ChatMixResult => r !== undefined);
     lines.push(
-      `| ${TARGET_LABEL[t]} | ${t === 'ours' ? `send_message → store (seq) → BroadcastingService${rows.some((r) => r.reads) ? '; `read` per delivery' : ''}` : 'relay, nothing stored'} | ${fmt(
+      `| ${TARGET_LABEL[t]} | ${t === 'ours' ? `send_message → store (seq) → BroadcastingService${rows.some((r) => r.reads) ? '; `read` per delivery' : ''}${rows.some((r) => r.staff) ? '; push decisions' : ''}` : 'relay, nothing stored'} | ${fmt(
         med(rows, (r) => r.phase.published / r.phase.seconds),
         0,
       )} | ${fmt(

@@ -19,6 +19,8 @@ export interface ChatMixResult {
   ratePerMember: number;
   /** Ours' members answered every received message with a `read` (`--chatmix-reads`). */
   reads: boolean;
+  /** Ours' first member of each conversation was a consultant (`--chatmix-staff`). */
+  staff: boolean;
   /** Deliveries per second if every message reaches every other member. */
   expectedDeliveriesPerSec: number;
   phase: PhaseResult;
@@ -41,7 +43,9 @@ export function chatMixPlans(n: number): RoomPlan[] {
 export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<ChatMixResult> {
   const { connections, ratePerMember, bodyBytes } = profile.chatmix;
   const reads = kind === 'ours' && profile.chatmix.reads === true;
+  const staff = kind === 'ours' && profile.chatmix.staff === true;
   const plans = chatMixPlans(connections);
+  if (staff) for (const plan of plans) plan.consultants = [plan.members[0]!];
   const deployment = await deploy(env, kind, 1, connections, plans);
   const generator = await startGenerator({
     ...(env.generatorCpus !== undefined ? { cpus: env.generatorCpus } : {}),
@@ -90,6 +94,7 @@ export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKi
       conversations: plans.length,
       ratePerMember,
       reads,
+      staff,
       expectedDeliveriesPerSec: expected,
       phase,
     };

@@ -29,8 +29,10 @@ export interface Profile {
    * Scenario 7: `connections` users in conversations of 2–5, each member sending `ratePerMember` msg/s.
    * `reads` (`--chatmix-reads`): ours' members also send a `read` for every message they receive
    * (the clinic's real shape: read receipts from an open chat view); the peers have no receipts.
+   * `staff` (`--chatmix-staff`): ours' first member of each conversation is a consultant, so every
+   * message also stores a push decision (a consultation reply, or a customer's message to staff).
    */
-  chatmix: { connections: number; ratePerMember: number; bodyBytes: number; reads?: boolean };
+  chatmix: { connections: number; ratePerMember: number; bodyBytes: number; reads?: boolean; staff?: boolean };
   /** Scenario 8: new connections opened per phase (ours: one bench user each). */
   connect: { connections: number };
   workers: number;

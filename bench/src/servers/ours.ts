@@ -68,6 +68,8 @@ async function setup(
   // One Argon2 hash shared by every bench user: hashing thousands would dominate set-up time.
   const passwordHash = await hashPassword('bench-password');
   const tag = randomUUID().slice(0, 8);
+  const consultants = new Set(command.rooms.flatMap((room) => room.consultants ?? []));
+  const roleOf = (i: number) => (consultants.has(i) ? ('consultant' as const) : ('customer' as const));
   const users: Array<{ id: string; token: string }> = new Array(command.users);
   const batch = 25;
   for (let start = 0; start < command.users; start += batch) {
@@ -77,7 +79,7 @@ async function setup(
         const row = await store.users.create({
           username: `bench_${tag}_${i}`,
           displayName: `Bench ${i}`,
-          role: 'customer',
+          role: roleOf(i),
           passwordHash,
         });
         users[i] = { id: row.id, token: await tokens.issueAccessToken({ userId: row.id, role: row.role }) };
@@ -90,7 +92,7 @@ async function setup(
     const conversation = await store.conversations.create({
       title: `bench room ${r}`,
       createdBy: users[first]!.id,
-      participants: room.members.map((m) => ({ userId: users[m]!.id, role: 'customer' as const })),
+      participants: room.members.map((m) => ({ userId: users[m]!.id, role: roleOf(m) })),
     });
     rooms.push(conversation.id);
   }
