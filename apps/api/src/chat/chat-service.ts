@@ -126,11 +126,35 @@ export class ChatService {
     conversationId: string,
     messageIds: readonly string[],
   ): Promise<{ lastReadSeq: number; messageIds: string[] }> {
-    // As in send: a cached participant list answers the check without a promise.
+    await this.#checkReader(reader, conversationId);
+    return this.#storeRead(reader, conversationId, messageIds);
+  }
+
+  /**
+   * markRead for a socket's `read` frame: the reader is checked now (a refusal rejects this
+   * promise); `stored` settles once the read is stored and announced. The read has already
+   * taken its place among the reads waiting to be stored, so the socket's next frames need not
+   * wait for it (docs/protocol.md, "the frames of one connection").
+   */
+  async beginRead(
+    reader: Sender,
+    conversationId: string,
+    messageIds: readonly string[],
+  ): Promise<{ stored: Promise<unknown> }> {
+    await this.#checkReader(reader, conversationId);
+    return { stored: this.#storeRead(reader, conversationId, messageIds) };
+  }
+
+  /** As in send: a cached participant list answers the check without a promise. */
+  async #checkReader(reader: Sender, conversationId: string): Promise<void> {
     const participants = this.#participants.cached(conversationId);
     if (participants === undefined || !participants.some((p) => p.userId === reader.userId)) {
       await this.assertParticipant(conversationId, reader.userId);
     }
+  }
+
+  async #storeRead(reader: Sender, conversationId: string, messageIds: readonly string[]) {
+    // Called synchronously by its callers, so the read joins its batch in the caller's turn.
     const read = await this.#store.messages.recordRead(conversationId, reader.userId, messageIds);
     // None of the ids is in this conversation: nothing changed; the current position is reported.
     if (read.event) await this.#broadcasting.publishReadStatus(conversationId, reader.userId, read.event);

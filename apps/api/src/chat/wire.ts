@@ -1,5 +1,5 @@
 /** Database rows -> snake_case wire payloads (one place, shared by HTTP and WS). */
-import type { MessagePayload, Role } from '@anmei/protocol';
+import { encodeFrame, type MessagePayload, type Role, ServerAction, serverFrame } from '@anmei/protocol';
 import type { MessageRow } from '../db/store-types.ts';
 
 /**
@@ -25,4 +25,24 @@ export function messageToWire(m: MessageRow, senderRole?: Role): MessagePayload 
 /** The role of each participant by user id, to give replayed and listed messages their `sender_role`. */
 export function rolesOf(participants: ReadonlyArray<{ userId: string; role: Role }>): Map<string, Role> {
   return new Map(participants.map((p) => [p.userId, p.role]));
+}
+
+/** The encoded `ack` answering a socket's `send_message` (the HTTP send answers with the same fields). */
+export function encodeAck(
+  requestId: string | null,
+  message: MessageRow,
+  clientMessageId: string,
+  duplicate: boolean,
+): string {
+  return encodeFrame(
+    serverFrame(ServerAction.ack, {
+      request_id: requestId,
+      message_id: message.id,
+      conversation_id: message.conversationId,
+      seq: message.seq,
+      client_message_id: clientMessageId,
+      duplicate,
+      created_at: message.createdAt.toISOString(),
+    }),
+  );
 }

@@ -7,7 +7,8 @@
  * Frames of one connection run one after another (a client's two sends are stored in the
  * order it sent them), and their answers leave in that order: an error for a frame that could not
  * be decoded waits behind the frames before it, since `MALFORMED_JSON` has no `request_id` and
- * order is the client's only way to match it (issue #15). At most `maxQueuedFrames` may wait;
+ * order is the client's only way to match it (issue #15). A `read` is the exception: checked in
+ * its turn, then stored while the next frames run (`#detach`). At most `maxQueuedFrames` may wait;
  * more are refused with RATE_LIMITED at once (it echoes the `request_id`), so a flooding client
  * cannot grow our memory.
  *
@@ -30,6 +31,7 @@ import {
 import type { RawData, WebSocket } from 'ws';
 import type { BroadcastingService } from '../broadcasting/broadcasting-service.ts';
 import type { ChatService } from '../chat/chat-service.ts';
+import { encodeAck } from '../chat/wire.ts';
 import { AppError } from '../errors.ts';
 import { type LogBindings, withLogContext } from '../observability/log-context.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -74,6 +76,7 @@ export interface SessionContext {
 export const SESSION_LIMITS = { maxQueuedFrames: 64, maxInvalidFrames: 10, invalidFrameWindowMs: 10_000 } as const;
 
 const SETTLED: Promise<void> = Promise.resolve();
+const NOTHING = (): void => undefined;
 
 /**
  * One socket's connection: what LocalConnections delivers to (info, socket, liveness, held
@@ -102,6 +105,8 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
   readonly #ctx: SessionContext;
   /** Last frame in line; undefined when none is queued (no settled promise kept per idle socket). */
   #tail: Promise<void> | undefined = undefined;
+  /** Reads still being stored after their turn (`#detach`); undefined when none. */
+  #storing: Promise<void> | undefined = undefined;
   #queued = 0;
   #invalidCount = 0;
   /** ms since the epoch when the current invalid-frame window started. */
@@ -180,9 +185,24 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
     this.#tail = tail;
   }
 
-  /** Resolves when every accepted frame has been handled (used by graceful shutdown). */
+  /** Resolves when every accepted frame has been handled, reads stored too (used by graceful shutdown). */
   drained(): Promise<void> {
-    return this.#tail ?? SETTLED;
+    const tail = this.#tail ?? SETTLED;
+    return this.#storing === undefined ? tail : Promise.all([tail, this.#storing]).then(NOTHING);
+  }
+
+  /**
+   * A read's storing and announcing, left to run while the frames after it are handled; a
+   * failure is answered when it happens (docs/protocol.md, "the frames of one connection").
+   */
+  #detach(work: Promise<unknown>, frame: ClientFrame): void {
+    const done = work.then(NOTHING, (error: unknown) => this.#answerFailure(error, frame));
+    const storing: Promise<void> = (
+      this.#storing === undefined ? done : Promise.all([this.#storing, done]).then(NOTHING)
+    ).finally(() => {
+      if (this.#storing === storing) this.#storing = undefined;
+    });
+    this.#storing = storing;
   }
 
   #logContext(): LogBindings {
@@ -200,22 +220,26 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
     try {
       await this.#dispatch(frame);
     } catch (error) {
-      if (error instanceof AppError) {
-        this.#sendError(error.code, error.message, frame, error.issues);
-        return;
-      }
-      const outage = outageCodeOf(error);
-      if (outage !== null) {
-        this.#ctx.logger.warn(
-          this.bindings({ err: error, action: frame.action }),
-          `${outage === 'DATABASE_UNAVAILABLE' ? 'database' : 'redis'} unavailable: answered ${outage}`,
-        );
-        this.#sendError(outage, ErrorCodes[outage].message, frame);
-        return;
-      }
-      this.#ctx.logger.error(this.bindings({ err: error, action: frame.action }), 'frame handler failed');
-      this.#sendError('INTERNAL', ErrorCodes.INTERNAL.message, frame);
+      this.#answerFailure(error, frame);
     }
+  }
+
+  #answerFailure(error: unknown, frame: ClientFrame): void {
+    if (error instanceof AppError) {
+      this.#sendError(error.code, error.message, frame, error.issues);
+      return;
+    }
+    const outage = outageCodeOf(error);
+    if (outage !== null) {
+      this.#ctx.logger.warn(
+        this.bindings({ err: error, action: frame.action }),
+        `${outage === 'DATABASE_UNAVAILABLE' ? 'database' : 'redis'} unavailable: answered ${outage}`,
+      );
+      this.#sendError(outage, ErrorCodes[outage].message, frame);
+      return;
+    }
+    this.#ctx.logger.error(this.bindings({ err: error, action: frame.action }), 'frame handler failed');
+    this.#sendError('INTERNAL', ErrorCodes.INTERNAL.message, frame);
   }
 
   /**
@@ -245,27 +269,18 @@ export class ConnectionSession implements LocalConnection, ResumeTicketHolder {
           content: frame.data.content,
           sentFromConnectionId: info.connectionId,
         });
-        this.#send(
-          encodeFrame(
-            serverFrame(ServerAction.ack, {
-              request_id: frame.request_id ?? null,
-              message_id: message.id,
-              conversation_id: message.conversationId,
-              seq: message.seq,
-              client_message_id: frame.data.client_message_id,
-              duplicate,
-              created_at: message.createdAt.toISOString(),
-            }),
-          ),
-        );
+        this.#send(encodeAck(frame.request_id ?? null, message, frame.data.client_message_id, duplicate));
         return;
       }
       case ClientAction.typing:
         await this.#ctx.chat.typing(user, frame.data.conversation_id, frame.data.is_typing);
         return;
-      case ClientAction.read:
-        await this.#ctx.chat.markRead(user, frame.data.conversation_id, frame.data.message_ids);
+      case ClientAction.read: {
+        // Checked in turn; stored and announced while the frames after it go on (docs/protocol.md).
+        const { stored } = await this.#ctx.chat.beginRead(user, frame.data.conversation_id, frame.data.message_ids);
+        this.#detach(stored, frame);
         return;
+      }
       case ClientAction.resume: {
         // Live frames wait while the gap is replayed, then follow it minus what it already carried.
         const { writer } = this.#ctx;
