@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestSchema, type TestSchema } from './support/postgres-schema.ts';
 import { FACIAL, startTestApp, type TestApp } from './support/test-app.ts';
+import type { TestSocket } from './support/test-socket.ts';
 
 let schema: TestSchema;
 let app: TestApp;
@@ -21,19 +22,22 @@ afterAll(async () => {
   await schema?.drop();
 });
 
-it('acks a send_message sent after a read while the read still waits for its row, then announces the read', async () => {
-  const conversationId = app.conversationId(FACIAL);
-  const customer = await app.connect('customer_456');
-  const consultant = await app.connect('consultant_001');
-  customer.send({
+/** `from` sends a message to the conversation; resolves with the `new_message` as `to` receives it. */
+async function sendAndReceive(from: TestSocket, to: TestSocket, conversationId: string, key: string) {
+  from.send({
     action: 'send_message',
-    request_id: 'question',
-    data: { conversation_id: conversationId, client_message_id: 'read-order-1', content: '术后注意事项' },
+    request_id: key,
+    data: { conversation_id: conversationId, client_message_id: key, content: '术后注意事项' },
   });
-  const [toRead] = await consultant.waitFor('new_message', {
-    where: (f) => f.data.client_message_id === 'read-order-1',
-  });
+  const [received] = await to.waitFor('new_message', { where: (f) => f.data.client_message_id === key });
+  return received!.data;
+}
 
+/**
+ * Runs `work` while a transaction of the test's own holds the conversation's event head row, so
+ * a read of the conversation waits; the row is let go afterwards, also when `work` fails.
+ */
+async function whileEventHeadHeld(conversationId: string, work: () => Promise<void>): Promise<void> {
   const holder = await schema.connect();
   try {
     await holder.query('begin');
@@ -42,7 +46,20 @@ it('acks a send_message sent after a read while the read still waits for its row
        on conflict (conversation_id) do update set last_event_seq = conversation_event_heads.last_event_seq`,
       [conversationId],
     );
-    consultant.send({ action: 'read', data: { conversation_id: conversationId, message_ids: [toRead!.data.id] } });
+    await work();
+  } finally {
+    await holder.query('rollback');
+    await holder.end();
+  }
+}
+
+it('acks a send_message sent after a read while the read still waits for its row, then announces the read', async () => {
+  const conversationId = app.conversationId(FACIAL);
+  const customer = await app.connect('customer_456');
+  const consultant = await app.connect('consultant_001');
+  const toRead = await sendAndReceive(customer, consultant, conversationId, 'read-order-1');
+  await whileEventHeadHeld(conversationId, async () => {
+    consultant.send({ action: 'read', data: { conversation_id: conversationId, message_ids: [toRead.id] } });
     consultant.send({
       action: 'send_message',
       request_id: 'after-read',
@@ -51,16 +68,13 @@ it('acks a send_message sent after a read while the read still waits for its row
     // Before, the ack waited for the read (until the statement timeout, 5 s).
     await consultant.waitFor('ack', { where: (f) => f.data.request_id === 'after-read', timeoutMs: 3_000 });
     expect(customer.all('read_status')).toEqual([]);
-  } finally {
-    await holder.query('rollback');
-    await holder.end();
-  }
+  });
   const [receipt] = await customer.waitFor('read_status');
   expect(receipt!.data).toMatchObject({
     conversation_id: conversationId,
     user_id: app.userId('consultant_001'),
-    message_ids: [toRead!.data.id],
-    last_read_seq: toRead!.data.seq,
+    message_ids: [toRead.id],
+    last_read_seq: toRead.seq,
   });
   expect(consultant.all('error')).toEqual([]);
 });
@@ -84,33 +98,16 @@ it('lets a graceful drain wait for a read still being stored: its receipt goes o
   const conversationId = draining.conversationId(FACIAL);
   const customer = await draining.connect('customer_456');
   const consultant = await draining.connect('consultant_001');
-  customer.send({
-    action: 'send_message',
-    request_id: 'to-read',
-    data: { conversation_id: conversationId, client_message_id: 'read-order-drain', content: '还在吗' },
-  });
-  const [toRead] = await consultant.waitFor('new_message', {
-    where: (f) => f.data.client_message_id === 'read-order-drain',
-  });
-  const holder = await schema.connect();
+  const toRead = await sendAndReceive(customer, consultant, conversationId, 'read-order-drain');
   let closed: Promise<void> | undefined;
-  try {
-    await holder.query('begin');
-    await holder.query(
-      `insert into conversation_event_heads (conversation_id, last_event_seq) values ($1, 0)
-       on conflict (conversation_id) do update set last_event_seq = conversation_event_heads.last_event_seq`,
-      [conversationId],
-    );
-    consultant.send({ action: 'read', data: { conversation_id: conversationId, message_ids: [toRead!.data.id] } });
+  await whileEventHeadHeld(conversationId, async () => {
+    consultant.send({ action: 'read', data: { conversation_id: conversationId, message_ids: [toRead.id] } });
     consultant.send({ action: 'ping', request_id: 'read-sent' });
     await consultant.waitFor('pong');
     closed = draining.built.close();
     await customer.waitFor('reconnect');
-  } finally {
-    await holder.query('rollback');
-    await holder.end();
-  }
+  });
   await closed;
-  expect(customer.all('read_status').map((f) => f.data.message_ids)).toEqual([[toRead!.data.id]]);
+  expect(customer.all('read_status').map((f) => f.data.message_ids)).toEqual([[toRead.id]]);
   expect(customer.closed?.code).toBe(1001);
 });
