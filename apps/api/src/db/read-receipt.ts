@@ -27,8 +27,8 @@
  * are split into lanes (ReadBatcher), and a lane runs one statement at a time: batches that share
  * conversations would queue behind each other's head rows while holding others (measured: with
  * four statements of any reads at once, reads fell further behind than with one). The reads
- * waiting meanwhile go together in the lane's next statement. An
- * event's number depends on the bump alone, so every bumped `event_seq` gets its event (no gap).
+ * waiting meanwhile go together in the lane's next statement. An event's number depends on the
+ * bump alone, so every bumped `event_seq` gets its event (no gap).
  * Two reads by one reader in one batch (two devices) both report the reader's final position as
  * `last_read_seq`.
  */
@@ -56,6 +56,10 @@ function prepareRecordReads(db: Db): RecordReads {
         from json_to_recordset(${sql.placeholder('reads')}::json)
              as r(ord int, conversation_id text, reader_id text, event_id text, message_ids json)`,
   );
+  // The named ids are probed through the primary key alone: `offset 0` keeps the conversation's
+  // test outside the subquery. Without it Postgres hashed the whole `messages` table per batch
+  // (no statistics: autovacuum is off on our machines), or combined the id probe with a scan of the
+  // conversation's every message; measured in docs/benchmarks.md, round 6, tenth pass.
   const found = db.$with('found', { ord: sql<number>`ord` }).as(
     sql`select b.ord, coalesce(array_agg(m.id order by m.seq) filter (where m.id is not null), '{}') as ids,
                max(m.seq) as up_to
