@@ -4,11 +4,10 @@ import type { Db } from './db-common.ts';
 import { conversationEventHeads, conversations, messages, participants, users } from './schema.ts';
 import type { ConversationRow, ConversationSummary, Store } from './store-types.ts';
 
-/** A conversation's columns and its event stream's head (conversation_event_heads; no row = 0). */
-const conversationWithHead = {
-  ...getTableColumns(conversations),
-  lastEventSeq: sql<number>`coalesce(${conversationEventHeads.lastEventSeq}, 0)`.mapWith(Number),
-};
+/** A conversation's event stream head, from a left join of conversation_event_heads (no row = 0). */
+const lastEventSeq = sql<number>`coalesce(${conversationEventHeads.lastEventSeq}, 0)`.mapWith(Number);
+/** A conversation's columns and its event stream's head. */
+const conversationWithHead = { ...getTableColumns(conversations), lastEventSeq };
 
 export function createConversationsRepo(db: Db): Store['conversations'] {
   return {
@@ -45,7 +44,7 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
       const mine = await db
         .select({
           conversation: conversations,
-          lastEventSeq: conversationEventHeads.lastEventSeq,
+          lastEventSeq,
           lastMessage: messages,
         })
         .from(participants)
@@ -95,7 +94,7 @@ export function createConversationsRepo(db: Db): Store['conversations'] {
 
       return mine.map(({ conversation, lastEventSeq, lastMessage }) => ({
         ...conversation,
-        lastEventSeq: lastEventSeq ?? 0,
+        lastEventSeq,
         participants: membersById.get(conversation.id) ?? [],
         lastMessage,
         unreadCount: unreadById.get(conversation.id) ?? 0,
