@@ -6,7 +6,9 @@
  * Flags: --profile quick|full  --scenarios 1,...,8 or names (default quick: 1,3,4; full: all)  --targets ours,socketio,rawws
  *        --repeat N  --body-bytes N (payload size in scenarios 1 and 4, default 1024)  --persisted (adds ours' send_message row to scenario 1)  --no-pin
  *        --cross-open-rate N (scenario 4's open-loop msg/s per room; the profile's: quick 8, full 2)
- *        --chatmix-reads (scenario 7: ours' members send a `read` for every message they receive)
+ *        --chatmix-reads (scenario 7: ours' members mark every message they receive read, through the
+ *        SDK's ReadReceipts with its default interval, as the web app does)
+ *        --chatmix-read-interval N (the same with an interval of N ms; 0: a `read` frame per message)
  *        --chatmix-staff (scenario 7: ours' first member of each conversation is a consultant)
  *        --cpu-prof <dir> (a .cpuprofile of every target instance for each measured phase;
  *        summarise with bench/src/tools/profile-summary.ts)
@@ -16,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CLIENT_DEFAULTS } from '@anmei/client';
 import { BENCH_ROOT, childFileLimit, cpuCount, hasTaskset } from './common/spawn.ts';
 import { TARGETS, type TargetKind } from './common/types.ts';
 import { openBenchDatabase } from './harness/database.ts';
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     'body-bytes': { type: 'string' },
     'cross-open-rate': { type: 'string' },
     'chatmix-reads': { type: 'boolean' },
+    'chatmix-read-interval': { type: 'string' },
     'chatmix-staff': { type: 'boolean' },
   },
 });
@@ -61,11 +65,21 @@ const withCross =
   crossOpenRate === undefined
     ? withBody
     : { ...withBody, cross: { ...withBody.cross, openRatePerRoom: crossOpenRate } };
+const readIntervalArg = values['chatmix-read-interval'];
+const readIntervalMs =
+  readIntervalArg !== undefined
+    ? Number(readIntervalArg)
+    : values['chatmix-reads']
+      ? CLIENT_DEFAULTS.readReceiptInterval
+      : undefined;
+if (readIntervalMs !== undefined && !(Number.isInteger(readIntervalMs) && readIntervalMs >= 0)) {
+  throw new Error(`--chatmix-read-interval must be a whole number of ms >= 0, got ${readIntervalArg}`);
+}
 const profile = {
   ...withCross,
   chatmix: {
     ...withCross.chatmix,
-    ...(values['chatmix-reads'] ? { reads: true } : {}),
+    ...(readIntervalMs !== undefined ? { readIntervalMs } : {}),
     ...(values['chatmix-staff'] ? { staff: true } : {}),
   },
 };

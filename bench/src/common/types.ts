@@ -76,10 +76,11 @@ export interface ClientSpec {
   /** The slow consumer (scenario 5): can stop reading; its deliveries are counted apart. */
   slow?: boolean;
   /**
-   * ours chat members (scenario 7 with `--chatmix-reads`): answer every `new_message` from another
-   * member with a `read` of it, as the web app's open chat view does.
+   * ours chat members (scenario 7 with `--chatmix-reads`): mark every `new_message` from another
+   * member read, as the web app's open chat view does, through the SDK's ReadReceipts with this
+   * interval (ms; 0: a `read` frame per message).
    */
-  readReceipts?: boolean;
+  readReceiptIntervalMs?: number;
   /** Storm client (scenario 6): reconnects by itself (ours: @anmei/client; peers: their own loop). */
   storm?: boolean;
 }

@@ -3,6 +3,7 @@
  * rooms, hand every received frame to `onFrame`, and publish. Subscribers of `ws` targets get
  * raw Buffers (no JSON parsing in the generator); Socket.IO's client decodes packets itself.
  */
+import { ReadReceipts } from '@anmei/client';
 import { ServerAction } from '@anmei/protocol';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -193,7 +194,11 @@ async function connectOurs(spec: ClientSpec, onFrame: FrameHandler, onDrop: Drop
   const { ws } = await openOurs(oursSocketUrl(spec, await fetchTicket(spec)));
   ws.on('error', () => undefined);
   ws.on('message', (data) => onFrame(data as Buffer));
-  if (spec.readReceipts) ws.on('message', (data) => sendReadReceipt(ws, data as Buffer, spec.userId));
+  if (spec.readReceiptIntervalMs !== undefined) {
+    const reads = readReceipts(ws, spec.readReceiptIntervalMs);
+    ws.on('message', (data) => markRead(reads, data as Buffer, spec.userId));
+    ws.on('close', () => reads.clear());
+  }
   ws.on('close', onDrop);
   let n = 0;
   return wsClient(ws, onDrop, (room, body) =>
@@ -217,11 +222,24 @@ interface ReadableMessage {
   sender_id: string;
 }
 
+/** The SDK's read receipts (what `client.markRead` does) over this bench socket. */
+function readReceipts(ws: WebSocket, intervalMs: number): ReadReceipts {
+  return new ReadReceipts({
+    send: (conversationId, messageIds) => {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(JSON.stringify({ action: 'read', data: { conversation_id: conversationId, message_ids: messageIds } }));
+      return true;
+    },
+    timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle) },
+    intervalMs,
+  });
+}
+
 /**
- * A `read` of a message another member sent (`new_message`, or a consultant's `consultation_reply`
- * carrying it): the web app's open chat view sends one per message it shows.
+ * Marks a message another member sent (`new_message`, or a consultant's `consultation_reply`
+ * carrying it) read: the web app's open chat view calls `client.markRead` for each message it shows.
  */
-function sendReadReceipt(ws: WebSocket, data: Buffer, me: string | undefined): void {
+function markRead(reads: ReadReceipts, data: Buffer, me: string | undefined): void {
   let message: ReadableMessage;
   if (startsWith(data, NEW_MESSAGE_PREFIX)) {
     message = (JSON.parse(data.toString()) as { data: ReadableMessage }).data;
@@ -230,10 +248,7 @@ function sendReadReceipt(ws: WebSocket, data: Buffer, me: string | undefined): v
   } else {
     return;
   }
-  if (message.sender_id === me) return;
-  ws.send(
-    JSON.stringify({ action: 'read', data: { conversation_id: message.conversation_id, message_ids: [message.id] } }),
-  );
+  if (message.sender_id !== me) reads.mark(message.conversation_id, [message.id]);
 }
 
 export function connectClient(spec: ClientSpec, onFrame: FrameHandler, onDrop: DropHandler): Promise<BenchClient> {

@@ -17,8 +17,8 @@ export interface ChatMixResult {
   connections: number;
   conversations: number;
   ratePerMember: number;
-  /** Ours' members answered every received message with a `read` (`--chatmix-reads`). */
-  reads: boolean;
+  /** Ours' members marked every received message read, coalesced per this many ms (0: each); null: no reads. */
+  readIntervalMs: number | null;
   /** Ours' first member of each conversation was a consultant (`--chatmix-staff`). */
   staff: boolean;
   /** Deliveries per second if every message reaches every other member. */
@@ -42,7 +42,7 @@ export function chatMixPlans(n: number): RoomPlan[] {
 
 export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKind): Promise<ChatMixResult> {
   const { connections, ratePerMember, bodyBytes } = profile.chatmix;
-  const reads = kind === 'ours' && profile.chatmix.reads === true;
+  const readIntervalMs = kind === 'ours' ? (profile.chatmix.readIntervalMs ?? null) : null;
   const staff = kind === 'ours' && profile.chatmix.staff === true;
   const plans = chatMixPlans(connections);
   if (staff) for (const plan of plans) plan.consultants = [plan.members[0]!];
@@ -67,7 +67,7 @@ export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKi
             publishTo: room,
             publishVia: 'chat',
             phase,
-            ...(reads ? { readReceipts: true } : {}),
+            ...(readIntervalMs !== null ? { readReceiptIntervalMs: readIntervalMs } : {}),
           }),
         );
       }
@@ -93,7 +93,7 @@ export async function runChatMix(env: BenchEnv, profile: Profile, kind: TargetKi
       connections,
       conversations: plans.length,
       ratePerMember,
-      reads,
+      readIntervalMs,
       staff,
       expectedDeliveriesPerSec: expected,
       phase,

@@ -27,12 +27,14 @@ export interface Profile {
   storm: { clients: number; rooms: number; perRoom: number; rate: number; beforeMs: number; maxMs: number };
   /**
    * Scenario 7: `connections` users in conversations of 2–5, each member sending `ratePerMember` msg/s.
-   * `reads` (`--chatmix-reads`): ours' members also send a `read` for every message they receive
-   * (the clinic's real shape: read receipts from an open chat view); the peers have no receipts.
+   * `readIntervalMs`: ours' members also mark every message they receive read, through the SDK's
+   * ReadReceipts with this interval (the clinic's real shape: read receipts from an open chat view;
+   * `--chatmix-reads` takes the SDK's default, `--chatmix-read-interval 0` a `read` frame per
+   * message); unset, no reads. The peers have no receipts.
    * `staff` (`--chatmix-staff`): ours' first member of each conversation is a consultant, so every
    * message also stores a push decision (a consultation reply, or a customer's message to staff).
    */
-  chatmix: { connections: number; ratePerMember: number; bodyBytes: number; reads?: boolean; staff?: boolean };
+  chatmix: { connections: number; ratePerMember: number; bodyBytes: number; readIntervalMs?: number; staff?: boolean };
   /** Scenario 8: new connections opened per phase (ours: one bench user each). */
   connect: { connections: number };
   workers: number;

@@ -28,6 +28,7 @@ import { type ClientOptions, type ResolvedOptions, resolveOptions } from './opti
 import { Outbox, type QueuedMessage } from './outbox.ts';
 import { OutboxPersistence, type RestoredSend } from './outbox-persistence.ts';
 import type { OutboxStorage } from './outbox-storage.ts';
+import { ReadReceipts } from './read-receipts.ts';
 import { SendError } from './send-error.ts';
 import type { ConnectionState } from './state-machine.ts';
 
@@ -57,6 +58,7 @@ export class WebSocketClient {
   readonly #manager: ConnectionManager;
   /** null when the `resume` option is off. */
   readonly #delivery: DeliveryTracker | null;
+  readonly #reads: ReadReceipts;
   readonly #subscribers = new Set<() => void>();
   #snapshot: ClientSnapshot;
   #maxPayloadBytes = Number.POSITIVE_INFINITY;
@@ -116,6 +118,12 @@ export class WebSocketClient {
           for (const ready of delivery.accept(frame)) route(ready);
         }
       : route;
+    this.#reads = new ReadReceipts({
+      send: (conversationId, messageIds) =>
+        this.#manager.send(this.#o.codec.encode(toReadFrame(conversationId, messageIds))),
+      timers: this.#o.timers,
+      intervalMs: this.#o.readReceiptInterval,
+    });
     this.#manager = new ConnectionManager(this.#o, {
       state: (change) => {
         this.#update({ state: change.state });
@@ -136,7 +144,9 @@ export class WebSocketClient {
         });
         // A new socket watches nobody: repeat the app's list (the answer re-states everyone).
         if (this.#watchedUsers.length > 0) this.#sendWatch();
+        this.#reads.flush();
       },
+      closing: () => this.#reads.flushNow(),
       lost: () => {
         this.#outbox.detach();
         this.#delivery?.detach();
@@ -254,11 +264,13 @@ export class WebSocketClient {
 
   /** Rejects every pending send with DISCARDED (e.g. another user signs in); a storage keeps them. */
   discardPending(): void {
+    this.#reads.clear();
     this.#persistence.discard();
   }
 
   /** Discards every pending send, in memory (DISCARDED) and in the storage (sign-out). */
   clearOutbox(): Promise<void> {
+    this.#reads.clear();
     return this.#persistence.clear();
   }
 
@@ -288,9 +300,15 @@ export class WebSocketClient {
     );
   }
 
-  /** Read receipt over the socket; false when not open (use the HTTP read route then). */
+  /**
+   * Read receipt over the socket; false when not open (nothing kept: use the HTTP read route
+   * then). A conversation's reads soon after one that went out go together, at most
+   * `readReceiptInterval` ms later (read-receipts.ts).
+   */
   markRead(conversationId: string, messageIds: readonly string[]): boolean {
-    return this.#manager.send(this.#o.codec.encode(toReadFrame(conversationId, messageIds)));
+    if (this.#manager.state.status !== 'open') return false;
+    this.#reads.mark(conversationId, messageIds);
+    return true;
   }
 
   /** Pings now; the RTT arrives as an `rtt` event and in the snapshot. False when not open. */
@@ -323,6 +341,7 @@ export class WebSocketClient {
     this.#manager.disconnect(1000, 'client disposed');
     this.#disposed = true;
     this.#outbox.clear((id) => new SendError('DISPOSED', 'The client was disposed.', id));
+    this.#reads.clear();
     this.#delivery?.detach();
     this.#registry.clear();
     this.#events.removeAll();

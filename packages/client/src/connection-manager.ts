@@ -34,6 +34,8 @@ const RENEWAL_MARGIN_MS = 1_000;
 export interface ManagerHooks {
   state(change: StateChange): void;
   opened(state: StateOf<'open'>): void;
+  /** The client is about to close the open connection itself: the last frames may be written now. */
+  closing(): void;
   /** The open connection is gone (any reason): in-flight sends must wait again. */
   lost(): void;
   closed(info: CloseInfo & { willRetry: boolean }): void;
@@ -168,8 +170,10 @@ export class ConnectionManager {
     this.#heartbeat.stop();
     this.#clearRenewal();
     const connection = this.#connection;
-    this.#connection = null;
     if (!connection) return;
+    // Before it is forgotten: the hook's last frames go through send() to this connection.
+    if (connection.opened) this.#hooks.closing();
+    this.#connection = null;
     connection.close(code, reason);
     if (connection.opened) this.#hooks.lost();
   }

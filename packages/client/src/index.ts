@@ -44,6 +44,7 @@ export {
 export { CLIENT_DEFAULTS, type ClientOptions, OUTBOX_DEFAULTS } from './options.ts';
 export { Outbox, type OutboxObserver, type OutboxOptions, type OverflowPolicy, type QueuedMessage } from './outbox.ts';
 export { isStoredMessage, type OutboxStorage, type StoredMessage } from './outbox-storage.ts';
+export { ReadReceipts, type ReadReceiptsDeps } from './read-receipts.ts';
 export { SendError, type SendFailureCode } from './send-error.ts';
 export type { SocketCloseEvent, SocketMessageEvent, WebSocketConstructor, WebSocketLike } from './socket-types.ts';
 export {

@@ -40,6 +40,12 @@ export interface ClientOptions {
   maxReconnectAttempts?: number;
   /** Ms a connection must stay open before the retry counter resets. Default 10000. */
   stableConnectionTime?: number;
+  /**
+   * Ms a conversation's read receipts wait after one went out, to go together as one frame
+   * (read-receipts.ts: the first goes at once, the rest at most this late). 0 sends each at once.
+   * Default 1000.
+   */
+  readReceiptInterval?: number;
   /** Outbox limits; see OutboxOptions for each default. */
   outbox?: Partial<OutboxOptions>;
   /**
@@ -74,6 +80,7 @@ export interface ResolvedOptions {
   maxReconnectDelay: number;
   maxReconnectAttempts: number;
   stableConnectionTime: number;
+  readReceiptInterval: number;
   outbox: OutboxOptions;
   codec: Codec;
   WebSocket: WebSocketConstructor | undefined;
@@ -98,6 +105,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   heartbeatTimeout: 10_000,
   maxReconnectAttempts: 15,
   stableConnectionTime: 10_000,
+  readReceiptInterval: 1000,
 });
 
 function fail(message: string): never {
@@ -157,6 +165,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
       'stableConnectionTime',
       options.stableConnectionTime,
       CLIENT_DEFAULTS.stableConnectionTime,
+      0,
+    ),
+    readReceiptInterval: count(
+      'readReceiptInterval',
+      options.readReceiptInterval,
+      CLIENT_DEFAULTS.readReceiptInterval,
       0,
     ),
     outbox: {
