@@ -105,6 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ? { schema: options.databaseSchema ?? config.databaseSchema }
       : {}),
     poolMax: config.databasePoolMax,
+    batchWindowMs: config.databaseBatchWindowMs,
     connectTimeoutMs: config.databaseTimeouts.connectMs,
     statementTimeoutMs: config.databaseTimeouts.statementMs,
     logger,

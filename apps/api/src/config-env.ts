@@ -103,6 +103,12 @@ export const EnvSchema = z.object({
    * discards the connection (docs/operations.md "Database stalls").
    */
   DATABASE_STATEMENT_TIMEOUT: int(100, 3_600_000).default(5_000),
+  /**
+   * ms between the starts of two batched statements of one kind (message appends; each lane of
+   * read receipts) while requests keep coming; after a longer pause a statement starts at once.
+   * 0: start whenever the running statement allows. db/append-batcher.ts, docs/operations.md "Configuration".
+   */
+  DATABASE_BATCH_WINDOW_MS: int(0, 1_000).default(5),
   /** ms /health waits for the database's `select 1` before reporting it unavailable. */
   DATABASE_HEALTH_TIMEOUT: int(100, 60_000).default(2_000),
   /**

@@ -60,6 +60,8 @@ export interface Config {
   databaseSchema: string | undefined;
   /** Postgres pool size per process (connections). */
   databasePoolMax: number;
+  /** ms between batched statement starts under load (DATABASE_BATCH_WINDOW_MS). */
+  databaseBatchWindowMs: number;
   /** ms: connect / pool wait (Postgres), statement (Postgres; the client waits 1 s more), `/health`'s ping. */
   databaseTimeouts: { connectMs: number; statementMs: number; healthMs: number };
   /** Uploads: `dir` for ATTACHMENTS_STORAGE=disk; `s3` is set instead for ATTACHMENTS_STORAGE=s3. */
@@ -222,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     databaseSchema: e.DATABASE_SCHEMA,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    databaseBatchWindowMs: e.DATABASE_BATCH_WINDOW_MS,
     databaseTimeouts: {
       connectMs: e.DATABASE_CONNECT_TIMEOUT,
       statementMs: e.DATABASE_STATEMENT_TIMEOUT,

@@ -47,6 +47,8 @@ const config = loadConfig({
   // 0 measures reconnects through the HTTP ticket, as before resume tickets (issue #19).
   ...(env.BENCH_INSTANCE_TTL ? { INSTANCE_TTL: env.BENCH_INSTANCE_TTL } : {}),
   ...(env.BENCH_WS_RESUME_TICKET_TTL ? { WS_RESUME_TICKET_TTL: env.BENCH_WS_RESUME_TICKET_TTL } : {}),
+  // The group commit's window (ms between batched statement starts; 0: the policy before it).
+  ...(env.BENCH_DATABASE_BATCH_WINDOW_MS ? { DATABASE_BATCH_WINDOW_MS: env.BENCH_DATABASE_BATCH_WINDOW_MS } : {}),
   // The scenarios measure throughput and connection storms on purpose: thousands of sockets and
   // tickets from one address, thousands of frames per second from few sockets. The limits against
   // floods (issue #15) are raised out of their way, not turned off: their checks stay on the path.

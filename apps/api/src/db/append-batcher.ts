@@ -15,6 +15,14 @@
  * receives them, as separate appends did. Nothing needs more: one connection's frames run one
  * after another, so a client's own messages are never in flight together, and messages from
  * different senders have no order before they are stored.
+ *
+ * The window (`spacingMs`, DATABASE_BATCH_WINDOW_MS, 5 ms in the app): while appends keep coming,
+ * a statement starts no sooner than that long after the previous one started, so the appends of
+ * the whole window share it. Waiting for the running statement was not enough at a few thousand
+ * messages a second: a statement took about a millisecond, batches stayed at one or two, and
+ * Postgres paid a statement's fixed cost per message (a bare INSERT of message rows: 235 µs of
+ * Postgres CPU a row alone, 62 in fives, 41 in tens; docs/benchmarks.md, round 6, eleventh pass).
+ * An append after a quieter spell than the window starts at once.
  */
 import { BatchGate, type BatchGateOptions, type PendingRequest } from './batch-gate.ts';
 import { isDatabaseUnavailable } from './db-common.ts';

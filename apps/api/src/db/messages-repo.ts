@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
-import type { AppendBatcherOptions } from './append-batcher.ts';
 import type { Db } from './db-common.ts';
 import { createMessageAppender } from './message-append.ts';
 import { createReadRecorder } from './read-receipt.ts';
 import { messages } from './schema.ts';
+import type { StoreOptions } from './store.ts';
 import type { HistoryQuery, Store } from './store-types.ts';
 
 /** History page size: default 50, clamped to 1..200 (LIMITS.historyPageMax in @anmei/protocol). */
@@ -15,10 +15,14 @@ export function clampHistoryLimit(limit: number | undefined): number {
   return Math.min(HISTORY_MAX_LIMIT, Math.max(1, Math.trunc(limit)));
 }
 
-export function createMessagesRepo(db: Db, onAppendBatch?: AppendBatcherOptions['onBatch']): Store['messages'] {
+export function createMessagesRepo(db: Db, options: StoreOptions = {}): Store['messages'] {
+  const spacingMs = options.batchWindowMs ?? 0;
   return {
     // Group-committed, one prepared statement per batch: see message-append.ts.
-    append: createMessageAppender(db, onAppendBatch ? { onBatch: onAppendBatch } : {}),
+    append: createMessageAppender(db, {
+      spacingMs,
+      ...(options.onAppendBatch ? { onBatch: options.onAppendBatch } : {}),
+    }),
 
     /**
      * Ascending by seq. afterSeq → the oldest `limit` above it (catch-up; beforeSeq, if also
@@ -39,6 +43,6 @@ export function createMessagesRepo(db: Db, onAppendBatch?: AppendBatcherOptions[
     },
 
     // One statement per batch of reads: the look-up, the position and the read_status event (read-receipt.ts).
-    recordRead: createReadRecorder(db),
+    recordRead: createReadRecorder(db, { spacingMs }),
   };
 }

@@ -42,6 +42,8 @@ export interface OpenDatabaseOptions {
   };
   /** Each append statement's size and seconds (the app's metrics). */
   onAppendBatch?: StoreOptions['onAppendBatch'];
+  /** ms between batched statement starts under load (StoreOptions.batchWindowMs; default 0). */
+  batchWindowMs?: number;
 }
 
 export interface OpenedDatabase {
@@ -118,7 +120,13 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
   return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options);
 }
 
-async function openPglite({ dataDir, schema, logger, onAppendBatch }: OpenDatabaseOptions): Promise<OpenedDatabase> {
+async function openPglite({
+  dataDir,
+  schema,
+  logger,
+  onAppendBatch,
+  batchWindowMs,
+}: OpenDatabaseOptions): Promise<OpenedDatabase> {
   if (schema !== undefined) throw new Error('openDatabase: `schema` is only supported with a databaseUrl (Postgres)');
   const inMemory = dataDir === undefined || dataDir === 'memory://';
   const location = inMemory ? 'memory://' : resolve(dataDir);
@@ -128,7 +136,7 @@ async function openPglite({ dataDir, schema, logger, onAppendBatch }: OpenDataba
     const db = drizzlePglite({ client });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     logger?.info({ kind: 'pglite', dataDir: location }, 'database opened');
-    const store = createStore(db, () => client.close(), { onAppendBatch });
+    const store = createStore(db, () => client.close(), storeOptions({ onAppendBatch, batchWindowMs }));
     return {
       kind: 'pglite',
       store,
@@ -160,6 +168,14 @@ export function describeDatabaseUrl(databaseUrl: string): string {
   return `${host}:${url.port || '5432'}/${db}${user}`;
 }
 
+/** The store's options that were given (an option left undefined is not passed on). */
+function storeOptions({ onAppendBatch, batchWindowMs }: Pick<OpenDatabaseOptions, 'onAppendBatch' | 'batchWindowMs'>) {
+  const options: StoreOptions = {};
+  if (onAppendBatch) options.onAppendBatch = onAppendBatch;
+  if (batchWindowMs !== undefined) options.batchWindowMs = batchWindowMs;
+  return options;
+}
+
 async function openPostgres(
   databaseUrl: string,
   {
@@ -169,6 +185,7 @@ async function openPostgres(
     statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS,
     logger,
     onAppendBatch,
+    batchWindowMs,
   }: OpenDatabaseOptions,
 ): Promise<OpenedDatabase> {
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
@@ -263,7 +280,11 @@ async function openPostgres(
   }
 
   logger?.info({ kind: 'postgres', database: where, schema: schema ?? null }, 'database opened');
-  const store = createStore(drizzlePg({ client: pool }), () => pool.end(), { onAppendBatch });
+  const store = createStore(
+    drizzlePg({ client: pool }),
+    () => pool.end(),
+    storeOptions({ onAppendBatch, batchWindowMs }),
+  );
   return {
     kind: 'postgres',
     store,

@@ -226,7 +226,8 @@ export class ReadBatcher {
 /** `Store.messages.recordRead` over the prepared statement of `db`. */
 export function createReadRecorder(
   db: Db,
+  options: ReadBatcherOptions = {},
 ): (conversationId: string, readerId: string, messageIds: readonly string[]) => Promise<ReadRecord> {
-  const batcher = new ReadBatcher(prepareRecordReads(db));
+  const batcher = new ReadBatcher(prepareRecordReads(db), options);
   return (conversationId, readerId, messageIds) => batcher.record({ conversationId, readerId, messageIds });
 }

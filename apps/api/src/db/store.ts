@@ -16,6 +16,11 @@ export { UsernameTakenError } from './db-common.ts';
 export interface StoreOptions {
   /** Each append statement's size and seconds (metrics; see AppendBatcherOptions.onBatch). */
   onAppendBatch?: (size: number, seconds: number) => void;
+  /**
+   * ms between the starts of two append statements, and of two read statements of one lane, while
+   * requests keep coming (BatchGate `spacingMs`); after a longer pause one starts at once. Default 0.
+   */
+  batchWindowMs?: number;
 }
 
 /** `close` releases the underlying client (PGlite instance or pg Pool); it is called once by `Store.close`. */
@@ -24,7 +29,7 @@ export function createStore(db: Db, close: () => Promise<void>, options: StoreOp
   return {
     users: createUsersRepo(db),
     conversations: createConversationsRepo(db),
-    messages: createMessagesRepo(db, options.onAppendBatch),
+    messages: createMessagesRepo(db, options),
     events: createEventsRepo(db),
     pushJobs: createPushJobsRepo(db),
     devices: createDevicesRepo(db),

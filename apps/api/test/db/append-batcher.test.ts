@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { AppendBatcher, type BatchStatements } from '../../src/db/append-batcher.ts';
 import type { AppendMessageInput, AppendMessageResult, MessageRow } from '../../src/db/store-types.ts';
 import { afterSettle, nextTurn } from '../support/event-loop-turns.ts';
+import { eventually } from '../support/wait.ts';
 
 interface Statement {
   inputs: readonly AppendMessageInput[];
@@ -92,5 +93,32 @@ describe('AppendBatcher scheduling', () => {
     expect(statements.map((s) => s.inputs.length)).toEqual([1, 1, 1]);
     for (const s of statements) s.settle();
     expect(await Promise.all(all)).toHaveLength(3);
+  });
+
+  it('with a window, starts the next statement no sooner than the window after the last start, with every append made meanwhile', async () => {
+    const windowMs = 60;
+    const { statements, impl } = manualStatements();
+    const batcher = new AppendBatcher(impl, { spacingMs: windowMs });
+    const first = batcher.append(input('a'));
+    await nextTurn();
+    const startedAt = performance.now();
+    statements[0]!.settle();
+    await first;
+    // The statement settled at once; without the window 'b' would start a statement of its own.
+    const rest = [batcher.append(input('b'))];
+    await afterSettle();
+    rest.push(batcher.append(input('c')));
+    await afterSettle();
+    expect(statements).toHaveLength(1);
+    await eventually(
+      async () => statements.length,
+      (n) => n === 2,
+      'the second statement',
+      2_000,
+    );
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(windowMs - 1);
+    expect(statements[1]!.inputs.map((i) => i.content)).toEqual(['b', 'c']);
+    statements[1]!.settle();
+    expect((await Promise.all(rest)).map((r) => r.status)).toEqual(['created', 'created']);
   });
 });

@@ -103,4 +103,26 @@ describe('ReadBatcher', () => {
     ]);
     expect(started).toEqual([['c0'], ['c1'], ['c2', 'd0'], ['c3']]);
   });
+
+  it('with a window, a lane starts its next statement no sooner than the window after its last start', async () => {
+    const windowMs = 60;
+    const statements: string[][] = [];
+    const batcher = new ReadBatcher(
+      async (inputs) => {
+        statements.push(inputs.map((i) => i.conversationId));
+        return inputs.map(recordOf);
+      },
+      { lanes: 1, spacingMs: windowMs },
+    );
+    const startedAt = performance.now();
+    await batcher.record(read('a'));
+    const rest = [batcher.record(read('b'))];
+    await afterSettle();
+    rest.push(batcher.record(read('c')));
+    await afterSettle();
+    expect(statements).toEqual([['a']]);
+    await Promise.all(rest);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(windowMs - 1);
+    expect(statements).toEqual([['a'], ['b', 'c']]);
+  });
 });
