@@ -329,10 +329,10 @@ export interface Store {
     ): Promise<boolean>;
     /** Up to `limit` due pending jobs, oldest due first, each leased for `leaseMs` (attempts + 1). */
     claim(limit: number, leaseMs: number): Promise<PushJobRow[]>;
-    /** A decision ran: store its sends (existing ids are kept as they are) and delete it, atomically. */
     /**
      * A decision ran: store its sends (id `<decision>:<user>`, or `<decision>:<user>:<device>` for a
-     * device; existing ids are kept as they are) and delete it, atomically.
+     * device; existing ids are kept as they are) and delete it, atomically. False, and nothing
+     * stored, when its `attempts` no longer match (another claim owns it).
      */
     completeDecision(
       decision: Pick<PushJobRow, 'id' | 'attempts'>,

@@ -144,6 +144,28 @@ export function describePushQueueContract(store: () => Store): void {
       expect(second.attempts).toBe(2);
     });
 
+    it('completes several decisions without sends at once, each fenced by its own attempts', async () => {
+      const replies = await Promise.all([staffReply(), staffReply(), staffReply()]);
+      const ids = replies.map((r) => r.decisionId);
+      const claimed = await claimOwn(ids);
+      expect(claimed.map((job) => job.id).sort()).toEqual([...ids].sort());
+      const byId = new Map(claimed.map((job) => [job.id, job]));
+      const [first, second, third] = ids.map((id) => byId.get(id)!);
+      // The second as an instance whose lease had ended would hold it: an older attempt number.
+      const results = await Promise.all([
+        store().pushJobs.completeDecision(first!, []),
+        store().pushJobs.completeDecision({ id: second!.id, attempts: second!.attempts - 1 }, []),
+        store().pushJobs.completeDecision(third!, []),
+      ]);
+      expect(results).toEqual([true, false, true]);
+      expect(await store().pushJobs.find(first!.id)).toBeNull();
+      expect(await store().pushJobs.find(second!.id)).toMatchObject({ kind: 'decide', attempts: second!.attempts });
+      expect(await store().pushJobs.find(third!.id)).toBeNull();
+      // A second run of a completed one changes nothing.
+      expect(await store().pushJobs.completeDecision(first!, [])).toBe(false);
+      expect(await store().pushJobs.completeDecision(second!, [])).toBe(true);
+    });
+
     it('expands a decision into one send per user exactly once, even when it runs twice', async () => {
       const { customer, decisionId } = await staffReply();
       const [decision] = await claimOwn([decisionId]);
