@@ -34,7 +34,9 @@ it('a session that ended sends the user to /login, which says so', async () => {
     session.token = `${session.token.slice(0, -4)}AAAA`;
     window.localStorage.setItem('anmei.session', JSON.stringify(session));
   });
-  await customer.page.goto('/customer/chat');
+  // Only until the response commits: the page's own redirect to /login may come before its load
+  // event, and a `goto` waiting for that event then fails with net::ERR_ABORTED (seen in CI).
+  await customer.page.goto('/customer/chat', { waitUntil: 'commit' });
   await customer.page.waitForURL((url) => url.pathname === '/login');
   await customer.page.getByText('登录已过期，请重新登录').waitFor();
 });
