@@ -84,3 +84,35 @@ describe("a customer's message", () => {
     expect(call?.notification.userId).toBe(app.userId('consultant_001'));
   });
 });
+
+describe("a consultant's replies while everyone else is online", () => {
+  it('deletes their decisions, which send nothing, several in one statement, and pushes nothing', async () => {
+    const conversationId = app.conversationId(FACIAL);
+    const online = [await app.connect('customer_456'), await app.connect('doctor_001')];
+    const pushJobs = app.built.ctx.store.pushJobs;
+    const deleteOnce = pushJobs.completeEmptyDecisions.bind(pushJobs);
+    const batches: number[] = [];
+    // Counts the worker's calls; the store's own method does the work.
+    pushJobs.completeEmptyDecisions = (decisions) => {
+      batches.push(decisions.length);
+      return deleteOnce(decisions);
+    };
+    try {
+      const tag = randomUUID();
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => sendAs('consultant_001', conversationId, `回复 ${i} ${tag}`)),
+      );
+      await eventually(
+        async () => (await Promise.all(ids.map((id) => pushJobs.find(`message:${id}`)))).filter(Boolean).length,
+        (left) => left === 0,
+        'every decision of the 40 replies to run',
+      );
+      expect(provider.calls.filter((c) => c.notification.content.includes(tag))).toEqual([]);
+      expect(batches.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(40);
+      expect(Math.max(...batches)).toBeGreaterThan(1);
+    } finally {
+      pushJobs.completeEmptyDecisions = deleteOnce;
+      for (const socket of online) await socket.close();
+    }
+  });
+});

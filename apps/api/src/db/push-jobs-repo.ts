@@ -133,6 +133,19 @@ export function createPushJobsRepo(db: Db): Store['pushJobs'] {
       });
     },
 
+    async completeEmptyDecisions(decisions) {
+      if (decisions.length === 0) return new Set();
+      const list = JSON.stringify(decisions.map(({ id, attempts }) => ({ id, attempts })));
+      const rows = await db
+        .delete(pushJobs)
+        .where(
+          sql`(${pushJobs.id}, ${pushJobs.attempts}) in (
+                select d.id, d.attempts from json_to_recordset(${list}::json) as d(id text, attempts int))`,
+        )
+        .returning({ id: pushJobs.id });
+      return new Set(rows.map((row) => row.id));
+    },
+
     async postponeDecision(decision, retryInMs, error) {
       const rows = await db
         .update(pushJobs)

@@ -338,6 +338,12 @@ export interface Store {
       decision: Pick<PushJobRow, 'id' | 'attempts'>,
       sends: ReadonlyArray<PushSendInput>,
     ): Promise<boolean>;
+    /**
+     * Decisions that send nothing (every recipient was online), deleted by one statement; each
+     * only while its `attempts` still match (as completeDecision with no sends). Resolves with the
+     * ids deleted.
+     */
+    completeEmptyDecisions(decisions: ReadonlyArray<Pick<PushJobRow, 'id' | 'attempts'>>): Promise<Set<string>>;
     /** A decision could not run (e.g. presence unreachable): due again in `retryInMs`. */
     postponeDecision(decision: Pick<PushJobRow, 'id' | 'attempts'>, retryInMs: number, error: string): Promise<boolean>;
     /** Record a send's attempt: finished, or pending again in `retryInMs`. False if fenced off. */

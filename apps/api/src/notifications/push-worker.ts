@@ -64,6 +64,8 @@ export class PushWorker {
   readonly #idle = new Set<() => void>();
   /** The tail of the worker's database statements (see #db). */
   #lane: Promise<void> = Promise.resolve();
+  /** Decisions that send nothing, waiting for the statement that deletes them together (#completeEmpty). */
+  #emptyDecisions: Array<{ decision: PushJobRow; settle(deleted: boolean): void; fail(error: unknown): void }> = [];
 
   constructor(deps: PushWorkerDeps, options: PushWorkerOptions) {
     this.#deps = deps;
@@ -174,7 +176,11 @@ export class PushWorker {
       await this.#db(() => this.#deps.store.pushJobs.postponeDecision(decision, retryInMs, reason));
       return;
     }
-    if (!(await this.#db(() => this.#deps.store.pushJobs.completeDecision(decision, sends)))) return;
+    const completed =
+      sends.length === 0
+        ? await this.#completeEmpty(decision)
+        : await this.#db(() => this.#deps.store.pushJobs.completeDecision(decision, sends));
+    if (!completed) return;
     this.#deps.metrics.pushDecided(sends.map((send) => send.provider));
     this.#deps.logger.debug({ jobId: decision.id, reason: decision.reason, offline: sends.length }, 'push decided');
     if (sends.length > 0) this.#again = true;
@@ -224,6 +230,29 @@ export class PushWorker {
       logger.info({ deviceId: device.id, userId: device.userId, provider: device.provider }, 'push device removed');
     }
     return result;
+  }
+
+  /**
+   * A decision that sends nothing (almost every one in a clinic whose staff are online) is deleted
+   * together with the others decided before the worker's next statement starts: the statements
+   * run one at a time (#db), so each decision's own transaction (three round trips and a WAL
+   * flush) capped the worker at about 500 decisions a second, fewer than a busy server stores
+   * (docs/benchmarks.md, round 6, eleventh pass). False: another claim owns it now.
+   */
+  #completeEmpty(decision: PushJobRow): Promise<boolean> {
+    return new Promise((settle, fail) => {
+      this.#emptyDecisions.push({ decision, settle, fail });
+      if (this.#emptyDecisions.length > 1) return; // the statement queued for the first takes this one too
+      void this.#db(async () => {
+        const batch = this.#emptyDecisions.splice(0);
+        try {
+          const deleted = await this.#deps.store.pushJobs.completeEmptyDecisions(batch.map((e) => e.decision));
+          for (const e of batch) e.settle(deleted.has(e.decision.id));
+        } catch (error) {
+          for (const e of batch) e.fail(error);
+        }
+      });
+    });
   }
 
   async #pruneFinished(): Promise<void> {

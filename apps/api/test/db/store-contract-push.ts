@@ -144,7 +144,7 @@ export function describePushQueueContract(store: () => Store): void {
       expect(second.attempts).toBe(2);
     });
 
-    it('completes several decisions without sends at once, each fenced by its own attempts', async () => {
+    it('deletes decisions without sends in one call, each only while its own attempts still match', async () => {
       const replies = await Promise.all([staffReply(), staffReply(), staffReply()]);
       const ids = replies.map((r) => r.decisionId);
       const claimed = await claimOwn(ids);
@@ -152,18 +152,18 @@ export function describePushQueueContract(store: () => Store): void {
       const byId = new Map(claimed.map((job) => [job.id, job]));
       const [first, second, third] = ids.map((id) => byId.get(id)!);
       // The second as an instance whose lease had ended would hold it: an older attempt number.
-      const results = await Promise.all([
-        store().pushJobs.completeDecision(first!, []),
-        store().pushJobs.completeDecision({ id: second!.id, attempts: second!.attempts - 1 }, []),
-        store().pushJobs.completeDecision(third!, []),
+      const deleted = await store().pushJobs.completeEmptyDecisions([
+        first!,
+        { id: second!.id, attempts: second!.attempts - 1 },
+        third!,
       ]);
-      expect(results).toEqual([true, false, true]);
+      expect([...deleted].sort()).toEqual([first!.id, third!.id].sort());
       expect(await store().pushJobs.find(first!.id)).toBeNull();
       expect(await store().pushJobs.find(second!.id)).toMatchObject({ kind: 'decide', attempts: second!.attempts });
       expect(await store().pushJobs.find(third!.id)).toBeNull();
-      // A second run of a completed one changes nothing.
-      expect(await store().pushJobs.completeDecision(first!, [])).toBe(false);
-      expect(await store().pushJobs.completeDecision(second!, [])).toBe(true);
+      // Again: nothing left to delete but the second, now with its own attempts.
+      expect([...(await store().pushJobs.completeEmptyDecisions([first!, second!]))]).toEqual([second!.id]);
+      expect(await store().pushJobs.completeEmptyDecisions([])).toEqual(new Set());
     });
 
     it('expands a decision into one send per user exactly once, even when it runs twice', async () => {
