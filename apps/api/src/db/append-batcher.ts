@@ -20,8 +20,8 @@
  * a statement starts no sooner than that long after the previous one started, so the appends of
  * the whole window share it. Waiting for the running statement was not enough at a few thousand
  * messages a second: a statement took about a millisecond, batches stayed at one or two, and
- * Postgres paid a statement's fixed cost per message (a bare INSERT of message rows: 235 µs of
- * Postgres CPU a row alone, 62 in fives, 41 in tens; docs/benchmarks.md, round 6, eleventh pass).
+ * Postgres paid a statement's fixed cost per message (a bare INSERT of message rows: about 250 µs of
+ * Postgres CPU a row alone, 73 in fives, 49 in tens; docs/benchmarks.md, round 6, eleventh pass).
  * An append after a quieter spell than the window starts at once.
  */
 import { BatchGate, type BatchGateOptions, type PendingRequest } from './batch-gate.ts';
