@@ -3,7 +3,7 @@
  * rooms, hand every received frame to `onFrame`, and publish. Subscribers of `ws` targets get
  * raw Buffers (no JSON parsing in the generator); Socket.IO's client decodes packets itself.
  */
-import { ReadReceipts } from '@anmei/client';
+import { ReadReceipts, systemTimers } from '@anmei/client';
 import { ServerAction } from '@anmei/protocol';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -230,7 +230,7 @@ function readReceipts(ws: WebSocket, intervalMs: number): ReadReceipts {
       ws.send(JSON.stringify({ action: 'read', data: { conversation_id: conversationId, message_ids: messageIds } }));
       return true;
     },
-    timers: { setTimeout: (callback, ms) => setTimeout(callback, ms), clearTimeout: (handle) => clearTimeout(handle) },
+    timers: systemTimers,
     intervalMs,
   });
 }

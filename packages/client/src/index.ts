@@ -66,4 +66,4 @@ export {
   type TicketRequest,
   UnauthorizedError,
 } from './ticket-source.ts';
-export type { Clock, Timers } from './timers.ts';
+export { type Clock, systemTimers, type Timers } from './timers.ts';

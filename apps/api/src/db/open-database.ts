@@ -15,7 +15,8 @@ import pg from 'pg';
 import { createStore, type StoreOptions } from './store.ts';
 import type { Store } from './store-types.ts';
 
-export interface OpenDatabaseOptions {
+/** Also the store's options (StoreOptions: `onAppendBatch` for metrics, `batchWindowMs`, default 0). */
+export interface OpenDatabaseOptions extends StoreOptions {
   /** postgres://user:pass@host:port/db — selects node-postgres. Absent → PGlite. */
   databaseUrl?: string;
   /** PGlite data directory (created if missing). Absent or 'memory://' → in-memory, lost on close. */
@@ -40,10 +41,6 @@ export interface OpenDatabaseOptions {
     warn(obj: object, msg?: string): void;
     error(obj: object, msg?: string): void;
   };
-  /** Each append statement's size and seconds (the app's metrics). */
-  onAppendBatch?: StoreOptions['onAppendBatch'];
-  /** ms between batched statement starts under load (StoreOptions.batchWindowMs; default 0). */
-  batchWindowMs?: number;
 }
 
 export interface OpenedDatabase {
@@ -120,13 +117,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<O
   return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPglite(options);
 }
 
-async function openPglite({
-  dataDir,
-  schema,
-  logger,
-  onAppendBatch,
-  batchWindowMs,
-}: OpenDatabaseOptions): Promise<OpenedDatabase> {
+async function openPglite(settings: OpenDatabaseOptions): Promise<OpenedDatabase> {
+  const { dataDir, schema, logger } = settings;
   if (schema !== undefined) throw new Error('openDatabase: `schema` is only supported with a databaseUrl (Postgres)');
   const inMemory = dataDir === undefined || dataDir === 'memory://';
   const location = inMemory ? 'memory://' : resolve(dataDir);
@@ -136,7 +128,7 @@ async function openPglite({
     const db = drizzlePglite({ client });
     await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
     logger?.info({ kind: 'pglite', dataDir: location }, 'database opened');
-    const store = createStore(db, () => client.close(), storeOptions({ onAppendBatch, batchWindowMs }));
+    const store = createStore(db, () => client.close(), settings);
     return {
       kind: 'pglite',
       store,
@@ -168,26 +160,14 @@ export function describeDatabaseUrl(databaseUrl: string): string {
   return `${host}:${url.port || '5432'}/${db}${user}`;
 }
 
-/** The store's options that were given (an option left undefined is not passed on). */
-function storeOptions({ onAppendBatch, batchWindowMs }: Pick<OpenDatabaseOptions, 'onAppendBatch' | 'batchWindowMs'>) {
-  const options: StoreOptions = {};
-  if (onAppendBatch) options.onAppendBatch = onAppendBatch;
-  if (batchWindowMs !== undefined) options.batchWindowMs = batchWindowMs;
-  return options;
-}
-
-async function openPostgres(
-  databaseUrl: string,
-  {
+async function openPostgres(databaseUrl: string, settings: OpenDatabaseOptions): Promise<OpenedDatabase> {
+  const {
     schema,
     poolMax = DEFAULT_POOL_MAX,
     connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
     statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS,
     logger,
-    onAppendBatch,
-    batchWindowMs,
-  }: OpenDatabaseOptions,
-): Promise<OpenedDatabase> {
+  } = settings;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error(
       `openDatabase: invalid schema name ${JSON.stringify(schema)}; expected lowercase letters, digits and _ ` +
@@ -280,11 +260,7 @@ async function openPostgres(
   }
 
   logger?.info({ kind: 'postgres', database: where, schema: schema ?? null }, 'database opened');
-  const store = createStore(
-    drizzlePg({ client: pool }),
-    () => pool.end(),
-    storeOptions({ onAppendBatch, batchWindowMs }),
-  );
+  const store = createStore(drizzlePg({ client: pool }), () => pool.end(), settings);
   return {
     kind: 'postgres',
     store,
