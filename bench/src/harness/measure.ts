@@ -3,6 +3,7 @@
  * deliveries and latency seen by the clients, the CPU of each server process and of the
  * generator. Bounded: it always stops publishing after warm-up + measure + drain.
  */
+import { availableParallelism } from 'node:os';
 import { Histogram } from '../common/histogram.ts';
 import { machineCpuSeconds, measureCpu, measureCpuOfNamed } from '../common/proc.ts';
 import type { RunOptions } from '../common/types.ts';
@@ -36,6 +37,13 @@ export interface PhaseResult {
   softirqUtil: number;
   /** Cores' worth of CPU taken by the hypervisor. */
   stealUtil: number;
+  /**
+   * Cores' worth of CPU the whole machine used (every process and interrupt context, steal left
+   * out), of `cores`: when it nears `cores`, the machine, not one process, bounds a closed loop.
+   * Absent in results written before it existed.
+   */
+  machineUtil?: number;
+  cores?: number;
 }
 
 /**
@@ -128,6 +136,8 @@ async function runPhaseOnce(
       postgresUtil: pg / seconds,
       softirqUtil: irq / seconds,
       stealUtil: steal / seconds,
+      machineUtil: Math.max(0, busy - steal) / seconds,
+      cores: availableParallelism(),
     };
   } finally {
     await generator.stop();
