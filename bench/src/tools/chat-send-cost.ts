@@ -5,8 +5,9 @@
  * the app's metrics listening; the bus handler writes nowhere. Prints CPU µs and promises per send
  * (promises counted in a separate pass, with an async_hooks init hook; the timed passes run with
  * an AsyncLocalStorage in use, as the app's log context makes it on every instance). Compare trees
- * by running it alternately on each.
- *   node --conditions=@anmei/source --import tsx bench/src/tools/chat-send-cost.ts [sends per block=20000] [blocks=10]
+ * by running it alternately on each. `--no-log-context` times the sends without the AsyncLocalStorage,
+ * to show what its promise hooks cost (Node 20 runs them for every promise once one is in use).
+ *   node --conditions=@anmei/source --import tsx bench/src/tools/chat-send-cost.ts [sends per block=20000] [blocks=10] [--no-log-context]
  */
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { pino } from 'pino';
@@ -19,8 +20,10 @@ import { AppMetrics } from '../../../apps/api/src/observability/metrics.ts';
 import { MemoryBusHub } from '../../../apps/api/src/realtime/bus/memory.ts';
 import { MemoryPresenceStore } from '../../../apps/api/src/realtime/presence/memory.ts';
 
-const perBlock = Number(process.argv[2] ?? 20_000);
-const blocks = Number(process.argv[3] ?? 10);
+const noLogContext = process.argv.includes('--no-log-context');
+const [perBlockArg, blocksArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const perBlock = Number(perBlockArg ?? 20_000);
+const blocks = Number(blocksArg ?? 10);
 const users = ['u0', 'u1', 'u2', 'u3'];
 let seq = 0;
 const store = {
@@ -87,7 +90,8 @@ const bindings = Object.freeze({ connectionId: 'conn-1', userId: 'u0' });
 const results: number[] = [];
 for (let b = 0; b < blocks + 2; b++) {
   const c0 = process.cpuUsage();
-  for (let i = 0; i < perBlock; i++) await als.run(bindings, () => send(i));
+  if (noLogContext) for (let i = 0; i < perBlock; i++) await send(i);
+  else for (let i = 0; i < perBlock; i++) await als.run(bindings, () => send(i));
   const c = process.cpuUsage(c0);
   if (b >= 2) results.push((c.user + c.system) / perBlock);
 }

@@ -112,8 +112,18 @@ export class BatchGate<Input, Output> {
   }
 
   readonly #start = (): void => {
+    if (this.#spacingMs > 0) {
+      const now = performance.now();
+      const early = this.#lastStart + this.#spacingMs - now;
+      // Node's timers count whole milliseconds from the loop's time at the start of its turn, so
+      // one may fire up to about a millisecond before `spacingMs` has passed: wait out the rest.
+      if (early > 0) {
+        setTimeout(this.#start, early);
+        return;
+      }
+      this.#lastStart = now;
+    }
     this.#scheduled = false;
-    if (this.#spacingMs > 0) this.#lastStart = performance.now();
     while (this.#mayStart()) this.#begin(this.#waiting.splice(0, this.#maxBatch));
   };
 

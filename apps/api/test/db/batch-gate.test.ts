@@ -7,9 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { BatchGate, type BatchGateOptions, type PendingRequest } from '../../src/db/batch-gate.ts';
 import { afterSettle, nextTurn } from '../support/event-loop-turns.ts';
+import { eventually } from '../support/wait.ts';
 
 interface Statement {
   inputs: number[];
+  /** performance.now() when the gate started it, ms. */
+  startedAt: number;
   settle(): void;
   fail(error: Error): void;
 }
@@ -30,6 +33,7 @@ function manualGate(options: Partial<BatchGateOptions> = {}) {
         };
         statements.push({
           inputs: batch.map((p) => p.input),
+          startedAt: performance.now(),
           settle: () => {
             for (const p of batch) p.resolve(p.input * 2);
             finish();
@@ -162,6 +166,36 @@ describe('BatchGate', () => {
     expect(await first).toBe(2);
     await afterSettle();
     expect(statements).toHaveLength(1);
+  });
+
+  it('with spacingMs, starts no sooner than that after the last start, even when its timer comes due early', async () => {
+    // Node's timers count whole milliseconds from the time the event loop read when its turn
+    // began, so one can come due up to about a millisecond early as performance.now() counts it.
+    // One spaced start lands early only now and then, so the test takes fifteen.
+    const spacingMs = 10;
+    const { gate, statements } = manualGate({ spacingMs });
+    const gaps: number[] = [];
+    for (let round = 0; round < 15; round++) {
+      // Idle for longer than the spacing: the first request starts after one turn, at or after `before`.
+      await new Promise((resolve) => setTimeout(resolve, spacingMs + 2));
+      const before = performance.now();
+      const first = gate.request(1);
+      await nextTurn();
+      statements.at(-1)!.settle();
+      await first;
+      const count = statements.length;
+      const second = gate.request(2);
+      await eventually(
+        async () => statements.length,
+        (n) => n === count + 1,
+        'the spaced statement',
+        2_000,
+      );
+      statements.at(-1)!.settle();
+      expect(await second).toBe(4);
+      gaps.push(statements.at(-1)!.startedAt - before);
+    }
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(spacingMs);
   });
 
   it('reports each settled batch with its size and its seconds to onBatch', async () => {
