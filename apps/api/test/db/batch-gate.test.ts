@@ -176,18 +176,20 @@ describe('BatchGate', () => {
     const { gate, statements } = manualGate({ spacingMs });
     const gaps: number[] = [];
     for (let round = 0; round < 15; round++) {
-      // Idle for longer than the spacing: the first request starts after one turn, at or after `before`.
-      await new Promise((resolve) => setTimeout(resolve, spacingMs + 2));
+      // Idle for longer than the spacing, so the first request's statement starts at or after `before`.
+      await new Promise((resolve) => setTimeout(resolve, spacingMs + 5));
+      const count = statements.length;
       const before = performance.now();
       const first = gate.request(1);
-      await nextTurn();
+      // Turn by turn, not polled: the next request must come well within the spacing.
+      for (let turns = 0; turns < 10 && statements.length === count; turns++) await nextTurn();
+      expect(statements).toHaveLength(count + 1);
       statements.at(-1)!.settle();
       await first;
-      const count = statements.length;
       const second = gate.request(2);
       await eventually(
         async () => statements.length,
-        (n) => n === count + 1,
+        (n) => n === count + 2,
         'the spaced statement',
         2_000,
       );
