@@ -115,8 +115,8 @@ export class BatchGate<Input, Output> {
     if (this.#spacingMs > 0) {
       const now = performance.now();
       const early = this.#lastStart + this.#spacingMs - now;
-      // Node's timers count whole milliseconds from the loop's time at the start of its turn, so
-      // one may fire up to about a millisecond before `spacingMs` has passed: wait out the rest.
+      // Node's timers count libuv's whole milliseconds, so one may fire up to about a millisecond
+      // before `spacingMs` has passed as performance.now() counts it: wait out the rest.
       if (early > 0) {
         setTimeout(this.#start, early);
         return;

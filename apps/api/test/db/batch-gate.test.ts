@@ -169,8 +169,8 @@ describe('BatchGate', () => {
   });
 
   it('with spacingMs, starts no sooner than that after the last start, even when its timer comes due early', async () => {
-    // Node's timers count whole milliseconds from the time the event loop read when its turn
-    // began, so one can come due up to about a millisecond early as performance.now() counts it.
+    // Node's timers count libuv's whole milliseconds, so one can come due up to about a
+    // millisecond early as performance.now() counts it.
     // One spaced start lands early only now and then, so the test takes fifteen.
     const spacingMs = 10;
     const { gate, statements } = manualGate({ spacingMs });
